@@ -1,0 +1,507 @@
+/* apps/mobitune.c -- the one CLI: parses options and calls libmobitune.  Exit status: 0 success,
+ * 1 a failure while working, 2 bad usage. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "include/mobitune.h"
+
+enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64 };
+#define C_NET (C_MODEL | C_TUNE | C_REPORT | C_RUN | C_BENCH)
+
+struct opts {
+  int json, quick, show, redo, verify, strict, quiet, runs, threads;
+  enum mbt_net_kind net;
+  double alpha;
+  int res;
+  unsigned long long seed;
+  const char *data, *plan, *profile, *out, *variant;
+};
+
+static const struct optdef {
+  const char *name;
+  int has_arg;
+  int cmds;
+  const char *help;
+} optdefs[] = {
+    {"json", 0, C_INFO | C_MODEL | C_RUN, "machine-readable JSON output"},
+    {"net", 1, C_NET, "v1 or v2 (default v1)"},
+    {"alpha", 1, C_NET, "width multiplier in (0, 1.5] (default 1.0)"},
+    {"res", 1, C_NET, "input resolution in [32, 1024] (default 224)"},
+    {"data", 1, C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH,
+     "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
+    {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH, "plan file (default DATA/plan.txt)"},
+    {"profile", 1, C_ROOF | C_TUNE | C_REPORT | C_MODEL, "machine profile (default DATA/profile.json)"},
+    {"out", 1, C_REPORT, "report file (default DATA/report.html)"},
+    {"threads", 1, C_ROOF | C_RUN | C_BENCH, "threads (default: roofline all, run 1)"},
+    {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
+    {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
+    {"redo", 0, C_ROOF | C_TUNE, "measure again even when saved results exist"},
+    {"runs", 1, C_RUN | C_BENCH, "timed runs after one warm-up (default 20)"},
+    {"verify", 0, C_RUN, "compare the output with the reference path; fail beyond tolerance"},
+    {"strict", 0, C_RUN, "refuse to run without a valid plan for this machine"},
+    {"variant", 1, C_RUN, "use variants whose name contains this text where they apply (e.g. ref)"},
+    {"seed", 1, C_RUN, "seed of the random weights and input (default 1)"},
+    {"quiet", 0, C_TUNE | C_ROOF, "no progress lines"},
+    {"help", 0, 0x7f, "this help"},
+};
+#define NOPTS ((int)(sizeof optdefs / sizeof optdefs[0]))
+
+static const struct cmddef {
+  const char *name;
+  int bit;
+  const char *what;
+} cmds[] = {
+    {"info", C_INFO, "machine identity: CPU, ISA, cores, caches, counters, fingerprint"},
+    {"model", C_MODEL, "per-layer table of a MobileNet: shapes, MACs, params, bytes, intensity, RF"},
+    {"roofline", C_ROOF, "measure (or --show) the FMA peaks and memory bandwidths of this machine"},
+    {"tune", C_TUNE, "time every kernel variant for every layer and save the fastest as the plan"},
+    {"report", C_REPORT, "write the self-contained HTML roofline report from saved data"},
+    {"run", C_RUN, "run the network with the plan: latency, GFLOP/s, top-5"},
+    {"bench", C_BENCH, "time every variant on every layer, and the whole network per plan"},
+};
+
+static void usage(FILE *f, const struct cmddef *c) {
+  if (!c) {
+    fprintf(f, "usage: mobitune [--version] [--help] <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+      fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
+    fprintf(f, "\n'mobitune <command> --help' lists a command's options.\n"
+               "Environment: MBT_ISA=scalar|sse2|avx2|avx512f caps the kernels used; "
+               "MBT_VERBOSE=1 logs the kernel registry.\n");
+    return;
+  }
+  fprintf(f, "usage: mobitune %s [options]\n%s\n\noptions:\n", c->name, c->what);
+  for (int i = 0; i < NOPTS; i++)
+    if (optdefs[i].cmds & c->bit)
+      fprintf(f, "  --%-10s%s %s\n", optdefs[i].name, optdefs[i].has_arg ? " X" : "  ",
+              optdefs[i].help);
+}
+
+static int bad(const char *fmt, const char *a, const char *b) {
+  fprintf(stderr, "mobitune: ");
+  fprintf(stderr, fmt, a, b);
+  fprintf(stderr, "\n");
+  return 2;
+}
+
+static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) {
+    fprintf(stderr, "mobitune: --%s '%s' is not an integer in [%ld, %ld]\n", opt, s, lo, hi);
+    return 2;
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) {
+  struct option lo[NOPTS + 1];
+  for (int i = 0; i < NOPTS; i++)
+    lo[i] = (struct option){optdefs[i].name, optdefs[i].has_arg ? required_argument : no_argument,
+                            NULL, i};
+  lo[NOPTS] = (struct option){0, 0, 0, 0};
+  opterr = 0;
+  optind = 1;
+  for (;;) {
+    int idx = getopt_long(argc, argv, "", lo, NULL);
+    if (idx == -1) break;
+    if (idx == '?' || idx == ':') {
+      const char *arg = argv[optind - 1];
+      if (optopt) return bad("%s: option '%s' needs a value (see --help)", c->name, arg);
+      return bad("%s: unknown option '%s' (see --help)", c->name, arg);
+    }
+    const struct optdef *d = &optdefs[idx];
+    if (!(d->cmds & c->bit)) return bad("option --%s does not apply to '%s'", d->name, c->name);
+    const char *n = d->name, *v = optarg;
+    long x;
+    if (!strcmp(n, "help")) {
+      usage(stdout, c);
+      exit(0);
+    } else if (!strcmp(n, "json")) o->json = 1;
+    else if (!strcmp(n, "quick")) o->quick = 1;
+    else if (!strcmp(n, "show")) o->show = 1;
+    else if (!strcmp(n, "redo")) o->redo = 1;
+    else if (!strcmp(n, "verify")) o->verify = 1;
+    else if (!strcmp(n, "strict")) o->strict = 1;
+    else if (!strcmp(n, "quiet")) o->quiet = 1;
+    else if (!strcmp(n, "data")) o->data = v;
+    else if (!strcmp(n, "plan")) o->plan = v;
+    else if (!strcmp(n, "profile")) o->profile = v;
+    else if (!strcmp(n, "out")) o->out = v;
+    else if (!strcmp(n, "variant")) o->variant = v;
+    else if (!strcmp(n, "net")) {
+      if (mbt_net_parse(v, &o->net) != MBT_OK)
+        return bad("--net '%s' is not a known network (expected v1 or v2)%s", v, "");
+    } else if (!strcmp(n, "alpha")) {
+      char *end;
+      errno = 0;
+      o->alpha = strtod(v, &end);
+      if (errno || end == v || *end || !(o->alpha > 0 && o->alpha <= 1.5))
+        return bad("--alpha '%s' is not a number in (0, 1.5]%s", v, "");
+    } else if (!strcmp(n, "res")) {
+      if (parse_long(n, v, 32, 1024, &x)) return 2;
+      o->res = (int)x;
+    } else if (!strcmp(n, "threads")) {
+      if (parse_long(n, v, 1, 256, &x)) return 2;
+      o->threads = (int)x;
+    } else if (!strcmp(n, "runs")) {
+      if (parse_long(n, v, 1, 100000, &x)) return 2;
+      o->runs = (int)x;
+    } else if (!strcmp(n, "seed")) {
+      char *end;
+      errno = 0;
+      o->seed = strtoull(v, &end, 0);
+      if (errno || end == v || *end) return bad("--seed '%s' is not an unsigned integer%s", v, "");
+    }
+  }
+  if (optind < argc) return bad("%s: unexpected argument '%s'", c->name, argv[optind]);
+  return 0;
+}
+
+/* DATA/name unless the option gave a path; creates DATA when asked to. */
+static const char *data_path(const struct opts *o, const char *given, const char *name,
+                             char *buf, size_t n, int create) {
+  if (given) return given;
+  const char *dir = o->data ? o->data : "mobitune-data";
+  if (create && mkdir(dir, 0755) != 0 && errno != EEXIST)
+    fprintf(stderr, "mobitune: cannot create %s: %s\n", dir, strerror(errno));
+  snprintf(buf, n, "%s/%s", dir, name);
+  return buf;
+}
+
+static int fail(enum mbt_status st) {
+  fprintf(stderr, "mobitune: %s: %s\n", mbt_status_str(st), mbt_last_error());
+  return 1;
+}
+
+static int cmd_info(const struct opts *o, const struct mbt_machine *m) {
+  mbt_machine_print(m, stdout, o->json);
+  return 0;
+}
+
+static int cmd_model(const struct opts *o, const struct mbt_model *model) {
+  mbt_model_print(model, stdout, o->json);
+  return 0;
+}
+
+static int cmd_roofline(const struct opts *o, const struct mbt_machine *m) {
+  char pb[4096];
+  const char *path = data_path(o, o->profile, "profile.json", pb, sizeof pb, !o->show);
+  struct mbt_profile p;
+  enum mbt_status st;
+  if (o->show || !o->redo) {
+    st = mbt_profile_load(path, &p);
+    if (st == MBT_OK && strcmp(p.fingerprint, m->fingerprint) != 0 && !o->show) {
+      fprintf(stderr, "roofline: %s was measured on another machine (%s); measuring again\n",
+              path, p.fingerprint);
+      st = MBT_EMISMATCH;
+    }
+    if (st == MBT_OK) {
+      if (!o->show) printf("roofline: reusing %s (use --redo to measure again)\n", path);
+      mbt_profile_print(&p, stdout);
+      return 0;
+    }
+    if (o->show) return fail(st);
+  }
+  struct mbt_roofline_opts ro = {o->threads, o->quick, !o->quiet};
+  st = mbt_roofline_measure(m, &ro, &p);
+  if (st != MBT_OK) return fail(st);
+  mbt_profile_print(&p, stdout);
+  st = mbt_profile_save(&p, path);
+  if (st != MBT_OK) return fail(st);
+  printf("profile: %s\n", path);
+  return 0;
+}
+
+/* Load the plan; on trouble say which and why.  Returns 1 when a usable plan was loaded. */
+static int load_plan(const char *path, const struct mbt_machine *m, struct mbt_plan *pl,
+                     const char *who) {
+  enum mbt_status st = mbt_plan_load(path, m, pl);
+  if (st == MBT_OK) return 1;
+  if (st == MBT_ENOTFOUND)
+    fprintf(stderr, "%s: no plan at %s (run 'mobitune tune' or 'make tune' first)\n", who, path);
+  else
+    fprintf(stderr, "%s: plan rejected: %s\n", who, mbt_last_error());
+  return 0;
+}
+
+static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
+                    const struct mbt_model *model) {
+  char pb[4096], fb[4096];
+  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 1);
+  const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
+  struct mbt_plan pl;
+  enum mbt_status st = mbt_plan_load(path, m, &pl);
+  if (st == MBT_EPARSE || st == MBT_EMISMATCH) {
+    /* Never destroy what we cannot read: keep it beside the new plan. */
+    char keep[4200];
+    snprintf(keep, sizeof keep, "%s.rejected", path);
+    fprintf(stderr, "tune: %s\ntune: keeping the old file as %s and starting a new plan\n",
+            mbt_last_error(), keep);
+    if (rename(path, keep) != 0) {
+      fprintf(stderr, "tune: cannot move %s aside: %s\n", path, strerror(errno));
+      return 1;
+    }
+  } else if (st != MBT_OK && st != MBT_ENOTFOUND) {
+    return fail(st);
+  }
+  const int before = pl.n;
+  struct mbt_tune_opts to = {o->redo, !o->quiet, o->quick ? 0.3 : 1.0, o->quick ? 3 : 5, path};
+  printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
+         mbt_net_name(model->kind), model->alpha, model->res, path, before);
+  fflush(stdout);
+  st = mbt_tune(m, model, &to, &pl);
+  if (st == MBT_OK) st = mbt_plan_save(&pl, m, path);
+  if (st != MBT_OK) {
+    mbt_plan_free(&pl);
+    return fail(st);
+  }
+  /* Place every layer on the measured roofline, when a profile exists. */
+  struct mbt_profile p;
+  if (mbt_profile_load(ppath, &p) == MBT_OK) {
+    int mem = 0;
+    double sum = 0;
+    for (int i = 0; i < model->nlayers; i++) {
+      const struct mbt_layer *l = &model->layers[i];
+      struct mbt_place pc;
+      char key[96];
+      mbt_roofline_place(&p, l, &pc);
+      mbt_layer_key(l, key, sizeof key);
+      const struct mbt_choice *c = mbt_plan_find(&pl, key);
+      mem += pc.memory_bound;
+      sum += c ? c->ns : 0;
+      printf("  %-12s %-8s I=%7.2f FLOP/B  %-7s-bound at %-4s  attainable %6.1f GFLOP/s  "
+             "achieved %6.1f  %s\n", l->name, mbt_op_name(l->op), pc.intensity,
+             pc.memory_bound ? "memory" : "compute", p.levels[pc.level].name, pc.attainable,
+             c ? pc.flops / c->ns : 0.0, c ? c->variant : "-");
+    }
+    printf("tune: %d of %d layers memory-bound; sum of per-layer medians %.3f ms\n", mem,
+           model->nlayers, sum / 1e6);
+  } else {
+    printf("tune: no machine profile at %s, so no roofline placement (run 'mobitune roofline')\n",
+           ppath);
+  }
+  printf("tune: measured %d new problems; plan: %s\n", pl.n - before, path);
+  mbt_plan_free(&pl);
+  return 0;
+}
+
+static int cmd_report(const struct opts *o, const struct mbt_machine *m,
+                      const struct mbt_model *model) {
+  char pb[4096], fb[4096], ob[4096], cmdline[512];
+  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
+  const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
+  const char *out = data_path(o, o->out, "report.html", ob, sizeof ob, 1);
+  struct mbt_profile p;
+  enum mbt_status st = mbt_profile_load(ppath, &p);
+  if (st != MBT_OK) {
+    fprintf(stderr, "report: needs a machine profile (run 'mobitune roofline' first)\n");
+    return fail(st);
+  }
+  struct mbt_plan pl;
+  if (!load_plan(path, m, &pl, "report")) {
+    fprintf(stderr, "report: the layer table will have no timings\n");
+  }
+  snprintf(cmdline, sizeof cmdline,
+           "mobitune roofline; mobitune tune --net %s --alpha %g --res %d; mobitune report",
+           mbt_net_name(model->kind), model->alpha, model->res);
+  st = mbt_report_write(out, m, &p, &pl, model, cmdline);
+  mbt_plan_free(&pl);
+  if (st != MBT_OK) return fail(st);
+  printf("report: %s\n", out);
+  return 0;
+}
+
+struct stats {
+  double median, min, p90;
+};
+
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Warm up once, then time runs; fills median, min, p90 (ms). */
+static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, struct stats *s) {
+  double *t = malloc((size_t)runs * sizeof *t);
+  if (!t) return MBT_ENOMEM;
+  mbt_engine_run(e, in);
+  for (int r = 0; r < runs; r++) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    mbt_engine_run(e, in);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+  }
+  qsort(t, (size_t)runs, sizeof *t, cmp_d);
+  s->median = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+  s->min = t[0];
+  s->p90 = t[(int)(0.9 * (runs - 1))];
+  free(t);
+  return MBT_OK;
+}
+
+static int cmd_run(const struct opts *o, const struct mbt_machine *m,
+                   const struct mbt_model *model) {
+  char pb[4096];
+  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
+  struct mbt_plan pl;
+  int have = load_plan(path, m, &pl, "run");
+  if (!have && o->strict) {
+    fprintf(stderr, "run: --strict: refusing to run without a valid plan for this machine\n");
+    return 1;
+  }
+  if (!have) fprintf(stderr, "run: using the default plan (best static rank per layer)\n");
+  mbt_engine_t e = NULL, ref = NULL;
+  enum mbt_status st = mbt_engine_create(model, have ? &pl : NULL, o->variant, o->seed, &e);
+  mbt_plan_free(&pl);
+  if (st != MBT_OK) return fail(st);
+  mbt_engine_set_threads(e, o->threads);
+  const size_t nin = (size_t)model->res * model->res * 3;
+  float *in = malloc(nin * sizeof *in);
+  if (!in) {
+    mbt_engine_destroy(e);
+    return fail(MBT_ENOMEM);
+  }
+  mbt_engine_fill_input(e, in, o->seed + 1);
+  struct stats s;
+  int rc = 0;
+  if ((st = time_runs(e, in, o->runs, &s)) != MBT_OK) {
+    rc = fail(st);
+    goto done;
+  }
+  int classes;
+  const float *prob = mbt_engine_output(e, &classes);
+  int top[5] = {-1, -1, -1, -1, -1};
+  for (int k = 0; k < 5 && k < classes; k++)
+    for (int c = 0; c < classes; c++) {
+      int used = 0;
+      for (int j = 0; j < k; j++) used |= top[j] == c;
+      if (!used && (top[k] < 0 || prob[c] > prob[top[k]])) top[k] = c;
+    }
+  double max_err = -1, max_logit = 0;
+  int top1_ok = 1;
+  if (o->verify) {
+    st = mbt_engine_create(model, NULL, "ref/", o->seed, &ref);
+    if (st != MBT_OK) {
+      rc = fail(st);
+      goto done;
+    }
+    mbt_engine_run(ref, in);
+    const float *a = mbt_engine_logits(e), *b = mbt_engine_logits(ref);
+    const float *pr = mbt_engine_output(ref, &classes);
+    int rtop = 0;
+    max_err = 0;
+    for (int c = 0; c < classes; c++) {
+      max_err = fmax(max_err, fabs((double)a[c] - b[c]));
+      max_logit = fmax(max_logit, fabs((double)b[c]));
+      if (pr[c] > pr[rtop]) rtop = c;
+    }
+    top1_ok = rtop == top[0];
+  }
+  const double gflops = 2.0 * model->macs / (s.median * 1e6);
+  /* Tolerance: 1e-4 of the largest reference logit (fp32 sums of up to 1280 terms per layer,
+   * chained over the network), plus an absolute 1e-5. */
+  const double tol = 1e-5 + 1e-4 * max_logit;
+  if (o->json) {
+    printf("{\"net\":\"%s\",\"alpha\":%g,\"res\":%d,\"threads\":%d,\"runs\":%d,"
+           "\"median_ms\":%.4f,\"min_ms\":%.4f,\"p90_ms\":%.4f,\"gflops\":%.2f,\"top5\":[",
+           mbt_net_name(model->kind), model->alpha, model->res, o->threads, o->runs, s.median,
+           s.min, s.p90, gflops);
+    for (int k = 0; k < 5; k++) printf("%s[%d,%.6f]", k ? "," : "", top[k], prob[top[k]]);
+    printf("]");
+    if (o->verify) printf(",\"max_abs_err\":%.3g,\"tolerance\":%.3g,\"top1_agrees\":%s", max_err,
+                          tol, top1_ok ? "true" : "false");
+    printf("}\n");
+  } else {
+    printf("run: MobileNet %s alpha %.3g res %d, %d thread%s, plan %s\n",
+           mbt_net_name(model->kind), model->alpha, model->res, o->threads,
+           o->threads == 1 ? "" : "s", have ? path : "(default)");
+    printf("latency: median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; %.1f GFLOP/s\n",
+           s.median, s.min, s.p90, o->runs, gflops);
+    printf("top-5 (class: probability):");
+    for (int k = 0; k < 5; k++) printf(" %d: %.4f", top[k], prob[top[k]]);
+    printf("\n");
+    if (o->verify)
+      printf("verify: max |logit - reference| = %.3g (tolerance %.3g), top-1 %s\n", max_err, tol,
+             top1_ok ? "agrees" : "DIFFERS");
+  }
+  if (o->verify && (max_err > tol || !top1_ok)) {
+    fprintf(stderr, "run: verification FAILED\n");
+    rc = 1;
+  }
+done:
+  free(in);
+  mbt_engine_destroy(e);
+  mbt_engine_destroy(ref);
+  return rc;
+}
+
+static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
+                     const struct mbt_model *model) {
+  char pb[4096];
+  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
+  struct mbt_plan pl;
+  int have = load_plan(path, m, &pl, "bench");
+  struct mbt_bench_opts bo = {o->quick, o->runs, o->threads};
+  enum mbt_status st = mbt_bench(model, have ? &pl : NULL, &bo, stdout);
+  mbt_plan_free(&pl);
+  return st == MBT_OK ? 0 : fail(st);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr, NULL);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("mobitune %s\n", mbt_version());
+    return 0;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(stdout, NULL);
+    return 0;
+  }
+  const struct cmddef *c = NULL;
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    if (!strcmp(argv[1], cmds[i].name)) c = &cmds[i];
+  if (!c) {
+    fprintf(stderr, "mobitune: unknown command '%s'\n", argv[1]);
+    usage(stderr, NULL);
+    return 2;
+  }
+  struct opts o = {0};
+  o.net = MBT_NET_V1;
+  o.alpha = 1.0;
+  o.res = 224;
+  o.runs = 20;
+  o.seed = 1;
+  int rc = parse(argc - 1, argv + 1, c, &o);
+  if (rc) return rc;
+  if (!o.threads) o.threads = c->bit == C_ROOF ? 0 : 1;
+  struct mbt_machine m;
+  mbt_machine_detect(&m);
+  if (c->bit == C_INFO) return cmd_info(&o, &m);
+  if (c->bit == C_ROOF) return cmd_roofline(&o, &m);
+  struct mbt_model model;
+  enum mbt_status st = mbt_model_build(o.net, o.alpha, o.res, &model);
+  if (st != MBT_OK) return fail(st);
+  switch (c->bit) {
+    case C_MODEL: rc = cmd_model(&o, &model); break;
+    case C_TUNE: rc = cmd_tune(&o, &m, &model); break;
+    case C_REPORT: rc = cmd_report(&o, &m, &model); break;
+    case C_RUN: rc = cmd_run(&o, &m, &model); break;
+    default: rc = cmd_bench(&o, &m, &model); break;
+  }
+  mbt_model_free(&model);
+  return rc;
+}

@@ -1,0 +1,100 @@
+/* bench/bench.c -- per-layer, per-variant timings and end-to-end comparisons, measured in one
+ * run so that ratios are meaningful on a noisy machine (configurations are interleaved round by
+ * round, and medians are quoted). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "machine/machine.h"
+#include "net/net.h"
+#include "tuner/tuner.h"
+
+#define MAX_CONF 8
+
+enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *pl,
+                          const struct mbt_bench_opts *o, FILE *out) {
+  const double min_ms = o->quick ? 0.3 : 2.0;
+  const int reps = o->quick ? 3 : 7;
+  mbt_topo_pin(0);
+  fprintf(out, "# per layer and variant, 1 thread: median of %d calibrated repetitions\n", reps);
+  fprintf(out, "%-12s %-64s %10s %7s %9s %8s\n", "layer", "variant", "median us", "spread",
+          "GFLOP/s", "GB/s");
+  for (int i = 0; i < model->nlayers; i++) {
+    const struct mbt_layer *l = &model->layers[i];
+    char key[96], k2[96];
+    mbt_layer_key(l, key, sizeof key);
+    int dup = 0;
+    for (int j = 0; j < i && !dup; j++) {
+      mbt_layer_key(&model->layers[j], k2, sizeof k2);
+      dup = !strcmp(key, k2);
+    }
+    if (dup) continue;
+    const struct mbt_variant *cand[32];
+    const int n = mbt_registry_candidates(l, cand, 32);
+    struct mbt_layer_bufs b;
+    enum mbt_status st = mbt_layer_bufs_alloc(l, 7 + (uint64_t)i, &b);
+    if (st != MBT_OK) return st;
+    for (int v = 0; v < n; v++) {
+      struct mbt_timing t;
+      mbt_measure(cand[v], &b.x, 1, min_ms, reps, &t);
+      fprintf(out, "%-12s %-64s %10.2f %6.1f%% %9.2f %8.2f\n", l->name, cand[v]->name,
+              t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
+              2 * l->macs / t.median_ns, l->bytes / t.median_ns);
+    }
+    mbt_layer_bufs_free(&b);
+  }
+
+  /* End to end: the plan, each variant family forced, the reference. */
+  struct conf {
+    const char *label, *force;
+    const struct mbt_plan *plan;
+  } conf[MAX_CONF];
+  int nc = 0;
+  conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl};
+  static const char *const families[] = {"__scalar", "__avx2", "__avx512f", "__neon"};
+  static const uint32_t fam_isa[] = {MBT_ISA_SCALAR, MBT_ISA_AVX2, MBT_ISA_AVX512F, MBT_ISA_NEON};
+  for (int f = 0; f < 4; f++)
+    if ((mbt_host_isa() & fam_isa[f]) == fam_isa[f])
+      conf[nc++] = (struct conf){families[f] + 2, families[f], NULL};
+  conf[nc++] = (struct conf){"reference", "ref/", NULL};
+  mbt_engine_t eng[MAX_CONF] = {0};
+  enum mbt_status st = MBT_OK;
+  for (int c = 0; c < nc && st == MBT_OK; c++) {
+    st = mbt_engine_create(model, conf[c].plan, conf[c].force, 1, &eng[c]);
+    if (st == MBT_OK) mbt_engine_set_threads(eng[c], o->threads);
+  }
+  const size_t nin = (size_t)model->res * model->res * 3;
+  float *in = st == MBT_OK ? mbt_alloc(nin, sizeof(float)) : NULL;
+  const int runs = o->runs > 0 ? o->runs : 10;
+  double *t = calloc((size_t)nc * (size_t)runs, sizeof *t);
+  if (st == MBT_OK && (!in || !t)) st = mbt_fail(MBT_ENOMEM, "cannot allocate benchmark buffers");
+  if (st == MBT_OK) {
+    mbt_engine_fill_input(eng[0], in, 2);
+    for (int c = 0; c < nc; c++) mbt_engine_run(eng[c], in); /* warm-up */
+    const int ref_runs = runs < 3 ? runs : 3; /* the reference is slow: fewer rounds */
+    for (int r = 0; r < runs; r++)
+      for (int c = 0; c < nc; c++) { /* interleaved: every round runs every configuration */
+        if (c == nc - 1 && r >= ref_runs) continue;
+        double t0 = mbt_now_ns();
+        mbt_engine_run(eng[c], in);
+        t[c * runs + r] = mbt_now_ns() - t0;
+      }
+    fprintf(out, "\n# MobileNet %s alpha %.3g res %d, %d thread(s), %d interleaved rounds\n",
+            mbt_net_name(model->kind), model->alpha, model->res, o->threads, runs);
+    const double ref = mbt_median(&t[(nc - 1) * runs], ref_runs);
+    const double base = mbt_median(&t[0], runs);
+    fprintf(out, "%-14s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
+            "x reference", "plan speed-up");
+    for (int c = 0; c < nc; c++) {
+      const double med = mbt_median(&t[c * runs], c == nc - 1 ? ref_runs : runs);
+      fprintf(out, "%-14s %11.3f %9.2f %12.2f %12.2f\n", conf[c].label, med / 1e6,
+              2 * model->macs / med, ref / med, med / base);
+    }
+  }
+  free(t);
+  mbt_free(in);
+  for (int c = 0; c < nc; c++) mbt_engine_destroy(eng[c]);
+  return st;
+}

@@ -1,0 +1,187 @@
+/* common/common.c -- errors, clock, RNG, aligned memory, hashing, atomic files. */
+#define _POSIX_C_SOURCE 200809L
+#include "common/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local char last_error[512];
+
+const char *mbt_version(void) { return PACKAGE_VERSION; }
+
+const char *mbt_status_str(enum mbt_status s) {
+  static const char *const text[] = {
+      [MBT_OK] = "success",
+      [MBT_EINVAL] = "invalid argument",
+      [MBT_ENOMEM] = "out of memory or size overflow",
+      [MBT_EIO] = "input/output error",
+      [MBT_EPARSE] = "corrupt or truncated file",
+      [MBT_EMISMATCH] = "made for another machine or kernel registry",
+      [MBT_ENOTFOUND] = "not found",
+      [MBT_EUNSUPPORTED] = "not supported here",
+      [MBT_ENOCOUNTERS] = "no hardware counters on this machine",
+      [MBT_EVERIFY] = "result disagrees with the reference",
+  };
+  if ((unsigned)s < sizeof text / sizeof text[0] && text[s]) return text[s];
+  return "unknown status";
+}
+
+const char *mbt_last_error(void) { return last_error; }
+
+enum mbt_status mbt_fail(enum mbt_status s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+double mbt_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void mbt_rng_seed(struct mbt_rng *r, uint64_t seed) {
+  for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t mbt_rng_next(struct mbt_rng *r) {
+  uint64_t *s = r->s;
+  const uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+double mbt_rng_uniform(struct mbt_rng *r) { return (double)(mbt_rng_next(r) >> 11) * 0x1.0p-53; }
+
+float mbt_rng_range(struct mbt_rng *r, float lo, float hi) {
+  return lo + (hi - lo) * (float)mbt_rng_uniform(r);
+}
+
+int mbt_rng_int(struct mbt_rng *r, int lo, int hi) {
+  return lo + (int)(mbt_rng_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+void *mbt_alloc(size_t n, size_t size) {
+  if (size && n > (SIZE_MAX - 64) / size) return NULL;
+  size_t bytes = n * size;
+  bytes = (bytes + 63) & ~(size_t)63;
+  if (bytes == 0) bytes = 64;
+  return aligned_alloc(64, bytes);
+}
+
+void mbt_free(void *p) { free(p); }
+
+uint64_t mbt_fnv(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double mbt_median(const double *v, int n) {
+  double t[64];
+  if (n <= 0) return 0;
+  if (n > 64) n = 64;
+  memcpy(t, v, (size_t)n * sizeof *t);
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return mbt_fail(MBT_EINVAL, "path too long: %s", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return mbt_fail(MBT_EIO, "cannot create %s: %s", tmp, strerror(errno));
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp);
+      return mbt_fail(MBT_EIO, "cannot write %s: %s", tmp, strerror(e));
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    unlink(tmp);
+    return mbt_fail(MBT_EIO, "cannot flush %s: %s", tmp, strerror(errno));
+  }
+  if (rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return mbt_fail(MBT_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+  }
+  return MBT_OK;
+}
+
+char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *st = mbt_fail(errno == ENOENT ? MBT_ENOTFOUND : MBT_EIO, "cannot open %s: %s", path,
+                   strerror(errno));
+    return NULL;
+  }
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    if (n + 1 >= cap) {
+      if (cap > ((size_t)1 << 30)) {
+        free(buf);
+        fclose(f);
+        *st = mbt_fail(MBT_ENOMEM, "%s is larger than 1 GiB", path);
+        return NULL;
+      }
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t r = fread(buf + n, 1, cap - 1 - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (!buf || err) {
+    free(buf);
+    *st = mbt_fail(buf ? MBT_EIO : MBT_ENOMEM, "cannot read %s", path);
+    return NULL;
+  }
+  buf[n] = 0;
+  if (len) *len = n;
+  *st = MBT_OK;
+  return buf;
+}

@@ -1,0 +1,43 @@
+/* common/common.h -- internal helpers shared by every module: errors, clock, RNG, memory. */
+#ifndef MBT_COMMON_H
+#define MBT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/mobitune.h"
+
+/* Record a detail message for mbt_last_error() and return @p s. */
+enum mbt_status mbt_fail(enum mbt_status s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Monotonic clock in nanoseconds. */
+double mbt_now_ns(void);
+
+/* splitmix64-seeded xoshiro256** generator: one seeded source for weights, inputs, tests. */
+struct mbt_rng {
+  uint64_t s[4];
+};
+void mbt_rng_seed(struct mbt_rng *r, uint64_t seed);
+uint64_t mbt_rng_next(struct mbt_rng *r);
+double mbt_rng_uniform(struct mbt_rng *r);              /* [0, 1) */
+float mbt_rng_range(struct mbt_rng *r, float lo, float hi);
+int mbt_rng_int(struct mbt_rng *r, int lo, int hi);     /* inclusive */
+
+/* 64-byte aligned allocation of n * size bytes; NULL on overflow or exhaustion. */
+void *mbt_alloc(size_t n, size_t size);
+void mbt_free(void *p);
+
+/* FNV-1a 64-bit over a byte string, chainable through @p h (start with MBT_FNV_INIT). */
+#define MBT_FNV_INIT 0xcbf29ce484222325ull
+uint64_t mbt_fnv(uint64_t h, const void *data, size_t n);
+
+/* Median of n doubles (sorts a copy of at most 64 values). */
+double mbt_median(const double *v, int n);
+
+/* Write @p len bytes to @p path atomically (path.tmp.PID, fsync, rename). */
+enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len);
+/* Read a whole file (NUL-terminated); caller frees. NULL and an error on failure. */
+char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st);
+
+#endif

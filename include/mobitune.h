@@ -1,0 +1,318 @@
+/*
+ * mobitune.h -- the one public header of libmobitune.
+ *
+ * libmobitune measures a CPU's roofline, models MobileNet networks layer by layer, tunes a
+ * kernel variant for every layer and runs inference with the tuned plan.  Every call that
+ * can fail returns an enum mbt_status; mbt_status_str() turns it into a sentence and
+ * mbt_last_error() gives the detail of the last failure on the calling thread.
+ */
+#ifndef MOBITUNE_H
+#define MOBITUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MBT_VERSION_MAJOR 0
+#define MBT_VERSION_MINOR 1
+#define MBT_VERSION_PATCH 0
+
+/** @return the library version as "major.minor.patch". */
+const char *mbt_version(void);
+
+/** Status codes returned by every fallible call. */
+enum mbt_status {
+  MBT_OK = 0,            /**< success */
+  MBT_EINVAL,            /**< an argument or option is invalid */
+  MBT_ENOMEM,            /**< out of memory, or a size would overflow */
+  MBT_EIO,               /**< a file could not be read or written */
+  MBT_EPARSE,            /**< a file is corrupt or truncated */
+  MBT_EMISMATCH,         /**< a plan or profile belongs to another machine or registry */
+  MBT_ENOTFOUND,         /**< a file, variant or entry does not exist */
+  MBT_EUNSUPPORTED,      /**< the hardware or build cannot do this */
+  MBT_ENOCOUNTERS,       /**< no hardware counters are accessible */
+  MBT_EVERIFY,           /**< a result disagrees with the reference */
+};
+
+/** @return a sentence describing @p s (never NULL). */
+const char *mbt_status_str(enum mbt_status s);
+/** @return the detail message of the last error on this thread ("" when none). */
+const char *mbt_last_error(void);
+
+/* ------------------------------------------------------------------ machine identity */
+
+#define MBT_MAX_CACHES 8
+
+/** Instruction-set bits (ISA mask). */
+enum mbt_isa_bits {
+  MBT_ISA_SCALAR = 1u << 0,
+  MBT_ISA_SSE2 = 1u << 1,
+  MBT_ISA_AVX = 1u << 2,
+  MBT_ISA_AVX2 = 1u << 3, /**< AVX2 and FMA3 together */
+  MBT_ISA_AVX512F = 1u << 4,
+  MBT_ISA_NEON = 1u << 5,
+};
+
+/** One data or unified cache level. */
+struct mbt_cache {
+  int level;           /**< 1, 2, 3 ... */
+  uint64_t size;       /**< bytes per instance */
+  int line;            /**< line size in bytes */
+  int assoc;           /**< ways, 0 when unknown */
+  int shared_by;       /**< hardware threads sharing one instance */
+  int instances;       /**< number of instances in the machine */
+};
+
+/** What mobitune knows about the host. */
+struct mbt_machine {
+  char vendor[32];
+  char model[96];
+  int family, cpu_model, stepping;
+  char features[256];            /**< space-separated ISA features of interest */
+  uint32_t isa_cpu;              /**< ISA bits the CPU and OS support */
+  uint32_t isa_built;            /**< ISA bits this build has kernels for */
+  uint32_t isa;                  /**< usable = cpu & built, capped by MBT_ISA */
+  int cores, threads, numa_nodes;
+  double mhz;                    /**< nominal clock, 0 when unknown */
+  int ncaches;
+  struct mbt_cache caches[MBT_MAX_CACHES];
+  int counters;                  /**< 1 when PAPI can count hardware events here */
+  char counters_note[192];       /**< why not, or which presets */
+  char source[96];               /**< which libraries supplied the facts */
+  char fingerprint[17];          /**< 64-bit hex digest of identity, ISA mask, caches, cores */
+};
+
+/** Detect the host. @return MBT_OK (always fills what it can). */
+enum mbt_status mbt_machine_detect(struct mbt_machine *m);
+/** Print @p m as text or, when @p json is non-zero, as one JSON object. */
+void mbt_machine_print(const struct mbt_machine *m, FILE *out, int json);
+/** @return the data cache of @p level, or NULL when the machine has none. */
+const struct mbt_cache *mbt_machine_cache(const struct mbt_machine *m, int level);
+/** @return the ISA name of one bit ("avx2", ...). */
+const char *mbt_isa_name(uint32_t bit);
+
+/* ------------------------------------------------------------------ networks */
+
+enum mbt_net_kind { MBT_NET_V1 = 1, MBT_NET_V2 = 2 };
+
+enum mbt_op {
+  MBT_OP_CONV = 0,  /**< full KxK convolution (the stem) */
+  MBT_OP_DWCONV,    /**< depthwise KxK */
+  MBT_OP_PWCONV,    /**< pointwise 1x1 */
+  MBT_OP_GAVGPOOL,  /**< global average pool */
+  MBT_OP_FC,        /**< fully connected */
+  MBT_OP_COUNT
+};
+
+enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6 };
+
+/** One layer: shapes (NHWC, batch 1), and the analytic model of MODEL.md. */
+struct mbt_layer {
+  char name[24];
+  enum mbt_op op;
+  int ih, iw, ic;        /**< input height, width, channels */
+  int oh, ow, oc;        /**< output */
+  int k, stride, pad;    /**< kernel size, stride, top/left padding (bottom/right implied) */
+  enum mbt_act act;      /**< epilogue after bias */
+  int src;               /**< input tensor: -1 = image, else index of the producing layer */
+  int res;               /**< tensor added after the epilogue, -2 = none */
+  double macs;           /**< multiply-accumulates */
+  double params;         /**< weights (bias excluded, as in MODEL.md) */
+  double bias;           /**< bias values */
+  double bytes;          /**< compulsory fp32 bytes: input + weights + output */
+  double intensity;      /**< MACs per compulsory byte */
+  int rf;                /**< receptive field of one output pixel, in input pixels */
+};
+
+/** A network: a layer table built from (kind, alpha, resolution). */
+struct mbt_model {
+  enum mbt_net_kind kind;
+  double alpha;
+  int res;
+  int nlayers;
+  struct mbt_layer *layers;
+  double macs, params, bias, bytes;
+};
+
+/** Build the layer table.  alpha in (0, 1.5], res a multiple of 32 in [32, 1024]. */
+enum mbt_status mbt_model_build(enum mbt_net_kind kind, double alpha, int res,
+                                struct mbt_model *out);
+void mbt_model_free(struct mbt_model *m);
+/** @return "conv", "dwconv", "pwconv", "gavgpool" or "fc". */
+const char *mbt_op_name(enum mbt_op op);
+/** @return "v1" or "v2". */
+const char *mbt_net_name(enum mbt_net_kind k);
+/** Parse "v1"/"v2". @return MBT_EINVAL on anything else. */
+enum mbt_status mbt_net_parse(const char *s, enum mbt_net_kind *k);
+/** Print the per-layer table and totals (or JSON). */
+void mbt_model_print(const struct mbt_model *m, FILE *out, int json);
+
+/* ------------------------------------------------------------------ roofline */
+
+#define MBT_MAX_LEVELS 5 /* L1, L2, L3, L4?, DRAM */
+
+/** A measured figure: the best of several repetitions with its spread. */
+struct mbt_figure {
+  double best, median, min, max; /**< GFLOP/s or GB/s; min is the worst repetition */
+  int reps;
+  int flagged;                   /**< 1 when the repetitions disagreed beyond 10% */
+};
+
+struct mbt_bw_level {
+  char name[8];                  /**< "L1", "L2", "L3", "DRAM" */
+  uint64_t ws;                   /**< working set per thread, bytes */
+  struct mbt_figure read1, readn; /**< read bandwidth, 1 thread and all threads (GB/s) */
+};
+
+/** The machine profile: measured ceilings, saved as versioned JSON. */
+struct mbt_profile {
+  char fingerprint[17];
+  char version[16];
+  char date[32];
+  int threads;                   /**< "all threads" count used */
+  struct mbt_figure peak_scalar1, peak_scalarn;  /**< scalar FMA GFLOP/s */
+  struct mbt_figure peak_simd1, peak_simdn;      /**< widest SIMD FMA GFLOP/s */
+  char simd_isa[16];
+  int nlevels;
+  struct mbt_bw_level levels[MBT_MAX_LEVELS];
+  int counters;
+  char counters_note[192];
+};
+
+struct mbt_roofline_opts {
+  int threads;    /**< 0 = all hardware threads */
+  int quick;      /**< 1 = fewer repetitions (tests) */
+  int verbose;    /**< progress lines on stderr */
+};
+
+/** Measure the ceilings of this machine. */
+enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
+                                     const struct mbt_roofline_opts *o, struct mbt_profile *p);
+enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path);
+enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p);
+void mbt_profile_print(const struct mbt_profile *p, FILE *out);
+
+/** Where a layer sits on the roofline. */
+struct mbt_place {
+  double flops;       /**< 2 x MACs */
+  double intensity;   /**< FLOP per compulsory byte */
+  int level;          /**< memory level that holds its working set (index into levels) */
+  double bw;          /**< that level's bandwidth, GB/s */
+  double peak;        /**< compute ceiling, GFLOP/s */
+  double ridge;       /**< peak / bw, FLOP/byte */
+  double attainable;  /**< min(peak, intensity x bw), GFLOP/s */
+  int memory_bound;   /**< 1 when intensity < ridge */
+};
+/** Place @p l against the 1-thread SIMD roof of @p p (level chosen from the working set). */
+void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_layer *l,
+                        struct mbt_place *out);
+
+/* ------------------------------------------------------------------ tuning and plans */
+
+enum mbt_effort { MBT_ESTIMATE = 0, MBT_MEASURE = 1 };
+
+/** One layer's choice in a plan. */
+struct mbt_choice {
+  char key[96];       /**< the problem key, e.g. "dwconv h=112 w=112 c=32 k=3 s=1 act=relu6" */
+  char variant[96];   /**< the registered variant name */
+  double ns;          /**< median time, ns */
+  double spread;      /**< (max - min) / median over the repetitions */
+  double ref_ns;      /**< median time of the reference variant, ns (0 = not measured) */
+  char runner_up[96];
+  double runner_up_ns;
+};
+
+/** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
+struct mbt_plan {
+  char fingerprint[17];
+  char registry[17];
+  int n, cap;
+  struct mbt_choice *v;
+};
+
+void mbt_plan_init(struct mbt_plan *pl, const struct mbt_machine *m);
+void mbt_plan_free(struct mbt_plan *pl);
+/** @return the choice for @p key, or NULL. */
+const struct mbt_choice *mbt_plan_find(const struct mbt_plan *pl, const char *key);
+/** Add or replace a choice. */
+enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c);
+/** Write atomically (temporary file, then rename); @p m describes the machine in the header. */
+enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machine *m,
+                              const char *path);
+/**
+ * Load a plan.  @return MBT_ENOTFOUND (no file), MBT_EPARSE (corrupt or truncated),
+ * MBT_EMISMATCH (another machine or kernel registry; @p pl is left empty); the detail says why.
+ */
+enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl);
+/** The problem key of a layer (shape, stride, activation; names excluded). */
+void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n);
+
+struct mbt_tune_opts {
+  int redo;        /**< 1 = measure again even when the plan has the layer */
+  int verbose;     /**< one progress line per layer on stderr */
+  double min_ms;   /**< calibrate each timing to at least this long (default 1 ms) */
+  int reps;        /**< repetitions per candidate (default 5) */
+  const char *save_path; /**< when set, the plan is saved there after every layer */
+};
+
+/** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */
+enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
+                         const struct mbt_tune_opts *o, struct mbt_plan *pl);
+
+/* ------------------------------------------------------------------ inference */
+
+typedef struct mbt_engine *mbt_engine_t;
+
+/**
+ * Make an engine for @p model with seeded random weights (BN folded into weights and bias).
+ * @p pl may be NULL (default plan: the fastest variant by static preference); @p force names a
+ * variant family used for every layer where it applies ("ref" gives the reference path).
+ */
+enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mbt_plan *pl,
+                                  const char *force, uint64_t seed, mbt_engine_t *out);
+void mbt_engine_destroy(mbt_engine_t e);
+/** Run once on @p input (ih x iw x 3 floats, NHWC). @return MBT_OK. */
+enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
+/** @return the class probabilities (softmax of the logits), length classes. */
+const float *mbt_engine_output(mbt_engine_t e, int *classes);
+/** @return the variant chosen for layer @p i. */
+const char *mbt_engine_variant(mbt_engine_t e, int i);
+/** Use @p threads threads per layer (rows split evenly; 1 = the calling thread only). */
+void mbt_engine_set_threads(mbt_engine_t e, int threads);
+/** @return the logits of the last layer (before the softmax), length classes. */
+const float *mbt_engine_logits(mbt_engine_t e);
+/** Fill @p input with the engine's seeded test image. */
+void mbt_engine_fill_input(mbt_engine_t e, float *input, uint64_t seed);
+
+/* ------------------------------------------------------------------ benchmarks */
+
+struct mbt_bench_opts {
+  int quick;    /**< shorter timings */
+  int runs;     /**< end-to-end timed runs per configuration */
+  int threads;  /**< threads for the end-to-end runs */
+};
+
+/**
+ * Time every runnable variant on every distinct layer of @p model (median, spread, GFLOP/s,
+ * GB/s of compulsory traffic), then the whole network with the plan @p pl (may be NULL),
+ * with each single variant family forced everywhere it applies, and with the reference
+ * kernels; ratios against the reference are measured in the same run.
+ */
+enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *pl,
+                          const struct mbt_bench_opts *o, FILE *out);
+
+/* ------------------------------------------------------------------ report */
+
+/** Write the self-contained HTML report from saved data (profile, plan, model). */
+enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
+                                 const struct mbt_profile *p, const struct mbt_plan *pl,
+                                 const struct mbt_model *model, const char *commands);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MOBITUNE_H */

@@ -1,0 +1,63 @@
+/* Portable C variants of the stem convolution, the global average pool and the fully connected
+ * layer.  Each handles any size; no over-read; outputs written once and never read. */
+#include "config.h"
+
+#include "kernels/kernels.h"
+
+#define NB 16 /* output channels per accumulator block */
+
+/* Full KxK convolution, HWIO weights: one output pixel x 16 output channels per tile. */
+void mbt_f32_conv_minmax_ukernel_anyk_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
+  const struct mbt_layer *l = e->l;
+  const int k = l->k, ic = l->ic, oc = l->oc;
+  for (int oy = r0; oy < r1; oy++)
+    for (int ox = 0; ox < l->ow; ox++)
+      for (int n0 = 0; n0 < oc; n0 += NB) {
+        const int n = oc - n0 < NB ? oc - n0 : NB;
+        float acc[NB] = {0};
+        for (int ky = 0; ky < k; ky++) {
+          const int iy = oy * l->stride - l->pad + ky;
+          if (iy < 0 || iy >= l->ih) continue;
+          for (int kx = 0; kx < k; kx++) {
+            const int ix = ox * l->stride - l->pad + kx;
+            if (ix < 0 || ix >= l->iw) continue;
+            const float *x = e->in + ((size_t)iy * l->iw + ix) * ic;
+            const float *w = e->w + ((size_t)ky * k + kx) * ic * oc + n0;
+            for (int ci = 0; ci < ic; ci++)
+              for (int j = 0; j < n; j++) acc[j] += x[ci] * w[(size_t)ci * oc + j];
+          }
+        }
+        float *y = e->out + ((size_t)oy * l->ow + ox) * oc + n0;
+        for (int j = 0; j < n; j++)
+          y[j] = mbt_clampf(acc[j] + (e->b ? e->b[n0 + j] : 0.0f), e->lo, e->hi);
+      }
+}
+
+void mbt_f32_gavgpool_ukernel_c16__scalar(const struct mbt_exec *e, int r0, int r1) {
+  const struct mbt_layer *l = e->l;
+  if (r0 >= r1) return;
+  const size_t npix = (size_t)l->ih * l->iw;
+  const float scale = 1.0f / (float)npix;
+  for (int c0 = 0; c0 < l->ic; c0 += NB) {
+    const int n = l->ic - c0 < NB ? l->ic - c0 : NB;
+    float acc[NB] = {0};
+    for (size_t p = 0; p < npix; p++)
+      for (int j = 0; j < n; j++) acc[j] += e->in[p * l->ic + c0 + j];
+    for (int j = 0; j < n; j++) e->out[c0 + j] = acc[j] * scale;
+  }
+}
+
+void mbt_f32_fc_ukernel_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
+  const struct mbt_layer *l = e->l;
+  if (r0 >= r1) return;
+  for (int n0 = 0; n0 < l->oc; n0 += NB) {
+    const int n = l->oc - n0 < NB ? l->oc - n0 : NB;
+    float acc[NB] = {0};
+    for (int ci = 0; ci < l->ic; ci++) {
+      const float *w = e->w + (size_t)ci * l->oc + n0;
+      for (int j = 0; j < n; j++) acc[j] += e->in[ci] * w[j];
+    }
+    for (int j = 0; j < n; j++)
+      e->out[n0 + j] = mbt_clampf(acc[j] + (e->b ? e->b[n0 + j] : 0.0f), e->lo, e->hi);
+  }
+}

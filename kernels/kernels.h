@@ -1,0 +1,74 @@
+/* kernels/kernels.h -- the layer-level variant contract and the registry.
+ *
+ * A variant computes output rows [r0, r1) of one layer (NHWC fp32, batch 1), so a driver can
+ * split a layer over threads by rows.  Weight layouts ("natural" layouts, as the engine stores
+ * them; BN is already folded into weights and bias):
+ *   conv    w[k][k][ic][oc]   (HWIO: output channels contiguous)
+ *   dwconv  w[k][k][c]
+ *   pwconv  w[ic][oc]
+ *   fc      w[ic][oc]
+ * Epilogue, in order: y = clamp(acc + bias[c], lo, hi) + res (res NULL = none).  The pool and
+ * fully connected layers have oh = ow = 1, so they have one row. */
+#ifndef MBT_KERNELS_H
+#define MBT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/mobitune.h"
+
+struct mbt_exec {
+  const struct mbt_layer *l;
+  const float *in;
+  float *out;
+  const float *res;
+  const float *w;
+  const float *b;
+  float lo, hi;
+};
+
+typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
+
+struct mbt_variant {
+  const char *name;   /* stable: "<driver>/<kernel name>"; appears in plans and reports */
+  enum mbt_op op;
+  uint32_t isa;       /* ISA bits that must all be present at run time */
+  int rank;           /* static preference when no plan says otherwise (higher = tried first) */
+  mbt_layer_fn fn;
+  int (*applicable)(const struct mbt_layer *l); /* NULL = any layer of this op */
+};
+
+/* Every variant this build has, whether or not the host can run it. */
+const struct mbt_variant *mbt_registry_all(int *n);
+/* Variants for @p l that the host can run (after the MBT_ISA cap), best static rank first.
+ * Returns the count written to @p out (at most max). */
+int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant **out, int max);
+/* The variant called @p name, when the host can run it and it applies to @p l; else NULL. */
+const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_layer *l);
+/* 16-hex-digit hash of the sorted names of every variant in this build. */
+const char *mbt_registry_signature(void);
+/* The clamp range of an activation. */
+void mbt_act_range(enum mbt_act a, float *lo, float *hi);
+
+/* Reference kernels (kernels/ref/ref.c): plain loops with double accumulation, the oracle. */
+void mbt_ref_conv(const struct mbt_exec *e, int r0, int r1);
+void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1);
+void mbt_ref_pwconv(const struct mbt_exec *e, int r0, int r1);
+void mbt_ref_gavgpool(const struct mbt_exec *e, int r0, int r1);
+void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1);
+/* The reference kernel of an op. */
+mbt_layer_fn mbt_ref_fn(enum mbt_op op);
+
+/* The variant declarations, from the per-family enumerator files. */
+#define MBT_VARIANT(isa, op, rank, name, fn, applicable) \
+  void fn(const struct mbt_exec *e, int r0, int r1);
+#include "kernels/f32-dwconv/f32-dwconv.inc"
+#include "kernels/f32-pwconv/f32-pwconv.inc"
+#include "kernels/f32-misc/f32-misc.inc"
+#undef MBT_VARIANT
+
+static inline float mbt_clampf(float v, float lo, float hi) {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+#endif

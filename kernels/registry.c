@@ -1,0 +1,90 @@
+/* kernels/registry.c -- the variant table, built from the per-family .inc files and filtered
+ * by the host's ISA (after the MBT_ISA cap).  MBT_VERBOSE=1 logs what was kept. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+#include "machine/machine.h"
+
+/* clang-format off */
+static const struct mbt_variant table[] = {
+#define MBT_VARIANT(isa, op, rank, name, fn, applicable) {name, op, isa, rank, fn, applicable},
+#include "kernels/f32-dwconv/f32-dwconv.inc"
+#include "kernels/f32-pwconv/f32-pwconv.inc"
+#include "kernels/f32-misc/f32-misc.inc"
+#undef MBT_VARIANT
+};
+/* clang-format on */
+#define NTABLE ((int)(sizeof table / sizeof table[0]))
+
+const struct mbt_variant *mbt_registry_all(int *n) {
+  *n = NTABLE;
+  return table;
+}
+
+static int runnable(const struct mbt_variant *v) {
+  return (v->isa & mbt_host_isa()) == v->isa;
+}
+
+static void log_kept(void) {
+  static int done;
+  const char *verbose = getenv("MBT_VERBOSE");
+  if (done || !verbose || strcmp(verbose, "1") != 0) return;
+  done = 1;
+  for (int i = 0; i < NTABLE; i++)
+    fprintf(stderr, "mobitune: registry %s %s\n", runnable(&table[i]) ? "kept   " : "dropped",
+            table[i].name);
+}
+
+int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant **out, int max) {
+  int n = 0;
+  log_kept();
+  for (int i = 0; i < NTABLE && n < max; i++) {
+    const struct mbt_variant *v = &table[i];
+    if (v->op != l->op || !runnable(v) || (v->applicable && !v->applicable(l))) continue;
+    int j = n++;
+    while (j > 0 && out[j - 1]->rank < v->rank) { /* insertion sort, best rank first */
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = v;
+  }
+  return n;
+}
+
+const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_layer *l) {
+  for (int i = 0; i < NTABLE; i++) {
+    const struct mbt_variant *v = &table[i];
+    if (strcmp(v->name, name) == 0 && v->op == l->op && runnable(v) &&
+        (!v->applicable || v->applicable(l)))
+      return v;
+  }
+  return NULL;
+}
+
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *mbt_registry_signature(void) {
+  static char sig[17];
+  if (!sig[0]) {
+    const char *names[NTABLE];
+    for (int i = 0; i < NTABLE; i++) names[i] = table[i].name;
+    qsort(names, NTABLE, sizeof names[0], cmp_name);
+    uint64_t h = MBT_FNV_INIT;
+    for (int i = 0; i < NTABLE; i++) h = mbt_fnv(h, names[i], strlen(names[i]) + 1);
+    snprintf(sig, sizeof sig, "%016llx", (unsigned long long)h);
+  }
+  return sig;
+}
+
+void mbt_act_range(enum mbt_act a, float *lo, float *hi) {
+  *lo = a == MBT_ACT_RELU6 ? 0.0f : -INFINITY;
+  *hi = a == MBT_ACT_RELU6 ? 6.0f : INFINITY;
+}

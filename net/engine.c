@@ -1,0 +1,182 @@
+/* net/engine.c -- whole-network inference: seeded weights with BN folded in, one variant per
+ * layer chosen from a plan, layers run in order with rows split over threads. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+#include "net/net.h"
+
+struct mbt_engine {
+  struct mbt_model model;
+  float **w, **b, **act;
+  const struct mbt_variant **var;
+  float *probs;
+  int threads;
+};
+
+size_t mbt_layer_weight_count(const struct mbt_layer *l) {
+  return l->op == MBT_OP_GAVGPOOL ? 0 : (size_t)l->params;
+}
+
+/* He-uniform weights, then a random batch norm folded in: w' = w g / sqrt(v + eps),
+ * b' = beta - mean g / sqrt(v + eps).  Shared with the tests, which build single layers. */
+void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struct mbt_rng *r) {
+  const size_t nw = mbt_layer_weight_count(l);
+  const int fan_in = l->op == MBT_OP_DWCONV ? l->k * l->k : l->op == MBT_OP_CONV ? l->k * l->k * l->ic : l->ic;
+  const float a = sqrtf(6.0f / (float)fan_in);
+  for (size_t i = 0; i < nw; i++) w[i] = mbt_rng_range(r, -a, a);
+  if (!b) return;
+  for (int c = 0; c < l->oc; c++) {
+    if (l->op == MBT_OP_FC) {
+      b[c] = mbt_rng_range(r, -0.1f, 0.1f);
+      continue;
+    }
+    const float gamma = mbt_rng_range(r, 0.5f, 1.5f), beta = mbt_rng_range(r, -0.2f, 0.2f);
+    const float mean = mbt_rng_range(r, -0.1f, 0.1f), var = mbt_rng_range(r, 0.5f, 1.5f);
+    const float scale = gamma / sqrtf(var + 1e-3f);
+    /* output channel c is the fastest index in every layout but dwconv, where it is too. */
+    for (size_t i = (size_t)c; i < nw; i += (size_t)l->oc) w[i] *= scale;
+    b[c] = beta - mean * scale;
+  }
+}
+
+static const struct mbt_variant *choose(const struct mbt_layer *l, const struct mbt_plan *pl,
+                                        const char *force) {
+  const struct mbt_variant *cand[32];
+  const int n = mbt_registry_candidates(l, cand, 32);
+  if (n == 0) return NULL;
+  if (force && *force) {
+    for (int i = 0; i < n; i++)
+      if (strstr(cand[i]->name, force)) return cand[i];
+  }
+  if (pl) {
+    char key[96];
+    mbt_layer_key(l, key, sizeof key);
+    const struct mbt_choice *c = mbt_plan_find(pl, key);
+    const struct mbt_variant *v = c ? mbt_registry_find(c->variant, l) : NULL;
+    if (v) return v;
+  }
+  return cand[0];
+}
+
+void mbt_engine_destroy(mbt_engine_t e) {
+  if (!e) return;
+  for (int i = 0; i < e->model.nlayers; i++) {
+    if (e->w) mbt_free(e->w[i]);
+    if (e->b) mbt_free(e->b[i]);
+    if (e->act) mbt_free(e->act[i]);
+  }
+  free(e->w);
+  free(e->b);
+  free(e->act);
+  free(e->var);
+  mbt_free(e->probs);
+  mbt_model_free(&e->model);
+  free(e);
+}
+
+enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mbt_plan *pl,
+                                  const char *force, uint64_t seed, mbt_engine_t *out) {
+  *out = NULL;
+  struct mbt_engine *e = calloc(1, sizeof *e);
+  if (!e) return mbt_fail(MBT_ENOMEM, "cannot allocate the engine");
+  const int n = model->nlayers;
+  e->model = *model;
+  e->model.layers = malloc((size_t)n * sizeof *model->layers);
+  e->w = calloc((size_t)n, sizeof *e->w);
+  e->b = calloc((size_t)n, sizeof *e->b);
+  e->act = calloc((size_t)n, sizeof *e->act);
+  e->var = calloc((size_t)n, sizeof *e->var);
+  e->threads = 1;
+  if (!e->model.layers || !e->w || !e->b || !e->act || !e->var) goto nomem;
+  memcpy(e->model.layers, model->layers, (size_t)n * sizeof *model->layers);
+  struct mbt_rng r;
+  mbt_rng_seed(&r, seed);
+  for (int i = 0; i < n; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    e->var[i] = choose(l, pl, force);
+    if (!e->var[i]) {
+      mbt_engine_destroy(e);
+      return mbt_fail(MBT_EUNSUPPORTED, "no kernel variant applies to layer %s", l->name);
+    }
+    e->act[i] = mbt_alloc((size_t)l->oh * l->ow, (size_t)l->oc * sizeof(float));
+    if (!e->act[i]) goto nomem;
+    if (l->op == MBT_OP_GAVGPOOL) continue;
+    e->w[i] = mbt_alloc(mbt_layer_weight_count(l), sizeof(float));
+    e->b[i] = mbt_alloc((size_t)l->oc, sizeof(float));
+    if (!e->w[i] || !e->b[i]) goto nomem;
+    mbt_layer_init_weights(l, e->w[i], e->b[i], &r);
+  }
+  e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
+  if (!e->probs) goto nomem;
+  *out = e;
+  return MBT_OK;
+nomem:
+  mbt_engine_destroy(e);
+  return mbt_fail(MBT_ENOMEM, "cannot allocate the network's weights and activations");
+}
+
+void mbt_engine_set_threads(mbt_engine_t e, int threads) { e->threads = threads > 0 ? threads : 1; }
+
+/* Run one layer with its rows split evenly over the engine's threads. */
+void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads) {
+  const int rows = x->l->oh;
+  if (threads <= 1 || rows < 2) {
+    v->fn(x, 0, rows);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    v->fn(x, rows * t / nt, rows * (t + 1) / nt);
+  }
+#else
+  v->fn(x, 0, rows);
+#endif
+}
+
+enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
+  for (int i = 0; i < e->model.nlayers; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    struct mbt_exec x = {l, l->src < 0 ? input : e->act[l->src], e->act[i],
+                         l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
+                         e->w[i], e->b[i], 0, 0};
+    mbt_act_range(l->act, &x.lo, &x.hi);
+    mbt_run_rows(e->var[i], &x, e->threads);
+  }
+  /* softmax over the logits, in double for a stable sum */
+  const struct mbt_layer *last = &e->model.layers[e->model.nlayers - 1];
+  const float *z = e->act[e->model.nlayers - 1];
+  float mx = z[0];
+  for (int c = 1; c < last->oc; c++) mx = z[c] > mx ? z[c] : mx;
+  double sum = 0;
+  for (int c = 0; c < last->oc; c++) sum += exp((double)z[c] - mx);
+  for (int c = 0; c < last->oc; c++) e->probs[c] = (float)(exp((double)z[c] - mx) / sum);
+  return MBT_OK;
+}
+
+const float *mbt_engine_output(mbt_engine_t e, int *classes) {
+  *classes = e->model.layers[e->model.nlayers - 1].oc;
+  return e->probs;
+}
+
+const float *mbt_engine_logits(mbt_engine_t e) { return e->act[e->model.nlayers - 1]; }
+
+const char *mbt_engine_variant(mbt_engine_t e, int i) {
+  return i >= 0 && i < e->model.nlayers ? e->var[i]->name : NULL;
+}
+
+void mbt_engine_fill_input(mbt_engine_t e, float *input, uint64_t seed) {
+  struct mbt_rng r;
+  mbt_rng_seed(&r, seed);
+  const size_t n = (size_t)e->model.res * e->model.res * 3;
+  for (size_t i = 0; i < n; i++) input[i] = mbt_rng_range(&r, -1.0f, 1.0f);
+}

@@ -1,0 +1,12 @@
+/* net/net.h -- engine internals shared with the tuner, benchmarks and tests. */
+#ifndef MBT_NET_H
+#define MBT_NET_H
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+
+size_t mbt_layer_weight_count(const struct mbt_layer *l);
+void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struct mbt_rng *r);
+void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
+
+#endif

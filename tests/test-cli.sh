@@ -1,0 +1,75 @@
+#!/bin/sh
+# tests/test-cli.sh -- the CLI end to end, as a user drives it (TAP).  Nothing here is timed:
+# roofline and tune run in --quick mode and only their outputs' shape and messages are checked.
+set -u
+M=${MOBITUNE:-./mobitune}
+T=$(mktemp -d /tmp/mbt-test-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+n=0 failed=0
+ok() { # ok <description> <command...>: passes when the command exits 0
+  d=$1; shift; n=$((n + 1))
+  if "$@" >"$T/out" 2>&1; then echo "ok $n - $d"; else
+    echo "not ok $n - $d"; failed=$((failed + 1)); sed 's/^/# /' "$T/out" | tail -20; fi
+}
+# fails_with <description> <exit code> <text expected in stderr/stdout> <command...>
+fails_with() {
+  d=$1 code=$2 text=$3; shift 3; n=$((n + 1))
+  "$@" >"$T/out" 2>&1; rc=$?
+  if [ "$rc" = "$code" ] && grep -q -- "$text" "$T/out"; then echo "ok $n - $d"; else
+    echo "not ok $n - $d (exit $rc, wanted $code and '$text')"; failed=$((failed + 1))
+    sed 's/^/# /' "$T/out" | tail -10; fi
+}
+has() { grep -q -- "$1" "$T/out"; }
+
+ok "--version" sh -c "$M --version | grep -q '^mobitune [0-9]'"
+for c in info model roofline tune report run bench; do
+  ok "$c --help" sh -c "$M $c --help | grep -q 'usage: mobitune $c'"
+done
+ok "info prints the fingerprint and caches" sh -c "$M info | grep -q '^fingerprint  [0-9a-f]\{16\}' && $M info | grep -q '^L1 cache'"
+ok "info --json is valid JSON" sh -c "$M info --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"fingerprint\"])==16 and d[\"caches\"] and d[\"cores\"]>0'"
+ok "info says whether counters exist" sh -c "$M info | grep -q '^counters     \(yes\|no\): '"
+ok "model v1 totals" sh -c "$M model --net v1 | grep -q '^total: 568.7 M MACs'"
+ok "model v2 --json" sh -c "$M model --net v2 --alpha 0.5 --res 160 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"net\"]==\"v2\" and d[\"res\"]==160 and sum(l[\"macs\"] for l in d[\"layers\"])==d[\"macs\"]'"
+
+fails_with "unknown command" 2 "unknown command 'frobnicate'" $M frobnicate
+fails_with "unknown option" 2 "unknown option '--frob'" $M model --frob
+fails_with "option of another command" 2 "does not apply to 'info'" $M info --net v1
+fails_with "bad alpha" 2 "alpha '2.5'" $M model --alpha 2.5
+fails_with "bad resolution" 2 "res '31'" $M model --res 31
+fails_with "non-numeric resolution" 2 "res '224x'" $M model --res 224x
+fails_with "bad network" 2 "net 'v9'" $M model --net v9
+fails_with "missing value" 2 "needs a value" $M model --net
+fails_with "stray argument" 2 "unexpected argument" $M model v1
+fails_with "runs overflow" 2 "runs '99999999999999999999'" $M run --runs 99999999999999999999
+
+D="$T/data"
+ok "roofline --quick measures and saves a profile" $M roofline --quick --quiet --data "$D"
+ok "roofline --show prints the saved profile" sh -c "$M roofline --show --data '$D' | grep -q 'read DRAM'"
+fails_with "run --strict without a plan" 1 "no plan at" $M run --net v1 --res 64 --runs 1 --strict --data "$D"
+fails_with "run without a plan says so and uses the default" 0 "using the default plan" $M run --net v1 --res 64 --runs 1 --data "$D"
+ok "tune --quick writes a plan" $M tune --net v1 --res 64 --alpha 0.5 --quick --data "$D"
+ok "plan file has entries and an end line" sh -c "grep -q '^entry conv' '$D/plan.txt' && grep -q '^end [0-9]' '$D/plan.txt'"
+ok "tune again reuses every measurement" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --data '$D' | grep -q 'measured 0 new problems'"
+ok "run with the tuned plan" sh -c "$M run --net v1 --res 64 --alpha 0.5 --runs 2 --data '$D' | grep -q 'plan $D/plan.txt'"
+ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
+
+cp "$D/plan.txt" "$T/good.txt"
+sed 's/^fingerprint .*/fingerprint 0000000000000000/' "$T/good.txt" > "$D/plan.txt"
+fails_with "another machine's plan: run says which and why" 0 "made on another machine" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --data "$D"
+fails_with "another machine's plan with --strict" 1 "refusing" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --strict --data "$D"
+head -c 300 "$T/good.txt" > "$D/plan.txt"
+fails_with "truncated plan: run says so" 0 "truncated\|malformed\|unrecognised" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --data "$D"
+ok "tune keeps a rejected plan aside" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --data '$D' 2>&1 | grep -q 'keeping the old file' && test -f '$D/plan.txt.rejected'"
+printf 'garbage' > "$D/profile.json"
+fails_with "corrupt profile" 1 "not valid JSON" $M roofline --show --data "$D"
+
+# Whole networks against the reference path (small resolutions keep the reference quick).
+for net in v1 v2; do
+  ok "run --verify $net 96 px (tuned/default variants vs reference)" $M run --net $net --res 96 --runs 1 --verify --data "$D"
+  ok "run --verify $net 64 px alpha 0.35, scalar variants" $M run --net $net --res 64 --alpha 0.35 --runs 1 --verify --variant __scalar --data "$D"
+done
+ok "kernel tests with the ISA capped at scalar" env MBT_ISA=scalar ./tests/test-kernels
+ok "MBT_ISA=scalar leaves only scalar variants" sh -c "MBT_ISA=scalar MBT_VERBOSE=1 $M run --net v1 --res 32 --runs 1 --data '$D' 2>&1 | grep 'kept' | grep -qv avx2 && ! (MBT_ISA=scalar MBT_VERBOSE=1 $M run --net v1 --res 32 --runs 1 --data '$D' 2>&1 | grep 'kept' | grep -q avx2)"
+
+echo "1..$n"
+[ "$failed" = 0 ]

@@ -1,0 +1,132 @@
+/* tests/test-model.c -- the layer tables against the published figures and the formulas of
+ * MODEL.md, recomputed here independently from each layer's shape. */
+#include <math.h>
+#include <string.h>
+
+#include "include/mobitune.h"
+#include "tests/tap.h"
+
+/* |got - want| within the published figure's rounding (half a unit of its last digit). */
+static int near(double got, double want, double half_unit) { return fabs(got - want) <= half_unit; }
+
+int main(void) {
+  struct mbt_model m;
+  /* MobileNet V1 published totals (MODEL.md): MACs in millions, parameters in millions.  The
+   * paper rounds inconsistently (568.7 -> 569 but 290.7 -> 290), so MACs get +-1 M. */
+  static const struct {
+    double alpha;
+    int res;
+    double macs, macs_unit, params, params_unit;
+  } v1[] = {
+      {1.0, 224, 569, 1, 4.2, 0.05},  {0.75, 224, 325, 1, 2.6, 0.05},
+      {0.5, 224, 149, 1, 1.3, 0.05},  {0.25, 224, 41, 1, 0.5, 0.05},
+      {1.0, 192, 418, 1, 4.2, 0.05},  {1.0, 160, 290, 1, 4.2, 0.05},
+      {1.0, 128, 186, 1, 4.2, 0.05},
+  };
+  for (size_t i = 0; i < sizeof v1 / sizeof v1[0]; i++) {
+    ok(mbt_model_build(MBT_NET_V1, v1[i].alpha, v1[i].res, &m) == MBT_OK, "build v1 %.2f/%d",
+       v1[i].alpha, v1[i].res);
+    /* Parameters in the paper include biases (BN folded). */
+    ok(near(m.macs / 1e6, v1[i].macs, v1[i].macs_unit), "v1 %.2f/%d MACs %.2f M = %.0f M",
+       v1[i].alpha, v1[i].res, m.macs / 1e6, v1[i].macs);
+    ok(near((m.params + m.bias) / 1e6, v1[i].params, v1[i].params_unit),
+       "v1 %.2f/%d params %.3f M = %.1f M", v1[i].alpha, v1[i].res, (m.params + m.bias) / 1e6,
+       v1[i].params);
+    mbt_model_free(&m);
+  }
+  /* V2 1.0/224: 300 M MACs, 3.4 M parameters. */
+  ok(mbt_model_build(MBT_NET_V2, 1.0, 224, &m) == MBT_OK, "build v2 1.0/224");
+  ok(near(m.macs / 1e6, 300, 0.5 + 1.0), "v2 MACs %.2f M = 300 M (+-1.5: the paper rounds)", m.macs / 1e6);
+  ok(near((m.params + m.bias) / 1e6, 3.4, 0.05 + 0.05), "v2 params %.3f M = 3.4 M",
+     (m.params + m.bias) / 1e6);
+  /* V2 block formula: MACs = H W Cin (t Cin) + (H W / s^2) t Cin K^2 + (H W / s^2) t Cin Cout. */
+  int blocks = 0, formula_ok = 1, residuals = 0;
+  for (int i = 0; i < m.nlayers; i++) {
+    const struct mbt_layer *e = &m.layers[i];
+    if (!strstr(e->name, ".expand")) continue;
+    const struct mbt_layer *d = e + 1, *p = e + 2;
+    const double H = e->ih, W = e->iw, cin = e->ic, t = e->oc / e->ic, s = d->stride, K = d->k;
+    const double want = H * W * cin * t * cin + (H * W / (s * s)) * t * cin * K * K +
+                        (H * W / (s * s)) * t * cin * p->oc;
+    /* H W / s^2 is exact only for even sizes; our shapes use ceil(H/s) ceil(W/s). */
+    const double got = e->macs + d->macs + p->macs;
+    if (fabs(got - want) > 1e-9 * want && (int)H % (int)s == 0) formula_ok = 0;
+    residuals += p->res >= -1;
+    if (p->res >= -1 && !(s == 1 && p->oc == e->ic)) formula_ok = 0;
+    blocks++;
+  }
+  ok(blocks == 16 && formula_ok, "v2: %d expanded blocks match the block MAC formula", blocks);
+  ok(residuals == 10, "v2: %d residual adds (s = 1 and Cin = Cout)", residuals);
+  mbt_model_free(&m);
+
+  /* V1 per-layer formulas, the standard-convolution twin (4866 M MACs, 29.3 M params), the
+   * 1x1 share, and the receptive field recurrence. */
+  mbt_model_build(MBT_NET_V1, 1.0, 224, &m);
+  double std_macs = 0, std_params = 0, pw_macs = 0, pw_params = 0;
+  int per_layer_ok = 1, rf = 1, jump = 1, rf_ok = 1;
+  for (int i = 0; i < m.nlayers; i++) {
+    const struct mbt_layer *l = &m.layers[i];
+    const double HW = (double)l->oh * l->ow, K2 = (double)l->k * l->k;
+    double macs = 0, params = 0;
+    switch (l->op) {
+      case MBT_OP_CONV: macs = HW * l->oc * K2 * l->ic; params = K2 * l->ic * l->oc; break;
+      case MBT_OP_DWCONV: macs = HW * l->ic * K2; params = K2 * l->ic; break;
+      case MBT_OP_PWCONV: macs = HW * l->ic * l->oc; params = (double)l->ic * l->oc; break;
+      case MBT_OP_FC: macs = params = (double)l->ic * l->oc; break;
+      default: break;
+    }
+    const double bytes = 4.0 * ((double)l->ih * l->iw * l->ic + params + HW * l->oc);
+    if (macs != l->macs || params != l->params || fabs(bytes - l->bytes) > 0.5 ||
+        fabs(l->intensity - macs / bytes) > 1e-12)
+      per_layer_ok = 0;
+    if (l->op == MBT_OP_PWCONV) pw_macs += macs, pw_params += params;
+    if (l->op == MBT_OP_DWCONV) { /* the standard conv this dw+pw pair replaces */
+      const struct mbt_layer *p = l + 1;
+      std_macs += HW * p->oc * K2 * l->ic;
+      std_params += K2 * l->ic * p->oc;
+    } else if (l->op != MBT_OP_PWCONV) {
+      std_macs += macs, std_params += params;
+    }
+    const int k = l->op == MBT_OP_GAVGPOOL ? l->ih : l->op == MBT_OP_FC ? 1 : l->k;
+    rf += (k - 1) * jump;
+    jump *= l->stride;
+    if (l->rf != rf) rf_ok = 0;
+  }
+  ok(per_layer_ok, "v1: every layer's MACs, params, bytes and intensity follow MODEL.md");
+  ok(near(std_macs / 1e6, 4866, 0.5 + 1.0), "v1 as standard convolutions: %.1f M MACs = 4866 M",
+     std_macs / 1e6);
+  ok(near((std_params + m.bias) / 1e6, 29.3, 0.05 + 0.05), "v1 as standard convolutions: %.2f M params = 29.3 M",
+     (std_params + m.bias) / 1e6);
+  ok(pw_macs / m.macs > 0.94 && pw_macs / m.macs < 0.96, "v1: %.1f%% of MACs in 1x1 layers (~95%%)",
+     100 * pw_macs / m.macs);
+  ok(pw_params / m.params > 0.70 && pw_params / m.params < 0.80,
+     "v1: %.1f%% of weights in 1x1 layers (~75%%)", 100 * pw_params / m.params);
+  ok(rf_ok, "v1: receptive field follows R_L = 1 + sum (K_l - 1) prod s_i (dw13: %d px)",
+     m.layers[m.nlayers - 4].rf);
+  mbt_model_free(&m);
+
+  /* The seed's worked example: dw 3x3 on 112x112, I = H W K^2 / (4 (2 H W + K^2)) ~ 1.125. */
+  mbt_model_build(MBT_NET_V1, 1.0, 224, &m);
+  const struct mbt_layer *dw1 = &m.layers[1];
+  ok(dw1->op == MBT_OP_DWCONV && dw1->ih == 112 && fabs(dw1->intensity - 1.125) < 0.001,
+     "dw1 112x112 K=3: I = %.4f MAC/byte ~ 1.125", dw1->intensity);
+  mbt_model_free(&m);
+
+  /* alpha^2 rho^2 scaling: alpha 0.75, rho = 0.5 gives about 0.14 of the cost. */
+  struct mbt_model a, b;
+  mbt_model_build(MBT_NET_V1, 1.0, 224, &a);
+  mbt_model_build(MBT_NET_V1, 0.75, 112, &b);
+  ok(fabs(b.macs / a.macs - 0.14) < 0.015, "v1 alpha 0.75 rho 0.5: %.3f of the MACs (~0.14)",
+     b.macs / a.macs);
+  mbt_model_free(&a);
+  mbt_model_free(&b);
+
+  /* Bad arguments are refused with a message. */
+  ok(mbt_model_build(MBT_NET_V1, 0, 224, &m) == MBT_EINVAL && strstr(mbt_last_error(), "width"),
+     "alpha 0 refused: %s", mbt_last_error());
+  ok(mbt_model_build(MBT_NET_V2, 1.0, 20000, &m) == MBT_EINVAL, "res 20000 refused: %s",
+     mbt_last_error());
+  enum mbt_net_kind k;
+  ok(mbt_net_parse("v3", &k) == MBT_EINVAL, "unknown network refused: %s", mbt_last_error());
+  return done();
+}

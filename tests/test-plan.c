@@ -1,0 +1,126 @@
+/* tests/test-plan.c -- plans: write/read round trip, rejection of another machine's plan, of a
+ * truncated or corrupt plan and of another registry's plan, each with the right message;
+ * atomic writes leave no temporary file; ESTIMATE-free: nothing here times anything. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "include/mobitune.h"
+#include "tests/tap.h"
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  static char buf[1 << 16];
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f) fclose(f);
+  buf[n] = 0;
+  return buf;
+}
+
+int main(void) {
+  char dir[] = "/tmp/mbt-test-plan-XXXXXX", path[256], tmp[300];
+  if (!mkdtemp(dir)) skip_all("cannot create a temporary directory");
+  snprintf(path, sizeof path, "%s/plan.txt", dir);
+  struct mbt_machine m;
+  mbt_machine_detect(&m);
+  struct mbt_plan pl, back;
+  mbt_plan_init(&pl, &m);
+  struct mbt_model model;
+  mbt_model_build(MBT_NET_V2, 0.5, 96, &model);
+  for (int i = 0; i < model.nlayers; i++) {
+    struct mbt_choice c = {0};
+    mbt_layer_key(&model.layers[i], c.key, sizeof c.key);
+    snprintf(c.variant, sizeof c.variant, "direct/variant_%d", i);
+    c.ns = 1000.5 + i, c.spread = 0.01 * i, c.ref_ns = 5000 + i;
+    if (i % 2) snprintf(c.runner_up, sizeof c.runner_up, "ref/x"), c.runner_up_ns = 2000 + i;
+    mbt_plan_put(&pl, &c);
+  }
+  ok(pl.n > 10 && pl.n < model.nlayers, "distinct problem keys: %d of %d layers", pl.n, model.nlayers);
+  ok(mbt_plan_save(&pl, &m, path) == MBT_OK, "save");
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  ok(access(tmp, F_OK) != 0, "no temporary file left behind");
+  ok(mbt_plan_load(path, &m, &back) == MBT_OK, "load: %s", mbt_last_error());
+  int same = back.n == pl.n;
+  for (int i = 0; same && i < pl.n; i++) {
+    const struct mbt_choice *c = mbt_plan_find(&back, pl.v[i].key);
+    same = c && !strcmp(c->variant, pl.v[i].variant) && c->ns == pl.v[i].ns &&
+           !strcmp(c->runner_up, pl.v[i].runner_up) && c->ref_ns == pl.v[i].ref_ns;
+  }
+  ok(same, "round trip keeps every entry (%d)", back.n);
+  mbt_plan_free(&back);
+
+  /* Another machine: same file format, different identity. */
+  struct mbt_machine other = m;
+  snprintf(other.model, sizeof other.model, "Imaginary CPU 9000");
+  other.cores = m.cores + 2;
+  snprintf(other.fingerprint, sizeof other.fingerprint, "0123456789abcdef");
+  struct mbt_plan op;
+  mbt_plan_init(&op, &other);
+  mbt_plan_put(&op, &pl.v[0]);
+  mbt_plan_save(&op, &other, path);
+  enum mbt_status st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EMISMATCH && strstr(mbt_last_error(), "another machine") &&
+     strstr(mbt_last_error(), "Imaginary CPU 9000") && strstr(mbt_last_error(), "cores"),
+     "another machine's plan is rejected, naming what differs: %s", mbt_last_error());
+  ok(back.n == 0, "a rejected plan leaves the plan empty");
+  mbt_plan_free(&op);
+
+  /* Truncated: the same plan cut before its end line, and cut mid-line. */
+  mbt_plan_save(&pl, &m, path);
+  char *text = strdup(slurp(path));
+  char *end = strstr(text, "end ");
+  *end = 0;
+  write_text(path, text);
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EPARSE && strstr(mbt_last_error(), "truncated"), "plan without its end line: %s",
+     mbt_last_error());
+  text[strlen(text) / 2] = 0;
+  write_text(path, text);
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EPARSE, "plan cut mid-line: %s", mbt_last_error());
+  free(text);
+
+  write_text(path, "\x7f" "ELF garbage\n\n\x01\x02");
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EPARSE && strstr(mbt_last_error(), "unrecognised"), "garbage: %s", mbt_last_error());
+  write_text(path, "");
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EPARSE, "empty file: %s", mbt_last_error());
+
+  /* Another kernel registry. */
+  mbt_plan_save(&pl, &m, path);
+  text = strdup(slurp(path));
+  char *reg = strstr(text, "registry ") + 9;
+  reg[0] = reg[0] == '0' ? '1' : '0';
+  write_text(path, text);
+  free(text);
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EMISMATCH && strstr(mbt_last_error(), "registry"), "another registry: %s",
+     mbt_last_error());
+
+  /* A malformed timing field. */
+  mbt_plan_save(&pl, &m, path);
+  text = strdup(slurp(path));
+  char *ns = strstr(text, "ns=");
+  ns[3] = 'x';
+  write_text(path, text);
+  free(text);
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EPARSE && strstr(mbt_last_error(), "malformed"), "malformed timing: %s",
+     mbt_last_error());
+
+  unlink(path);
+  ok(mbt_plan_load(path, &m, &back) == MBT_ENOTFOUND, "missing plan: %s", mbt_last_error());
+  rmdir(dir);
+  mbt_plan_free(&pl);
+  mbt_model_free(&model);
+  return done();
+}

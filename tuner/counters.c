@@ -1,0 +1,99 @@
+/* tuner/counters.c -- PAPI component (when built with PAPI and the host exposes hardware
+ * events) and the "none" component.  Like PAPI's own tests, absence is not an error: the tuner
+ * then times with the clock and says so. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tuner/counters.h"
+#ifdef HAVE_PAPI
+#include <papi.h>
+#endif
+
+static int none_start(void) { return -1; }
+static int none_stop(long long *v) {
+  (void)v;
+  return -1;
+}
+static const struct mbt_counters none = {"none", 0, {0}, none_start, none_stop};
+
+#ifdef HAVE_PAPI
+static struct mbt_counters papi;
+static int papi_set = PAPI_NULL;
+static int papi_start(void) { return PAPI_start(papi_set) == PAPI_OK ? 0 : -1; }
+static int papi_stop(long long *v) { return PAPI_stop(papi_set, v) == PAPI_OK ? 0 : -1; }
+
+/* Presets worth reading around a kernel, in order of use to the report. */
+static const struct {
+  int code;
+  const char *name;
+} presets[] = {
+    {PAPI_TOT_CYC, "PAPI_TOT_CYC"}, {PAPI_TOT_INS, "PAPI_TOT_INS"},
+    {PAPI_SP_OPS, "PAPI_SP_OPS"},   {PAPI_L1_DCM, "PAPI_L1_DCM"},
+};
+#endif
+
+static int probed, usable;
+static char probe_note[192];
+
+static void probe(void) {
+  if (probed) return;
+  probed = 1;
+#ifdef HAVE_PAPI
+  int ver = PAPI_library_init(PAPI_VER_CURRENT);
+  if (ver != PAPI_VER_CURRENT) {
+    snprintf(probe_note, sizeof probe_note,
+             "no hardware counters on this machine (PAPI failed to initialise)");
+    return;
+  }
+  if (PAPI_create_eventset(&papi_set) != PAPI_OK) {
+    snprintf(probe_note, sizeof probe_note, "no hardware counters on this machine "
+             "(PAPI cannot create an event set)");
+    return;
+  }
+  papi.name = "papi";
+  char names[160] = "";
+  for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+    if (PAPI_query_event(presets[i].code) != PAPI_OK) continue;
+    if (PAPI_add_event(papi_set, presets[i].code) != PAPI_OK) continue;
+    papi.events[papi.nevents++] = presets[i].name;
+    size_t l = strlen(names);
+    snprintf(names + l, sizeof names - l, "%s%s", l ? " " : "", presets[i].name);
+  }
+  if (papi.nevents == 0) {
+    snprintf(probe_note, sizeof probe_note,
+             "no hardware counters on this machine (PAPI %d.%d finds no available preset "
+             "event; timing with the clock only)", PAPI_VERSION_MAJOR(ver), PAPI_VERSION_MINOR(ver));
+    return;
+  }
+  long long v[MBT_MAX_EVENTS];
+  if (PAPI_start(papi_set) != PAPI_OK || PAPI_stop(papi_set, v) != PAPI_OK) {
+    snprintf(probe_note, sizeof probe_note,
+             "no hardware counters on this machine (PAPI lists %s but cannot start them)", names);
+    papi.nevents = 0;
+    return;
+  }
+  papi.start = papi_start;
+  papi.stop = papi_stop;
+  usable = 1;
+  snprintf(probe_note, sizeof probe_note, "PAPI counts %s", names);
+#else
+  snprintf(probe_note, sizeof probe_note,
+           "no hardware counters: built without PAPI; timing with the clock only");
+#endif
+}
+
+int mbt_counters_probe(char *note, size_t n) {
+  probe();
+  snprintf(note, n, "%s", probe_note);
+  return usable;
+}
+
+const struct mbt_counters *mbt_counters_get(void) {
+  probe();
+#ifdef HAVE_PAPI
+  if (usable) return &papi;
+#endif
+  return &none;
+}

@@ -1,0 +1,212 @@
+/* tuner/plan.c -- plans (FFTW's wisdom): one text line per problem under a header that holds
+ * the machine fingerprint and the kernel-registry signature.  Loading is all or nothing: a
+ * truncated or corrupt file, or one made for another machine or registry, leaves the plan empty
+ * and says exactly why.  Saving writes a temporary file and renames it over the old one.
+ *
+ *   mobitune-plan 1
+ *   fingerprint 3f0c...        machine cpu="AMD EPYC" isa=... caches=... cores=2
+ *   registry 9a1b...
+ *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=...
+ *   end <number of entries>
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+
+#define PLAN_FORMAT 1
+
+static const char *act_name(enum mbt_act a) { return a == MBT_ACT_RELU6 ? "relu6" : "linear"; }
+
+void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
+  switch (l->op) {
+    case MBT_OP_CONV:
+      snprintf(buf, n, "conv h=%d w=%d ic=%d oc=%d k=%d s=%d act=%s", l->ih, l->iw, l->ic, l->oc,
+               l->k, l->stride, act_name(l->act));
+      break;
+    case MBT_OP_DWCONV:
+      snprintf(buf, n, "dwconv h=%d w=%d c=%d k=%d s=%d act=%s", l->ih, l->iw, l->ic, l->k,
+               l->stride, act_name(l->act));
+      break;
+    case MBT_OP_PWCONV:
+      snprintf(buf, n, "pwconv h=%d w=%d ic=%d oc=%d act=%s res=%d", l->ih, l->iw, l->ic, l->oc,
+               act_name(l->act), l->res >= -1);
+      break;
+    case MBT_OP_GAVGPOOL: snprintf(buf, n, "gavgpool h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
+    default: snprintf(buf, n, "fc ic=%d oc=%d", l->ic, l->oc); break;
+  }
+}
+
+/* The machine description stored beside the fingerprint, to say what differs. */
+static void machine_line(const struct mbt_machine *m, char *buf, size_t n) {
+  char isa[96] = "", caches[128] = "";
+  for (uint32_t b = 1; b <= MBT_ISA_NEON; b <<= 1)
+    if (m->isa & b) {
+      size_t l = strlen(isa);
+      snprintf(isa + l, sizeof isa - l, "%s%s", l ? "," : "", mbt_isa_name(b));
+    }
+  for (int i = 0; i < m->ncaches; i++) {
+    size_t l = strlen(caches);
+    snprintf(caches + l, sizeof caches - l, "%sL%d:%lluK", l ? "," : "", m->caches[i].level,
+             (unsigned long long)(m->caches[i].size >> 10));
+  }
+  snprintf(buf, n, "cpu=\"%s\" family=%d model=%d stepping=%d isa=%s caches=%s cores=%d threads=%d",
+           m->model, m->family, m->cpu_model, m->stepping, isa, caches, m->cores, m->threads);
+}
+
+void mbt_plan_init(struct mbt_plan *pl, const struct mbt_machine *m) {
+  memset(pl, 0, sizeof *pl);
+  snprintf(pl->fingerprint, sizeof pl->fingerprint, "%s", m ? m->fingerprint : "");
+  snprintf(pl->registry, sizeof pl->registry, "%s", mbt_registry_signature());
+}
+
+void mbt_plan_free(struct mbt_plan *pl) {
+  free(pl->v);
+  pl->v = NULL;
+  pl->n = pl->cap = 0;
+}
+
+const struct mbt_choice *mbt_plan_find(const struct mbt_plan *pl, const char *key) {
+  for (int i = 0; i < pl->n; i++)
+    if (strcmp(pl->v[i].key, key) == 0) return &pl->v[i];
+  return NULL;
+}
+
+enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c) {
+  for (int i = 0; i < pl->n; i++)
+    if (strcmp(pl->v[i].key, c->key) == 0) {
+      pl->v[i] = *c;
+      return MBT_OK;
+    }
+  if (pl->n == pl->cap) {
+    int cap = pl->cap ? pl->cap * 2 : 32;
+    struct mbt_choice *v = realloc(pl->v, (size_t)cap * sizeof *v);
+    if (!v) return mbt_fail(MBT_ENOMEM, "cannot grow the plan");
+    pl->v = v;
+    pl->cap = cap;
+  }
+  pl->v[pl->n++] = *c;
+  return MBT_OK;
+}
+
+enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machine *m,
+                              const char *path) {
+  size_t cap = 1024 + (size_t)pl->n * 512, len = 0;
+  char *buf = malloc(cap), mline[384];
+  if (!buf) return mbt_fail(MBT_ENOMEM, "cannot allocate the plan text");
+  machine_line(m, mline, sizeof mline);
+  len += (size_t)snprintf(buf + len, cap - len,
+                          "# mobitune plan (wisdom), written by mobitune %s; one line per "
+                          "problem\nmobitune-plan %d\nfingerprint %s\nmachine %s\nregistry %s\n",
+                          mbt_version(), PLAN_FORMAT, pl->fingerprint, mline, pl->registry);
+  for (int i = 0; i < pl->n; i++) {
+    const struct mbt_choice *c = &pl->v[i];
+    len += (size_t)snprintf(buf + len, cap - len,
+                            "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s "
+                            "runner_up_ns=%.1f\n",
+                            c->key, c->variant, c->ns, c->spread, c->ref_ns,
+                            c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns);
+  }
+  len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
+  enum mbt_status st = mbt_write_atomic(path, buf, len);
+  free(buf);
+  return st;
+}
+
+/* Name the fields of "machine ..." lines that differ. */
+static void diff_machine(const char *theirs, const char *ours, char *out, size_t n) {
+  static const char *const keys[] = {"cpu=", "family=", "model=", "stepping=", "isa=",
+                                     "caches=", "cores=", "threads="};
+  out[0] = 0;
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+    const char *a = strstr(theirs, keys[k]), *b = strstr(ours, keys[k]);
+    if (!a || !b) continue;
+    size_t la = strcspn(a + strlen(keys[k]) + (a[strlen(keys[k])] == '"'),
+                        a[strlen(keys[k])] == '"' ? "\"" : " ");
+    size_t lb = strcspn(b + strlen(keys[k]) + (b[strlen(keys[k])] == '"'),
+                        b[strlen(keys[k])] == '"' ? "\"" : " ");
+    const char *va = a + strlen(keys[k]) + (a[strlen(keys[k])] == '"');
+    const char *vb = b + strlen(keys[k]) + (b[strlen(keys[k])] == '"');
+    if (la != lb || strncmp(va, vb, la) != 0) {
+      size_t l = strlen(out);
+      snprintf(out + l, n - l, "%s%.*s plan '%.*s' vs this machine '%.*s'", l ? "; " : "",
+               (int)strlen(keys[k]) - 1, keys[k], (int)la, va, (int)lb, vb);
+    }
+  }
+}
+
+static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *path, int line) {
+  memset(c, 0, sizeof *c);
+  char *bar1 = strstr(s, " | "), *bar2 = bar1 ? strstr(bar1 + 3, " | ") : NULL;
+  if (!bar1 || !bar2) return mbt_fail(MBT_EPARSE, "%s:%d: malformed entry (truncated?): it lacks 'key | variant | times'", path, line);
+  *bar1 = *bar2 = 0;
+  const char *variant = bar1 + 3;
+  char ru[96] = "";
+  if (strlen(s) >= sizeof c->key || strlen(variant) >= sizeof c->variant || !*s || !*variant)
+    return mbt_fail(MBT_EPARSE, "%s:%d: empty or over-long key or variant name", path, line);
+  strcpy(c->key, s);
+  strcpy(c->variant, variant);
+  if (sscanf(bar2 + 3, "ns=%lf spread=%lf ref_ns=%lf runner_up=%95s runner_up_ns=%lf", &c->ns,
+             &c->spread, &c->ref_ns, ru, &c->runner_up_ns) != 5 || !(c->ns > 0))
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed timings '%s'", path, line, bar2 + 3);
+  snprintf(c->runner_up, sizeof c->runner_up, "%s", strcmp(ru, "-") ? ru : "");
+  return MBT_OK;
+}
+
+enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl) {
+  mbt_plan_init(pl, m);
+  enum mbt_status st;
+  char *text = mbt_read_file(path, NULL, &st);
+  if (!text) return st;
+  struct mbt_plan tmp;
+  mbt_plan_init(&tmp, m);
+  char fp[64] = "", reg[64] = "", mline[512] = "", ours[384];
+  int format = 0, ended = -1, line = 0;
+  st = MBT_OK;
+  for (char *save = NULL, *s = strtok_r(text, "\n", &save); s && st == MBT_OK;
+       s = strtok_r(NULL, "\n", &save)) {
+    line++;
+    if (ended >= 0) st = mbt_fail(MBT_EPARSE, "%s:%d: text after the 'end' line", path, line);
+    else if (s[0] == '#') continue;
+    else if (strncmp(s, "mobitune-plan ", 14) == 0) format = atoi(s + 14);
+    else if (strncmp(s, "fingerprint ", 12) == 0) snprintf(fp, sizeof fp, "%s", s + 12);
+    else if (strncmp(s, "registry ", 9) == 0) snprintf(reg, sizeof reg, "%s", s + 9);
+    else if (strncmp(s, "machine ", 8) == 0) snprintf(mline, sizeof mline, "%s", s + 8);
+    else if (strncmp(s, "end ", 4) == 0) ended = atoi(s + 4);
+    else if (strncmp(s, "entry ", 6) == 0) {
+      struct mbt_choice c;
+      st = parse_entry(s + 6, &c, path, line);
+      if (st == MBT_OK) st = mbt_plan_put(&tmp, &c);
+    } else {
+      st = mbt_fail(MBT_EPARSE, "%s:%d: unrecognised line '%.40s'", path, line, s);
+    }
+  }
+  free(text);
+  if (st == MBT_OK && format != PLAN_FORMAT)
+    st = mbt_fail(MBT_EPARSE, "%s: not a mobitune plan of format %d (found %d)", path,
+                  PLAN_FORMAT, format);
+  else if (st == MBT_OK && ended != tmp.n)
+    st = mbt_fail(MBT_EPARSE, "%s: truncated: %s", path,
+                  ended < 0 ? "the 'end' line is missing" : "the entry count does not match 'end'");
+  else if (st == MBT_OK && strcmp(fp, m->fingerprint) != 0) {
+    char diff[512];
+    machine_line(m, ours, sizeof ours);
+    diff_machine(mline, ours, diff, sizeof diff);
+    st = mbt_fail(MBT_EMISMATCH, "%s was made on another machine (fingerprint %s, this one is "
+                  "%s)%s%s", path, fp, m->fingerprint, diff[0] ? ": " : "", diff);
+  } else if (st == MBT_OK && strcmp(reg, mbt_registry_signature()) != 0)
+    st = mbt_fail(MBT_EMISMATCH, "%s was made with another kernel registry (signature %s, this "
+                  "build is %s): its variant names may not exist here", path, reg,
+                  mbt_registry_signature());
+  if (st != MBT_OK) {
+    mbt_plan_free(&tmp);
+    return st;
+  }
+  *pl = tmp;
+  return MBT_OK;
+}
