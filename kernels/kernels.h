@@ -59,6 +59,8 @@ void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1);
 /* The reference kernel of an op. */
 mbt_layer_fn mbt_ref_fn(enum mbt_op op);
 
+int mbt_conv_im2col_applicable(const struct mbt_layer *l);
+
 /* The variant declarations, from the per-family enumerator files. */
 #define MBT_VARIANT(isa, op, rank, name, fn, applicable) \
   void fn(const struct mbt_exec *e, int r0, int r1);
