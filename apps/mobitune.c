@@ -366,6 +366,8 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
   mbt_plan_free(&pl);
   if (st != MBT_OK) return fail(st);
   mbt_engine_set_threads(e, o->threads);
+  if (mbt_pin_threads(o->threads) != MBT_OK)
+    fprintf(stderr, "run: %s; timings may be noisier\n", mbt_last_error());
   const size_t nin = (size_t)model->res * model->res * 3;
   float *in = malloc(nin * sizeof *in);
   if (!in) {

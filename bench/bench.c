@@ -55,10 +55,16 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl};
   static const char *const families[] = {"__scalar", "__avx2", "__avx512f", "__neon"};
   static const uint32_t fam_isa[] = {MBT_ISA_SCALAR, MBT_ISA_AVX2, MBT_ISA_AVX512F, MBT_ISA_NEON};
-  for (int f = 0; f < 4; f++)
-    if ((mbt_host_isa() & fam_isa[f]) == fam_isa[f])
+  int nall;
+  const struct mbt_variant *all = mbt_registry_all(&nall);
+  for (int f = 0; f < 4; f++) {
+    int any = 0; /* only families this build has kernels for */
+    for (int v = 0; v < nall; v++) any |= strstr(all[v].name, families[f]) != NULL;
+    if (any && (mbt_host_isa() & fam_isa[f]) == fam_isa[f])
       conf[nc++] = (struct conf){families[f] + 2, families[f], NULL};
+  }
   conf[nc++] = (struct conf){"reference", "ref/", NULL};
+  mbt_pin_threads(o->threads);
   mbt_engine_t eng[MAX_CONF] = {0};
   enum mbt_status st = MBT_OK;
   for (int c = 0; c < nc && st == MBT_OK; c++) {
@@ -86,7 +92,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
     const double ref = mbt_median(&t[(nc - 1) * runs], ref_runs);
     const double base = mbt_median(&t[0], runs);
     fprintf(out, "%-14s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
-            "x reference", "plan speed-up");
+            "x reference", "time / plan");
     for (int c = 0; c < nc; c++) {
       const double med = mbt_median(&t[c * runs], c == nc - 1 ? ref_runs : runs);
       fprintf(out, "%-14s %11.3f %9.2f %12.2f %12.2f\n", conf[c].label, med / 1e6,

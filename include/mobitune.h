@@ -92,6 +92,11 @@ enum mbt_status mbt_machine_detect(struct mbt_machine *m);
 void mbt_machine_print(const struct mbt_machine *m, FILE *out, int json);
 /** @return the data cache of @p level, or NULL when the machine has none. */
 const struct mbt_cache *mbt_machine_cache(const struct mbt_machine *m, int level);
+/**
+ * Pin the calling thread (@p threads = 1) or each thread of the team used for @p threads
+ * threads to its own core, through hwloc.  @return MBT_OK, or MBT_EUNSUPPORTED without hwloc.
+ */
+enum mbt_status mbt_pin_threads(int threads);
 /** @return the ISA name of one bit ("avx2", ...). */
 const char *mbt_isa_name(uint32_t bit);
 

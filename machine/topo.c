@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
+#include "common/common.h"
 #include "machine/machine.h"
 #ifdef HAVE_HWLOC
 #include <hwloc.h>
@@ -126,4 +130,20 @@ int mbt_topo_pin(int index) {
 #endif
   (void)index;
   return -1;
+}
+
+enum mbt_status mbt_pin_threads(int threads) {
+  int bad = 0;
+  if (threads <= 1) {
+    bad = mbt_topo_pin(0) != 0;
+  } else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) reduction(+ : bad)
+    bad += mbt_topo_pin(omp_get_thread_num()) != 0;
+#else
+    bad = mbt_topo_pin(0) != 0;
+#endif
+  }
+  return bad ? mbt_fail(MBT_EUNSUPPORTED, "cannot pin threads (no hwloc, or binding refused)")
+             : MBT_OK;
 }
