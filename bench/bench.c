@@ -38,12 +38,18 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
     if (st != MBT_OK) return st;
     for (int v = 0; v < n; v++) {
       struct mbt_timing t;
-      mbt_measure(cand[v], &b.x, 1, min_ms, reps, &t);
+      struct mbt_exec x = b.x;
+      float *packed;
+      if ((st = mbt_variant_pack(cand[v], l, b.w, &packed)) != MBT_OK) break;
+      mbt_exec_bind(&x, cand[v], packed);
+      mbt_measure(cand[v], &x, 1, min_ms, reps, &t);
+      mbt_free(packed);
       fprintf(out, "%-12s %-64s %10.2f %6.1f%% %9.2f %8.2f\n", l->name, cand[v]->name,
               t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
               2 * l->macs / t.median_ns, l->bytes / t.median_ns);
     }
     mbt_layer_bufs_free(&b);
+    if (st != MBT_OK) return st;
   }
 
   /* End to end: the plan, each variant family forced, the reference. */

@@ -25,9 +25,17 @@ struct mbt_exec {
   const float *w;
   const float *b;
   float lo, hi;
+  const float *packed; /* the variant's packed weights, when it has a packer (else NULL) */
+  int mc, kc;          /* block sizes of the variant's driver (pixels, reduction), 0 = unused */
 };
 
 typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
+
+/* Weights packed once at load time into the layout a variant's micro-kernel wants. */
+struct mbt_packer {
+  size_t (*size)(const struct mbt_layer *l); /* floats */
+  void (*pack)(const struct mbt_layer *l, const float *w, float *dst);
+};
 
 struct mbt_variant {
   const char *name;   /* stable: "<driver>/<kernel name>"; appears in plans and reports */
@@ -36,7 +44,21 @@ struct mbt_variant {
   int rank;           /* static preference when no plan says otherwise (higher = tried first) */
   mbt_layer_fn fn;
   int (*applicable)(const struct mbt_layer *l); /* NULL = any layer of this op */
+  const struct mbt_packer *packer;              /* NULL = natural weights */
+  int mc, kc;                                   /* driver block sizes, part of the name */
 };
+
+/* Point @p x at what variant @p v needs: its packed weights and block sizes. */
+static inline void mbt_exec_bind(struct mbt_exec *x, const struct mbt_variant *v,
+                                 const float *packed) {
+  x->packed = packed;
+  x->mc = v->mc;
+  x->kc = v->kc;
+}
+
+/* Allocate and fill the packed weights of @p v for @p l (*packed = NULL when it needs none). */
+enum mbt_status mbt_variant_pack(const struct mbt_variant *v, const struct mbt_layer *l,
+                                 const float *w, float **packed);
 
 /* Every variant this build has, whether or not the host can run it. */
 const struct mbt_variant *mbt_registry_all(int *n);
@@ -60,9 +82,11 @@ void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1);
 mbt_layer_fn mbt_ref_fn(enum mbt_op op);
 
 int mbt_conv_im2col_applicable(const struct mbt_layer *l);
+extern const struct mbt_packer mbt_pack_f32_nr16__avx2, mbt_pack_f32_nr24__avx2,
+    mbt_pack_f32_nr32__avx2;
 
 /* The variant declarations, from the per-family enumerator files. */
-#define MBT_VARIANT(isa, op, rank, name, fn, applicable) \
+#define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc) \
   void fn(const struct mbt_exec *e, int r0, int r1);
 #include "kernels/f32-dwconv/f32-dwconv.inc"
 #include "kernels/f32-pwconv/f32-pwconv.inc"

@@ -13,7 +13,8 @@
 
 /* clang-format off */
 static const struct mbt_variant table[] = {
-#define MBT_VARIANT(isa, op, rank, name, fn, applicable) {name, op, isa, rank, fn, applicable},
+#define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc) \
+  {name, op, isa, rank, fn, applicable, packer, mc, kc},
 #include "kernels/f32-dwconv/f32-dwconv.inc"
 #include "kernels/f32-pwconv/f32-pwconv.inc"
 #include "kernels/f32-misc/f32-misc.inc"
@@ -87,4 +88,14 @@ const char *mbt_registry_signature(void) {
 void mbt_act_range(enum mbt_act a, float *lo, float *hi) {
   *lo = a == MBT_ACT_RELU6 ? 0.0f : -INFINITY;
   *hi = a == MBT_ACT_RELU6 ? 6.0f : INFINITY;
+}
+
+enum mbt_status mbt_variant_pack(const struct mbt_variant *v, const struct mbt_layer *l,
+                                 const float *w, float **packed) {
+  *packed = NULL;
+  if (!v->packer) return MBT_OK;
+  *packed = mbt_alloc(v->packer->size(l), sizeof(float));
+  if (!*packed) return mbt_fail(MBT_ENOMEM, "cannot allocate packed weights for %s", l->name);
+  v->packer->pack(l, w, *packed);
+  return MBT_OK;
 }

@@ -15,7 +15,7 @@
 
 struct mbt_engine {
   struct mbt_model model;
-  float **w, **b, **act;
+  float **w, **b, **act, **packed;
   const struct mbt_variant **var;
   float *probs;
   int threads;
@@ -72,7 +72,9 @@ void mbt_engine_destroy(mbt_engine_t e) {
     if (e->w) mbt_free(e->w[i]);
     if (e->b) mbt_free(e->b[i]);
     if (e->act) mbt_free(e->act[i]);
+    if (e->packed) mbt_free(e->packed[i]);
   }
+  free(e->packed);
   free(e->w);
   free(e->b);
   free(e->act);
@@ -94,8 +96,9 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   e->b = calloc((size_t)n, sizeof *e->b);
   e->act = calloc((size_t)n, sizeof *e->act);
   e->var = calloc((size_t)n, sizeof *e->var);
+  e->packed = calloc((size_t)n, sizeof *e->packed);
   e->threads = 1;
-  if (!e->model.layers || !e->w || !e->b || !e->act || !e->var) goto nomem;
+  if (!e->model.layers || !e->w || !e->b || !e->act || !e->var || !e->packed) goto nomem;
   memcpy(e->model.layers, model->layers, (size_t)n * sizeof *model->layers);
   struct mbt_rng r;
   mbt_rng_seed(&r, seed);
@@ -113,6 +116,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     e->b[i] = mbt_alloc((size_t)l->oc, sizeof(float));
     if (!e->w[i] || !e->b[i]) goto nomem;
     mbt_layer_init_weights(l, e->w[i], e->b[i], &r);
+    if (mbt_variant_pack(e->var[i], l, e->w[i], &e->packed[i]) != MBT_OK) goto nomem;
   }
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
   if (!e->probs) goto nomem;
@@ -148,8 +152,9 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
     const struct mbt_layer *l = &e->model.layers[i];
     struct mbt_exec x = {l, l->src < 0 ? input : e->act[l->src], e->act[i],
                          l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0};
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0};
     mbt_act_range(l->act, &x.lo, &x.hi);
+    mbt_exec_bind(&x, e->var[i], e->packed[i]);
     mbt_run_rows(e->var[i], &x, e->threads);
   }
   /* softmax over the logits, in double for a stable sum */

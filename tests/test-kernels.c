@@ -48,10 +48,10 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   for (size_t i = 0; i < nw; i++) aw[i] = fabsf(w[i]);
   for (int i = 0; i < l->oc; i++) ab[i] = fabsf(b[i]);
   for (size_t i = 0; res && i < nout; i++) ares[i] = fabsf(res[i] = mbt_rng_range(r, -3.0f, 3.0f));
-  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0};
+  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0};
   mbt_act_range(l->act, &x.lo, &x.hi);
   mbt_ref_fn(l->op)(&x, 0, l->oh);
-  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY};
+  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0};
   mbt_ref_fn(l->op)(&xm, 0, l->oh);
   int nv, failures = 0;
   const struct mbt_variant *all = mbt_registry_all(&nv);
@@ -60,6 +60,13 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
     for (size_t i = 0; i < nout; i++) out[i] = NAN;
     memset(out + nout, 0xA5, CANARY * sizeof(float));
     x.out = out;
+    float *packed = NULL;
+    if (mbt_variant_pack(&all[v], l, w, &packed) != MBT_OK) {
+      ok(0, "%s %s: cannot pack weights", all[v].name, what);
+      failures++;
+      continue;
+    }
+    mbt_exec_bind(&x, &all[v], packed);
     /* two row ranges, so variants must honour r0 and r1 */
     const int mid = l->oh / 2;
     all[v].fn(&x, 0, mid);
@@ -74,6 +81,8 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
       }
       if (err / tol > worst) worst = err / tol;
     }
+    mbt_free(packed);
+    x.packed = NULL;
     int canary = 1;
     const unsigned char *cb = (const unsigned char *)(out + nout);
     for (size_t i = 0; i < CANARY * sizeof(float); i++) canary &= cb[i] == 0xA5;

@@ -46,7 +46,12 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     snprintf(c.key, sizeof c.key, "%s", key);
     struct mbt_timing best = {0}, t;
     for (int v = 0; v < n; v++) {
-      mbt_measure(cand[v], &b.x, 1, min_ms, reps, &t);
+      struct mbt_exec x = b.x;
+      float *packed;
+      if ((st = mbt_variant_pack(cand[v], l, b.w, &packed)) != MBT_OK) break;
+      mbt_exec_bind(&x, cand[v], packed);
+      mbt_measure(cand[v], &x, 1, min_ms, reps, &t);
+      mbt_free(packed);
       if (strncmp(cand[v]->name, "ref/", 4) == 0) c.ref_ns = t.median_ns;
       if (!c.variant[0] || t.median_ns < c.ns) {
         if (c.variant[0]) {
@@ -63,7 +68,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       }
     }
     mbt_layer_bufs_free(&b);
-    st = mbt_plan_put(pl, &c);
+    if (st == MBT_OK) st = mbt_plan_put(pl, &c);
     if (st != MBT_OK) return st;
     if (o->verbose) {
       const double gflops = 2.0 * l->macs / c.ns;
