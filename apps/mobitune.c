@@ -16,7 +16,7 @@ enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN
 #define C_NET (C_MODEL | C_TUNE | C_REPORT | C_RUN | C_BENCH)
 
 struct opts {
-  int json, quick, show, redo, verify, strict, quiet, runs, threads;
+  int json, quick, show, redo, verify, strict, quiet, runs, threads, layers;
   enum mbt_net_kind net;
   double alpha;
   int res;
@@ -49,6 +49,7 @@ static const struct optdef {
     {"variant", 1, C_RUN, "use variants whose name contains this text where they apply (e.g. ref)"},
     {"seed", 1, C_RUN, "seed of the random weights and input (default 1)"},
     {"quiet", 0, C_TUNE | C_ROOF, "no progress lines"},
+    {"layers", 0, C_RUN, "print each layer's median time inside the network and its variant"},
     {"help", 0, 0x7f, "this help"},
 };
 #define NOPTS ((int)(sizeof optdefs / sizeof optdefs[0]))
@@ -133,6 +134,7 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "verify")) o->verify = 1;
     else if (!strcmp(n, "strict")) o->strict = 1;
     else if (!strcmp(n, "quiet")) o->quiet = 1;
+    else if (!strcmp(n, "layers")) o->layers = 1;
     else if (!strcmp(n, "data")) o->data = v;
     else if (!strcmp(n, "plan")) o->plan = v;
     else if (!strcmp(n, "profile")) o->profile = v;
@@ -330,10 +332,17 @@ static int cmp_d(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Warm up once, then time runs; fills median, min, p90 (ms). */
-static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, struct stats *s) {
+/* Warm up once, then time runs; fills median, min, p90 (ms) and, when @p layer_ms is given,
+ * each layer's median time (ms) over the runs. */
+static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, int nlayers,
+                                 struct stats *s, double *layer_ms) {
   double *t = malloc((size_t)runs * sizeof *t);
-  if (!t) return MBT_ENOMEM;
+  double *lt = layer_ms ? malloc((size_t)runs * (size_t)nlayers * sizeof *lt) : NULL;
+  if (!t || (layer_ms && !lt)) {
+    free(t);
+    free(lt);
+    return MBT_ENOMEM;
+  }
   mbt_engine_run(e, in);
   for (int r = 0; r < runs; r++) {
     struct timespec a, b;
@@ -341,7 +350,13 @@ static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, stru
     mbt_engine_run(e, in);
     clock_gettime(CLOCK_MONOTONIC, &b);
     t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    for (int i = 0; lt && i < nlayers; i++) lt[(size_t)i * runs + r] = mbt_engine_layer_ns(e, i) / 1e6;
   }
+  for (int i = 0; lt && i < nlayers; i++) {
+    qsort(lt + (size_t)i * runs, (size_t)runs, sizeof *lt, cmp_d);
+    layer_ms[i] = lt[(size_t)i * runs + runs / 2];
+  }
+  free(lt);
   qsort(t, (size_t)runs, sizeof *t, cmp_d);
   s->median = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
   s->min = t[0];
@@ -375,9 +390,10 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     return fail(MBT_ENOMEM);
   }
   mbt_engine_fill_input(e, in, o->seed + 1);
-  struct stats s;
+  struct stats s = {0, 0, 0};
   int rc = 0;
-  if ((st = time_runs(e, in, o->runs, &s)) != MBT_OK) {
+  double layer_ms[64];
+  if ((st = time_runs(e, in, o->runs, model->nlayers, &s, o->layers ? layer_ms : NULL)) != MBT_OK) {
     rc = fail(st);
     goto done;
   }
@@ -433,6 +449,10 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     printf("top-5 (class: probability):");
     for (int k = 0; k < 5; k++) printf(" %d: %.4f", top[k], prob[top[k]]);
     printf("\n");
+    for (int i = 0; o->layers && i < model->nlayers; i++)
+      printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s\n", model->layers[i].name,
+             mbt_op_name(model->layers[i].op), layer_ms[i], 100 * layer_ms[i] / s.median,
+             2 * model->layers[i].macs / (layer_ms[i] * 1e6), mbt_engine_variant(e, i));
     if (o->verify)
       printf("verify: max |logit - reference| = %.3g (tolerance %.3g), top-1 %s\n", max_err, tol,
              top1_ok ? "agrees" : "DIFFERS");

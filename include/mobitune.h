@@ -284,6 +284,8 @@ void mbt_engine_destroy(mbt_engine_t e);
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
 /** @return the class probabilities (softmax of the logits), length classes. */
 const float *mbt_engine_output(mbt_engine_t e, int *classes);
+/** @return the time layer @p i took in the last mbt_engine_run(), ns (0 for a bad index). */
+double mbt_engine_layer_ns(mbt_engine_t e, int i);
 /** @return the variant chosen for layer @p i. */
 const char *mbt_engine_variant(mbt_engine_t e, int i);
 /** Use @p threads threads per layer (rows split evenly; 1 = the calling thread only). */

@@ -13,11 +13,16 @@
 #include "kernels/kernels.h"
 #include "net/net.h"
 
+#define MAX_BUFS 8
+
 struct mbt_engine {
   struct mbt_model model;
-  float **w, **b, **act, **packed;
+  float **w, **b, **act, **packed; /* act[i] points into bufs (activations share buffers) */
+  float *bufs[MAX_BUFS];
+  int nbufs;
   const struct mbt_variant **var;
   float *probs;
+  double *layer_ns; /* time of each layer in the last run */
   int threads;
 };
 
@@ -66,15 +71,49 @@ static const struct mbt_variant *choose(const struct mbt_layer *l, const struct 
   return cand[0];
 }
 
+/* Activations share a few buffers: a layer's output takes a buffer no live tensor holds, and a
+ * tensor's buffer is released after the last layer that reads it (as input or residual).  The
+ * working set then stays in the caches from one layer to the next, and repeated runs keep the
+ * weights in the last-level cache when they fit, as in a deployed network. */
+static enum mbt_status assign_buffers(struct mbt_engine *e) {
+  const int n = e->model.nlayers;
+  int last[64], owner[MAX_BUFS];
+  size_t need = 0;
+  for (int i = 0; i < n; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    last[i] = i;
+    if (l->src >= 0 && last[l->src] < i) last[l->src] = i;
+    if (l->res >= 0 && last[l->res] < i) last[l->res] = i;
+    size_t sz = (size_t)l->oh * l->ow * (size_t)l->oc;
+    need = sz > need ? sz : need;
+  }
+  for (int k = 0; k < MAX_BUFS; k++) owner[k] = -1;
+  for (int i = 0; i < n; i++) {
+    int k = 0;
+    while (k < MAX_BUFS && owner[k] >= 0) k++;
+    if (k == MAX_BUFS) return mbt_fail(MBT_EUNSUPPORTED, "more than %d live tensors", MAX_BUFS);
+    if (k == e->nbufs) {
+      if (!(e->bufs[k] = mbt_alloc(need, sizeof(float)))) return MBT_ENOMEM;
+      e->nbufs++;
+    }
+    owner[k] = i;
+    e->act[i] = e->bufs[k];
+    for (int b = 0; b < MAX_BUFS; b++) /* release what this layer read for the last time */
+      if (owner[b] >= 0 && last[owner[b]] <= i && owner[b] != i) owner[b] = -1;
+  }
+  return MBT_OK;
+}
+
 void mbt_engine_destroy(mbt_engine_t e) {
   if (!e) return;
   for (int i = 0; i < e->model.nlayers; i++) {
     if (e->w) mbt_free(e->w[i]);
     if (e->b) mbt_free(e->b[i]);
-    if (e->act) mbt_free(e->act[i]);
     if (e->packed) mbt_free(e->packed[i]);
   }
   free(e->packed);
+  free(e->layer_ns);
+  for (int k = 0; k < e->nbufs; k++) mbt_free(e->bufs[k]);
   free(e->w);
   free(e->b);
   free(e->act);
@@ -97,8 +136,10 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   e->act = calloc((size_t)n, sizeof *e->act);
   e->var = calloc((size_t)n, sizeof *e->var);
   e->packed = calloc((size_t)n, sizeof *e->packed);
+  e->layer_ns = calloc((size_t)n, sizeof *e->layer_ns);
   e->threads = 1;
-  if (!e->model.layers || !e->w || !e->b || !e->act || !e->var || !e->packed) goto nomem;
+  if (!e->model.layers || !e->w || !e->b || !e->act || !e->var || !e->packed || !e->layer_ns)
+    goto nomem;
   memcpy(e->model.layers, model->layers, (size_t)n * sizeof *model->layers);
   struct mbt_rng r;
   mbt_rng_seed(&r, seed);
@@ -109,8 +150,6 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
       mbt_engine_destroy(e);
       return mbt_fail(MBT_EUNSUPPORTED, "no kernel variant applies to layer %s", l->name);
     }
-    e->act[i] = mbt_alloc((size_t)l->oh * l->ow, (size_t)l->oc * sizeof(float));
-    if (!e->act[i]) goto nomem;
     if (l->op == MBT_OP_GAVGPOOL) continue;
     e->w[i] = mbt_alloc(mbt_layer_weight_count(l), sizeof(float));
     e->b[i] = mbt_alloc((size_t)l->oc, sizeof(float));
@@ -118,6 +157,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     mbt_layer_init_weights(l, e->w[i], e->b[i], &r);
     if (mbt_variant_pack(e->var[i], l, e->w[i], &e->packed[i]) != MBT_OK) goto nomem;
   }
+  if (assign_buffers(e) != MBT_OK) goto nomem;
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
   if (!e->probs) goto nomem;
   *out = e;
@@ -155,7 +195,9 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
                          e->w[i], e->b[i], 0, 0, NULL, 0, 0};
     mbt_act_range(l->act, &x.lo, &x.hi);
     mbt_exec_bind(&x, e->var[i], e->packed[i]);
+    const double t0 = mbt_now_ns();
     mbt_run_rows(e->var[i], &x, e->threads);
+    e->layer_ns[i] = mbt_now_ns() - t0;
   }
   /* softmax over the logits, in double for a stable sum */
   const struct mbt_layer *last = &e->model.layers[e->model.nlayers - 1];
@@ -174,6 +216,10 @@ const float *mbt_engine_output(mbt_engine_t e, int *classes) {
 }
 
 const float *mbt_engine_logits(mbt_engine_t e) { return e->act[e->model.nlayers - 1]; }
+
+double mbt_engine_layer_ns(mbt_engine_t e, int i) {
+  return i >= 0 && i < e->model.nlayers ? e->layer_ns[i] : 0;
+}
 
 const char *mbt_engine_variant(mbt_engine_t e, int i) {
   return i >= 0 && i < e->model.nlayers ? e->var[i]->name : NULL;

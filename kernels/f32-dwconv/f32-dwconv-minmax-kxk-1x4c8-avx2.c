@@ -1,0 +1,111 @@
+/* Depthwise KxK (K = 3, 5) with stride S (1, 2) and padding (K-1)/2, AVX2+FMA, "tiled" by
+ * output rows: for each output row and each block of 8 channels, a register tile of 4 output
+ * pixels x 8 channels slides along the row.  Each input vector loaded for the tile feeds every
+ * output pixel and tap that uses it (6 loads per row for 12 FMAs at 3x3 stride 1, instead of
+ * 12), and the K weights of a kernel row stay in registers for the whole tile.  Border pixels
+ * (whose taps leave the input) take a per-pixel guarded path.  Weights in the natural layout
+ * w[k][k][c].  Channel remainders use masked loads and stores, so nothing is read or written
+ * past any buffer; the output is written once and never read. */
+#include "config.h"
+
+#include <immintrin.h>
+
+#include "kernels/kernels.h"
+
+static inline __m256i tail_mask(int n) {
+  static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256((const __m256i *)(m + 8 - n));
+}
+
+static inline __attribute__((always_inline)) __m256 ld(const float *p, int full, __m256i m) {
+  return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+/* One output pixel, every tap guarded (borders). */
+static inline __attribute__((always_inline)) __m256 pixel(const struct mbt_exec *e, int oy,
+                                                          int ox, int c0, int full, __m256i m,
+                                                          __m256 acc, const int K, const int S) {
+  const struct mbt_layer *l = e->l;
+  const int c = l->ic;
+  for (int ky = 0; ky < K; ky++) {
+    const int iy = oy * S - (K - 1) / 2 + ky;
+    if (iy < 0 || iy >= l->ih) continue;
+    for (int kx = 0; kx < K; kx++) {
+      const int ix = ox * S - (K - 1) / 2 + kx;
+      if (ix < 0 || ix >= l->iw) continue;
+      acc = _mm256_fmadd_ps(ld(e->in + ((size_t)iy * l->iw + ix) * c + c0, full, m),
+                            ld(e->w + ((size_t)ky * K + kx) * c + c0, full, m), acc);
+    }
+  }
+  return acc;
+}
+
+static inline __attribute__((always_inline)) void store(const struct mbt_exec *e, size_t o,
+                                                        __m256 v, int full, __m256i m) {
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->lo)), _mm256_set1_ps(e->hi));
+  if (e->res) v = _mm256_add_ps(v, ld(e->res + o, full, m));
+  if (full) _mm256_storeu_ps(e->out + o, v);
+  else _mm256_maskstore_ps(e->out + o, m, v);
+}
+
+static inline __attribute__((always_inline)) void block(const struct mbt_exec *e, int oy, int c0,
+                                                        int full, const int K, const int S) {
+  const struct mbt_layer *l = e->l;
+  const int c = l->ic, W = l->iw, ow = l->ow, P = (K - 1) / 2;
+  const __m256i m = tail_mask(full ? 8 : c - c0);
+  const __m256 bias = e->b ? ld(e->b + c0, full, m) : _mm256_setzero_ps();
+  const size_t orow = (size_t)oy * ow;
+  int ox = 0;
+  for (; ox < ow && ox * S - P < 0; ox++) /* left border */
+    store(e, (orow + ox) * c + c0, pixel(e, oy, ox, c0, full, m, bias, K, S), full, m);
+  for (; ox + 3 < ow && (ox + 3) * S - P + K <= W; ox += 4) { /* interior: 4 pixels a tile */
+    __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+    for (int ky = 0; ky < K; ky++) {
+      const int iy = oy * S - P + ky;
+      if (iy < 0 || iy >= l->ih) continue;
+      const float *x = e->in + ((size_t)iy * W + (size_t)(ox * S - P)) * c + c0;
+      const float *wr = e->w + (size_t)ky * K * c + c0;
+      __m256 w[5];
+#pragma GCC unroll 5
+      for (int kx = 0; kx < K; kx++) w[kx] = ld(wr + (size_t)kx * c, full, m);
+#pragma GCC unroll 11
+      for (int j = 0; j < 3 * S + K; j++) { /* input vector j feeds pixel p at tap j - p S */
+        const __m256 v = ld(x + (size_t)j * c, full, m);
+        if (j < K) a0 = _mm256_fmadd_ps(v, w[j], a0);
+        if (j >= S && j - S < K) a1 = _mm256_fmadd_ps(v, w[j - S], a1);
+        if (j >= 2 * S && j - 2 * S < K) a2 = _mm256_fmadd_ps(v, w[j - 2 * S], a2);
+        if (j >= 3 * S && j - 3 * S < K) a3 = _mm256_fmadd_ps(v, w[j - 3 * S], a3);
+      }
+    }
+    const size_t o = (orow + ox) * c + c0;
+    store(e, o, a0, full, m);
+    store(e, o + c, a1, full, m);
+    store(e, o + 2 * (size_t)c, a2, full, m);
+    store(e, o + 3 * (size_t)c, a3, full, m);
+  }
+  for (; ox < ow; ox++) /* right border and leftovers */
+    store(e, (orow + ox) * c + c0, pixel(e, oy, ox, c0, full, m, bias, K, S), full, m);
+}
+
+static inline __attribute__((always_inline)) void rows(const struct mbt_exec *e, int r0, int r1,
+                                                       const int K, const int S) {
+  const int c = e->l->ic;
+  for (int oy = r0; oy < r1; oy++) {
+    int c0 = 0;
+    for (; c0 + 8 <= c; c0 += 8) block(e, oy, c0, 1, K, S);
+    if (c0 < c) block(e, oy, c0, 0, K, S);
+  }
+}
+
+#define DW_VARIANT(K, S)                                                                       \
+  int mbt_dw_##K##x##K##s##S##_applicable(const struct mbt_layer *l) {                         \
+    return l->k == K && l->stride == S && l->pad == (K - 1) / 2;                               \
+  }                                                                                            \
+  void mbt_f32_dwconv_minmax_ukernel_##K##x##K##s##S##_1x4c8__avx2(const struct mbt_exec *e,   \
+                                                                   int r0, int r1) {           \
+    rows(e, r0, r1, K, S);                                                                     \
+  }
+DW_VARIANT(3, 1)
+DW_VARIANT(3, 2)
+DW_VARIANT(5, 1)
+DW_VARIANT(5, 2)
