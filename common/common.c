@@ -105,12 +105,13 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 double mbt_median(const double *v, int n) {
-  double t[64];
-  if (n <= 0) return 0;
-  if (n > 64) n = 64;
+  double small[64], *t = n <= 64 ? small : malloc((size_t)n * sizeof *t);
+  if (n <= 0 || !t) return 0;
   memcpy(t, v, (size_t)n * sizeof *t);
   qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  const double m = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  if (t != small) free(t);
+  return m;
 }
 
 enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len) {

@@ -32,7 +32,7 @@ void mbt_free(void *p);
 #define MBT_FNV_INIT 0xcbf29ce484222325ull
 uint64_t mbt_fnv(uint64_t h, const void *data, size_t n);
 
-/* Median of n doubles (sorts a copy of at most 64 values). */
+/* Median of n doubles (sorts a copy; 0 when n <= 0 or out of memory). */
 double mbt_median(const double *v, int n);
 
 /* Write @p len bytes to @p path atomically (path.tmp.PID, fsync, rename). */

@@ -217,6 +217,11 @@ const float *mbt_engine_output(mbt_engine_t e, int *classes) {
 
 const float *mbt_engine_logits(mbt_engine_t e) { return e->act[e->model.nlayers - 1]; }
 
+void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b) {
+  *w = e->w[i];
+  *b = e->b[i];
+}
+
 double mbt_engine_layer_ns(mbt_engine_t e, int i) {
   return i >= 0 && i < e->model.nlayers ? e->layer_ns[i] : 0;
 }

@@ -1,0 +1,367 @@
+/* bench/bench-onednn.c -- MobileNet V1/V2 in oneDNN (Debian's libdnnl) beside mobitune, on the
+ * same weights and input, measured in one run with the configurations interleaved round by
+ * round.  oneDNN is used as its documentation recommends for speed: activations and weights in
+ * format_tag any (its blocked layouts, weights reordered once at build time), ReLU6 as an
+ * eltwise clip post-op, the V2 residual as a binary-add post-op, and -- in the "fused" mode --
+ * each depthwise 3x3 that follows a 1x1 convolution fused into it as a depthwise post-op.
+ * The logits of every configuration are compared with mobitune's reference path, so the
+ * comparison is also an independent check of mobitune's numbers.
+ *
+ * usage: bench-onednn [--net v1|v2] [--threads N] [--runs N] [--plan FILE] */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "common/common.h"
+#include "machine/machine.h"
+#include "net/net.h"
+
+#define CHECK(call)                                                                            \
+  do {                                                                                         \
+    dnnl_status_t s_ = (call);                                                                 \
+    if (s_ != dnnl_success) {                                                                  \
+      fprintf(stderr, "bench-onednn: %s failed (status %d) at %s:%d\n", #call, (int)s_,         \
+              __FILE__, __LINE__);                                                             \
+      exit(1);                                                                                 \
+    }                                                                                          \
+  } while (0)
+
+#define MAX_STEPS 192
+#define MAX_ARGS 8
+
+struct step {
+  dnnl_primitive_t p;
+  int nargs;
+  dnnl_exec_arg_t args[MAX_ARGS];
+};
+
+struct dnet {
+  dnnl_engine_t eng;
+  dnnl_stream_t st;
+  int nsteps, nmems;
+  struct step steps[MAX_STEPS];
+  dnnl_memory_t mems[4 * MAX_STEPS];
+  dnnl_memory_t in_user, out_user;
+  float *out;
+};
+
+static dnnl_memory_t keep(struct dnet *d, dnnl_memory_t m) {
+  d->mems[d->nmems++] = m;
+  return m;
+}
+
+static dnnl_memory_t mem(struct dnet *d, const dnnl_memory_desc_t *md, void *handle) {
+  dnnl_memory_t m;
+  CHECK(dnnl_memory_create(&m, md, d->eng, handle ? handle : DNNL_MEMORY_ALLOCATE));
+  return keep(d, m);
+}
+
+static void add_step(struct dnet *d, dnnl_primitive_desc_t pd, int nargs,
+                     const dnnl_exec_arg_t *args) {
+  struct step *s = &d->steps[d->nsteps++];
+  CHECK(dnnl_primitive_create(&s->p, pd));
+  s->nargs = nargs;
+  memcpy(s->args, args, (size_t)nargs * sizeof *args);
+}
+
+/* Reorder user data (described by @p user_md) into a new memory of layout @p md, now. */
+static dnnl_memory_t reorder_now(struct dnet *d, const dnnl_memory_desc_t *user_md,
+                                 const float *data, const dnnl_memory_desc_t *md) {
+  dnnl_memory_t src = mem(d, user_md, (void *)data), dst = mem(d, md, NULL);
+  dnnl_primitive_desc_t rpd;
+  dnnl_primitive_t r;
+  CHECK(dnnl_reorder_primitive_desc_create(&rpd, user_md, d->eng, md, d->eng, NULL));
+  CHECK(dnnl_primitive_create(&r, rpd));
+  dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+  CHECK(dnnl_primitive_execute(r, d->st, 2, a));
+  CHECK(dnnl_stream_wait(d->st));
+  dnnl_primitive_destroy(r);
+  dnnl_primitive_desc_destroy(rpd);
+  return dst;
+}
+
+/* A reorder executed on every run (network input and output). */
+static void reorder_step(struct dnet *d, dnnl_memory_t from, dnnl_memory_t to) {
+  const dnnl_memory_desc_t *a, *b;
+  CHECK(dnnl_memory_get_memory_desc(from, &a));
+  CHECK(dnnl_memory_get_memory_desc(to, &b));
+  dnnl_primitive_desc_t rpd;
+  CHECK(dnnl_reorder_primitive_desc_create(&rpd, a, d->eng, b, d->eng, NULL));
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  add_step(d, rpd, 2, args);
+  dnnl_primitive_desc_destroy(rpd);
+}
+
+/* User-layout descriptors of mobitune's natural weight layouts. */
+static void weights_md(const struct mbt_layer *l, dnnl_memory_desc_t *md) {
+  if (l->op == MBT_OP_DWCONV) {
+    dnnl_dims_t dims = {l->ic, 1, 1, l->k, l->k};
+    CHECK(dnnl_memory_desc_init_by_tag(md, 5, dims, dnnl_f32, dnnl_hwigo)); /* w[k][k][c] */
+  } else {
+    dnnl_dims_t dims = {l->oc, l->ic, l->k, l->k};
+    CHECK(dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, dnnl_hwio)); /* w[k][k][ic][oc] */
+  }
+}
+
+static void clip_post_op(dnnl_post_ops_t po) {
+  CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f));
+}
+
+/* Build the network; @p fused: fold each dw 3x3 that follows a 1x1 into it (post-op). */
+static void build(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, int fused) {
+  CHECK(dnnl_engine_create(&d->eng, dnnl_cpu, 0));
+  CHECK(dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags));
+  dnnl_memory_t t[64] = {0}; /* output memory of each layer (NULL when fused away) */
+  dnnl_memory_desc_t in_md;
+  dnnl_dims_t in_dims = {1, 3, m->res, m->res};
+  CHECK(dnnl_memory_desc_init_by_tag(&in_md, 4, in_dims, dnnl_f32, dnnl_nhwc));
+  d->in_user = mem(d, &in_md, NULL);
+  dnnl_memory_t cur = d->in_user;
+  for (int i = 0; i < m->nlayers; i++) {
+    const struct mbt_layer *l = &m->layers[i];
+    const float *w, *b;
+    mbt_engine_weights(eng, i, &w, &b);
+    const dnnl_memory_desc_t *src_md;
+    CHECK(dnnl_memory_get_memory_desc(cur, &src_md));
+    dnnl_memory_desc_t dst_any, b_md, w_any, w_user;
+    dnnl_dims_t dst_dims = {1, l->oc, l->oh, l->ow}, b_dims = {l->oc};
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x));
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    CHECK(dnnl_primitive_attr_create(&attr));
+    CHECK(dnnl_post_ops_create(&po));
+    dnnl_primitive_desc_t pd;
+    dnnl_exec_arg_t args[MAX_ARGS];
+    int na = 0;
+    if (l->op == MBT_OP_CONV || l->op == MBT_OP_DWCONV || l->op == MBT_OP_PWCONV) {
+      weights_md(l, &w_user);
+      if (l->op == MBT_OP_DWCONV) {
+        dnnl_dims_t wd = {l->ic, 1, 1, l->k, l->k};
+        CHECK(dnnl_memory_desc_init_by_tag(&w_any, 5, wd, dnnl_f32, dnnl_format_tag_any));
+      } else {
+        dnnl_dims_t wd = {l->oc, l->ic, l->k, l->k};
+        CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+      }
+      if (l->act == MBT_ACT_RELU6) clip_post_op(po);
+      int fuse_dw = 0;
+      const struct mbt_layer *dw = l + 1;
+      if (fused && l->op == MBT_OP_PWCONV && l->res < -1 && i + 1 < m->nlayers &&
+          dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->src == i) {
+        fuse_dw = 1;
+        CHECK(dnnl_post_ops_append_dw(po, dnnl_f32, dnnl_f32, dnnl_f32, 3, dw->stride, 1, 0, 0,
+                                      NULL));
+        if (dw->act == MBT_ACT_RELU6) clip_post_op(po);
+      }
+      if (l->res >= -1) { /* the residual's layout is fixed: the producer's chosen one */
+        const dnnl_memory_desc_t *res_md;
+        CHECK(dnnl_memory_get_memory_desc(t[l->res], &res_md));
+        CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, res_md));
+        dst_any = *res_md;
+      }
+      dnnl_convolution_desc_t cd;
+      const int pad_r_h = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
+      const int pad_r_w = (l->ow - 1) * l->stride + l->k - l->iw - l->pad;
+      dnnl_dims_t strides = {l->stride, l->stride}, pl = {l->pad, l->pad},
+                  pr = {pad_r_h > 0 ? pad_r_h : 0, pad_r_w > 0 ? pad_r_w : 0};
+      CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+      CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                               dnnl_convolution_direct, src_md, &w_any, &b_md,
+                                               &dst_any, strides, pl, pr));
+      CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL));
+      const dnnl_memory_desc_t *w_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+      const dnnl_memory_desc_t *dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+      dnnl_memory_t wm = reorder_now(d, &w_user, w, w_md), bm = mem(d, &b_md, (void *)b);
+      dnnl_memory_t out = mem(d, dst_md, NULL);
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, cur};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wm};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
+      if (fuse_dw) {
+        const float *dww, *dwb;
+        mbt_engine_weights(eng, i + 1, &dww, &dwb);
+        dnnl_memory_desc_t dw_user, dwb_md;
+        weights_md(dw, &dw_user);
+        dnnl_dims_t dbd = {dw->oc};
+        CHECK(dnnl_memory_desc_init_by_tag(&dwb_md, 1, dbd, dnnl_f32, dnnl_x));
+        const dnnl_memory_desc_t *dw_w_md = dnnl_primitive_desc_query_md(
+            pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS,
+                                       reorder_now(d, &dw_user, dww, dw_w_md)};
+        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
+                                       mem(d, &dwb_md, (void *)dwb)};
+      }
+      if (l->res >= -1)
+        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                                       t[l->res]};
+      add_step(d, pd, na, args);
+      t[i] = out;
+      cur = out;
+      if (fuse_dw) t[++i] = out; /* the depthwise layer is done inside this step */
+    } else if (l->op == MBT_OP_GAVGPOOL) {
+      dnnl_pooling_v2_desc_t pdsc;
+      dnnl_dims_t strides = {1, 1}, kernel = {l->ih, l->iw}, dil = {0, 0}, pad = {0, 0};
+      CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, dnnl_pooling_avg,
+                                              src_md, &dst_any, strides, kernel, dil, pad, pad));
+      CHECK(dnnl_primitive_desc_create(&pd, &pdsc, attr, d->eng, NULL));
+      dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, cur};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
+      add_step(d, pd, na, args);
+      t[i] = cur = out;
+    } else { /* fully connected over the pooled 1x1 map */
+      dnnl_inner_product_desc_t ipd;
+      dnnl_dims_t wd = {l->oc, l->ic, 1, 1}, ws = {1, l->oc, 1, 1}, od = {1, l->oc};
+      CHECK(dnnl_memory_desc_init_by_strides(&w_user, 4, wd, dnnl_f32, ws)); /* w[ic][oc] */
+      CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+      dnnl_memory_desc_t o_any;
+      CHECK(dnnl_memory_desc_init_by_tag(&o_any, 2, od, dnnl_f32, dnnl_format_tag_any));
+      CHECK(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, src_md, &w_any,
+                                                 &b_md, &o_any));
+      CHECK(dnnl_primitive_desc_create(&pd, &ipd, attr, d->eng, NULL));
+      dnnl_memory_t wm = reorder_now(d, &w_user, w,
+                                     dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+      dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, cur};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wm};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mem(d, &b_md, (void *)b)};
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
+      add_step(d, pd, na, args);
+      t[i] = cur = out;
+    }
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+  }
+  /* logits back to a plain array */
+  dnnl_memory_desc_t out_md;
+  dnnl_dims_t od = {1, m->layers[m->nlayers - 1].oc};
+  CHECK(dnnl_memory_desc_init_by_tag(&out_md, 2, od, dnnl_f32, dnnl_nc));
+  d->out_user = mem(d, &out_md, NULL);
+  reorder_step(d, cur, d->out_user);
+}
+
+/* One inference; the input was copied into d->in_user once (it is the same every run). */
+static void run(struct dnet *d) {
+  for (int s = 0; s < d->nsteps; s++)
+    CHECK(dnnl_primitive_execute(d->steps[s].p, d->st, d->steps[s].nargs, d->steps[s].args));
+  CHECK(dnnl_stream_wait(d->st));
+}
+
+static void destroy(struct dnet *d) {
+  for (int s = 0; s < d->nsteps; s++) dnnl_primitive_destroy(d->steps[s].p);
+  for (int k = 0; k < d->nmems; k++) dnnl_memory_destroy(d->mems[k]);
+  dnnl_stream_destroy(d->st);
+  dnnl_engine_destroy(d->eng);
+}
+
+static double max_err(const float *a, const float *b, int n) {
+  double e = 0;
+  for (int i = 0; i < n; i++) e = fmax(e, fabs((double)a[i] - b[i]));
+  return e;
+}
+
+int main(int argc, char **argv) {
+  enum mbt_net_kind net = MBT_NET_V1;
+  int threads = 1, runs = 20;
+  const char *plan_path = "mobitune-data/plan.txt";
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--net") && i + 1 < argc) {
+      if (mbt_net_parse(argv[++i], &net) != MBT_OK) return fprintf(stderr, "bad --net\n"), 2;
+    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      threads = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+      runs = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
+      plan_path = argv[++i];
+    } else {
+      fprintf(stderr, "usage: bench-onednn [--net v1|v2] [--threads N] [--runs N] [--plan F]\n");
+      return 2;
+    }
+  }
+  if (threads < 1 || threads > 256 || runs < 1 || runs > 100000)
+    return fprintf(stderr, "bench-onednn: --threads or --runs out of range\n"), 2;
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  mbt_pin_threads(threads);
+  struct mbt_machine mach;
+  mbt_machine_detect(&mach);
+  struct mbt_model m;
+  mbt_model_build(net, 1.0, 224, &m);
+  struct mbt_plan pl;
+  const int have_plan = mbt_plan_load(plan_path, &mach, &pl) == MBT_OK;
+  if (!have_plan) fprintf(stderr, "bench-onednn: %s; mobitune runs its default plan\n", mbt_last_error());
+  mbt_engine_t tuned, ref;
+  if (mbt_engine_create(&m, have_plan ? &pl : NULL, NULL, 1, &tuned) != MBT_OK ||
+      mbt_engine_create(&m, NULL, "ref/", 1, &ref) != MBT_OK)
+    return fprintf(stderr, "bench-onednn: %s\n", mbt_last_error()), 1;
+  mbt_engine_set_threads(tuned, threads);
+  struct dnet plain = {0}, fused = {0};
+  build(&plain, &m, tuned, 0);
+  build(&fused, &m, tuned, 1);
+  const size_t nin = (size_t)m.res * m.res * 3;
+  float *in = malloc(nin * sizeof *in);
+  mbt_engine_fill_input(tuned, in, 2);
+  for (struct dnet *d = &plain; d; d = d == &plain ? &fused : NULL) {
+    void *h;
+    CHECK(dnnl_memory_get_data_handle(d->in_user, &h));
+    memcpy(h, in, nin * sizeof *in);
+  }
+  /* Agreement with mobitune's reference path (same weights, same input). */
+  mbt_engine_run(ref, in);
+  mbt_engine_run(tuned, in);
+  run(&plain);
+  run(&fused);
+  const int classes = m.layers[m.nlayers - 1].oc;
+  void *po, *fo;
+  CHECK(dnnl_memory_get_data_handle(plain.out_user, &po));
+  CHECK(dnnl_memory_get_data_handle(fused.out_user, &fo));
+  const float *rl = mbt_engine_logits(ref);
+  printf("# MobileNet %s 1.0/224, %d thread(s), %d interleaved rounds; oneDNN %d.%d.%d\n",
+         mbt_net_name(net), threads, runs, dnnl_version()->major, dnnl_version()->minor,
+         dnnl_version()->patch);
+  printf("# max |logit - mobitune reference|: mobitune tuned %.3g, oneDNN %.3g, oneDNN fused "
+         "%.3g\n", max_err(mbt_engine_logits(tuned), rl, classes), max_err(po, rl, classes),
+         max_err(fo, rl, classes));
+  double *t = malloc(3 * (size_t)runs * sizeof *t);
+  for (int r = 0; r < 3; r++) { /* warm-up rounds */
+    mbt_engine_run(tuned, in);
+    run(&plain);
+    run(&fused);
+  }
+  for (int r = 0; r < runs; r++) {
+    double t0 = mbt_now_ns();
+    mbt_engine_run(tuned, in);
+    double t1 = mbt_now_ns();
+    run(&plain);
+    double t2 = mbt_now_ns();
+    run(&fused);
+    double t3 = mbt_now_ns();
+    t[r] = t1 - t0, t[runs + r] = t2 - t1, t[2 * runs + r] = t3 - t2;
+  }
+  const double a = mbt_median(t, runs), b = mbt_median(t + runs, runs),
+               c = mbt_median(t + 2 * runs, runs);
+  const double best = b < c ? b : c;
+  printf("%-22s %10s %12s\n", "configuration", "median ms", "oneDNN best / this");
+  printf("%-22s %10.3f %12.3f\n", have_plan ? "mobitune tuned" : "mobitune default", a / 1e6, best / a);
+  printf("%-22s %10.3f %12.3f\n", "oneDNN", b / 1e6, best / b);
+  printf("%-22s %10.3f %12.3f\n", "oneDNN fused dw", c / 1e6, best / c);
+  free(t);
+  free(in);
+  destroy(&plain);
+  destroy(&fused);
+  mbt_engine_destroy(tuned);
+  mbt_engine_destroy(ref);
+  if (have_plan) mbt_plan_free(&pl);
+  mbt_model_free(&m);
+  return 0;
+}
