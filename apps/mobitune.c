@@ -257,7 +257,7 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     return fail(st);
   }
   const int before = pl.n;
-  struct mbt_tune_opts to = {o->redo, !o->quiet, o->quick ? 0.3 : 1.0, o->quick ? 3 : 5, path};
+  struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 7, path, o->quick};
   printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
          mbt_net_name(model->kind), model->alpha, model->res, path, before);
   fflush(stdout);

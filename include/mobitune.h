@@ -259,9 +259,10 @@ void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n);
 struct mbt_tune_opts {
   int redo;        /**< 1 = measure again even when the plan has the layer */
   int verbose;     /**< one progress line per layer on stderr */
-  double min_ms;   /**< calibrate each timing to at least this long (default 1 ms) */
-  int reps;        /**< repetitions per candidate (default 5) */
-  const char *save_path; /**< when set, the plan is saved there after every layer */
+  double min_ms;   /**< unused by the in-network tuner (kept for isolated timing) */
+  int reps;        /**< interleaved passes over the candidates (default 7) */
+  const char *save_path; /**< when set, the plan is saved there when tuning ends */
+  int quick;       /**< 1 = skip timing the reference kernels (tests) */
 };
 
 /** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */

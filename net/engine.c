@@ -14,12 +14,18 @@
 #include "net/net.h"
 
 #define MAX_BUFS 8
+#define MAX_PACKERS 4
 
 struct mbt_engine {
   struct mbt_model model;
   float **w, **b, **act, **packed; /* act[i] points into bufs (activations share buffers) */
   float *bufs[MAX_BUFS];
   int nbufs;
+  /* packed weights per layer and packer, kept so the tuner can switch variants cheaply */
+  struct {
+    const struct mbt_packer *packer;
+    float *data;
+  } pack[64][MAX_PACKERS];
   const struct mbt_variant **var;
   float *probs;
   double *layer_ns; /* time of each layer in the last run */
@@ -109,7 +115,7 @@ void mbt_engine_destroy(mbt_engine_t e) {
   for (int i = 0; i < e->model.nlayers; i++) {
     if (e->w) mbt_free(e->w[i]);
     if (e->b) mbt_free(e->b[i]);
-    if (e->packed) mbt_free(e->packed[i]);
+    for (int k = 0; i < 64 && k < MAX_PACKERS; k++) mbt_free(e->pack[i][k].data);
   }
   free(e->packed);
   free(e->layer_ns);
@@ -155,7 +161,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     e->b[i] = mbt_alloc((size_t)l->oc, sizeof(float));
     if (!e->w[i] || !e->b[i]) goto nomem;
     mbt_layer_init_weights(l, e->w[i], e->b[i], &r);
-    if (mbt_variant_pack(e->var[i], l, e->w[i], &e->packed[i]) != MBT_OK) goto nomem;
+    if (mbt_engine_use(e, i, e->var[i]) != MBT_OK) goto nomem;
   }
   if (assign_buffers(e) != MBT_OK) goto nomem;
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
@@ -165,6 +171,22 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
 nomem:
   mbt_engine_destroy(e);
   return mbt_fail(MBT_ENOMEM, "cannot allocate the network's weights and activations");
+}
+
+enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v) {
+  e->var[i] = v;
+  e->packed[i] = NULL;
+  if (!v->packer) return MBT_OK;
+  int k = 0;
+  while (k < MAX_PACKERS && e->pack[i][k].packer && e->pack[i][k].packer != v->packer) k++;
+  if (k == MAX_PACKERS) return mbt_fail(MBT_EUNSUPPORTED, "more than %d weight layouts", k);
+  if (!e->pack[i][k].packer) {
+    enum mbt_status st = mbt_variant_pack(v, &e->model.layers[i], e->w[i], &e->pack[i][k].data);
+    if (st != MBT_OK) return st;
+    e->pack[i][k].packer = v->packer;
+  }
+  e->packed[i] = e->pack[i][k].data;
+  return MBT_OK;
 }
 
 void mbt_engine_set_threads(mbt_engine_t e, int threads) { e->threads = threads > 0 ? threads : 1; }

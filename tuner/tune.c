@@ -1,88 +1,193 @@
-/* tuner/tune.c -- the first-cut planner: for each distinct layer problem of a network, time
- * every applicable variant the host can run and keep the fastest in the plan. */
+/* tuner/tune.c -- the planner: every applicable variant of every distinct layer problem is
+ * timed where it will run, inside the network.  The whole network runs repeatedly; in round j
+ * each layer being tuned runs its j-th candidate, and every layer's own time is recorded, so one
+ * network run times a candidate for every layer at once, with the caches in the state the
+ * previous layers leave them (weights of deep layers arriving from memory, activations from the
+ * layer before).  Rounds are interleaved (every candidate once per pass), which spreads the
+ * machine's noise evenly, and each candidate's median over the passes is kept.  Layers that
+ * share a problem key are scored by the sum of their medians.  The reference kernel is timed
+ * once in isolation, only to report the speed-up over it. */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "machine/machine.h"
+#include "net/net.h"
 #include "tuner/tuner.h"
+
+#define MAXL 64
+#define MAXC 32
+
+struct layer_cands {
+  int todo;                          /* 1 when this layer's key is being tuned */
+  int n;                             /* candidates (reference excluded) */
+  const struct mbt_variant *v[MAXC];
+  const struct mbt_variant *ref;
+  int pruned;                        /* candidates dropped by the isolated pre-screen */
+};
+
+/* Prune by a quick isolated timing: candidates more than PRUNE times slower than the fastest
+ * one on their own cannot win inside the network, and timing them there would cost a network
+ * run each (a scalar 1x1 layer alone can take longer than the whole tuned network). */
+#define PRUNE 2.5
+static void prune(const struct mbt_layer *l, struct layer_cands *c, int i) {
+  struct mbt_layer_bufs b;
+  if (c->n < 2 || mbt_layer_bufs_alloc(l, 0x9e3 + (uint64_t)i, &b) != MBT_OK) return;
+  double ns[MAXC], best = 0;
+  for (int j = 0; j < c->n; j++) {
+    struct mbt_exec x = b.x;
+    float *packed;
+    ns[j] = 0;
+    if (mbt_variant_pack(c->v[j], l, b.w, &packed) != MBT_OK) continue;
+    mbt_exec_bind(&x, c->v[j], packed);
+    struct mbt_timing t;
+    mbt_measure(c->v[j], &x, 1, 0.2, 3, &t);
+    mbt_free(packed);
+    ns[j] = t.median_ns;
+    if (best == 0 || ns[j] < best) best = ns[j];
+  }
+  int k = 0;
+  for (int j = 0; j < c->n; j++)
+    if (ns[j] > 0 && ns[j] <= PRUNE * best) c->v[k++] = c->v[j];
+  c->pruned = c->n - k;
+  c->n = k;
+  mbt_layer_bufs_free(&b);
+}
+
+/* Time the reference once in isolation (it is 10-100x slower than anything else). */
+static double ref_time(const struct mbt_layer *l, const struct mbt_variant *ref, int i) {
+  struct mbt_layer_bufs b;
+  if (!ref || mbt_layer_bufs_alloc(l, 0x5eed + (uint64_t)i, &b) != MBT_OK) return 0;
+  struct mbt_timing t;
+  mbt_measure(ref, &b.x, 1, 0.0, 1, &t);
+  mbt_layer_bufs_free(&b);
+  return t.median_ns;
+}
 
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl) {
-  const double min_ms = o->min_ms > 0 ? o->min_ms : 1.0;
-  const int reps = o->reps > 0 ? o->reps : 5;
-  const struct mbt_counters *cc = mbt_counters_get();
-  if (o->verbose && cc->nevents == 0)
-    fprintf(stderr, "tune: %s\n", m->counters_note);
-  if (mbt_topo_pin(0) != 0 && o->verbose)
-    fprintf(stderr, "tune: could not pin the tuning thread (no hwloc); timings may be noisier\n");
-  /* first[i]: layer i is the first with its problem key (later ones share its measurement) */
-  int first[64] = {0}, distinct = 0, done = 0;
-  for (int i = 0; i < model->nlayers && i < 64; i++) {
-    char key[96], k2[96];
-    mbt_layer_key(&model->layers[i], key, sizeof key);
-    first[i] = 1;
-    for (int j = 0; j < i && first[i]; j++) {
-      mbt_layer_key(&model->layers[j], k2, sizeof k2);
-      first[i] = strcmp(key, k2) != 0;
-    }
-    distinct += first[i];
-  }
-  for (int i = 0; i < model->nlayers && i < 64; i++) {
+  const int passes = o->reps > 0 ? o->reps : 7, n = model->nlayers;
+  if (n > MAXL) return mbt_fail(MBT_EUNSUPPORTED, "more than %d layers", MAXL);
+  if (o->verbose && mbt_counters_get()->nevents == 0) fprintf(stderr, "tune: %s\n", m->counters_note);
+  if (mbt_pin_threads(1) != MBT_OK && o->verbose)
+    fprintf(stderr, "tune: could not pin the tuning thread; timings may be noisier\n");
+
+  static struct layer_cands lc[MAXL];
+  static char keys[MAXL][96];
+  int maxn = 0, ntodo = 0;
+  for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &model->layers[i];
-    char key[96];
-    mbt_layer_key(l, key, sizeof key);
-    if (!first[i] || (mbt_plan_find(pl, key) && !o->redo)) continue; /* measured already */
-    done++;
-    const struct mbt_variant *cand[32];
-    const int n = mbt_registry_candidates(l, cand, 32);
-    struct mbt_layer_bufs b;
-    enum mbt_status st = mbt_layer_bufs_alloc(l, 0x5eed + (uint64_t)i, &b);
-    if (st != MBT_OK) return st;
-    struct mbt_choice c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.key, sizeof c.key, "%s", key);
-    struct mbt_timing best = {0}, t;
-    for (int v = 0; v < n; v++) {
-      struct mbt_exec x = b.x;
-      float *packed;
-      if ((st = mbt_variant_pack(cand[v], l, b.w, &packed)) != MBT_OK) break;
-      mbt_exec_bind(&x, cand[v], packed);
-      mbt_measure(cand[v], &x, 1, min_ms, reps, &t);
-      mbt_free(packed);
-      if (strncmp(cand[v]->name, "ref/", 4) == 0) c.ref_ns = t.median_ns;
-      if (!c.variant[0] || t.median_ns < c.ns) {
-        if (c.variant[0]) {
-          snprintf(c.runner_up, sizeof c.runner_up, "%s", c.variant);
-          c.runner_up_ns = c.ns;
+    mbt_layer_key(l, keys[i], sizeof keys[i]);
+    memset(&lc[i], 0, sizeof lc[i]);
+    lc[i].todo = o->redo || !mbt_plan_find(pl, keys[i]);
+    const struct mbt_variant *all[MAXC];
+    const int na = mbt_registry_candidates(l, all, MAXC);
+    for (int k = 0; k < na; k++) {
+      if (strncmp(all[k]->name, "ref/", 4) == 0) lc[i].ref = all[k];
+      else lc[i].v[lc[i].n++] = all[k];
+    }
+    if (lc[i].n == 0) lc[i].todo = 0; /* only the reference: nothing to choose */
+    int first = lc[i].todo;
+    for (int k = 0; k < i && first; k++) first = strcmp(keys[k], keys[i]) != 0;
+    if (first) prune(l, &lc[i], i);
+    else if (lc[i].todo) /* same problem as an earlier layer: same surviving candidates */
+      for (int k = 0; k < i; k++)
+        if (!strcmp(keys[k], keys[i])) {
+          lc[i] = lc[k];
+          break;
         }
-        snprintf(c.variant, sizeof c.variant, "%s", cand[v]->name);
-        c.ns = t.median_ns;
-        c.spread = (t.max_ns - t.min_ns) / t.median_ns;
-        best = t;
-      } else if (!c.runner_up[0] || t.median_ns < c.runner_up_ns) {
-        snprintf(c.runner_up, sizeof c.runner_up, "%s", cand[v]->name);
-        c.runner_up_ns = t.median_ns;
+    if (lc[i].todo && lc[i].n > maxn) maxn = lc[i].n;
+    ntodo += lc[i].todo;
+  }
+  if (ntodo == 0) return MBT_OK;
+
+  mbt_engine_t e;
+  enum mbt_status st = mbt_engine_create(model, pl, NULL, 1, &e);
+  if (st != MBT_OK) return st;
+  float *in = mbt_alloc((size_t)model->res * model->res, 3 * sizeof(float));
+  double *t = calloc((size_t)n * MAXC * (size_t)passes, sizeof *t);
+  if (!in || !t) {
+    st = mbt_fail(MBT_ENOMEM, "cannot allocate the tuner's buffers");
+    goto done;
+  }
+  mbt_engine_fill_input(e, in, 3);
+  const double t_start = mbt_now_ns();
+  for (int pass = -1; pass < passes; pass++) { /* pass -1 warms caches and packs weights */
+    for (int j = 0; j < maxn; j++) {
+      for (int i = 0; i < n; i++)
+        if (lc[i].todo && (st = mbt_engine_use(e, i, lc[i].v[j < lc[i].n ? j : 0])) != MBT_OK)
+          goto done;
+      mbt_engine_run(e, in);
+      for (int i = 0; pass >= 0 && i < n; i++)
+        if (lc[i].todo && j < lc[i].n)
+          t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
+    }
+  }
+
+  /* Score per problem key: the sum over its layers of each candidate's median. */
+  int done_keys = 0, distinct = 0;
+  for (int i = 0; i < n; i++) {
+    int first = lc[i].todo;
+    for (int k = 0; k < i && first; k++) first = strcmp(keys[k], keys[i]) != 0;
+    distinct += first;
+  }
+  for (int i = 0; i < n; i++) {
+    int first = lc[i].todo;
+    for (int k = 0; k < i && first; k++) first = strcmp(keys[k], keys[i]) != 0;
+    if (!first) continue;
+    double score[MAXC] = {0}, spread[MAXC] = {0};
+    int users = 0;
+    for (int k = i; k < n; k++) {
+      if (strcmp(keys[k], keys[i]) != 0) continue;
+      users++;
+      for (int j = 0; j < lc[i].n; j++) {
+        const double *s = &t[((size_t)k * MAXC + (size_t)j) * passes];
+        double lo = s[0], hi = s[0];
+        for (int p = 1; p < passes; p++) lo = s[p] < lo ? s[p] : lo, hi = s[p] > hi ? s[p] : hi;
+        const double med = mbt_median(s, passes);
+        score[j] += med;
+        spread[j] = (hi - lo) / med > spread[j] ? (hi - lo) / med : spread[j];
       }
     }
-    mbt_layer_bufs_free(&b);
-    if (st == MBT_OK) st = mbt_plan_put(pl, &c);
-    if (st != MBT_OK) return st;
-    if (o->verbose) {
-      const double gflops = 2.0 * l->macs / c.ns;
-      fprintf(stderr, "tune [%2d/%2d] %-10s %-48s %d variants, best %s  %.1f us  %.1f GFLOP/s"
-                      "  (%.1fx ref)\n", done, distinct, l->name, key, n, c.variant, c.ns / 1e3,
-              gflops, c.ref_ns > 0 ? c.ref_ns / c.ns : 0.0);
-      if (best.ncounters)
-        for (int k = 0; k < best.ncounters; k++)
-          fprintf(stderr, "      %s = %lld per call\n", cc->events[k], best.counters[k]);
+    int best = 0, second = -1;
+    for (int j = 1; j < lc[i].n; j++) {
+      if (score[j] < score[best]) second = best, best = j;
+      else if (second < 0 || score[j] < score[second]) second = j;
     }
-    if (o->save_path) {
-      st = mbt_plan_save(pl, m, o->save_path); /* keep every measurement made so far */
-      if (st != MBT_OK) return st;
+    struct mbt_choice c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.key, keys[i], sizeof c.key);
+    snprintf(c.variant, sizeof c.variant, "%s", lc[i].v[best]->name);
+    c.ns = score[best] / users;
+    c.spread = spread[best];
+    if (second >= 0) {
+      snprintf(c.runner_up, sizeof c.runner_up, "%s", lc[i].v[second]->name);
+      c.runner_up_ns = score[second] / users;
+    }
+    c.ref_ns = o->quick ? 0 : ref_time(&model->layers[i], lc[i].ref, i);
+    if ((st = mbt_plan_put(pl, &c)) != MBT_OK) goto done;
+    done_keys++;
+    if (o->verbose) {
+      const struct mbt_layer *l = &model->layers[i];
+      fprintf(stderr, "tune [%2d/%2d] %-10s %-48s %2d+%d variants, best %s  %.1f us  %.1f GFLOP/s",
+              done_keys, distinct, l->name, keys[i], lc[i].n, lc[i].pruned, c.variant, c.ns / 1e3,
+              2.0 * l->macs / c.ns);
+      if (second >= 0) fprintf(stderr, "  (next %.2fx", c.runner_up_ns / c.ns);
+      if (c.ref_ns > 0) fprintf(stderr, "%s%.1fx ref", second >= 0 ? ", " : "  (", c.ref_ns / c.ns);
+      fprintf(stderr, "%s\n", second >= 0 || c.ref_ns > 0 ? ")" : "");
     }
   }
-  return MBT_OK;
+  if (o->verbose)
+    fprintf(stderr, "tune: %d network runs x %d passes in %.1f s, timed inside the network "
+                    "(N+M variants: N timed there, M pruned as %.1fx slower alone)\n",
+            maxn, passes + 1, (mbt_now_ns() - t_start) / 1e9, PRUNE);
+  if (o->save_path) st = mbt_plan_save(pl, m, o->save_path);
+done:
+  free(t);
+  mbt_free(in);
+  mbt_engine_destroy(e);
+  return st;
 }
