@@ -27,6 +27,7 @@ struct mbt_exec {
   float lo, hi;
   const float *packed; /* the variant's packed weights, when it has a packer (else NULL) */
   int mc, kc;          /* block sizes of the variant's driver (pixels, reduction), 0 = unused */
+  int orow0;           /* depthwise only: out and res hold rows from orow0 on (a strip buffer) */
 };
 
 typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
@@ -71,6 +72,13 @@ const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_l
 const char *mbt_registry_signature(void);
 /* The clamp range of an activation. */
 void mbt_act_range(enum mbt_act a, float *lo, float *hi);
+
+/* Fused depthwise + pointwise (kernels/drivers/fused.c): rows [r0, r1) of the pointwise output,
+ * computed @p rows depthwise rows at a time into @p scratch (rows x ow x c floats), which the
+ * pointwise variant consumes at once, so the depthwise output never travels to memory. */
+void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw,
+                        const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
+                        float *scratch, int r0, int r1);
 
 /* Reference kernels (kernels/ref/ref.c): plain loops with double accumulation, the oracle. */
 void mbt_ref_conv(const struct mbt_exec *e, int r0, int r1);

@@ -29,6 +29,9 @@ struct mbt_engine {
   const struct mbt_variant **var;
   float *probs;
   double *layer_ns; /* time of each layer in the last run */
+  int fuse[64];      /* fuse[i] = R > 0: depthwise layer i runs fused with layer i + 1, R rows */
+  float *scratch;    /* strip buffers of the fused pairs, one per thread */
+  size_t scratch_per_thread;
   int threads;
 };
 
@@ -119,6 +122,7 @@ void mbt_engine_destroy(mbt_engine_t e) {
   }
   free(e->packed);
   free(e->layer_ns);
+  mbt_free(e->scratch);
   for (int k = 0; k < e->nbufs; k++) mbt_free(e->bufs[k]);
   free(e->w);
   free(e->b);
@@ -164,6 +168,16 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     if (mbt_engine_use(e, i, e->var[i]) != MBT_OK) goto nomem;
   }
   if (assign_buffers(e) != MBT_OK) goto nomem;
+  for (int i = 0; pl && i + 1 < n; i++) { /* fusion decisions of the plan */
+    char key[160];
+    if (force || !mbt_pair_fusable(&e->model, i)) continue;
+    mbt_pair_key(&e->model.layers[i], &e->model.layers[i + 1], key, sizeof key);
+    const struct mbt_choice *c = mbt_plan_find(pl, key);
+    int rows = 0;
+    if (c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 && rows > 0 &&
+        mbt_engine_fuse(e, i, rows) != MBT_OK)
+      goto nomem;
+  }
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
   if (!e->probs) goto nomem;
   *out = e;
@@ -189,7 +203,52 @@ enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *
   return MBT_OK;
 }
 
-void mbt_engine_set_threads(mbt_engine_t e, int threads) { e->threads = threads > 0 ? threads : 1; }
+int mbt_pair_fusable(const struct mbt_model *m, int i) {
+  if (i + 1 >= m->nlayers) return 0;
+  const struct mbt_layer *d = &m->layers[i], *p = &m->layers[i + 1];
+  if (d->op != MBT_OP_DWCONV || p->op != MBT_OP_PWCONV || p->src != i) return 0;
+  for (int j = 0; j < m->nlayers; j++) /* the depthwise output must have no other reader */
+    if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i)) return 0;
+  return 1;
+}
+
+void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n) {
+  char a[96], b[96];
+  mbt_layer_key(dw, a, sizeof a);
+  mbt_layer_key(pw, b, sizeof b);
+  snprintf(buf, n, "dwpw %s then %s", a + 7, b + 7); /* drop "dwconv " and "pwconv " */
+}
+
+static enum mbt_status ensure_scratch(struct mbt_engine *e) {
+  size_t need = 0;
+  for (int i = 0; i < e->model.nlayers; i++)
+    if (e->fuse[i]) {
+      const struct mbt_layer *l = &e->model.layers[i];
+      const size_t s = (size_t)e->fuse[i] * l->ow * (size_t)l->oc;
+      need = s > need ? s : need;
+    }
+  need = (need + 15) / 16 * 16; /* keep every thread's strip 64-byte aligned */
+  if (need <= e->scratch_per_thread) return MBT_OK;
+  mbt_free(e->scratch);
+  e->scratch = mbt_alloc(need * (size_t)e->threads, sizeof(float));
+  e->scratch_per_thread = e->scratch ? need : 0;
+  return e->scratch ? MBT_OK : mbt_fail(MBT_ENOMEM, "cannot allocate fusion strips");
+}
+
+enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows) {
+  if (rows > 0 && !mbt_pair_fusable(&e->model, i))
+    return mbt_fail(MBT_EINVAL, "layers %d and %d cannot be fused", i, i + 1);
+  e->fuse[i] = rows > 0 ? rows : 0;
+  return ensure_scratch(e);
+}
+
+void mbt_engine_set_threads(mbt_engine_t e, int threads) {
+  e->threads = threads > 0 ? threads : 1;
+  e->scratch_per_thread = 0; /* reallocated for the new thread count */
+  if (ensure_scratch(e) != MBT_OK) { /* no memory for strips: run unfused rather than fail */
+    memset(e->fuse, 0, sizeof e->fuse);
+  }
+}
 
 /* Run one layer with its rows split evenly over the engine's threads. */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads) {
@@ -209,14 +268,47 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
 #endif
 }
 
+static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_exec *x) {
+  const struct mbt_layer *l = &e->model.layers[i];
+  *x = (struct mbt_exec){l, l->src < 0 ? input : e->act[l->src], e->act[i],
+                         l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0};
+  mbt_act_range(l->act, &x->lo, &x->hi);
+  mbt_exec_bind(x, e->var[i], e->packed[i]);
+}
+
+/* Layers i (depthwise) and i + 1 (pointwise) in one pass, rows split over the threads. */
+static void run_fused(struct mbt_engine *e, int i, const float *input) {
+  struct mbt_exec dw, pw;
+  exec_of(e, i, input, &dw);
+  exec_of(e, i + 1, input, &pw);
+  const int rows = e->model.layers[i + 1].oh, nt = e->threads < rows ? e->threads : 1;
+  const double t0 = mbt_now_ns();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    mbt_drv_dwpw_fused(e->var[i], &dw, e->var[i + 1], &pw, e->fuse[i],
+                       e->scratch + (size_t)t * e->scratch_per_thread, rows * t / n,
+                       rows * (t + 1) / n);
+  }
+#else
+  (void)nt;
+  mbt_drv_dwpw_fused(e->var[i], &dw, e->var[i + 1], &pw, e->fuse[i], e->scratch, 0, rows);
+#endif
+  e->layer_ns[i] = mbt_now_ns() - t0;
+  e->layer_ns[i + 1] = 0;
+}
+
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
   for (int i = 0; i < e->model.nlayers; i++) {
-    const struct mbt_layer *l = &e->model.layers[i];
-    struct mbt_exec x = {l, l->src < 0 ? input : e->act[l->src], e->act[i],
-                         l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0};
-    mbt_act_range(l->act, &x.lo, &x.hi);
-    mbt_exec_bind(&x, e->var[i], e->packed[i]);
+    if (e->fuse[i]) {
+      run_fused(e, i, input);
+      i++;
+      continue;
+    }
+    struct mbt_exec x;
+    exec_of(e, i, input, &x);
     const double t0 = mbt_now_ns();
     mbt_run_rows(e->var[i], &x, e->threads);
     e->layer_ns[i] = mbt_now_ns() - t0;

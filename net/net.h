@@ -11,6 +11,12 @@ void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struc
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b);
 /* Run layer @p i with variant @p v from now on (packs its weights once per layout). */
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v);
+/* 1 when layer i is a depthwise layer whose output only layer i + 1 (pointwise) reads. */
+int mbt_pair_fusable(const struct mbt_model *m, int i);
+/* The plan key of a fusable pair. */
+void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n);
+/* Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart). */
+enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
 
 #endif

@@ -67,6 +67,76 @@ static double ref_time(const struct mbt_layer *l, const struct mbt_variant *ref,
   return t.median_ns;
 }
 
+/* Strip heights tried for fusion (0 = the two layers apart). */
+static const int fuse_rows[] = {0, 1, 2, 4, 8};
+#define NFUSE ((int)(sizeof fuse_rows / sizeof fuse_rows[0]))
+
+static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model,
+                                   const struct mbt_tune_opts *o, struct mbt_plan *pl,
+                                   int passes, const float *in) {
+  const int n = model->nlayers;
+  static char pkey[MAXL][160];
+  int todo[MAXL] = {0}, any = 0;
+  for (int i = 0; i + 1 < n; i++) {
+    if (!mbt_pair_fusable(model, i)) continue;
+    mbt_pair_key(&model->layers[i], &model->layers[i + 1], pkey[i], sizeof pkey[i]);
+    todo[i] = o->redo || !mbt_plan_find(pl, pkey[i]);
+    any |= todo[i];
+  }
+  if (!any) return MBT_OK;
+  double *t = calloc((size_t)n * NFUSE * (size_t)passes, sizeof *t);
+  if (!t) return mbt_fail(MBT_ENOMEM, "cannot allocate the fusion timings");
+  enum mbt_status st = MBT_OK;
+  for (int pass = -1; pass < passes && st == MBT_OK; pass++)
+    for (int j = 0; j < NFUSE && st == MBT_OK; j++) {
+      for (int i = 0; i < n && st == MBT_OK; i++)
+        if (todo[i]) st = mbt_engine_fuse(e, i, fuse_rows[j] <= model->layers[i].oh ? fuse_rows[j] : 0);
+      mbt_engine_run(e, in);
+      for (int i = 0; pass >= 0 && i < n; i++)
+        if (todo[i])
+          t[((size_t)i * NFUSE + (size_t)j) * passes + pass] =
+              mbt_engine_layer_ns(e, i) + mbt_engine_layer_ns(e, i + 1);
+    }
+  for (int i = 0; i < n && st == MBT_OK; i++) {
+    int first = todo[i];
+    for (int k = 0; k < i && first; k++) first = !todo[k] || strcmp(pkey[k], pkey[i]) != 0;
+    if (!first) continue;
+    double score[NFUSE] = {0};
+    int users = 0;
+    for (int k = i; k < n; k++)
+      if (todo[k] && !strcmp(pkey[k], pkey[i])) {
+        users++;
+        for (int j = 0; j < NFUSE; j++)
+          score[j] += mbt_median(&t[((size_t)k * NFUSE + (size_t)j) * passes], passes);
+      }
+    int best = 0, second = -1;
+    for (int j = 1; j < NFUSE; j++) {
+      if (fuse_rows[j] > model->layers[i].oh) continue;
+      if (score[j] < score[best]) second = best, best = j;
+      else if (second < 0 || score[j] < score[second]) second = j;
+    }
+    struct mbt_choice c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.key, sizeof c.key, "%.95s", pkey[i]);
+    if (fuse_rows[best]) snprintf(c.variant, sizeof c.variant, "fused[rows=%d]", fuse_rows[best]);
+    else snprintf(c.variant, sizeof c.variant, "unfused");
+    c.ns = score[best] / users;
+    if (second >= 0) {
+      if (fuse_rows[second]) snprintf(c.runner_up, sizeof c.runner_up, "fused[rows=%d]", fuse_rows[second]);
+      else snprintf(c.runner_up, sizeof c.runner_up, "unfused");
+      c.runner_up_ns = score[second] / users;
+    }
+    c.ref_ns = score[0] / users; /* the pair apart: what fusion is measured against */
+    st = mbt_plan_put(pl, &c);
+    if (o->verbose)
+      fprintf(stderr, "tune fuse %-6s+%-6s %-10s %.1f us, apart %.1f us (%.2fx)\n",
+              model->layers[i].name, model->layers[i + 1].name, c.variant, c.ns / 1e3,
+              score[0] / users / 1e3, score[0] / score[best]);
+  }
+  free(t);
+  return st;
+}
+
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl) {
   const int passes = o->reps > 0 ? o->reps : 7, n = model->nlayers;
@@ -184,7 +254,15 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     fprintf(stderr, "tune: %d network runs x %d passes in %.1f s, timed inside the network "
                     "(N+M variants: N timed there, M pruned as %.1fx slower alone)\n",
             maxn, passes + 1, (mbt_now_ns() - t_start) / 1e9, PRUNE);
-  if (o->save_path) st = mbt_plan_save(pl, m, o->save_path);
+  /* Phase 2: with every layer on its winner, decide fusion of each dw -> pw pair. */
+  for (int i = 0; i < n; i++)
+    if (lc[i].todo) {
+      const struct mbt_choice *c = mbt_plan_find(pl, keys[i]);
+      const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &model->layers[i]) : NULL;
+      if (v && (st = mbt_engine_use(e, i, v)) != MBT_OK) goto done;
+    }
+  st = tune_fusion(e, model, o, pl, passes, in);
+  if (st == MBT_OK && o->save_path) st = mbt_plan_save(pl, m, o->save_path);
 done:
   free(t);
   mbt_free(in);

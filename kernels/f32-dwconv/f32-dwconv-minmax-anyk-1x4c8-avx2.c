@@ -66,7 +66,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, in
         }
         const __m256 acc[4] = {a0, a1, a2, a3};
         for (int p = 0; p < np; p++) {
-          const size_t o = ((size_t)oy * ow + ox0 + p) * c + c0;
+          const size_t o = ((size_t)(oy - e->orow0) * ow + ox0 + p) * c + c0;
           __m256 v = _mm256_min_ps(_mm256_max_ps(acc[p], lo), hi);
           if (e->res) v = _mm256_add_ps(v, load(e->res + o, n, mask));
           store(e->out + o, v, n, mask);

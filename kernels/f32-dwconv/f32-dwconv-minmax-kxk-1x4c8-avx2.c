@@ -48,52 +48,72 @@ static inline __attribute__((always_inline)) void store(const struct mbt_exec *e
   else _mm256_maskstore_ps(e->out + o, m, v);
 }
 
-static inline __attribute__((always_inline)) void block(const struct mbt_exec *e, int oy, int c0,
-                                                        int full, const int K, const int S) {
+/* 4 output pixels x 8 channels starting at (oy, ox, c0), every tap inside the input. */
+static inline __attribute__((always_inline)) void tile4(const struct mbt_exec *e, int oy, int ox,
+                                                        int c0, int full, const int K,
+                                                        const int S) {
   const struct mbt_layer *l = e->l;
-  const int c = l->ic, W = l->iw, ow = l->ow, P = (K - 1) / 2;
+  const int c = l->ic, W = l->iw, P = (K - 1) / 2;
   const __m256i m = tail_mask(full ? 8 : c - c0);
   const __m256 bias = e->b ? ld(e->b + c0, full, m) : _mm256_setzero_ps();
-  const size_t orow = (size_t)oy * ow;
-  int ox = 0;
-  for (; ox < ow && ox * S - P < 0; ox++) /* left border */
-    store(e, (orow + ox) * c + c0, pixel(e, oy, ox, c0, full, m, bias, K, S), full, m);
-  for (; ox + 3 < ow && (ox + 3) * S - P + K <= W; ox += 4) { /* interior: 4 pixels a tile */
-    __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-    for (int ky = 0; ky < K; ky++) {
-      const int iy = oy * S - P + ky;
-      if (iy < 0 || iy >= l->ih) continue;
-      const float *x = e->in + ((size_t)iy * W + (size_t)(ox * S - P)) * c + c0;
-      const float *wr = e->w + (size_t)ky * K * c + c0;
-      __m256 w[5];
+  __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+  for (int ky = 0; ky < K; ky++) {
+    const int iy = oy * S - P + ky;
+    if (iy < 0 || iy >= l->ih) continue;
+    const float *x = e->in + ((size_t)iy * W + (size_t)(ox * S - P)) * c + c0;
+    const float *wr = e->w + (size_t)ky * K * c + c0;
+    __m256 w[5];
 #pragma GCC unroll 5
-      for (int kx = 0; kx < K; kx++) w[kx] = ld(wr + (size_t)kx * c, full, m);
+    for (int kx = 0; kx < K; kx++) w[kx] = ld(wr + (size_t)kx * c, full, m);
 #pragma GCC unroll 11
-      for (int j = 0; j < 3 * S + K; j++) { /* input vector j feeds pixel p at tap j - p S */
-        const __m256 v = ld(x + (size_t)j * c, full, m);
-        if (j < K) a0 = _mm256_fmadd_ps(v, w[j], a0);
-        if (j >= S && j - S < K) a1 = _mm256_fmadd_ps(v, w[j - S], a1);
-        if (j >= 2 * S && j - 2 * S < K) a2 = _mm256_fmadd_ps(v, w[j - 2 * S], a2);
-        if (j >= 3 * S && j - 3 * S < K) a3 = _mm256_fmadd_ps(v, w[j - 3 * S], a3);
-      }
+    for (int j = 0; j < 3 * S + K; j++) { /* input vector j feeds pixel p at tap j - p S */
+      const __m256 v = ld(x + (size_t)j * c, full, m);
+      if (j < K) a0 = _mm256_fmadd_ps(v, w[j], a0);
+      if (j >= S && j - S < K) a1 = _mm256_fmadd_ps(v, w[j - S], a1);
+      if (j >= 2 * S && j - 2 * S < K) a2 = _mm256_fmadd_ps(v, w[j - 2 * S], a2);
+      if (j >= 3 * S && j - 3 * S < K) a3 = _mm256_fmadd_ps(v, w[j - 3 * S], a3);
     }
-    const size_t o = (orow + ox) * c + c0;
-    store(e, o, a0, full, m);
-    store(e, o + c, a1, full, m);
-    store(e, o + 2 * (size_t)c, a2, full, m);
-    store(e, o + 3 * (size_t)c, a3, full, m);
   }
-  for (; ox < ow; ox++) /* right border and leftovers */
-    store(e, (orow + ox) * c + c0, pixel(e, oy, ox, c0, full, m, bias, K, S), full, m);
+  const size_t o = ((size_t)(oy - e->orow0) * l->ow + ox) * c + c0;
+  store(e, o, a0, full, m);
+  store(e, o + c, a1, full, m);
+  store(e, o + 2 * (size_t)c, a2, full, m);
+  store(e, o + 3 * (size_t)c, a3, full, m);
 }
 
+/* One border pixel, all channel blocks. */
+static inline __attribute__((always_inline)) void border(const struct mbt_exec *e, int oy,
+                                                         int ox, const int K, const int S) {
+  const int c = e->l->ic;
+  const size_t o = ((size_t)(oy - e->orow0) * e->l->ow + ox) * c;
+  int c0 = 0;
+  for (; c0 + 8 <= c; c0 += 8) {
+    const __m256i m = tail_mask(8);
+    const __m256 bias = e->b ? ld(e->b + c0, 1, m) : _mm256_setzero_ps();
+    store(e, o + c0, pixel(e, oy, ox, c0, 1, m, bias, K, S), 1, m);
+  }
+  if (c0 < c) {
+    const __m256i m = tail_mask(c - c0);
+    const __m256 bias = e->b ? ld(e->b + c0, 0, m) : _mm256_setzero_ps();
+    store(e, o + c0, pixel(e, oy, ox, c0, 0, m, bias, K, S), 0, m);
+  }
+}
+
+/* Row by row; along a row, tile by tile; within a tile, every channel block, so each input
+ * cache line is used up while it is in L1 (the weights, k k c floats, stay in L1 too). */
 static inline __attribute__((always_inline)) void rows(const struct mbt_exec *e, int r0, int r1,
                                                        const int K, const int S) {
-  const int c = e->l->ic;
+  const struct mbt_layer *l = e->l;
+  const int c = l->ic, ow = l->ow, P = (K - 1) / 2;
   for (int oy = r0; oy < r1; oy++) {
-    int c0 = 0;
-    for (; c0 + 8 <= c; c0 += 8) block(e, oy, c0, 1, K, S);
-    if (c0 < c) block(e, oy, c0, 0, K, S);
+    int ox = 0;
+    for (; ox < ow && ox * S - P < 0; ox++) border(e, oy, ox, K, S);
+    for (; ox + 3 < ow && (ox + 3) * S - P + K <= l->iw; ox += 4) {
+      int c0 = 0;
+      for (; c0 + 8 <= c; c0 += 8) tile4(e, oy, ox, c0, 1, K, S);
+      if (c0 < c) tile4(e, oy, ox, c0, 0, K, S);
+    }
+    for (; ox < ow; ox++) border(e, oy, ox, K, S);
   }
 }
 

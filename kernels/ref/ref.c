@@ -50,7 +50,7 @@ void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
                    e->w[((size_t)ky * l->k + kx) * c + ch];
           }
         }
-        const size_t o = ((size_t)oy * l->ow + ox) * c + ch;
+        const size_t o = ((size_t)(oy - e->orow0) * l->ow + ox) * c + ch;
         e->out[o] = epilogue(e, acc, o, ch);
       }
 }
