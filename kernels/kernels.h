@@ -28,7 +28,11 @@ struct mbt_exec {
   const float *packed; /* the variant's packed weights, when it has a packer (else NULL) */
   int mc, kc;          /* block sizes of the variant's driver (pixels, reduction), 0 = unused */
   int orow0;           /* depthwise only: out and res hold rows from orow0 on (a strip buffer) */
+  int cpart, cparts;   /* MBT_SPLIT_C variants: compute output-channel part cpart of cparts */
 };
+
+/* Variant flags. */
+#define MBT_SPLIT_C 1 /* honours cpart/cparts, so threads can split output channels */
 
 typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
 
@@ -47,6 +51,7 @@ struct mbt_variant {
   int (*applicable)(const struct mbt_layer *l); /* NULL = any layer of this op */
   const struct mbt_packer *packer;              /* NULL = natural weights */
   int mc, kc;                                   /* driver block sizes, part of the name */
+  int flags;                                    /* MBT_SPLIT_C ... */
 };
 
 /* Point @p x at what variant @p v needs: its packed weights and block sizes. */
@@ -98,7 +103,7 @@ extern const struct mbt_packer mbt_pack_f32_nr16__avx2, mbt_pack_f32_nr24__avx2,
     mbt_pack_f32_nr32__avx2;
 
 /* The variant declarations, from the per-family enumerator files. */
-#define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc) \
+#define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc, flags) \
   void fn(const struct mbt_exec *e, int r0, int r1);
 #include "kernels/f32-dwconv/f32-dwconv.inc"
 #include "kernels/f32-pwconv/f32-pwconv.inc"

@@ -13,8 +13,8 @@
 
 /* clang-format off */
 static const struct mbt_variant table[] = {
-#define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc) \
-  {name, op, isa, rank, fn, applicable, packer, mc, kc},
+#define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc, flags) \
+  {name, op, isa, rank, fn, applicable, packer, mc, kc, flags},
 #include "kernels/f32-dwconv/f32-dwconv.inc"
 #include "kernels/f32-pwconv/f32-pwconv.inc"
 #include "kernels/f32-misc/f32-misc.inc"

@@ -250,10 +250,12 @@ void mbt_engine_set_threads(mbt_engine_t e, int threads) {
   }
 }
 
-/* Run one layer with its rows split evenly over the engine's threads. */
+/* Run one layer over the threads: split rows evenly, or -- when there are too few rows to
+ * balance (7x7 maps, the fully connected layer) and the variant can -- output channels. */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads) {
   const int rows = x->l->oh;
-  if (threads <= 1 || rows < 2) {
+  const int by_channel = (v->flags & MBT_SPLIT_C) && rows < 4 * threads;
+  if (threads <= 1 || (rows < 2 && !by_channel)) {
     v->fn(x, 0, rows);
     return;
   }
@@ -261,7 +263,14 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    v->fn(x, rows * t / nt, rows * (t + 1) / nt);
+    if (by_channel) {
+      struct mbt_exec part = *x;
+      part.cpart = t;
+      part.cparts = nt;
+      v->fn(&part, 0, rows);
+    } else {
+      v->fn(x, rows * t / nt, rows * (t + 1) / nt);
+    }
   }
 #else
   v->fn(x, 0, rows);
@@ -272,7 +281,7 @@ static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_
   const struct mbt_layer *l = &e->model.layers[i];
   *x = (struct mbt_exec){l, l->src < 0 ? input : e->act[l->src], e->act[i],
                          l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0};
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1};
   mbt_act_range(l->act, &x->lo, &x->hi);
   mbt_exec_bind(x, e->var[i], e->packed[i]);
 }

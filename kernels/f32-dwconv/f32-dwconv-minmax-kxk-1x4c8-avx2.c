@@ -83,10 +83,10 @@ static inline __attribute__((always_inline)) void tile4(const struct mbt_exec *e
 
 /* One border pixel, all channel blocks. */
 static inline __attribute__((always_inline)) void border(const struct mbt_exec *e, int oy,
-                                                         int ox, const int K, const int S) {
-  const int c = e->l->ic;
-  const size_t o = ((size_t)(oy - e->orow0) * e->l->ow + ox) * c;
-  int c0 = 0;
+                                                         int ox, int cb, int c, const int K,
+                                                         const int S) {
+  const size_t o = ((size_t)(oy - e->orow0) * e->l->ow + ox) * e->l->ic;
+  int c0 = cb;
   for (; c0 + 8 <= c; c0 += 8) {
     const __m256i m = tail_mask(8);
     const __m256 bias = e->b ? ld(e->b + c0, 1, m) : _mm256_setzero_ps();
@@ -104,16 +104,20 @@ static inline __attribute__((always_inline)) void border(const struct mbt_exec *
 static inline __attribute__((always_inline)) void rows(const struct mbt_exec *e, int r0, int r1,
                                                        const int K, const int S) {
   const struct mbt_layer *l = e->l;
-  const int c = l->ic, ow = l->ow, P = (K - 1) / 2;
+  const int ow = l->ow, P = (K - 1) / 2;
+  /* this call's share of the 8-channel blocks (threads may split channels) */
+  const int nblk = (l->ic + 7) / 8, parts = e->cparts > 1 ? e->cparts : 1;
+  const int cb = nblk * e->cpart / parts * 8, ce0 = nblk * (e->cpart + 1) / parts * 8;
+  const int c = ce0 < l->ic ? ce0 : l->ic;
   for (int oy = r0; oy < r1; oy++) {
     int ox = 0;
-    for (; ox < ow && ox * S - P < 0; ox++) border(e, oy, ox, K, S);
+    for (; ox < ow && ox * S - P < 0; ox++) border(e, oy, ox, cb, c, K, S);
     for (; ox + 3 < ow && (ox + 3) * S - P + K <= l->iw; ox += 4) {
-      int c0 = 0;
+      int c0 = cb;
       for (; c0 + 8 <= c; c0 += 8) tile4(e, oy, ox, c0, 1, K, S);
       if (c0 < c) tile4(e, oy, ox, c0, 0, K, S);
     }
-    for (; ox < ow; ox++) border(e, oy, ox, K, S);
+    for (; ox < ow; ox++) border(e, oy, ox, cb, c, K, S);
   }
 }
 

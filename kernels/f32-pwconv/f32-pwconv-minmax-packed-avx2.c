@@ -109,6 +109,11 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     const struct mbt_layer *l = e->l;                                                          \
     const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 72;                     \
     const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
+    /* this call's share of the NR-column panels (threads may split output channels) */        \
+    const size_t np = (l->oc + 8 * NV - 1) / (8 * NV), parts = e->cparts > 1 ? e->cparts : 1;  \
+    const size_t nb0 = np * (size_t)e->cpart / parts * (8 * NV);                                \
+    const size_t nb1_ = np * (size_t)(e->cpart + 1) / parts * (8 * NV);                         \
+    const size_t nb1 = nb1_ < (size_t)l->oc ? nb1_ : (size_t)l->oc;                             \
     const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = N;                       \
     const size_t p1 = (size_t)r1 * l->ow;                                                      \
     for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
@@ -116,7 +121,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
       for (size_t kb = 0; kb < K; kb += KC) {                                                  \
         const size_t kc = K - kb < KC ? K - kb : KC;                                           \
         const int first = kb == 0, last = kb + kc >= K;                                        \
-        for (size_t n0 = 0; n0 < N; n0 += 8 * NV) {                                            \
+        for (size_t n0 = nb0; n0 < nb1; n0 += 8 * NV) {                                       \
           const int ncols = (int)(N - n0 < 8 * NV ? N - n0 : 8 * NV);                          \
           const float *bp = e->packed + (n0 / (8 * NV)) * (8 * NV) * K + kb * (8 * NV);        \
           for (size_t p = pb; p < pe; p += MR) {                                               \
