@@ -95,6 +95,8 @@ void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1);
 mbt_layer_fn mbt_ref_fn(enum mbt_op op);
 
 int mbt_conv_im2col_applicable(const struct mbt_layer *l);
+int mbt_conv_direct_applicable(const struct mbt_layer *l);
+extern const struct mbt_packer mbt_pack_f32_conv_nr32__avx2;
 int mbt_dw_3x3s1_applicable(const struct mbt_layer *l);
 int mbt_dw_3x3s2_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s1_applicable(const struct mbt_layer *l);
