@@ -97,6 +97,8 @@ mbt_layer_fn mbt_ref_fn(enum mbt_op op);
 int mbt_conv_im2col_applicable(const struct mbt_layer *l);
 int mbt_conv_direct_applicable(const struct mbt_layer *l);
 extern const struct mbt_packer mbt_pack_f32_conv_nr32__avx2;
+extern const struct mbt_packer mbt_pack_f32_nr32__avx512f, mbt_pack_f32_nr48__avx512f,
+    mbt_pack_f32_nr64__avx512f;
 int mbt_dw_3x3s1_applicable(const struct mbt_layer *l);
 int mbt_dw_3x3s2_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s1_applicable(const struct mbt_layer *l);

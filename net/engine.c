@@ -14,7 +14,7 @@
 #include "net/net.h"
 
 #define MAX_BUFS 8
-#define MAX_PACKERS 4
+#define MAX_PACKERS 8
 
 struct mbt_engine {
   struct mbt_model model;
