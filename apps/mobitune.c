@@ -37,7 +37,7 @@ static const struct optdef {
     {"data", 1, C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH,
      "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
     {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH, "plan file (default DATA/plan.txt)"},
-    {"profile", 1, C_ROOF | C_TUNE | C_REPORT | C_MODEL, "machine profile (default DATA/profile.json)"},
+    {"profile", 1, C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
     {"out", 1, C_REPORT, "report file (default DATA/report.html)"},
     {"threads", 1, C_ROOF | C_RUN | C_BENCH, "threads (default: roofline all, run 1)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
@@ -474,7 +474,11 @@ static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
   const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
   struct mbt_plan pl;
   int have = load_plan(path, m, &pl, "bench");
-  struct mbt_bench_opts bo = {o->quick, o->runs, o->threads};
+  char fb[4096];
+  struct mbt_profile prof;
+  const int have_prof =
+      mbt_profile_load(data_path(o, o->profile, "profile.json", fb, sizeof fb, 0), &prof) == MBT_OK;
+  struct mbt_bench_opts bo = {o->quick, o->runs, o->threads, have_prof ? &prof : NULL};
   enum mbt_status st = mbt_bench(model, have ? &pl : NULL, &bo, stdout);
   mbt_plan_free(&pl);
   return st == MBT_OK ? 0 : fail(st);

@@ -18,9 +18,11 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   const double min_ms = o->quick ? 0.3 : 2.0;
   const int reps = o->quick ? 3 : 7;
   mbt_topo_pin(0);
-  fprintf(out, "# per layer and variant, 1 thread: median of %d calibrated repetitions\n", reps);
-  fprintf(out, "%-12s %-64s %10s %7s %9s %8s\n", "layer", "variant", "median us", "spread",
-          "GFLOP/s", "GB/s");
+  fprintf(out, "# per layer and variant, 1 thread: median of %d calibrated repetitions; GB/s of "
+               "compulsory traffic; %%roof = GFLOP/s over the layer's roofline bound%s\n", reps,
+          o->profile ? "" : " (no profile: run 'mobitune roofline')");
+  fprintf(out, "%-12s %-64s %10s %7s %9s %8s %7s\n", "layer", "variant", "median us", "spread",
+          "GFLOP/s", "GB/s", "%roof");
   for (int i = 0; i < model->nlayers; i++) {
     const struct mbt_layer *l = &model->layers[i];
     char key[96], k2[96];
@@ -44,9 +46,13 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       mbt_exec_bind(&x, cand[v], packed);
       mbt_measure(cand[v], &x, 1, min_ms, reps, &t);
       mbt_free(packed);
-      fprintf(out, "%-12s %-64s %10.2f %6.1f%% %9.2f %8.2f\n", l->name, cand[v]->name,
+      struct mbt_place pc = {0};
+      if (o->profile) mbt_roofline_place(o->profile, l, &pc);
+      fprintf(out, "%-12s %-64s %10.2f %6.1f%% %9.2f %8.2f", l->name, cand[v]->name,
               t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
               2 * l->macs / t.median_ns, l->bytes / t.median_ns);
+      if (pc.attainable > 0) fprintf(out, " %6.1f%%", 100 * 2 * l->macs / t.median_ns / pc.attainable);
+      fprintf(out, "\n");
     }
     mbt_layer_bufs_free(&b);
     if (st != MBT_OK) return st;

@@ -302,6 +302,7 @@ struct mbt_bench_opts {
   int quick;    /**< shorter timings */
   int runs;     /**< end-to-end timed runs per configuration */
   int threads;  /**< threads for the end-to-end runs */
+  const struct mbt_profile *profile; /**< when set, each layer's % of its roofline bound */
 };
 
 /**
