@@ -97,14 +97,12 @@ mbt_layer_fn mbt_ref_fn(enum mbt_op op);
 int mbt_conv_im2col_applicable(const struct mbt_layer *l);
 int mbt_conv_direct_applicable(const struct mbt_layer *l);
 extern const struct mbt_packer mbt_pack_f32_conv_nr32__avx2;
-extern const struct mbt_packer mbt_pack_f32_nr32__avx512f, mbt_pack_f32_nr48__avx512f,
-    mbt_pack_f32_nr64__avx512f;
 int mbt_dw_3x3s1_applicable(const struct mbt_layer *l);
 int mbt_dw_3x3s2_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s1_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s2_applicable(const struct mbt_layer *l);
-extern const struct mbt_packer mbt_pack_f32_nr16__avx2, mbt_pack_f32_nr24__avx2,
-    mbt_pack_f32_nr32__avx2;
+extern const struct mbt_packer mbt_pack_f32_nr16, mbt_pack_f32_nr24, mbt_pack_f32_nr32,
+    mbt_pack_f32_nr48, mbt_pack_f32_nr64;
 
 /* The variant declarations, from the per-family enumerator files. */
 #define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc, flags) \

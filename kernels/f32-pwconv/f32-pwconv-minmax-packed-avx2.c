@@ -20,27 +20,6 @@ static inline __m256i tail_mask(int n) {
   return _mm256_loadu_si256((const __m256i *)(m + 8 - (n < 0 ? 0 : n > 8 ? 8 : n)));
 }
 
-static size_t panels(const struct mbt_layer *l, int nr) { return (size_t)(l->oc + nr - 1) / nr; }
-
-static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int nr) {
-  const size_t np = panels(l, nr);
-  for (size_t j = 0; j < np; j++)
-    for (int k = 0; k < l->ic; k++)
-      for (int c = 0; c < nr; c++) {
-        const size_t n = j * (size_t)nr + (size_t)c;
-        *dst++ = n < (size_t)l->oc ? w[(size_t)k * l->oc + n] : 0.0f;
-      }
-}
-
-#define PACKER(NR)                                                                             \
-  static size_t size_nr##NR(const struct mbt_layer *l) { return panels(l, NR) * NR * l->ic; }  \
-  static void pack_nr##NR(const struct mbt_layer *l, const float *w, float *dst) {             \
-    pack_nr(l, w, dst, NR);                                                                    \
-  }                                                                                            \
-  const struct mbt_packer mbt_pack_f32_nr##NR##__avx2 = {size_nr##NR, pack_nr##NR};
-PACKER(16)
-PACKER(24)
-PACKER(32)
 
 struct epi {
   const float *bias, *res;

@@ -1,5 +1,5 @@
 /* Pointwise 1x1 as C[P x oc] = A[P x ic] * W[ic x oc], AVX-512F, over weights packed once at
- * load time into NR-column panels (NR = 16 NV; the layout of the AVX2 packers), with register
+ * load time into NR-column panels (NR = 16 NV; f32-pwconv-pack.c), with register
  * tiles 12x32, 8x48 and 6x64 (24 of the 32 zmm registers accumulate).  Same tiled driver as the
  * AVX2 family: MC pixels by KC reduction steps, the KC x NR weight micro-panel in L1; with
  * several KC blocks the partial sums go through the output buffer.  Channel tails use k-masks,
@@ -10,26 +10,6 @@
 
 #include "kernels/kernels.h"
 
-static size_t panels(const struct mbt_layer *l, int nr) { return (size_t)(l->oc + nr - 1) / nr; }
-
-static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int nr) {
-  for (size_t j = 0; j < panels(l, nr); j++)
-    for (int k = 0; k < l->ic; k++)
-      for (int c = 0; c < nr; c++) {
-        const size_t n = j * (size_t)nr + (size_t)c;
-        *dst++ = n < (size_t)l->oc ? w[(size_t)k * l->oc + n] : 0.0f;
-      }
-}
-
-#define PACKER(NR)                                                                             \
-  static size_t size_nr##NR(const struct mbt_layer *l) { return panels(l, NR) * NR * l->ic; }  \
-  static void pack_nr##NR(const struct mbt_layer *l, const float *w, float *dst) {             \
-    pack_nr(l, w, dst, NR);                                                                    \
-  }                                                                                            \
-  const struct mbt_packer mbt_pack_f32_nr##NR##__avx512f = {size_nr##NR, pack_nr##NR};
-PACKER(32)
-PACKER(48)
-PACKER(64)
 
 static inline __mmask16 tail(int n) {
   return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);

@@ -1,0 +1,29 @@
+/* kernels/f32-pwconv/f32-pwconv-pack.c -- the NR-column panel packers shared by the tiled
+ * pointwise families of every ISA (plain C, baseline ISA): panel j holds W[k][j NR .. j NR + NR)
+ * for k = 0 .. ic-1, zero-padded past oc, so a micro-kernel reads one contiguous stream. */
+#include "config.h"
+
+#include "kernels/kernels.h"
+
+static size_t panels(const struct mbt_layer *l, int nr) { return (size_t)(l->oc + nr - 1) / nr; }
+
+static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int nr) {
+  for (size_t j = 0; j < panels(l, nr); j++)
+    for (int k = 0; k < l->ic; k++)
+      for (int c = 0; c < nr; c++) {
+        const size_t n = j * (size_t)nr + (size_t)c;
+        *dst++ = n < (size_t)l->oc ? w[(size_t)k * l->oc + n] : 0.0f;
+      }
+}
+
+#define PACKER(NR)                                                                             \
+  static size_t size_nr##NR(const struct mbt_layer *l) { return panels(l, NR) * NR * l->ic; }  \
+  static void pack_nr##NR(const struct mbt_layer *l, const float *w, float *dst) {             \
+    pack_nr(l, w, dst, NR);                                                                    \
+  }                                                                                            \
+  const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR};
+PACKER(16)
+PACKER(24)
+PACKER(32)
+PACKER(48)
+PACKER(64)
