@@ -169,7 +169,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   }
   if (assign_buffers(e) != MBT_OK) goto nomem;
   for (int i = 0; pl && i + 1 < n; i++) { /* fusion decisions of the plan */
-    char key[160];
+    char key[96];
     if (force || !mbt_pair_fusable(&e->model, i)) continue;
     mbt_pair_key(&e->model.layers[i], &e->model.layers[i + 1], key, sizeof key);
     const struct mbt_choice *c = mbt_plan_find(pl, key);
@@ -213,10 +213,10 @@ int mbt_pair_fusable(const struct mbt_model *m, int i) {
 }
 
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n) {
-  char a[96], b[96];
-  mbt_layer_key(dw, a, sizeof a);
-  mbt_layer_key(pw, b, sizeof b);
-  snprintf(buf, n, "dwpw %s then %s", a + 7, b + 7); /* drop "dwconv " and "pwconv " */
+  static const char *const act[] = {"linear", "relu6"};
+  snprintf(buf, n, "dwpw h=%d w=%d c=%d k=%d s=%d act=%s oc=%d act2=%s res=%d", dw->ih, dw->iw,
+           dw->ic, dw->k, dw->stride, act[dw->act == MBT_ACT_RELU6], pw->oc,
+           act[pw->act == MBT_ACT_RELU6], pw->res >= -1);
 }
 
 static enum mbt_status ensure_scratch(struct mbt_engine *e) {

@@ -75,7 +75,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
                                    const struct mbt_tune_opts *o, struct mbt_plan *pl,
                                    int passes, const float *in) {
   const int n = model->nlayers;
-  static char pkey[MAXL][160];
+  static char pkey[MAXL][96];
   int todo[MAXL] = {0}, any = 0;
   for (int i = 0; i + 1 < n; i++) {
     if (!mbt_pair_fusable(model, i)) continue;
@@ -117,7 +117,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     }
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
-    snprintf(c.key, sizeof c.key, "%.95s", pkey[i]);
+    memcpy(c.key, pkey[i], sizeof c.key);
     if (fuse_rows[best]) snprintf(c.variant, sizeof c.variant, "fused[rows=%d]", fuse_rows[best]);
     else snprintf(c.variant, sizeof c.variant, "unfused");
     c.ns = score[best] / users;

@@ -22,6 +22,7 @@ static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int n
     pack_nr(l, w, dst, NR);                                                                    \
   }                                                                                            \
   const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR};
+PACKER(8)
 PACKER(16)
 PACKER(24)
 PACKER(32)
