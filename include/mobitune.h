@@ -113,7 +113,8 @@ enum mbt_op {
   MBT_OP_COUNT
 };
 
-enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6 };
+/** Epilogue activations: linear, ReLU6 = min(max(x, 0), 6), hard-swish = x relu6(x + 3) / 6. */
+enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6, MBT_ACT_HSWISH };
 
 /** One layer: shapes (NHWC, batch 1), and the analytic model of MODEL.md. */
 struct mbt_layer {

@@ -7,7 +7,8 @@
  *   dwconv  w[k][k][c]
  *   pwconv  w[ic][oc]
  *   fc      w[ic][oc]
- * Epilogue, in order: y = clamp(acc + bias[c], lo, hi) + res (res NULL = none).  The pool and
+ * Epilogue, in order: y = clamp(acc + bias[c], lo, hi), then y = y relu6(y + 3) / 6 when hswish
+ * is set, then y + res (res NULL = none).  The pool and
  * fully connected layers have oh = ow = 1, so they have one row. */
 #ifndef MBT_KERNELS_H
 #define MBT_KERNELS_H
@@ -29,6 +30,7 @@ struct mbt_exec {
   int mc, kc;          /* block sizes of the variant's driver (pixels, reduction), 0 = unused */
   int orow0;           /* depthwise only: out and res hold rows from orow0 on (a strip buffer) */
   int cpart, cparts;   /* MBT_SPLIT_C variants: compute output-channel part cpart of cparts */
+  int hswish;          /* 1: after the clamp, y = y relu6(y + 3) / 6 (hard-swish) */
 };
 
 /* Variant flags. */
@@ -75,8 +77,8 @@ int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant 
 const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_layer *l);
 /* 16-hex-digit hash of the sorted names of every variant in this build. */
 const char *mbt_registry_signature(void);
-/* The clamp range of an activation. */
-void mbt_act_range(enum mbt_act a, float *lo, float *hi);
+/* Set the epilogue of @p x for activation @p a (clamp range, hard-swish flag). */
+void mbt_exec_act(struct mbt_exec *x, enum mbt_act a);
 
 /* Fused depthwise + pointwise (kernels/drivers/fused.c): rows [r0, r1) of the pointwise output,
  * computed @p rows depthwise rows at a time into @p scratch (rows x ow x c floats), which the
@@ -115,6 +117,12 @@ extern const struct mbt_packer mbt_pack_f32_nr8, mbt_pack_f32_nr16, mbt_pack_f32
 
 static inline float mbt_clampf(float v, float lo, float hi) {
   return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The scalar epilogue activation: clamp, then hard-swish when asked. */
+static inline float mbt_actf(const struct mbt_exec *e, float v) {
+  v = mbt_clampf(v, e->lo, e->hi);
+  return e->hswish ? v * mbt_clampf(v + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f) : v;
 }
 
 #endif

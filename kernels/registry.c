@@ -85,9 +85,10 @@ const char *mbt_registry_signature(void) {
   return sig;
 }
 
-void mbt_act_range(enum mbt_act a, float *lo, float *hi) {
-  *lo = a == MBT_ACT_RELU6 ? 0.0f : -INFINITY;
-  *hi = a == MBT_ACT_RELU6 ? 6.0f : INFINITY;
+void mbt_exec_act(struct mbt_exec *x, enum mbt_act a) {
+  x->lo = a == MBT_ACT_RELU6 ? 0.0f : -INFINITY;
+  x->hi = a == MBT_ACT_RELU6 ? 6.0f : INFINITY;
+  x->hswish = a == MBT_ACT_HSWISH;
 }
 
 enum mbt_status mbt_variant_pack(const struct mbt_variant *v, const struct mbt_layer *l,

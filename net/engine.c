@@ -213,10 +213,10 @@ int mbt_pair_fusable(const struct mbt_model *m, int i) {
 }
 
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n) {
-  static const char *const act[] = {"linear", "relu6"};
+  static const char *const act[] = {"linear", "relu6", "hswish"};
   snprintf(buf, n, "dwpw h=%d w=%d c=%d k=%d s=%d act=%s oc=%d act2=%s res=%d", dw->ih, dw->iw,
-           dw->ic, dw->k, dw->stride, act[dw->act == MBT_ACT_RELU6], pw->oc,
-           act[pw->act == MBT_ACT_RELU6], pw->res >= -1);
+           dw->ic, dw->k, dw->stride, act[dw->act % 3], pw->oc, act[pw->act % 3],
+           pw->res >= -1);
 }
 
 static enum mbt_status ensure_scratch(struct mbt_engine *e) {
@@ -281,8 +281,8 @@ static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_
   const struct mbt_layer *l = &e->model.layers[i];
   *x = (struct mbt_exec){l, l->src < 0 ? input : e->act[l->src], e->act[i],
                          l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1};
-  mbt_act_range(l->act, &x->lo, &x->hi);
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0};
+  mbt_exec_act(x, l->act);
   mbt_exec_bind(x, e->var[i], e->packed[i]);
 }
 

@@ -48,10 +48,10 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   for (size_t i = 0; i < nw; i++) aw[i] = fabsf(w[i]);
   for (int i = 0; i < l->oc; i++) ab[i] = fabsf(b[i]);
   for (size_t i = 0; res && i < nout; i++) ares[i] = fabsf(res[i] = mbt_rng_range(r, -3.0f, 3.0f));
-  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1};
-  mbt_act_range(l->act, &x.lo, &x.hi);
+  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0};
+  mbt_exec_act(&x, l->act);
   mbt_ref_fn(l->op)(&x, 0, l->oh);
-  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1};
+  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0};
   mbt_ref_fn(l->op)(&xm, 0, l->oh);
   int nv, failures = 0;
   const struct mbt_variant *all = mbt_registry_all(&nv);
@@ -120,7 +120,7 @@ int main(void) {
       for (int k = 3; k <= 5; k += 2)
         for (int s = 1; s <= 2; s++) {
           const int c = chans[ci], wd = widths[wi], h = 1 + (int)(ci + wi) % 6;
-          const enum mbt_act act = (ci + wi + k + s) % 2 ? MBT_ACT_RELU6 : MBT_ACT_NONE;
+          const enum mbt_act act = (enum mbt_act)((ci + wi + k + s) % 3); /* linear, relu6, hswish */
           snprintf(what, sizeof what, "dw h=%d w=%d c=%d k=%d s=%d act=%d", h, wd, c, k, s, act);
           struct mbt_layer l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, act, 0);
           check(&l, &r, what);
@@ -132,7 +132,7 @@ int main(void) {
       const int res = (ci + oi) % 3 == 0;
       snprintf(what, sizeof what, "pw h=%d w=%d ic=%d oc=%d res=%d", h, wd, chans[ci], pw_oc[oi], res);
       struct mbt_layer l = make(MBT_OP_PWCONV, h, wd, chans[ci], pw_oc[oi], 1, 1,
-                                oi % 2 ? MBT_ACT_RELU6 : MBT_ACT_NONE, res);
+                                (enum mbt_act)((oi + ci) % 3), res);
       check(&l, &r, what);
     }
   /* Seeded random MobileNet-like shapes for every op. */
@@ -142,19 +142,19 @@ int main(void) {
     const int k = mbt_rng_int(&r, 0, 1) ? 5 : 3, s = mbt_rng_int(&r, 1, 2);
     struct mbt_layer l;
     snprintf(what, sizeof what, "random dw h=%d w=%d c=%d k=%d s=%d", h, wd, c, k, s);
-    l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, MBT_ACT_RELU6, 0);
+    l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, (enum mbt_act)((t + 2) % 3), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random pw h=%d w=%d ic=%d oc=%d", h, wd, c, oc);
-    l = make(MBT_OP_PWCONV, h, wd, c, oc, 1, 1, t % 2 ? MBT_ACT_RELU6 : MBT_ACT_NONE, t % 3 == 0);
+    l = make(MBT_OP_PWCONV, h, wd, c, oc, 1, 1, (enum mbt_act)(t % 3), t % 4 == 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random conv h=%d w=%d ic=3 oc=%d k=%d s=%d", h, wd, oc, k, s);
-    l = make(MBT_OP_CONV, h, wd, t % 4 == 0 ? c : 3, oc, k, s, MBT_ACT_RELU6, 0);
+    l = make(MBT_OP_CONV, h, wd, t % 4 == 0 ? c : 3, oc, k, s, (enum mbt_act)((t + 1) % 3), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random gavgpool h=%d w=%d c=%d", h, wd, c);
     l = make(MBT_OP_GAVGPOOL, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random fc ic=%d oc=%d", c * 9, oc * 13);
-    l = make(MBT_OP_FC, 1, 1, c * 9, oc * 13, 1, 1, MBT_ACT_NONE, 0);
+    l = make(MBT_OP_FC, 1, 1, c * 9, oc * 13, 1, 1, t % 2 ? MBT_ACT_HSWISH : MBT_ACT_NONE, 0);
     check(&l, &r, what);
   }
   /* Every MobileNet V1 and V2 layer shape (1.0, 224), with the variants the host has. */

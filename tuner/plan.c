@@ -21,7 +21,9 @@
 
 #define PLAN_FORMAT 1
 
-static const char *act_name(enum mbt_act a) { return a == MBT_ACT_RELU6 ? "relu6" : "linear"; }
+static const char *act_name(enum mbt_act a) {
+  return a == MBT_ACT_RELU6 ? "relu6" : a == MBT_ACT_HSWISH ? "hswish" : "linear";
+}
 
 void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
   switch (l->op) {

@@ -30,7 +30,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, 
         }
         const size_t o = ((size_t)(oy - e->orow0) * l->ow + ox) * c + c0;
         for (int j = 0; j < n; j++) {
-          float v = mbt_clampf(acc[j], e->lo, e->hi);
+          float v = mbt_actf(e, acc[j]);
           e->out[o + j] = e->res ? v + e->res[o + j] : v;
         }
       }

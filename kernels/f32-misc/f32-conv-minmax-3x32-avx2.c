@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2-common.h"
 #include "kernels/kernels.h"
 
 #define NR 32
@@ -112,7 +113,8 @@ void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, in
 #pragma GCC unroll 3
           for (int p = 0; p < 3; p++) { /* constant bound: acc stays in registers */
             if (p >= npx) break;
-            const __m256 y = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(acc[p][v], bias), lo), hi);
+            __m256 y = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(acc[p][v], bias), lo), hi);
+            if (e->hswish) y = mbt_hswish_avx2(y);
             float *dst = e->out + ((size_t)oy * l->ow + ox + p) * l->oc + n0 + 8 * v;
             if (full) _mm256_storeu_ps(dst, y);
             else _mm256_maskstore_ps(dst, m, y);

@@ -29,7 +29,7 @@ void mbt_f32_conv_minmax_ukernel_anyk_1x16__scalar(const struct mbt_exec *e, int
         }
         float *y = e->out + ((size_t)oy * l->ow + ox) * oc + n0;
         for (int j = 0; j < n; j++)
-          y[j] = mbt_clampf(acc[j] + (e->b ? e->b[n0 + j] : 0.0f), e->lo, e->hi);
+          y[j] = mbt_actf(e, acc[j] + (e->b ? e->b[n0 + j] : 0.0f));
       }
 }
 
@@ -58,6 +58,6 @@ void mbt_f32_fc_ukernel_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
       for (int j = 0; j < n; j++) acc[j] += e->in[ci] * w[j];
     }
     for (int j = 0; j < n; j++)
-      e->out[n0 + j] = mbt_clampf(acc[j] + (e->b ? e->b[n0 + j] : 0.0f), e->lo, e->hi);
+      e->out[n0 + j] = mbt_actf(e, acc[j] + (e->b ? e->b[n0 + j] : 0.0f));
   }
 }

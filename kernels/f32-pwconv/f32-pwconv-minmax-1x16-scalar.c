@@ -22,7 +22,7 @@ void mbt_f32_pwconv_minmax_ukernel_1x16__scalar(const struct mbt_exec *e, int r0
       }
       float *y = e->out + p * oc + n0;
       for (int j = 0; j < n; j++) {
-        float v = mbt_clampf(acc[j] + (e->b ? e->b[n0 + j] : 0.0f), e->lo, e->hi);
+        float v = mbt_actf(e, acc[j] + (e->b ? e->b[n0 + j] : 0.0f));
         y[j] = e->res ? v + e->res[p * oc + n0 + j] : v;
       }
     }

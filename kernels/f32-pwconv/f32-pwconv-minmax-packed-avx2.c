@@ -13,6 +13,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2-common.h"
 #include "kernels/kernels.h"
 
 static inline __m256i tail_mask(int n) {
@@ -25,6 +26,7 @@ struct epi {
   const float *bias, *res;
   __m256 lo, hi;
   size_t ldres;
+  int hswish;
 };
 
 /* One mr x (8 nv) tile over kc reduction steps; mr and nv are constants after inlining. */
@@ -65,6 +67,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #pragma GCC unroll 6
       for (int i = 0; i < mr; i++) {
         __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(acc[i][j], bias), ep->lo), ep->hi);
+        if (ep->hswish) v = mbt_hswish_avx2(v);
         if (ep->res) v = _mm256_add_ps(v, _mm256_maskload_ps(ep->res + i * ep->ldres + 8 * j, mask[j]));
         acc[i][j] = v;
       }
@@ -107,7 +110,8 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
             const float *a = e->in + p * lda + kb;                                             \
             float *c = e->out + p * ldc + n0;                                                  \
             const struct epi ep = {e->b ? e->b + n0 : NULL, e->res ? e->res + p * ldc + n0 : NULL, \
-                                   _mm256_set1_ps(e->lo), _mm256_set1_ps(e->hi), ldc};         \
+                                   _mm256_set1_ps(e->lo), _mm256_set1_ps(e->hi), ldc,    \
+                                   e->hswish};       \
             switch (pe - p < MR ? (int)(pe - p) : MR) { CASES }                                \
           }                                                                                    \
         }                                                                                      \

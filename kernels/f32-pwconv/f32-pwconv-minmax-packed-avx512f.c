@@ -19,6 +19,7 @@ struct epi {
   const float *bias, *res;
   __m512 lo, hi;
   size_t ldres;
+  int hswish;
 };
 
 static inline __attribute__((always_inline)) void tile(const int mr, const int nv, size_t kc,
@@ -55,6 +56,11 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #pragma GCC unroll 12
       for (int i = 0; i < mr; i++) {
         __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(acc[i][j], bias), ep->lo), ep->hi);
+        if (ep->hswish) { /* v relu6(v + 3) / 6 */
+          const __m512 r = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)),
+                                                       _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
+          v = _mm512_mul_ps(v, _mm512_mul_ps(r, _mm512_set1_ps(1.0f / 6.0f)));
+        }
         if (ep->res)
           v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], ep->res + i * ep->ldres + 16 * j));
         acc[i][j] = v;
@@ -93,7 +99,8 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
             const float *a = e->in + p * lda + kb;                                             \
             float *c = e->out + p * ldc + n0;                                                  \
             const struct epi ep = {e->b ? e->b + n0 : NULL, e->res ? e->res + p * ldc + n0 : NULL, \
-                                   _mm512_set1_ps(e->lo), _mm512_set1_ps(e->hi), ldc};         \
+                                   _mm512_set1_ps(e->lo), _mm512_set1_ps(e->hi), ldc,    \
+                                   e->hswish};       \
             switch (pe - p < MR ? (int)(pe - p) : MR) { CASES }                                \
           }                                                                                    \
         }                                                                                      \

@@ -15,6 +15,7 @@ struct epi {
   const float *bias, *res;
   float lo, hi;
   size_t ldres;
+  int hswish;
 };
 
 static inline __attribute__((always_inline)) void tile(const int mr, const int nv, size_t kc,
@@ -53,7 +54,15 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
       for (int q = 0; q < 4 && 4 * j + q < ncols; q++) bb[q] = ep->bias ? ep->bias[4 * j + q] : 0;
       const float32x4_t bias = vld1q_f32(bb);
 #pragma GCC unroll 8
-      for (int i = 0; i < mr; i++) acc[i][j] = vminq_f32(vmaxq_f32(vaddq_f32(acc[i][j], bias), lo), hi);
+      for (int i = 0; i < mr; i++) {
+        float32x4_t v = vminq_f32(vmaxq_f32(vaddq_f32(acc[i][j], bias), lo), hi);
+        if (ep->hswish) { /* v relu6(v + 3) / 6 */
+          const float32x4_t r = vminq_f32(vmaxq_f32(vaddq_f32(v, vdupq_n_f32(3.0f)), vdupq_n_f32(0.0f)),
+                                          vdupq_n_f32(6.0f));
+          v = vmulq_f32(v, vmulq_f32(r, vdupq_n_f32(1.0f / 6.0f)));
+        }
+        acc[i][j] = v;
+      }
     }
   }
 #pragma GCC unroll 8
@@ -97,7 +106,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
             const float *a = e->in + p * lda + kb;                                             \
             float *c = e->out + p * ldc + n0;                                                  \
             const struct epi ep = {e->b ? e->b + n0 : NULL, e->res ? e->res + p * ldc + n0 : NULL, \
-                                   e->lo, e->hi, ldc};                                         \
+                                   e->lo, e->hi, ldc, e->hswish};                                         \
             switch (pe - p < MR ? (int)(pe - p) : MR) { CASES }                                \
           }                                                                                    \
         }                                                                                      \
