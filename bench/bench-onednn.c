@@ -23,6 +23,7 @@
 #include "common/common.h"
 #include "machine/machine.h"
 #include "net/net.h"
+#include "tuner/tuner.h"
 
 #define CHECK(call)                                                                            \
   do {                                                                                         \
@@ -263,6 +264,113 @@ static void destroy(struct dnet *d) {
   dnnl_engine_destroy(d->eng);
 }
 
+/* Time one oneDNN primitive execution loop of @p iters calls, ns per call. */
+static double time_prim(dnnl_primitive_t p, dnnl_stream_t st, int na, const dnnl_exec_arg_t *a,
+                        long iters) {
+  const double t0 = mbt_now_ns();
+  for (long i = 0; i < iters; i++) CHECK(dnnl_primitive_execute(p, st, na, a));
+  CHECK(dnnl_stream_wait(st));
+  return (mbt_now_ns() - t0) / (double)iters;
+}
+
+/* Every distinct depthwise shape alone, warm: oneDNN's depthwise convolution (format any, clip
+ * post-op) against the variant mobitune's plan chose for it, interleaved, median of 7 rounds. */
+static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
+  dnnl_engine_t eng;
+  dnnl_stream_t st;
+  CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
+  CHECK(dnnl_stream_create(&st, eng, dnnl_stream_default_flags));
+  printf("# depthwise layers alone (warm caches), 1 call = one layer; median of 7 interleaved rounds\n");
+  printf("%-10s %-22s %10s %10s %8s  %s\n", "layer", "shape", "mobitune us", "oneDNN us",
+         "speed-up", "mobitune variant");
+  for (int i = 0; i < m->nlayers; i++) {
+    const struct mbt_layer *l = &m->layers[i];
+    if (l->op != MBT_OP_DWCONV) continue;
+    char key[96], k2[96];
+    mbt_layer_key(l, key, sizeof key);
+    int dup = 0;
+    for (int j = 0; j < i && !dup; j++) {
+      mbt_layer_key(&m->layers[j], k2, sizeof k2);
+      dup = !strcmp(key, k2);
+    }
+    if (dup) continue;
+    /* oneDNN */
+    dnnl_memory_desc_t src, wei, bia, dst;
+    dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, wd = {l->ic, 1, 1, l->k, l->k}, bd = {l->ic},
+                dd = {1, l->oc, l->oh, l->ow};
+    CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&wei, 5, wd, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&bia, 1, bd, dnnl_f32, dnnl_x));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any));
+    const int pr = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
+    dnnl_dims_t strides = {l->stride, l->stride}, pad_l = {l->pad, l->pad},
+                pad_r = {pr > 0 ? pr : 0, pr > 0 ? pr : 0};
+    dnnl_convolution_desc_t cd;
+    CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                             &src, &wei, &bia, &dst, strides, pad_l, pad_r));
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    CHECK(dnnl_primitive_attr_create(&attr));
+    CHECK(dnnl_post_ops_create(&po));
+    clip_post_op(po);
+    CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, eng, NULL));
+    dnnl_memory_t mem_s, mem_w, mem_b, mem_d;
+    CHECK(dnnl_memory_create(&mem_s, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), eng, DNNL_MEMORY_ALLOCATE));
+    CHECK(dnnl_memory_create(&mem_w, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), eng, DNNL_MEMORY_ALLOCATE));
+    CHECK(dnnl_memory_create(&mem_b, &bia, eng, DNNL_MEMORY_ALLOCATE));
+    CHECK(dnnl_memory_create(&mem_d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), eng, DNNL_MEMORY_ALLOCATE));
+    dnnl_memory_t ms[3] = {mem_s, mem_w, mem_b};
+    for (int k = 0; k < 3; k++) { /* values do not change the time; fill with something sane */
+      void *h;
+      const dnnl_memory_desc_t *md;
+      CHECK(dnnl_memory_get_data_handle(ms[k], &h));
+      CHECK(dnnl_memory_get_memory_desc(ms[k], &md));
+      const size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
+      for (size_t q = 0; q < n; q++) ((float *)h)[q] = 0.25f + 0.001f * (float)(q % 97);
+    }
+    dnnl_primitive_t prim;
+    CHECK(dnnl_primitive_create(&prim, pd));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem_s}, {DNNL_ARG_WEIGHTS, mem_w},
+                               {DNNL_ARG_BIAS, mem_b}, {DNNL_ARG_DST, mem_d}};
+    /* mobitune: the plan's variant for this problem, else the default */
+    const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
+    const struct mbt_variant *v = c ? mbt_registry_find(c->variant, l) : NULL;
+    if (!v) {
+      const struct mbt_variant *cand[32];
+      if (mbt_registry_candidates(l, cand, 32) > 0) v = cand[0];
+    }
+    struct mbt_layer_bufs b;
+    if (!v || mbt_layer_bufs_alloc(l, 11, &b) != MBT_OK) exit(1);
+    long iters = 1;
+    double t = 0;
+    while ((t = time_prim(prim, st, 4, args, iters)) * (double)iters < 2e6 && iters < (1L << 20))
+      iters *= 2;
+    double ours[7], theirs[7];
+    for (int r = 0; r < 7; r++) {
+      struct mbt_timing tm;
+      mbt_measure(v, &b.x, 1, 2.0, 1, &tm);
+      ours[r] = tm.median_ns;
+      theirs[r] = time_prim(prim, st, 4, args, iters);
+    }
+    const double a = mbt_median(ours, 7), d = mbt_median(theirs, 7);
+    char shape[32];
+    snprintf(shape, sizeof shape, "%dx%dx%d k%d s%d", l->ih, l->iw, l->ic, l->k, l->stride);
+    printf("%-10s %-22s %10.1f %10.1f %8.2f  %s\n", l->name, shape, a / 1e3, d / 1e3, d / a,
+           v->name);
+    mbt_layer_bufs_free(&b);
+    dnnl_primitive_destroy(prim);
+    dnnl_memory_destroy(mem_s), dnnl_memory_destroy(mem_w), dnnl_memory_destroy(mem_b);
+    dnnl_memory_destroy(mem_d);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+  }
+  dnnl_stream_destroy(st);
+  dnnl_engine_destroy(eng);
+}
+
 static double max_err(const float *a, const float *b, int n) {
   double e = 0;
   for (int i = 0; i < n; i++) e = fmax(e, fabs((double)a[i] - b[i]));
@@ -356,6 +464,7 @@ int main(int argc, char **argv) {
   printf("%-22s %10.3f %12.3f\n", "oneDNN", b / 1e6, best / b);
   printf("%-22s %10.3f %12.3f\n", "oneDNN fused dw", c / 1e6, best / c);
   free(t);
+  if (threads == 1) dw_compare(&m, have_plan ? &pl : NULL);
   free(in);
   destroy(&plain);
   destroy(&fused);

@@ -3,6 +3,7 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,15 +84,26 @@ int mbt_rng_int(struct mbt_rng *r, int lo, int hi) {
   return lo + (int)(mbt_rng_next(r) % (uint64_t)(hi - lo + 1));
 }
 
+/* Buffers start at staggered offsets modulo 4 KiB (a different multiple of 64 bytes each time).
+ * Tensors whose pixels lie a multiple of 4 KiB apart (NHWC with 1024 channels) would otherwise
+ * line up in input and output at equal low address bits, and every load would wait on a store
+ * with the same 12 low bits (4K aliasing), and compete for the same L1 sets. */
+static _Atomic unsigned alloc_turn;
+
 void *mbt_alloc(size_t n, size_t size) {
-  if (size && n > (SIZE_MAX - 64) / size) return NULL;
-  size_t bytes = n * size;
-  bytes = (bytes + 63) & ~(size_t)63;
-  if (bytes == 0) bytes = 64;
-  return aligned_alloc(64, bytes);
+  if (size && n > (SIZE_MAX - 8192) / size) return NULL;
+  const size_t bytes = n && size ? n * size : 64;
+  const size_t stagger = (size_t)(alloc_turn++ % 17) * 64 * 15 % 4096; /* 0 .. 4032 */
+  char *raw = malloc(bytes + 4096 + 128);
+  if (!raw) return NULL;
+  char *p = (char *)(((uintptr_t)raw + 64 + 63) & ~(uintptr_t)63) + stagger;
+  ((void **)p)[-1] = raw; /* at least 64 bytes above raw */
+  return p;
 }
 
-void mbt_free(void *p) { free(p); }
+void mbt_free(void *p) {
+  if (p) free(((void **)p)[-1]);
+}
 
 uint64_t mbt_fnv(uint64_t h, const void *data, size_t n) {
   const unsigned char *p = data;

@@ -2,8 +2,9 @@
  * output rows: for each output row and each block of 8 channels, a register tile of 4 output
  * pixels x 8 channels slides along the row.  Each input vector loaded for the tile feeds every
  * output pixel and tap that uses it (6 loads per row for 12 FMAs at 3x3 stride 1, instead of
- * 12), and the K weights of a kernel row stay in registers for the whole tile.  Border pixels
- * (whose taps leave the input) take a per-pixel guarded path.  Weights in the natural layout
+ * 12), and the K weights of a kernel row stay in registers for the whole tile.  Tiles at the
+ * edges (taps in the padding) skip the missing input vectors; a last tile of fewer than 4
+ * pixels stores only those.  Weights in the natural layout
  * w[k][k][c].  Channel remainders use masked loads and stores, so nothing is read or written
  * past any buffer; the output is written once and never read. */
 #include "config.h"
@@ -22,25 +23,6 @@ static inline __attribute__((always_inline)) __m256 ld(const float *p, int full,
   return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
 }
 
-/* One output pixel, every tap guarded (borders). */
-static inline __attribute__((always_inline)) __m256 pixel(const struct mbt_exec *e, int oy,
-                                                          int ox, int c0, int full, __m256i m,
-                                                          __m256 acc, const int K, const int S) {
-  const struct mbt_layer *l = e->l;
-  const int c = l->ic;
-  for (int ky = 0; ky < K; ky++) {
-    const int iy = oy * S - (K - 1) / 2 + ky;
-    if (iy < 0 || iy >= l->ih) continue;
-    for (int kx = 0; kx < K; kx++) {
-      const int ix = ox * S - (K - 1) / 2 + kx;
-      if (ix < 0 || ix >= l->iw) continue;
-      acc = _mm256_fmadd_ps(ld(e->in + ((size_t)iy * l->iw + ix) * c + c0, full, m),
-                            ld(e->w + ((size_t)ky * K + kx) * c + c0, full, m), acc);
-    }
-  }
-  return acc;
-}
-
 static inline __attribute__((always_inline)) void store(const struct mbt_exec *e, size_t o,
                                                         __m256 v, int full, __m256i m) {
   v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->lo)), _mm256_set1_ps(e->hi));
@@ -50,26 +32,31 @@ static inline __attribute__((always_inline)) void store(const struct mbt_exec *e
   else _mm256_maskstore_ps(e->out + o, m, v);
 }
 
-/* 4 output pixels x 8 channels starting at (oy, ox, c0), every tap inside the input. */
+/* Up to 4 output pixels (np) x 8 channels starting at (oy, ox, c0).  Input vector j of a kernel
+ * row is pixel ix0 + j; only j in [jlo, jhi) lie inside the input (the rest is padding and is
+ * neither loaded nor added).  Interior tiles pass the full constant range, so that copy has no
+ * tests at all; edge tiles pass their range. */
 static inline __attribute__((always_inline)) void tile4(const struct mbt_exec *e, int oy, int ox,
-                                                        int c0, int full, const int K,
-                                                        const int S) {
+                                                        int c0, int full, int np, int jlo,
+                                                        int jhi, const int K, const int S) {
   const struct mbt_layer *l = e->l;
   const int c = l->ic, W = l->iw, P = (K - 1) / 2;
   const __m256i m = tail_mask(full ? 8 : c - c0);
   const __m256 bias = e->b ? ld(e->b + c0, full, m) : _mm256_setzero_ps();
   __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+  /* x points at input pixel ox S - P + j, j >= jlo; computed from jlo so it stays in bounds */
   for (int ky = 0; ky < K; ky++) {
     const int iy = oy * S - P + ky;
     if (iy < 0 || iy >= l->ih) continue;
-    const float *x = e->in + ((size_t)iy * W + (size_t)(ox * S - P)) * c + c0;
+    const float *x = e->in + ((size_t)iy * W + (size_t)(ox * S - P + jlo)) * c + c0;
     const float *wr = e->w + (size_t)ky * K * c + c0;
     __m256 w[5];
 #pragma GCC unroll 5
     for (int kx = 0; kx < K; kx++) w[kx] = ld(wr + (size_t)kx * c, full, m);
 #pragma GCC unroll 11
     for (int j = 0; j < 3 * S + K; j++) { /* input vector j feeds pixel p at tap j - p S */
-      const __m256 v = ld(x + (size_t)j * c, full, m);
+      if (j < jlo || j >= jhi) continue;
+      const __m256 v = ld(x + (size_t)(j - jlo) * c, full, m);
       if (j < K) a0 = _mm256_fmadd_ps(v, w[j], a0);
       if (j >= S && j - S < K) a1 = _mm256_fmadd_ps(v, w[j - S], a1);
       if (j >= 2 * S && j - 2 * S < K) a2 = _mm256_fmadd_ps(v, w[j - 2 * S], a2);
@@ -78,31 +65,16 @@ static inline __attribute__((always_inline)) void tile4(const struct mbt_exec *e
   }
   const size_t o = ((size_t)(oy - e->orow0) * l->ow + ox) * c + c0;
   store(e, o, a0, full, m);
-  store(e, o + c, a1, full, m);
-  store(e, o + 2 * (size_t)c, a2, full, m);
-  store(e, o + 3 * (size_t)c, a3, full, m);
+  if (np > 1) store(e, o + c, a1, full, m);
+  if (np > 2) store(e, o + 2 * (size_t)c, a2, full, m);
+  if (np > 3) store(e, o + 3 * (size_t)c, a3, full, m);
 }
 
-/* One border pixel, all channel blocks. */
-static inline __attribute__((always_inline)) void border(const struct mbt_exec *e, int oy,
-                                                         int ox, int cb, int c, const int K,
-                                                         const int S) {
-  const size_t o = ((size_t)(oy - e->orow0) * e->l->ow + ox) * e->l->ic;
-  int c0 = cb;
-  for (; c0 + 8 <= c; c0 += 8) {
-    const __m256i m = tail_mask(8);
-    const __m256 bias = e->b ? ld(e->b + c0, 1, m) : _mm256_setzero_ps();
-    store(e, o + c0, pixel(e, oy, ox, c0, 1, m, bias, K, S), 1, m);
-  }
-  if (c0 < c) {
-    const __m256i m = tail_mask(c - c0);
-    const __m256 bias = e->b ? ld(e->b + c0, 0, m) : _mm256_setzero_ps();
-    store(e, o + c0, pixel(e, oy, ox, c0, 0, m, bias, K, S), 0, m);
-  }
-}
-
-/* Row by row; along a row, tile by tile; within a tile, every channel block, so each input
- * cache line is used up while it is in L1 (the weights, k k c floats, stay in L1 too). */
+/* Channel blocks of e->mc channels (0 = all) outermost; within one, row by row, tile by tile
+ * along the row, and every 8-channel group of the block within a tile.  With all channels, each
+ * input cache line is used up while it is in L1 (best for wide maps of few channels); with a
+ * block of 32-64 channels, the K input rows of the block stay in L1 from one output row to the
+ * next (best for small maps of many channels, where NHWC pixels lie kilobytes apart). */
 static inline __attribute__((always_inline)) void rows(const struct mbt_exec *e, int r0, int r1,
                                                        const int K, const int S) {
   const struct mbt_layer *l = e->l;
@@ -110,16 +82,23 @@ static inline __attribute__((always_inline)) void rows(const struct mbt_exec *e,
   /* this call's share of the 8-channel blocks (threads may split channels) */
   const int nblk = (l->ic + 7) / 8, parts = e->cparts > 1 ? e->cparts : 1;
   const int cb = nblk * e->cpart / parts * 8, ce0 = nblk * (e->cpart + 1) / parts * 8;
-  const int c = ce0 < l->ic ? ce0 : l->ic;
-  for (int oy = r0; oy < r1; oy++) {
-    int ox = 0;
-    for (; ox < ow && ox * S - P < 0; ox++) border(e, oy, ox, cb, c, K, S);
-    for (; ox + 3 < ow && (ox + 3) * S - P + K <= l->iw; ox += 4) {
-      int c0 = cb;
-      for (; c0 + 8 <= c; c0 += 8) tile4(e, oy, ox, c0, 1, K, S);
-      if (c0 < c) tile4(e, oy, ox, c0, 0, K, S);
-    }
-    for (; ox < ow; ox++) border(e, oy, ox, cb, c, K, S);
+  const int cend = ce0 < l->ic ? ce0 : l->ic, chunk = e->mc > 0 ? e->mc : l->ic;
+  for (int cc = cb; cc < cend; cc += chunk) {
+    const int c = cc + chunk < cend ? cc + chunk : cend;
+    for (int oy = r0; oy < r1; oy++)
+      for (int ox = 0; ox < ow; ox += 4) {
+        const int np = ow - ox < 4 ? ow - ox : 4, ix0 = ox * S - P;
+        const int jlo = ix0 < 0 ? -ix0 : 0;
+        const int jhi = l->iw - ix0 < 3 * S + K ? l->iw - ix0 : 3 * S + K;
+        int c0 = cc;
+        if (np == 4 && jlo == 0 && jhi == 3 * S + K) { /* interior: constant range */
+          for (; c0 + 8 <= c; c0 += 8) tile4(e, oy, ox, c0, 1, 4, 0, 3 * S + K, K, S);
+          if (c0 < c) tile4(e, oy, ox, c0, 0, 4, 0, 3 * S + K, K, S);
+        } else {
+          for (; c0 + 8 <= c; c0 += 8) tile4(e, oy, ox, c0, 1, np, jlo, jhi, K, S);
+          if (c0 < c) tile4(e, oy, ox, c0, 0, np, jlo, jhi, K, S);
+        }
+      }
   }
 }
 
