@@ -91,7 +91,10 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
     last[i] = i;
-    if (l->src >= 0 && last[l->src] < i) last[l->src] = i;
+    /* a depthwise layer that may run fused with the next one reads its input until the next
+     * layer has written its output, so its input must not be reused before then */
+    const int reader = mbt_pair_fusable(&e->model, i) ? i + 1 : i;
+    if (l->src >= 0 && last[l->src] < reader) last[l->src] = reader;
     if (l->res >= 0 && last[l->res] < i) last[l->res] = i;
     size_t sz = (size_t)l->oh * l->ow * (size_t)l->oc;
     need = sz > need ? sz : need;

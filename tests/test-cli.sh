@@ -54,6 +54,8 @@ ok "tune --quick writes a plan" $M tune --net v1 --res 64 --alpha 0.5 --quick --
 ok "plan file has entries and an end line" sh -c "grep -q '^entry conv' '$D/plan.txt' && grep -q '^end [0-9]' '$D/plan.txt'"
 ok "tune again reuses every measurement" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --data '$D' | grep -q 'measured 0 new problems'"
 ok "run with the tuned plan" sh -c "$M run --net v1 --res 64 --alpha 0.5 --runs 2 --data '$D' | grep -q 'plan $D/plan.txt'"
+ok "the tuned plan (fusion included) agrees with the reference" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --verify --data "$D"
+ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --net v2 --res 64 --alpha 0.5 --quick --quiet --data '$D' && $M run --net v2 --res 64 --alpha 0.5 --runs 1 --verify --data '$D'"
 ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
 
 cp "$D/plan.txt" "$T/good.txt"

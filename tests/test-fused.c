@@ -82,5 +82,40 @@ int main(void) {
     }
     mbt_model_free(&m);
   }
+  /* Whole networks with every fusable pair fused (strips of 1, 3 and 8 rows): the engine must
+   * keep a fused depthwise layer's input alive until the pointwise layer has written its output
+   * (activation buffers are shared by liveness), and 1 and 2 threads must agree. */
+  for (int net = 1; net <= 2; net++) {
+    struct mbt_model m;
+    mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
+    mbt_engine_t ref, e;
+    mbt_engine_create(&m, NULL, "ref/", 5, &ref);
+    mbt_engine_create(&m, NULL, NULL, 5, &e);
+    float *in = mbt_alloc((size_t)m.res * m.res * 3, sizeof(float));
+    mbt_engine_fill_input(ref, in, 9);
+    mbt_engine_run(ref, in);
+    const float *want = mbt_engine_logits(ref);
+    for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5)
+      for (int threads = 1; threads <= 2; threads++) {
+        int pairs = 0;
+        for (int i = 0; i + 1 < m.nlayers; i++)
+          if (mbt_pair_fusable(&m, i)) pairs += mbt_engine_fuse(e, i, rows) == MBT_OK;
+        mbt_engine_set_threads(e, threads);
+        mbt_engine_run(e, in);
+        const float *got = mbt_engine_logits(e);
+        double err = 0, big = 0;
+        for (int c = 0; c < 1000; c++) {
+          err = fmax(err, fabs((double)got[c] - want[c]));
+          big = fmax(big, fabs((double)want[c]));
+        }
+        ok(pairs > 5 && err <= 1e-5 + 1e-4 * big,
+           "%s 0.5/64 with %d pairs fused, rows=%d, %d thread(s): max |logit - ref| %.3g",
+           mbt_net_name(m.kind), pairs, rows, threads, err);
+      }
+    mbt_free(in);
+    mbt_engine_destroy(e);
+    mbt_engine_destroy(ref);
+    mbt_model_free(&m);
+  }
   return done();
 }
