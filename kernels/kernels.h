@@ -103,6 +103,10 @@ int mbt_dw_3x3s1_applicable(const struct mbt_layer *l);
 int mbt_dw_3x3s2_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s1_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s2_applicable(const struct mbt_layer *l);
+int mbt_dw512_3x3s1_applicable(const struct mbt_layer *l);
+int mbt_dw512_3x3s2_applicable(const struct mbt_layer *l);
+int mbt_dw512_5x5s1_applicable(const struct mbt_layer *l);
+int mbt_dw512_5x5s2_applicable(const struct mbt_layer *l);
 extern const struct mbt_packer mbt_pack_f32_nr8, mbt_pack_f32_nr16, mbt_pack_f32_nr24,
     mbt_pack_f32_nr32,
     mbt_pack_f32_nr48, mbt_pack_f32_nr64;
