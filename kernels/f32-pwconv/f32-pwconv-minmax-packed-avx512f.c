@@ -73,51 +73,14 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     for (int j = 0; j < nv; j++) _mm512_mask_storeu_ps(c + i * ldc + 16 * j, m[j], acc[i][j]);
 }
 
-#define TILE_CASE(M, NV)                                                                     \
-  case M: tile(M, NV, kc, a, lda, bp, c, ldc, ncols, first, last, &ep); break;
-
-#define PW_PACKED(MR, NV, FN, CASES)                                                           \
-  void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
-    const struct mbt_layer *l = e->l;                                                          \
-    const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 96;                     \
-    const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
-    const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = N;                       \
-    const size_t np = (N + 16 * NV - 1) / (16 * NV), parts = e->cparts > 1 ? e->cparts : 1;   \
-    const size_t nb0 = np * (size_t)e->cpart / parts * (16 * NV);                               \
-    const size_t nb1_ = np * (size_t)(e->cpart + 1) / parts * (16 * NV);                        \
-    const size_t nb1 = nb1_ < N ? nb1_ : N;                                                    \
-    const size_t p1 = (size_t)r1 * l->ow;                                                      \
-    for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
-      const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \
-      for (size_t kb = 0; kb < K; kb += KC) {                                                  \
-        const size_t kc = K - kb < KC ? K - kb : KC;                                           \
-        const int first = kb == 0, last = kb + kc >= K;                                        \
-        for (size_t n0 = nb0; n0 < nb1; n0 += 16 * NV) {                                       \
-          const int ncols = (int)(N - n0 < 16 * NV ? N - n0 : 16 * NV);                        \
-          const float *bp = e->packed + (n0 / (16 * NV)) * (16 * NV) * K + kb * (16 * NV);     \
-          for (size_t p = pb; p < pe; p += MR) {                                               \
-            const float *a = e->in + p * lda + kb;                                             \
-            float *c = e->out + p * ldc + n0;                                                  \
-            const struct epi ep = {e->b ? e->b + n0 : NULL, e->res ? e->res + p * ldc + n0 : NULL, \
-                                   _mm512_set1_ps(e->lo), _mm512_set1_ps(e->hi), ldc,    \
-                                   e->hswish};       \
-            switch (pe - p < MR ? (int)(pe - p) : MR) { CASES }                                \
-          }                                                                                    \
-        }                                                                                      \
-      }                                                                                        \
-    }                                                                                          \
-  }
-
-#define CASES_12(NV) TILE_CASE(12, NV) TILE_CASE(11, NV) TILE_CASE(10, NV) TILE_CASE(9, NV) \
-  TILE_CASE(8, NV) TILE_CASE(7, NV) TILE_CASE(6, NV) TILE_CASE(5, NV) TILE_CASE(4, NV)      \
-  TILE_CASE(3, NV) TILE_CASE(2, NV) default: TILE_CASE(1, NV)
-#define CASES_8(NV) TILE_CASE(8, NV) TILE_CASE(7, NV) TILE_CASE(6, NV) TILE_CASE(5, NV) \
-  TILE_CASE(4, NV) TILE_CASE(3, NV) TILE_CASE(2, NV) default: TILE_CASE(1, NV)
-#define CASES_6(NV) TILE_CASE(6, NV) TILE_CASE(5, NV) TILE_CASE(4, NV) TILE_CASE(3, NV) \
-  TILE_CASE(2, NV) default: TILE_CASE(1, NV)
+#define MBT_PW_LANES 16
+#define MBT_PW_EPI(e, n0, p, ldc) \
+  {(e)->b ? (e)->b + (n0) : NULL, (e)->res ? (e)->res + (p) * (ldc) + (n0) : NULL,                \
+   _mm512_set1_ps((e)->lo), _mm512_set1_ps((e)->hi), (ldc), (e)->hswish}
+#include "kernels/drivers/pw-tiled.h"
 
 /* clang-format off */
-PW_PACKED(12, 2, mbt_f32_pwconv_minmax_ukernel_12x32__avx512f_tiled, CASES_12(2))
-PW_PACKED(8, 3, mbt_f32_pwconv_minmax_ukernel_8x48__avx512f_tiled, CASES_8(3))
-PW_PACKED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x64__avx512f_tiled, CASES_6(4))
+MBT_PW_TILED(12, 2, mbt_f32_pwconv_minmax_ukernel_12x32__avx512f_tiled, MBT_PW_CASES_12(2))
+MBT_PW_TILED(8, 3, mbt_f32_pwconv_minmax_ukernel_8x48__avx512f_tiled, MBT_PW_CASES_8(3))
+MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x64__avx512f_tiled, MBT_PW_CASES_6(4))
 /* clang-format on */

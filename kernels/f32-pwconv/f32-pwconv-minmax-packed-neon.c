@@ -80,46 +80,13 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
   }
 }
 
-#define TILE_CASE(M, NV)                                                                     \
-  case M: tile(M, NV, kc, a, lda, bp, c, ldc, ncols, first, last, &ep); break;
-
-#define PW_PACKED(MR, NV, FN, CASES)                                                           \
-  void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
-    const struct mbt_layer *l = e->l;                                                          \
-    const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 96;                     \
-    const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
-    const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = N;                       \
-    const size_t np = (N + 4 * NV - 1) / (4 * NV), parts = e->cparts > 1 ? e->cparts : 1;     \
-    const size_t nb0 = np * (size_t)e->cpart / parts * (4 * NV);                                \
-    const size_t nb1_ = np * (size_t)(e->cpart + 1) / parts * (4 * NV);                         \
-    const size_t nb1 = nb1_ < N ? nb1_ : N;                                                    \
-    const size_t p1 = (size_t)r1 * l->ow;                                                      \
-    for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
-      const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \
-      for (size_t kb = 0; kb < K; kb += KC) {                                                  \
-        const size_t kc = K - kb < KC ? K - kb : KC;                                           \
-        const int first = kb == 0, last = kb + kc >= K;                                        \
-        for (size_t n0 = nb0; n0 < nb1; n0 += 4 * NV) {                                        \
-          const int ncols = (int)(N - n0 < 4 * NV ? N - n0 : 4 * NV);                          \
-          const float *bp = e->packed + (n0 / (4 * NV)) * (4 * NV) * K + kb * (4 * NV);        \
-          for (size_t p = pb; p < pe; p += MR) {                                               \
-            const float *a = e->in + p * lda + kb;                                             \
-            float *c = e->out + p * ldc + n0;                                                  \
-            const struct epi ep = {e->b ? e->b + n0 : NULL, e->res ? e->res + p * ldc + n0 : NULL, \
-                                   e->lo, e->hi, ldc, e->hswish};                                         \
-            switch (pe - p < MR ? (int)(pe - p) : MR) { CASES }                                \
-          }                                                                                    \
-        }                                                                                      \
-      }                                                                                        \
-    }                                                                                          \
-  }
-
-#define CASES_8(NV) TILE_CASE(8, NV) TILE_CASE(7, NV) TILE_CASE(6, NV) TILE_CASE(5, NV) \
-  TILE_CASE(4, NV) TILE_CASE(3, NV) TILE_CASE(2, NV) default: TILE_CASE(1, NV)
-#define CASES_6(NV) TILE_CASE(6, NV) TILE_CASE(5, NV) TILE_CASE(4, NV) TILE_CASE(3, NV) \
-  TILE_CASE(2, NV) default: TILE_CASE(1, NV)
+#define MBT_PW_LANES 4
+#define MBT_PW_EPI(e, n0, p, ldc) \
+  {(e)->b ? (e)->b + (n0) : NULL, (e)->res ? (e)->res + (p) * (ldc) + (n0) : NULL, (e)->lo,       \
+   (e)->hi, (ldc), (e)->hswish}
+#include "kernels/drivers/pw-tiled.h"
 
 /* clang-format off */
-PW_PACKED(8, 2, mbt_f32_pwconv_minmax_ukernel_8x8__neonfma_tiled, CASES_8(2))
-PW_PACKED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x16__neonfma_tiled, CASES_6(4))
+MBT_PW_TILED(8, 2, mbt_f32_pwconv_minmax_ukernel_8x8__neonfma_tiled, MBT_PW_CASES_8(2))
+MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x16__neonfma_tiled, MBT_PW_CASES_6(4))
 /* clang-format on */

@@ -1,0 +1,58 @@
+/* kernels/drivers/pw-tiled.h -- the tiled pointwise driver, written once for every ISA.
+ * C[P x oc] = A[P x ic] * W[ic x oc] over NR-column weight panels (f32-pwconv-pack.c): pixels in
+ * blocks of MC (the A block stays in L2), the reduction in blocks of KC (the KC x NR weight
+ * micro-panel stays in L1 while MC pixels stream past it); MC and KC come from the variant.
+ * With several KC blocks the partial sums go through the output buffer.  Threads may split the
+ * panels (cpart/cparts).
+ *
+ * The including kernel file defines first:
+ *   MBT_PW_LANES                  floats per vector register (NR = MBT_PW_LANES x NV)
+ *   struct epi                    its epilogue constants
+ *   MBT_PW_EPI(e, n0, p, ldc)     an initializer of struct epi for the tile at (p, n0)
+ *   tile(mr, nv, kc, a, lda, bp, c, ldc, ncols, first, last, &ep)   the register tile
+ * then instantiates MBT_PW_TILED(MR, NV, FN, MBT_PW_CASES_<MR>(NV)). */
+#ifndef MBT_PW_TILED_H
+#define MBT_PW_TILED_H
+
+#define MBT_PW_CASE(M, NV)                                                                     \
+  case M: tile(M, NV, kc, a, lda, bp, c, ldc, ncols, first, last, &ep); break;
+#define MBT_PW_CASES_3(NV) MBT_PW_CASE(3, NV) MBT_PW_CASE(2, NV) default: MBT_PW_CASE(1, NV)
+#define MBT_PW_CASES_4(NV) MBT_PW_CASE(4, NV) MBT_PW_CASES_3(NV)
+#define MBT_PW_CASES_6(NV) MBT_PW_CASE(6, NV) MBT_PW_CASE(5, NV) MBT_PW_CASES_4(NV)
+#define MBT_PW_CASES_8(NV) MBT_PW_CASE(8, NV) MBT_PW_CASE(7, NV) MBT_PW_CASES_6(NV)
+#define MBT_PW_CASES_12(NV)                                                                    \
+  MBT_PW_CASE(12, NV) MBT_PW_CASE(11, NV) MBT_PW_CASE(10, NV) MBT_PW_CASE(9, NV)               \
+  MBT_PW_CASES_8(NV)
+
+#define MBT_PW_TILED(MR, NV, FN, CASES)                                                        \
+  void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
+    const struct mbt_layer *l = e->l;                                                          \
+    const size_t NR = (size_t)MBT_PW_LANES * NV;                                               \
+    const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 72;                     \
+    const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
+    const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = N;                       \
+    /* this call's share of the NR-column panels (threads may split output channels) */        \
+    const size_t np = (N + NR - 1) / NR, parts = e->cparts > 1 ? (size_t)e->cparts : 1;       \
+    const size_t nb0 = np * (size_t)e->cpart / parts * NR;                                      \
+    const size_t nb1_ = np * (size_t)(e->cpart + 1) / parts * NR, nb1 = nb1_ < N ? nb1_ : N;   \
+    const size_t p1 = (size_t)r1 * l->ow;                                                      \
+    for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
+      const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \
+      for (size_t kb = 0; kb < K; kb += KC) {                                                  \
+        const size_t kc = K - kb < KC ? K - kb : KC;                                           \
+        const int first = kb == 0, last = kb + kc >= K;                                        \
+        for (size_t n0 = nb0; n0 < nb1; n0 += NR) {                                            \
+          const int ncols = (int)(N - n0 < NR ? N - n0 : NR);                                  \
+          const float *bp = e->packed + (n0 / NR) * NR * K + kb * NR;                          \
+          for (size_t p = pb; p < pe; p += MR) {                                               \
+            const float *a = e->in + p * lda + kb;                                             \
+            float *c = e->out + p * ldc + n0;                                                  \
+            const struct epi ep = MBT_PW_EPI(e, n0, p, ldc);                                   \
+            switch (pe - p < MR ? (int)(pe - p) : MR) { CASES }                                \
+          }                                                                                    \
+        }                                                                                      \
+      }                                                                                        \
+    }                                                                                          \
+  }
+
+#endif
