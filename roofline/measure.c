@@ -83,12 +83,21 @@ static void measure(struct job *j, int threads, float **bufs, double units_per_i
     if (dt >= target_ms * 1e6 || j->iters > (1L << 40)) break;
     j->iters = dt < target_ms * 1e5 ? j->iters * 8 : j->iters * 2;
   }
-  double rate[16];
-  for (int r = 0; r < reps; r++) {
-    double dt = run_job(j, threads, bufs);
-    rate[r] = units_per_iter * (double)j->iters * threads / dt; /* GFLOP/s or GB/s */
+  /* A figure whose repetitions disagree beyond FLAG_SPREAD (another tenant took the core) is
+   * measured again, up to 3 attempts; the attempt with the best median is kept, and it stays
+   * flagged if every attempt disagreed. */
+  for (int attempt = 0; attempt < 3; attempt++) {
+    double rate[16];
+    struct mbt_figure g;
+    for (int r = 0; r < reps; r++) {
+      double dt = run_job(j, threads, bufs);
+      rate[r] = units_per_iter * (double)j->iters * threads / dt; /* GFLOP/s or GB/s */
+    }
+    figure_from(rate, reps, &g);
+    if (attempt == 0 || (!g.flagged && f->flagged) || (g.flagged == f->flagged && g.median > f->median))
+      *f = g;
+    if (!f->flagged) break;
   }
-  figure_from(rate, reps, f);
 }
 
 static void level_sizes(const struct mbt_machine *m, struct mbt_profile *p) {
