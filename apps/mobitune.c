@@ -39,7 +39,8 @@ static const struct optdef {
     {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH, "plan file (default DATA/plan.txt)"},
     {"profile", 1, C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
     {"out", 1, C_REPORT, "report file (default DATA/report.html)"},
-    {"threads", 1, C_ROOF | C_RUN | C_BENCH, "threads (default: roofline all, run 1)"},
+    {"threads", 1, C_ROOF | C_TUNE | C_RUN | C_BENCH,
+     "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
     {"redo", 0, C_ROOF | C_TUNE, "measure again even when saved results exist"},
@@ -257,7 +258,8 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     return fail(st);
   }
   const int before = pl.n;
-  struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 7, path, o->quick};
+  struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 7, path, o->quick,
+                             o->threads};
   printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
          mbt_net_name(model->kind), model->alpha, model->res, path, before);
   fflush(stdout);
@@ -378,9 +380,16 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
   if (!have) fprintf(stderr, "run: using the default plan (best static rank per layer)\n");
   mbt_engine_t e = NULL, ref = NULL;
   enum mbt_status st = mbt_engine_create(model, have ? &pl : NULL, o->variant, o->seed, &e);
+  if (st == MBT_OK) {
+    mbt_engine_set_threads(e, o->threads);
+    /* entries tuned at this thread count, where the plan has them */
+    if (have && !o->variant && o->threads > 1) st = mbt_engine_apply_plan(e, &pl);
+  }
   mbt_plan_free(&pl);
-  if (st != MBT_OK) return fail(st);
-  mbt_engine_set_threads(e, o->threads);
+  if (st != MBT_OK) {
+    mbt_engine_destroy(e);
+    return fail(st);
+  }
   if (mbt_pin_threads(o->threads) != MBT_OK)
     fprintf(stderr, "run: %s; timings may be noisier\n", mbt_last_error());
   const size_t nin = (size_t)model->res * model->res * 3;

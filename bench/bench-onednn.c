@@ -413,6 +413,8 @@ int main(int argc, char **argv) {
       mbt_engine_create(&m, NULL, "ref/", 1, &ref) != MBT_OK)
     return fprintf(stderr, "bench-onednn: %s\n", mbt_last_error()), 1;
   mbt_engine_set_threads(tuned, threads);
+  if (have_plan && mbt_engine_apply_plan(tuned, &pl) != MBT_OK)
+    return fprintf(stderr, "bench-onednn: %s\n", mbt_last_error()), 1;
   struct dnet plain = {0}, fused = {0};
   build(&plain, &m, tuned, 0);
   build(&fused, &m, tuned, 1);

@@ -82,6 +82,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   for (int c = 0; c < nc && st == MBT_OK; c++) {
     st = mbt_engine_create(model, conf[c].plan, conf[c].force, 1, &eng[c]);
     if (st == MBT_OK) mbt_engine_set_threads(eng[c], o->threads);
+    if (st == MBT_OK && conf[c].plan) st = mbt_engine_apply_plan(eng[c], conf[c].plan);
   }
   const size_t nin = (size_t)model->res * model->res * 3;
   float *in = st == MBT_OK ? mbt_alloc(nin, sizeof(float)) : NULL;

@@ -264,6 +264,7 @@ struct mbt_tune_opts {
   int reps;        /**< interleaved passes over the candidates (default 7) */
   const char *save_path; /**< when set, the plan is saved there when tuning ends */
   int quick;       /**< 1 = skip timing the reference kernels (tests) */
+  int threads;     /**< tune for this many threads (0 or 1 = one; keys get " t=N") */
 };
 
 /** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */
@@ -292,6 +293,12 @@ double mbt_engine_layer_ns(mbt_engine_t e, int i);
 const char *mbt_engine_variant(mbt_engine_t e, int i);
 /** Use @p threads threads per layer (rows split evenly; 1 = the calling thread only). */
 void mbt_engine_set_threads(mbt_engine_t e, int threads);
+/**
+ * Choose every layer's variant and fusion again from @p pl for the engine's current thread
+ * count (entries tuned at that count win over one-thread entries).  Call after
+ * mbt_engine_set_threads() when the plan was tuned for several thread counts.
+ */
+enum mbt_status mbt_engine_apply_plan(mbt_engine_t e, const struct mbt_plan *pl);
 /** @return the logits of the last layer (before the softmax), length classes. */
 const float *mbt_engine_logits(mbt_engine_t e);
 /** Fill @p input with the engine's seeded test image. */

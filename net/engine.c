@@ -61,8 +61,23 @@ void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struc
   }
 }
 
+static enum mbt_status ensure_scratch(struct mbt_engine *e);
+
+/* The plan entry for @p key at @p threads: the one tuned for that thread count (" t=N"), else
+ * the one-thread entry. */
+static const struct mbt_choice *plan_entry(const struct mbt_plan *pl, const char *key,
+                                           int threads) {
+  if (threads > 1) {
+    char k2[96];
+    mbt_key_threads(key, threads, k2, sizeof k2);
+    const struct mbt_choice *c = mbt_plan_find(pl, k2);
+    if (c) return c;
+  }
+  return mbt_plan_find(pl, key);
+}
+
 static const struct mbt_variant *choose(const struct mbt_layer *l, const struct mbt_plan *pl,
-                                        const char *force) {
+                                        const char *force, int threads) {
   const struct mbt_variant *cand[32];
   const int n = mbt_registry_candidates(l, cand, 32);
   if (n == 0) return NULL;
@@ -73,7 +88,7 @@ static const struct mbt_variant *choose(const struct mbt_layer *l, const struct 
   if (pl) {
     char key[96];
     mbt_layer_key(l, key, sizeof key);
-    const struct mbt_choice *c = mbt_plan_find(pl, key);
+    const struct mbt_choice *c = plan_entry(pl, key, threads);
     const struct mbt_variant *v = c ? mbt_registry_find(c->variant, l) : NULL;
     if (v) return v;
   }
@@ -114,6 +129,29 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
       if (owner[b] >= 0 && last[owner[b]] <= i && owner[b] != i) owner[b] = -1;
   }
   return MBT_OK;
+}
+
+/* The plan's fusion decisions for the engine's thread count (none without a plan). */
+static enum mbt_status apply_fusion(struct mbt_engine *e, const struct mbt_plan *pl) {
+  memset(e->fuse, 0, sizeof e->fuse);
+  for (int i = 0; pl && i + 1 < e->model.nlayers; i++) {
+    char key[96];
+    if (!mbt_pair_fusable(&e->model, i)) continue;
+    mbt_pair_key(&e->model.layers[i], &e->model.layers[i + 1], key, sizeof key);
+    const struct mbt_choice *c = plan_entry(pl, key, e->threads);
+    int rows = 0;
+    if (c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 && rows > 0) e->fuse[i] = rows;
+  }
+  return ensure_scratch(e);
+}
+
+enum mbt_status mbt_engine_apply_plan(mbt_engine_t e, const struct mbt_plan *pl) {
+  for (int i = 0; i < e->model.nlayers; i++) {
+    const struct mbt_variant *v = choose(&e->model.layers[i], pl, NULL, e->threads);
+    enum mbt_status st = v ? mbt_engine_use(e, i, v) : MBT_OK;
+    if (st != MBT_OK) return st;
+  }
+  return apply_fusion(e, pl);
 }
 
 void mbt_engine_destroy(mbt_engine_t e) {
@@ -158,7 +196,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   mbt_rng_seed(&r, seed);
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
-    e->var[i] = choose(l, pl, force);
+    e->var[i] = choose(l, pl, force, 1);
     if (!e->var[i]) {
       mbt_engine_destroy(e);
       return mbt_fail(MBT_EUNSUPPORTED, "no kernel variant applies to layer %s", l->name);
@@ -171,16 +209,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     if (mbt_engine_use(e, i, e->var[i]) != MBT_OK) goto nomem;
   }
   if (assign_buffers(e) != MBT_OK) goto nomem;
-  for (int i = 0; pl && i + 1 < n; i++) { /* fusion decisions of the plan */
-    char key[96];
-    if (force || !mbt_pair_fusable(&e->model, i)) continue;
-    mbt_pair_key(&e->model.layers[i], &e->model.layers[i + 1], key, sizeof key);
-    const struct mbt_choice *c = mbt_plan_find(pl, key);
-    int rows = 0;
-    if (c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 && rows > 0 &&
-        mbt_engine_fuse(e, i, rows) != MBT_OK)
-      goto nomem;
-  }
+  if (!force && apply_fusion(e, pl) != MBT_OK) goto nomem;
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
   if (!e->probs) goto nomem;
   *out = e;

@@ -13,6 +13,8 @@ void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b)
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v);
 /* 1 when layer i is a depthwise layer whose output only layer i + 1 (pointwise) reads. */
 int mbt_pair_fusable(const struct mbt_model *m, int i);
+/* @p key for a plan tuned at @p threads threads (" t=N" appended when threads > 1). */
+void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
 /* The plan key of a fusable pair. */
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n);
 /* Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart). */

@@ -18,6 +18,7 @@
 
 #include "common/common.h"
 #include "kernels/kernels.h"
+#include "net/net.h"
 
 #define PLAN_FORMAT 1
 
@@ -42,6 +43,11 @@ void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
     case MBT_OP_GAVGPOOL: snprintf(buf, n, "gavgpool h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
     default: snprintf(buf, n, "fc ic=%d oc=%d", l->ic, l->oc); break;
   }
+}
+
+void mbt_key_threads(const char *key, int threads, char *buf, size_t n) {
+  if (threads > 1) snprintf(buf, n, "%.85s t=%d", key, threads);
+  else snprintf(buf, n, "%s", key);
 }
 
 /* The machine description stored beside the fingerprint, to say what differs. */

@@ -73,13 +73,15 @@ static const int fuse_rows[] = {0, 1, 2, 4, 8};
 
 static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model,
                                    const struct mbt_tune_opts *o, struct mbt_plan *pl,
-                                   int passes, const float *in) {
+                                   int passes, const float *in, int threads) {
   const int n = model->nlayers;
   static char pkey[MAXL][96];
   int todo[MAXL] = {0}, any = 0;
   for (int i = 0; i + 1 < n; i++) {
     if (!mbt_pair_fusable(model, i)) continue;
-    mbt_pair_key(&model->layers[i], &model->layers[i + 1], pkey[i], sizeof pkey[i]);
+    char k[96];
+    mbt_pair_key(&model->layers[i], &model->layers[i + 1], k, sizeof k);
+    mbt_key_threads(k, threads, pkey[i], sizeof pkey[i]);
     todo[i] = o->redo || !mbt_plan_find(pl, pkey[i]);
     any |= todo[i];
   }
@@ -140,17 +142,20 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl) {
   const int passes = o->reps > 0 ? o->reps : 7, n = model->nlayers;
+  const int threads = o->threads > 1 ? o->threads : 1;
   if (n > MAXL) return mbt_fail(MBT_EUNSUPPORTED, "more than %d layers", MAXL);
   if (o->verbose && mbt_counters_get()->nevents == 0) fprintf(stderr, "tune: %s\n", m->counters_note);
-  if (mbt_pin_threads(1) != MBT_OK && o->verbose)
-    fprintf(stderr, "tune: could not pin the tuning thread; timings may be noisier\n");
+  if (mbt_pin_threads(threads) != MBT_OK && o->verbose)
+    fprintf(stderr, "tune: could not pin the tuning threads; timings may be noisier\n");
 
   static struct layer_cands lc[MAXL];
   static char keys[MAXL][96];
   int maxn = 0, ntodo = 0;
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &model->layers[i];
-    mbt_layer_key(l, keys[i], sizeof keys[i]);
+    char k[96];
+    mbt_layer_key(l, k, sizeof k);
+    mbt_key_threads(k, threads, keys[i], sizeof keys[i]);
     memset(&lc[i], 0, sizeof lc[i]);
     lc[i].todo = o->redo || !mbt_plan_find(pl, keys[i]);
     const struct mbt_variant *all[MAXC];
@@ -177,12 +182,17 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   mbt_engine_t e;
   enum mbt_status st = mbt_engine_create(model, pl, NULL, 1, &e);
   if (st != MBT_OK) return st;
+  mbt_engine_set_threads(e, threads);
   float *in = mbt_alloc((size_t)model->res * model->res, 3 * sizeof(float));
   double *t = calloc((size_t)n * MAXC * (size_t)passes, sizeof *t);
   if (!in || !t) {
     st = mbt_fail(MBT_ENOMEM, "cannot allocate the tuner's buffers");
     goto done;
   }
+  if ((st = mbt_engine_apply_plan(e, pl)) != MBT_OK) goto done;
+  /* Phase 1 times layers apart: a fused pair reports its time on the depthwise layer only. */
+  for (int i = 0; i + 1 < n; i++)
+    if ((st = mbt_engine_fuse(e, i, 0)) != MBT_OK) goto done;
   mbt_engine_fill_input(e, in, 3);
   const double t_start = mbt_now_ns();
   for (int pass = -1; pass < passes; pass++) { /* pass -1 warms caches and packs weights */
@@ -237,7 +247,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       snprintf(c.runner_up, sizeof c.runner_up, "%s", lc[i].v[second]->name);
       c.runner_up_ns = score[second] / users;
     }
-    c.ref_ns = o->quick ? 0 : ref_time(&model->layers[i], lc[i].ref, i);
+    c.ref_ns = o->quick || threads > 1 ? 0 : ref_time(&model->layers[i], lc[i].ref, i);
     if ((st = mbt_plan_put(pl, &c)) != MBT_OK) goto done;
     done_keys++;
     if (o->verbose) {
@@ -261,7 +271,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &model->layers[i]) : NULL;
       if (v && (st = mbt_engine_use(e, i, v)) != MBT_OK) goto done;
     }
-  st = tune_fusion(e, model, o, pl, passes, in);
+  st = tune_fusion(e, model, o, pl, passes, in, threads);
   if (st == MBT_OK && o->save_path) st = mbt_plan_save(pl, m, o->save_path);
 done:
   free(t);
