@@ -55,7 +55,11 @@ ok "plan file has entries and an end line" sh -c "grep -q '^entry conv' '$D/plan
 ok "tune again reuses every measurement" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --data '$D' | grep -q 'measured 0 new problems'"
 ok "run with the tuned plan" sh -c "$M run --net v1 --res 64 --alpha 0.5 --runs 2 --data '$D' | grep -q 'plan $D/plan.txt'"
 ok "the tuned plan (fusion included) agrees with the reference" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --verify --data "$D"
+if [ -n "$R" ]; then # OpenMP teams crawl under qemu-user
+  n=$((n + 1)); echo "ok $n - # SKIP a plan tuned at 2 threads: multi-threaded runs under an emulator"
+else
 ok "a plan tuned at 2 threads (and re-tuned with --redo) loads and agrees with the reference" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$D' && $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --redo --data '$D' && grep -q ' t=2 |' '$D/plan.txt' && $M run --net v1 --res 64 --alpha 0.5 --runs 1 --threads 2 --verify --data '$D' | grep -q 'plan $D/plan.txt'"
+fi
 ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --net v2 --res 64 --alpha 0.5 --quick --quiet --data '$D' && $M run --net v2 --res 64 --alpha 0.5 --runs 1 --verify --data '$D'"
 ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
 
