@@ -286,14 +286,9 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
     if (l->op != MBT_OP_DWCONV) continue;
-    char key[96], k2[96];
+    if (mbt_layer_repeats(m, i)) continue;
+    char key[96];
     mbt_layer_key(l, key, sizeof key);
-    int dup = 0;
-    for (int j = 0; j < i && !dup; j++) {
-      mbt_layer_key(&m->layers[j], k2, sizeof k2);
-      dup = !strcmp(key, k2);
-    }
-    if (dup) continue;
     /* oneDNN */
     dnnl_memory_desc_t src, wei, bia, dst;
     dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, wd = {l->ic, 1, 1, l->k, l->k}, bd = {l->ic},

@@ -25,14 +25,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
           "GFLOP/s", "GB/s", "%roof");
   for (int i = 0; i < model->nlayers; i++) {
     const struct mbt_layer *l = &model->layers[i];
-    char key[96], k2[96];
-    mbt_layer_key(l, key, sizeof key);
-    int dup = 0;
-    for (int j = 0; j < i && !dup; j++) {
-      mbt_layer_key(&model->layers[j], k2, sizeof k2);
-      dup = !strcmp(key, k2);
-    }
-    if (dup) continue;
+    if (mbt_layer_repeats(model, i)) continue;
     const struct mbt_variant *cand[32];
     const int n = mbt_registry_candidates(l, cand, 32);
     struct mbt_layer_bufs b;

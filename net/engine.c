@@ -235,6 +235,16 @@ enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *
   return MBT_OK;
 }
 
+int mbt_layer_repeats(const struct mbt_model *m, int i) {
+  char key[96], k2[96];
+  mbt_layer_key(&m->layers[i], key, sizeof key);
+  for (int j = 0; j < i; j++) {
+    mbt_layer_key(&m->layers[j], k2, sizeof k2);
+    if (!strcmp(key, k2)) return 1;
+  }
+  return 0;
+}
+
 int mbt_pair_fusable(const struct mbt_model *m, int i) {
   if (i + 1 >= m->nlayers) return 0;
   const struct mbt_layer *d = &m->layers[i], *p = &m->layers[i + 1];

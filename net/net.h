@@ -15,6 +15,9 @@ enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *
 int mbt_pair_fusable(const struct mbt_model *m, int i);
 /* @p key for a plan tuned at @p threads threads (" t=N" appended when threads > 1). */
 void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
+/* 1 when an earlier layer of @p m has the same problem key as layer @p i (it shares that
+ * layer's measurements). */
+int mbt_layer_repeats(const struct mbt_model *m, int i);
 /* The plan key of a fusable pair. */
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n);
 /* Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart). */

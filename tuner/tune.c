@@ -150,6 +150,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
 
   static struct layer_cands lc[MAXL];
   static char keys[MAXL][96];
+  int first[MAXL]; /* layer i is tuned, and the first with its key (later ones share it) */
   int maxn = 0, ntodo = 0;
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &model->layers[i];
@@ -165,9 +166,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       else lc[i].v[lc[i].n++] = all[k];
     }
     if (lc[i].n == 0) lc[i].todo = 0; /* only the reference: nothing to choose */
-    int first = lc[i].todo;
-    for (int k = 0; k < i && first; k++) first = strcmp(keys[k], keys[i]) != 0;
-    if (first) prune(l, &lc[i], i);
+    first[i] = lc[i].todo && !mbt_layer_repeats(model, i);
+    if (first[i]) prune(l, &lc[i], i);
     else if (lc[i].todo) /* same problem as an earlier layer: same surviving candidates */
       for (int k = 0; k < i; k++)
         if (!strcmp(keys[k], keys[i])) {
@@ -209,15 +209,9 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
 
   /* Score per problem key: the sum over its layers of each candidate's median. */
   int done_keys = 0, distinct = 0;
+  for (int i = 0; i < n; i++) distinct += first[i];
   for (int i = 0; i < n; i++) {
-    int first = lc[i].todo;
-    for (int k = 0; k < i && first; k++) first = strcmp(keys[k], keys[i]) != 0;
-    distinct += first;
-  }
-  for (int i = 0; i < n; i++) {
-    int first = lc[i].todo;
-    for (int k = 0; k < i && first; k++) first = strcmp(keys[k], keys[i]) != 0;
-    if (!first) continue;
+    if (!first[i]) continue;
     double score[MAXC] = {0}, spread[MAXC] = {0};
     int users = 0;
     for (int k = i; k < n; k++) {
