@@ -31,6 +31,8 @@ struct mbt_exec {
   int orow0;           /* depthwise only: out and res hold rows from orow0 on (a strip buffer) */
   int cpart, cparts;   /* MBT_SPLIT_C variants: compute output-channel part cpart of cparts */
   int hswish;          /* 1: after the clamp, y = y relu6(y + 3) / 6 (hard-swish) */
+  int irow0;           /* depthwise only: in holds input rows from irow0 on (a window buffer);
+                        * every input row the called output rows read must be in it */
 };
 
 /* Variant flags. */
@@ -103,10 +105,6 @@ int mbt_dw_3x3s1_applicable(const struct mbt_layer *l);
 int mbt_dw_3x3s2_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s1_applicable(const struct mbt_layer *l);
 int mbt_dw_5x5s2_applicable(const struct mbt_layer *l);
-int mbt_dw512_3x3s1_applicable(const struct mbt_layer *l);
-int mbt_dw512_3x3s2_applicable(const struct mbt_layer *l);
-int mbt_dw512_5x5s1_applicable(const struct mbt_layer *l);
-int mbt_dw512_5x5s2_applicable(const struct mbt_layer *l);
 extern const struct mbt_packer mbt_pack_f32_nr8, mbt_pack_f32_nr16, mbt_pack_f32_nr24,
     mbt_pack_f32_nr32,
     mbt_pack_f32_nr48, mbt_pack_f32_nr64;

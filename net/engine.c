@@ -323,7 +323,7 @@ static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_
   const struct mbt_layer *l = &e->model.layers[i];
   *x = (struct mbt_exec){l, l->src < 0 ? input : e->act[l->src], e->act[i],
                          l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0};
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
   mbt_exec_act(x, l->act);
   mbt_exec_bind(x, e->var[i], e->packed[i]);
 }

@@ -40,14 +40,14 @@ int main(void) {
       for (size_t k = 0; k < mbt_layer_weight_count(p); k++) awp[k] = fabsf(wp[k]);
       for (int k = 0; k < d->oc; k++) abd[k] = fabsf(bd[k]);
       for (int k = 0; k < p->oc; k++) abp[k] = fabsf(bp[k]);
-      struct mbt_exec xd = {d, x, mid, NULL, wd, bd, 0, 0, NULL, 0, 0, 0, 0, 1, 0};
-      struct mbt_exec xp = {p, mid, ref, NULL, wp, bp, 0, 0, NULL, 0, 0, 0, 0, 1, 0};
+      struct mbt_exec xd = {d, x, mid, NULL, wd, bd, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+      struct mbt_exec xp = {p, mid, ref, NULL, wp, bp, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
       mbt_exec_act(&xd, d->act);
       mbt_exec_act(&xp, p->act);
       mbt_ref_dwconv(&xd, 0, d->oh);
       mbt_ref_pwconv(&xp, 0, p->oh);
-      struct mbt_exec md = {d, ax, amid, NULL, awd, abd, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0};
-      struct mbt_exec mp = {p, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0};
+      struct mbt_exec md = {d, ax, amid, NULL, awd, abd, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0};
+      struct mbt_exec mp = {p, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0};
       mbt_ref_dwconv(&md, 0, d->oh);
       mbt_ref_pwconv(&mp, 0, p->oh);
       int pw_seen = 0;

@@ -48,10 +48,10 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   for (size_t i = 0; i < nw; i++) aw[i] = fabsf(w[i]);
   for (int i = 0; i < l->oc; i++) ab[i] = fabsf(b[i]);
   for (size_t i = 0; res && i < nout; i++) ares[i] = fabsf(res[i] = mbt_rng_range(r, -3.0f, 3.0f));
-  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0};
+  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
   mbt_exec_act(&x, l->act);
   mbt_ref_fn(l->op)(&x, 0, l->oh);
-  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0};
+  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0};
   mbt_ref_fn(l->op)(&xm, 0, l->oh);
   int nv, failures = 0;
   const struct mbt_variant *all = mbt_registry_all(&nv);
@@ -67,15 +67,17 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
       continue;
     }
     mbt_exec_bind(&x, &all[v], packed);
-    /* two row ranges, so variants must honour r0 and r1; variants that split output channels
-     * for threads run as three channel parts instead */
-    const int mid = l->oh / 2;
+    /* two row ranges (the first of an odd count of rows when it can), so variants must
+     * honour r0 and r1, and those that split output channels for threads run each range as
+     * three channel parts */
+    const int mid = l->oh > 2 ? (l->oh / 2) | 1 : l->oh / 2;
     if (all[v].flags & MBT_SPLIT_C) {
       for (int part = 0; part < 3; part++) {
         struct mbt_exec xp = x;
         xp.cpart = part;
         xp.cparts = 3;
-        all[v].fn(&xp, 0, l->oh);
+        all[v].fn(&xp, 0, mid);
+        all[v].fn(&xp, mid, l->oh);
       }
     } else {
       all[v].fn(&x, 0, mid);

@@ -23,7 +23,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, 
           for (int kx = 0; kx < k; kx++) {
             const int ix = ox * s - l->pad + kx;
             if (ix < 0 || ix >= l->iw) continue;
-            const float *x = e->in + ((size_t)iy * l->iw + ix) * c + c0;
+            const float *x = e->in + ((size_t)(iy - e->irow0) * l->iw + ix) * c + c0;
             const float *w = e->w + ((size_t)ky * k + kx) * c + c0;
             for (int j = 0; j < n; j++) acc[j] += x[j] * w[j];
           }
@@ -35,3 +35,13 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, 
         }
       }
 }
+
+/* The KxK-specialised SIMD families (dw-tile.h) apply to same-padded K = 3, 5 at stride S. */
+#define DW_APPLICABLE(K, S)                                                                    \
+  int mbt_dw_##K##x##K##s##S##_applicable(const struct mbt_layer *l) {                         \
+    return l->k == K && l->stride == S && l->pad == (K - 1) / 2;                               \
+  }
+DW_APPLICABLE(3, 1)
+DW_APPLICABLE(3, 2)
+DW_APPLICABLE(5, 1)
+DW_APPLICABLE(5, 2)

@@ -42,7 +42,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, in
         const __m256 bias = e->b ? load(e->b + c0, n, mask) : _mm256_setzero_ps();
         __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
         for (int ky = ky0; ky < ky1; ky++) {
-          const float *row = e->in + (size_t)(iy0 + ky) * W * c + c0;
+          const float *row = e->in + (size_t)(iy0 + ky - e->irow0) * W * c + c0;
           const float *wr = e->w + (size_t)ky * k * c + c0;
           if (interior) {
             for (int kx = 0; kx < k; kx++) {

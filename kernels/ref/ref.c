@@ -47,7 +47,7 @@ void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
           for (int kx = 0; kx < l->k; kx++) {
             const int ix = ox * l->stride - l->pad + kx;
             if (ix < 0 || ix >= l->iw) continue;
-            acc += (double)e->in[((size_t)iy * l->iw + ix) * c + ch] *
+            acc += (double)e->in[((size_t)(iy - e->irow0) * l->iw + ix) * c + ch] *
                    e->w[((size_t)ky * l->k + kx) * c + ch];
           }
         }

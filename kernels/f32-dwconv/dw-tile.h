@@ -1,0 +1,135 @@
+/* kernels/f32-dwconv/dw-tile.h -- the tiled depthwise KxK kernel (stride S, padding (K-1)/2),
+ * written once for every SIMD ISA.  A register tile of R output rows x T output pixels x one
+ * channel vector: each input vector loaded for the tile feeds every output pixel, row and tap
+ * that uses it, so a tile loads ((R-1)S + K) x ((T-1)S + K) input vectors for R T K K FMAs
+ * (R = 1, T = 4 at 3x3 stride 1: 18 loads for 36 FMAs; R = 2, T = 4: 24 for 72).  With WRES
+ * the tile's K K weights are loaded into registers once; without, each input row loads the
+ * weight rows it needs.
+ *
+ * Order: channel blocks of e->mc channels (0 = all) outermost; within one, R rows at a time,
+ * tile by tile along the rows, and every channel vector of the block within a tile.  With all
+ * channels each input cache line is used up while it is in L1 (wide maps of few channels);
+ * with a block, the input rows of the block stay in L1 from one tile row to the next.
+ *
+ * Padding: a tile whose input columns all lie inside the map, with R full rows and T pixels,
+ * runs with constant offsets and no tests; any other tile tests each input column and row and
+ * neither loads nor adds the ones in the padding, and stores only its rows below r1 and its
+ * pixels inside the row.  Channel remainders use masked loads and stores, so nothing is read
+ * or written past any buffer.  Threads may split output rows (r0, r1) or channel vectors
+ * (cpart/cparts).
+ *
+ * The including kernel file defines first:
+ *   DWT_V, DWT_LANES, DWT_MASK       vector type, floats per vector, channel-tail mask type
+ *   DWT_TAIL(n)                      mask of the first n lanes (0 < n < DWT_LANES)
+ *   DWT_LD(p, full, m)               load (masked unless full)
+ *   DWT_FMA(a, b, c)                 a b + c
+ *   DWT_ZERO()                       a vector of zeros
+ *   DWT_STORE(e, o, v, full, m)      epilogue (clamp, hard-swish, residual) and store at out + o
+ * then instantiates DWT_KERNEL(K, S, R, T, WRES, FN). */
+#ifndef MBT_DW_TILE_H
+#define MBT_DW_TILE_H
+
+#include "kernels/kernels.h"
+
+#define DWT_AI static inline __attribute__((always_inline))
+/* An empty asm that claims to change v, so the compiler keeps one loaded input vector in a
+ * register rather than folding the load into every FMA that uses it. */
+#if defined(__aarch64__)
+#define DWT_KEEP(v) __asm__("" : "+w"(v))
+#else
+#define DWT_KEEP(v) __asm__("" : "+v"(v))
+#endif
+
+/* R x T outputs at (oy, ox) of channel vector c0; nr rows and np pixels of them are stored.
+ * edge = 0 promises a tile wholly inside the map with nr = R, np = T. */
+DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full, DWT_MASK m,
+                     int nr, int np, const int edge, const int K, const int S, const int R,
+                     const int T, const int WRES) {
+  const struct mbt_layer *l = e->l;
+  const size_t c = (size_t)l->ic;
+  const int W = l->iw, H = l->ih, P = (K - 1) / 2;
+  const int ix0 = ox * S - P, iy0 = oy * S - P;
+  const DWT_V bias = e->b ? DWT_LD(e->b + c0, full, m) : DWT_ZERO();
+  DWT_V acc[32], w[25], wl[25];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * T; i++) acc[i] = bias;
+  if (WRES) {
+#pragma GCC unroll 25
+    for (int t = 0; t < K * K; t++) w[t] = DWT_LD(e->w + (size_t)t * c + (size_t)c0, full, m);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < (R - 1) * S + K; i++) { /* input row iy0 + i */
+    if (edge && (iy0 + i < 0 || iy0 + i >= H)) continue;
+    const float *x = e->in + (size_t)(iy0 + i - e->irow0) * (size_t)W * c + (size_t)c0;
+    if (!WRES) { /* the weight rows this input row meets: ky = i - r S for output row r */
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        if (i - r * S < 0 || i - r * S >= K) continue;
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++)
+          wl[r * K + kx] = DWT_LD(e->w + ((size_t)(i - r * S) * K + kx) * c + (size_t)c0, full, m);
+      }
+    }
+#pragma GCC unroll 24
+    for (int j = 0; j < (T - 1) * S + K; j++) { /* input column ix0 + j */
+      if (edge && (ix0 + j < 0 || ix0 + j >= W)) continue;
+      DWT_V v = DWT_LD(x + (size_t)(ix0 + j) * c, full, m);
+      DWT_KEEP(v); /* one load into a register, not one memory operand per use */
+#pragma GCC unroll 4
+      for (int r = 0; r < R; r++) {
+        const int ky = i - r * S;
+        if (ky < 0 || ky >= K) continue;
+#pragma GCC unroll 16
+        for (int p = 0; p < T; p++) {
+          const int kx = j - p * S;
+          if (kx < 0 || kx >= K) continue;
+          acc[r * T + p] = DWT_FMA(v, WRES ? w[ky * K + kx] : wl[r * K + kx], acc[r * T + p]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; r++) {
+    if (edge && r >= nr) break;
+    const size_t o = ((size_t)(oy + r - e->orow0) * (size_t)l->ow + (size_t)ox) * c + (size_t)c0;
+#pragma GCC unroll 16
+    for (int p = 0; p < T; p++)
+      if (!edge || p < np) DWT_STORE(e, o + (size_t)p * c, acc[r * T + p], full, m);
+  }
+}
+
+DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, const int S,
+                     const int R, const int T, const int WRES) {
+  const struct mbt_layer *l = e->l;
+  const int ow = l->ow, W = l->iw, H = l->ih, P = (K - 1) / 2;
+  /* this call's share of the channel vectors (threads may split channels) */
+  const int nblk = (l->ic + DWT_LANES - 1) / DWT_LANES, parts = e->cparts > 1 ? e->cparts : 1;
+  const int cb = nblk * e->cpart / parts * DWT_LANES;
+  const int ce0 = nblk * (e->cpart + 1) / parts * DWT_LANES, cend = ce0 < l->ic ? ce0 : l->ic;
+  const int chunk = e->mc > 0 ? e->mc : l->ic;
+  const DWT_MASK m = DWT_TAIL(cend % DWT_LANES ? cend % DWT_LANES : 1);
+  for (int cc = cb; cc < cend; cc += chunk) {
+    const int ce = cc + chunk < cend ? cc + chunk : cend;
+    for (int oy = r0; oy < r1; oy += R) {
+      const int nr = r1 - oy < R ? r1 - oy : R, iy0 = oy * S - P;
+      const int rows_in = nr == R && iy0 >= 0 && iy0 + (R - 1) * S + K <= H;
+      for (int ox = 0; ox < ow; ox += T) {
+        const int np = ow - ox < T ? ow - ox : T, ix0 = ox * S - P;
+        int c0 = cc;
+        if (rows_in && np == T && ix0 >= 0 && ix0 + (T - 1) * S + K <= W) {
+          for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
+            dwt_tile(e, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES);
+        } else {
+          for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
+            dwt_tile(e, oy, ox, c0, 1, m, nr, np, 1, K, S, R, T, WRES);
+        }
+        if (c0 < ce) dwt_tile(e, oy, ox, c0, 0, m, nr, np, 1, K, S, R, T, WRES);
+      }
+    }
+  }
+}
+
+#define DWT_KERNEL(K, S, R, T, WRES, FN)                                                       \
+  void FN(const struct mbt_exec *e, int r0, int r1) { dwt_rows(e, r0, r1, K, S, R, T, WRES); }
+
+#endif
