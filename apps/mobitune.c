@@ -458,10 +458,23 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     printf("top-5 (class: probability):");
     for (int k = 0; k < 5; k++) printf(" %d: %.4f", top[k], prob[top[k]]);
     printf("\n");
-    for (int i = 0; o->layers && i < model->nlayers; i++)
-      printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s\n", model->layers[i].name,
-             mbt_op_name(model->layers[i].op), layer_ms[i], 100 * layer_ms[i] / s.median,
-             2 * model->layers[i].macs / (layer_ms[i] * 1e6), mbt_engine_variant(e, i));
+    /* a fused pair or block reports its whole time on its first layer; the layers fused
+     * into it report none, and its GFLOP/s count the whole group's work */
+    for (int i = 0, lead = 0; o->layers && i < model->nlayers; i++) {
+      const struct mbt_layer *l = &model->layers[i];
+      if (layer_ms[i] <= 0 && i > 0) {
+        printf("  %-12s %-8s  (fused into %s)  %s\n", l->name, mbt_op_name(l->op),
+               model->layers[lead].name, mbt_engine_variant(e, i));
+        continue;
+      }
+      double macs = l->macs;
+      for (int j = i + 1; j < model->nlayers && j <= i + 2 && layer_ms[j] <= 0; j++)
+        macs += model->layers[j].macs;
+      lead = i;
+      printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s\n", l->name, mbt_op_name(l->op),
+             layer_ms[i], 100 * layer_ms[i] / s.median, 2 * macs / (layer_ms[i] * 1e6),
+             mbt_engine_variant(e, i));
+    }
     if (o->verify)
       printf("verify: max |logit - reference| = %.3g (tolerance %.3g), top-1 %s\n", max_err, tol,
              top1_ok ? "agrees" : "DIFFERS");

@@ -30,7 +30,9 @@ struct mbt_engine {
   float *probs;
   double *layer_ns; /* time of each layer in the last run */
   int fuse[64];      /* fuse[i] = R > 0: depthwise layer i runs fused with layer i + 1, R rows */
-  float *scratch;    /* strip buffers of the fused pairs, one per thread */
+  int block_req[64]; /* block_req[i] = R > 0: run layers i, i + 1, i + 2 as one block, R rows */
+  int block[64];     /* the requests that run: left to right, none overlapping an earlier one */
+  float *scratch;    /* strip buffers (and block windows) of the fused groups, one per thread */
   size_t scratch_per_thread;
   int threads;
 };
@@ -108,7 +110,9 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
     last[i] = i;
     /* a depthwise layer that may run fused with the next one reads its input until the next
      * layer has written its output, so its input must not be reused before then */
-    const int reader = mbt_pair_fusable(&e->model, i) ? i + 1 : i;
+    const int reader = mbt_block_fusable(&e->model, i)  ? i + 2
+                       : mbt_pair_fusable(&e->model, i) ? i + 1
+                                                        : i;
     if (l->src >= 0 && last[l->src] < reader) last[l->src] = reader;
     if (l->res >= 0 && last[l->res] < i) last[l->res] = i;
     size_t sz = (size_t)l->oh * l->ow * (size_t)l->oc;
@@ -131,17 +135,39 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
   return MBT_OK;
 }
 
+/* Blocks run left to right; a request that overlaps a block already taken is left out. */
+static void resolve_blocks(struct mbt_engine *e) {
+  int next = 0;
+  for (int i = 0; i < e->model.nlayers; i++) {
+    e->block[i] = i >= next && e->block_req[i] > 0 ? e->block_req[i] : 0;
+    if (e->block[i]) next = i + 3;
+  }
+}
+
+/* The rows of the plan's "fused[rows=R]" entry for @p key (0 = apart or no entry). */
+static int plan_rows(const struct mbt_plan *pl, const char *key, int threads) {
+  const struct mbt_choice *c = pl ? plan_entry(pl, key, threads) : NULL;
+  int rows = 0;
+  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 && rows > 0 ? rows : 0;
+}
+
 /* The plan's fusion decisions for the engine's thread count (none without a plan). */
 static enum mbt_status apply_fusion(struct mbt_engine *e, const struct mbt_plan *pl) {
   memset(e->fuse, 0, sizeof e->fuse);
+  memset(e->block_req, 0, sizeof e->block_req);
   for (int i = 0; pl && i + 1 < e->model.nlayers; i++) {
     char key[96];
-    if (!mbt_pair_fusable(&e->model, i)) continue;
-    mbt_pair_key(&e->model.layers[i], &e->model.layers[i + 1], key, sizeof key);
-    const struct mbt_choice *c = plan_entry(pl, key, e->threads);
-    int rows = 0;
-    if (c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 && rows > 0) e->fuse[i] = rows;
+    const struct mbt_layer *l = e->model.layers;
+    if (mbt_pair_fusable(&e->model, i)) {
+      mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
+      e->fuse[i] = plan_rows(pl, key, e->threads);
+    }
+    if (mbt_block_fusable(&e->model, i)) {
+      mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
+      e->block_req[i] = plan_rows(pl, key, e->threads);
+    }
   }
+  resolve_blocks(e);
   return ensure_scratch(e);
 }
 
@@ -254,6 +280,23 @@ int mbt_pair_fusable(const struct mbt_model *m, int i) {
   return 1;
 }
 
+int mbt_block_fusable(const struct mbt_model *m, int i) {
+  if (i + 2 >= m->nlayers || m->layers[i].op != MBT_OP_PWCONV || m->layers[i + 1].src != i ||
+      !mbt_pair_fusable(m, i + 1))
+    return 0;
+  for (int j = 0; j < m->nlayers; j++) /* the first layer's output must have no other reader */
+    if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i)) return 0;
+  return 1;
+}
+
+void mbt_block_key(const struct mbt_layer *ex, const struct mbt_layer *dw,
+                   const struct mbt_layer *pw, char *buf, size_t n) {
+  static const char *const act[] = {"linear", "relu6", "hswish"};
+  snprintf(buf, n, "pwdwpw h=%d w=%d ic=%d c=%d k=%d s=%d oc=%d act=%s,%s,%s res=%d", ex->ih,
+           ex->iw, ex->ic, dw->ic, dw->k, dw->stride, pw->oc, act[ex->act % 3],
+           act[dw->act % 3], act[pw->act % 3], pw->res >= -1);
+}
+
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n) {
   static const char *const act[] = {"linear", "relu6", "hswish"};
   snprintf(buf, n, "dwpw h=%d w=%d c=%d k=%d s=%d act=%s oc=%d act2=%s res=%d", dw->ih, dw->iw,
@@ -261,20 +304,44 @@ void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *
            pw->res >= -1);
 }
 
+/* Floats of scratch one thread needs for the block at @p i: strip, then window. */
+static size_t block_strip(const struct mbt_engine *e, int i) {
+  const struct mbt_layer *d = &e->model.layers[i + 1];
+  return ((size_t)e->block[i] * d->ow * (size_t)d->oc + 15) / 16 * 16;
+}
+static size_t block_scratch(const struct mbt_engine *e, int i) {
+  const struct mbt_layer *d = &e->model.layers[i + 1];
+  return block_strip(e, i) + (size_t)((e->block[i] - 1) * d->stride + d->k) * d->iw * (size_t)d->ic;
+}
+
 static enum mbt_status ensure_scratch(struct mbt_engine *e) {
   size_t need = 0;
-  for (int i = 0; i < e->model.nlayers; i++)
+  for (int i = 0; i < e->model.nlayers; i++) {
     if (e->fuse[i]) {
       const struct mbt_layer *l = &e->model.layers[i];
       const size_t s = (size_t)e->fuse[i] * l->ow * (size_t)l->oc;
       need = s > need ? s : need;
     }
+    if (e->block[i]) need = block_scratch(e, i) > need ? block_scratch(e, i) : need;
+  }
   need = (need + 15) / 16 * 16; /* keep every thread's strip 64-byte aligned */
   if (need <= e->scratch_per_thread) return MBT_OK;
   mbt_free(e->scratch);
   e->scratch = mbt_alloc(need * (size_t)e->threads, sizeof(float));
   e->scratch_per_thread = e->scratch ? need : 0;
   return e->scratch ? MBT_OK : mbt_fail(MBT_ENOMEM, "cannot allocate fusion strips");
+}
+
+enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows) {
+  if (rows > 0 && !mbt_block_fusable(&e->model, i))
+    return mbt_fail(MBT_EINVAL, "layers %d to %d cannot run as one block", i, i + 2);
+  e->block_req[i] = rows > 0 ? rows : 0;
+  resolve_blocks(e);
+  return ensure_scratch(e);
+}
+
+int mbt_engine_block_runs(mbt_engine_t e, int i) {
+  return i >= 0 && i < e->model.nlayers ? e->block[i] : 0;
 }
 
 enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows) {
@@ -289,6 +356,8 @@ void mbt_engine_set_threads(mbt_engine_t e, int threads) {
   e->scratch_per_thread = 0; /* reallocated for the new thread count */
   if (ensure_scratch(e) != MBT_OK) { /* no memory for strips: run unfused rather than fail */
     memset(e->fuse, 0, sizeof e->fuse);
+    memset(e->block_req, 0, sizeof e->block_req);
+    memset(e->block, 0, sizeof e->block);
   }
 }
 
@@ -351,8 +420,39 @@ static void run_fused(struct mbt_engine *e, int i, const float *input) {
   e->layer_ns[i + 1] = 0;
 }
 
+/* Layers i, i + 1, i + 2 as one block, rows split over the threads. */
+static void run_block(struct mbt_engine *e, int i, const float *input) {
+  struct mbt_exec ex, dw, pw;
+  exec_of(e, i, input, &ex);
+  exec_of(e, i + 1, input, &dw);
+  exec_of(e, i + 2, input, &pw);
+  const int rows = e->model.layers[i + 2].oh, nt = e->threads < rows ? e->threads : 1;
+  const size_t strip = block_strip(e, i);
+  const double t0 = mbt_now_ns();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    float *s = e->scratch + (size_t)t * e->scratch_per_thread;
+    mbt_drv_pwdwpw_fused(e->var[i], &ex, e->var[i + 1], &dw, e->var[i + 2], &pw, e->block[i],
+                         s + strip, s, rows * t / n, rows * (t + 1) / n);
+  }
+#else
+  (void)nt;
+  mbt_drv_pwdwpw_fused(e->var[i], &ex, e->var[i + 1], &dw, e->var[i + 2], &pw, e->block[i],
+                       e->scratch + strip, e->scratch, 0, rows);
+#endif
+  e->layer_ns[i] = mbt_now_ns() - t0;
+  e->layer_ns[i + 1] = e->layer_ns[i + 2] = 0;
+}
+
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
   for (int i = 0; i < e->model.nlayers; i++) {
+    if (e->block[i]) {
+      run_block(e, i, input);
+      i += 2;
+      continue;
+    }
     if (e->fuse[i]) {
       run_fused(e, i, input);
       i++;

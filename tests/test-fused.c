@@ -2,7 +2,9 @@
  * after the other, for every fusable pair of MobileNet V1 and V2 (alpha 0.5, 64 px, so every
  * channel count and stride occurs), every depthwise variant the host runs, a spread of pointwise
  * variants, strip heights 1, 3 and 8, and the rows split in two ranges (as two threads do).
- * Per element: |y - ref| <= 1e-6 + 2e-5 * (the same chain run on |x|, |w|, |bias|). */
+ * Per element: |y - ref| <= 1e-6 + 2e-5 * (the same chain run on |x|, |w|, |bias|).  Blocks
+ * (pointwise -> depthwise -> pointwise, mbt_drv_pwdwpw_fused) likewise, with 3e-5 for the
+ * longer chain, and whole networks with every pair, then every block, fused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,83 @@
 #include "tests/tap.h"
 
 static float *falloc(size_t n) { return mbt_alloc(n ? n : 1, sizeof(float)); }
+
+/* Layer @p l run by the reference on @p in (and on |in|, |w|, |b| into mag), weights seeded. */
+struct layer_data {
+  float *w, *b, *aw, *ab, *out, *mag;
+};
+static void ref_layer(const struct mbt_layer *l, const float *in, const float *ain,
+                      struct layer_data *d, struct mbt_rng *r) {
+  const size_t nw = mbt_layer_weight_count(l), nout = (size_t)l->oh * l->ow * l->oc;
+  d->w = falloc(nw), d->b = falloc((size_t)l->oc), d->aw = falloc(nw), d->ab = falloc((size_t)l->oc);
+  d->out = falloc(nout), d->mag = falloc(nout);
+  mbt_layer_init_weights(l, d->w, d->b, r);
+  for (size_t k = 0; k < nw; k++) d->aw[k] = fabsf(d->w[k]);
+  for (int k = 0; k < l->oc; k++) d->ab[k] = fabsf(d->b[k]);
+  struct mbt_exec x = {l, in, d->out, NULL, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+  mbt_exec_act(&x, l->act);
+  mbt_ref_fn(l->op)(&x, 0, l->oh);
+  struct mbt_exec xm = {l, ain, d->mag, NULL, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0};
+  mbt_ref_fn(l->op)(&xm, 0, l->oh);
+}
+
+static void check_block(const struct mbt_model *m, int i, const struct mbt_variant *all, int nv,
+                        struct mbt_rng *r) {
+  const struct mbt_layer *L = &m->layers[i];
+  const size_t nin = (size_t)L[0].ih * L[0].iw * L[0].ic, nout = (size_t)L[2].oh * L[2].ow * L[2].oc;
+  float *x = falloc(nin), *ax = falloc(nin), *out = falloc(nout);
+  for (size_t k = 0; k < nin; k++) ax[k] = fabsf(x[k] = mbt_rng_range(r, -2, 2));
+  struct layer_data d[3];
+  ref_layer(&L[0], x, ax, &d[0], r);
+  ref_layer(&L[1], d[0].out, d[0].mag, &d[1], r);
+  ref_layer(&L[2], d[1].out, d[1].mag, &d[2], r);
+  const size_t strip = 8 * (size_t)L[1].ow * L[1].oc;
+  const size_t window = (size_t)(7 * L[1].stride + L[1].k) * L[1].iw * L[1].ic;
+  float *scratch = falloc(2 * (strip + window));
+  const struct mbt_variant *pwv[2][2]; /* [best-ranked, reference] for layers 0 and 2 */
+  for (int j = 0; j < 2; j++) {
+    const struct mbt_variant *cand[32];
+    mbt_registry_candidates(&L[2 * j], cand, 32);
+    pwv[0][j] = cand[0];
+    pwv[1][j] = mbt_registry_find("ref/mbt_f32_pwconv_ref", &L[2 * j]);
+  }
+  for (int a = 0; a < nv; a++) {
+    if (all[a].op != MBT_OP_DWCONV || !mbt_registry_find(all[a].name, &L[1])) continue;
+    for (int pv = 0; pv < 2; pv++) {
+      float *packed[2];
+      mbt_variant_pack(pwv[pv][0], &L[0], d[0].w, &packed[0]);
+      mbt_variant_pack(pwv[pv][1], &L[2], d[2].w, &packed[1]);
+      for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5) {
+        for (size_t k = 0; k < nout; k++) out[k] = NAN;
+        struct mbt_exec xe = {&L[0], x, NULL, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+        struct mbt_exec xd = {&L[1], NULL, NULL, NULL, d[1].w, d[1].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+        struct mbt_exec xp = {&L[2], NULL, out, NULL, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+        mbt_exec_act(&xe, L[0].act), mbt_exec_act(&xd, L[1].act), mbt_exec_act(&xp, L[2].act);
+        mbt_exec_bind(&xe, pwv[pv][0], packed[0]);
+        mbt_exec_bind(&xd, &all[a], NULL);
+        mbt_exec_bind(&xp, pwv[pv][1], packed[1]);
+        const int half = L[2].oh / 2 | 1;
+        for (int t = 0; t < 2; t++) {
+          float *s = scratch + (size_t)t * (strip + window);
+          mbt_drv_pwdwpw_fused(pwv[pv][0], &xe, &all[a], &xd, pwv[pv][1], &xp, rows, s + strip, s,
+                               t ? half : 0, t ? L[2].oh : half);
+        }
+        size_t bad = 0;
+        for (size_t k = 0; k < nout; k++)
+          bad += !(fabs((double)out[k] - d[2].out[k]) <= 1e-6 + 3e-5 * d[2].mag[k]);
+        ok(bad == 0, "%s block %s+%s+%s: %s + %s + %s rows=%d", mbt_net_name(m->kind), L[0].name,
+           L[1].name, L[2].name, pwv[pv][0]->name, all[a].name, pwv[pv][1]->name, rows);
+        if (bad) diag("%zu of %zu elements out of tolerance", bad, nout);
+      }
+      mbt_free(packed[0]), mbt_free(packed[1]);
+    }
+  }
+  for (int j = 0; j < 3; j++) {
+    float *f[] = {d[j].w, d[j].b, d[j].aw, d[j].ab, d[j].out, d[j].mag};
+    for (size_t k = 0; k < 6; k++) mbt_free(f[k]);
+  }
+  mbt_free(x), mbt_free(ax), mbt_free(out), mbt_free(scratch);
+}
 
 int main(void) {
   struct mbt_rng r;
@@ -83,6 +162,16 @@ int main(void) {
     }
     mbt_model_free(&m);
   }
+  /* Blocks (pointwise -> depthwise -> pointwise) against the three reference kernels, for every
+   * block of both networks: every depthwise variant with the best-ranked pointwise variants,
+   * then the reference pointwise pair; strips of 1, 3 and 8 rows; rows in two ranges. */
+  for (int net = 1; net <= 2; net++) {
+    struct mbt_model m;
+    mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
+    for (int i = 0; i + 2 < m.nlayers; i++)
+      if (mbt_block_fusable(&m, i)) check_block(&m, i, all, nv, &r);
+    mbt_model_free(&m);
+  }
   /* Whole networks with every fusable pair fused (strips of 1, 3 and 8 rows): the engine must
    * keep a fused depthwise layer's input alive until the pointwise layer has written its output
    * (activation buffers are shared by liveness), and 1 and 2 threads must agree. */
@@ -99,25 +188,30 @@ int main(void) {
     /* under an emulator (MBT_RUNNER set: qemu-user), OpenMP teams crawl: one thread only */
     const char *runner = getenv("MBT_RUNNER");
     const int max_threads = runner && *runner ? 1 : 2;
-    for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5)
-      for (int threads = 1; threads <= max_threads; threads++) {
-        int pairs = 0;
-        for (int i = 0; i + 1 < m.nlayers; i++)
-          if (mbt_pair_fusable(&m, i)) pairs += mbt_engine_fuse(e, i, rows) == MBT_OK;
-        mbt_engine_set_threads(e, threads);
-        mbt_engine_run(e, in);
-        const float *got = mbt_engine_logits(e);
-        double err = 0, big = 0;
-        for (int c = 0; c < 1000; c++) { /* (plain comparisons: aarch64 GCC 12's vectoriser
-                                            crashes on two fmax reductions in one loop) */
-          const double d = fabs((double)got[c] - want[c]), w = fabs((double)want[c]);
-          if (d > err) err = d;
-          if (w > big) big = w;
+    /* first every pair, then (pairs still fused) every block that can run */
+    for (int kind = 0; kind < 2; kind++)
+      for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5)
+        for (int threads = 1; threads <= max_threads; threads++) {
+          int groups = 0;
+          for (int i = 0; i + 1 < m.nlayers; i++)
+            if (kind == 0 && mbt_pair_fusable(&m, i))
+              groups += mbt_engine_fuse(e, i, rows) == MBT_OK;
+            else if (kind == 1 && mbt_block_fusable(&m, i) && mbt_engine_block(e, i, rows) == MBT_OK)
+              groups += mbt_engine_block_runs(e, i) > 0;
+          mbt_engine_set_threads(e, threads);
+          mbt_engine_run(e, in);
+          const float *got = mbt_engine_logits(e);
+          double err = 0, big = 0;
+          for (int c = 0; c < 1000; c++) { /* (plain comparisons: aarch64 GCC 12's vectoriser
+                                              crashes on two fmax reductions in one loop) */
+            const double d = fabs((double)got[c] - want[c]), w = fabs((double)want[c]);
+            if (d > err) err = d;
+            if (w > big) big = w;
+          }
+          ok(groups > 3 && err <= 1e-5 + 1e-4 * big,
+             "%s 0.5/64 with %d %s fused, rows=%d, %d thread(s): max |logit - ref| %.3g",
+             mbt_net_name(m.kind), groups, kind ? "blocks" : "pairs", rows, threads, err);
         }
-        ok(pairs > 5 && err <= 1e-5 + 1e-4 * big,
-           "%s 0.5/64 with %d pairs fused, rows=%d, %d thread(s): max |logit - ref| %.3g",
-           mbt_net_name(m.kind), pairs, rows, threads, err);
-      }
     mbt_free(in);
     mbt_engine_destroy(e);
     mbt_engine_destroy(ref);

@@ -67,6 +67,10 @@ static double ref_time(const struct mbt_layer *l, const struct mbt_variant *ref,
   return t.median_ns;
 }
 
+/* Fusion is taken only when it saves more than this fraction; a smaller gain is within the
+ * noise of this machine, and the layers apart are the simpler plan. */
+#define TIE 0.02
+
 /* Strip heights tried for fusion (0 = the two layers apart). */
 static const int fuse_rows[] = {0, 1, 2, 4, 8};
 #define NFUSE ((int)(sizeof fuse_rows / sizeof fuse_rows[0]))
@@ -117,6 +121,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
       if (score[j] < score[best]) second = best, best = j;
       else if (second < 0 || score[j] < score[second]) second = j;
     }
+    if (best && score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
     memcpy(c.key, pkey[i], sizeof c.key);
@@ -134,6 +139,83 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
       fprintf(stderr, "tune fuse %-6s+%-6s %-10s %.1f us, apart %.1f us (%.2fx)\n",
               model->layers[i].name, model->layers[i + 1].name, c.variant, c.ns / 1e3,
               score[0] / users / 1e3, score[0] / score[best]);
+  }
+  free(t);
+  return st;
+}
+
+static void rows_name(int rows, char *buf, size_t n) {
+  if (rows) snprintf(buf, n, "fused[rows=%d]", rows);
+  else snprintf(buf, n, "unfused");
+}
+
+/* Phase 3: blocks (pointwise -> depthwise -> pointwise in strips), one problem key at a time
+ * with every earlier decision in place, so a block is judged against its layers as they run
+ * now (the pair fused or not) and against the blocks it overlaps.  Score: the sum of the
+ * three layers' times over every block with the key (median over interleaved passes). */
+static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model,
+                                   const struct mbt_tune_opts *o, struct mbt_plan *pl,
+                                   int passes, const float *in, int threads) {
+  const int n = model->nlayers;
+  static char bkey[MAXL][96];
+  int todo[MAXL] = {0};
+  for (int i = 0; i + 2 < n; i++) {
+    if (!mbt_block_fusable(model, i)) continue;
+    char k[96];
+    mbt_block_key(&model->layers[i], &model->layers[i + 1], &model->layers[i + 2], k, sizeof k);
+    mbt_key_threads(k, threads, bkey[i], sizeof bkey[i]);
+    todo[i] = o->redo || !mbt_plan_find(pl, bkey[i]);
+  }
+  double *t = calloc((size_t)NFUSE * (size_t)passes, sizeof *t);
+  if (!t) return mbt_fail(MBT_ENOMEM, "cannot allocate the block timings");
+  enum mbt_status st = MBT_OK;
+  for (int i = 0; i < n && st == MBT_OK; i++) {
+    int first = todo[i];
+    for (int k = 0; k < i && first; k++) first = !todo[k] || strcmp(bkey[k], bkey[i]) != 0;
+    if (!first) continue;
+    const int oh = model->layers[i + 1].oh;
+    for (int pass = -1; pass < passes && st == MBT_OK; pass++)
+      for (int j = 0; j < NFUSE && st == MBT_OK; j++) {
+        if (fuse_rows[j] > oh) continue;
+        for (int k = i; k < n && st == MBT_OK; k++)
+          if (todo[k] && !strcmp(bkey[k], bkey[i])) st = mbt_engine_block(e, k, fuse_rows[j]);
+        mbt_engine_run(e, in);
+        double sum = 0;
+        for (int k = i; k < n; k++)
+          if (todo[k] && !strcmp(bkey[k], bkey[i]))
+            sum += mbt_engine_layer_ns(e, k) + mbt_engine_layer_ns(e, k + 1) +
+                   mbt_engine_layer_ns(e, k + 2);
+        if (pass >= 0) t[(size_t)j * passes + pass] = sum;
+      }
+    int best = 0, second = -1, users = 0;
+    double score[NFUSE];
+    for (int j = 0; j < NFUSE; j++) score[j] = mbt_median(&t[(size_t)j * passes], passes);
+    for (int j = 1; j < NFUSE; j++) {
+      if (fuse_rows[j] > oh) continue;
+      if (score[j] < score[best]) second = best, best = j;
+      else if (second < 0 || score[j] < score[second]) second = j;
+    }
+    if (score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
+    for (int k = i; k < n && st == MBT_OK; k++)
+      if (todo[k] && !strcmp(bkey[k], bkey[i])) {
+        users++;
+        st = mbt_engine_block(e, k, fuse_rows[best]); /* later keys see this decision */
+      }
+    struct mbt_choice c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.key, bkey[i], sizeof c.key);
+    rows_name(fuse_rows[best], c.variant, sizeof c.variant);
+    c.ns = score[best] / users;
+    if (second >= 0) {
+      rows_name(fuse_rows[second], c.runner_up, sizeof c.runner_up);
+      c.runner_up_ns = score[second] / users;
+    }
+    c.ref_ns = score[0] / users; /* the three layers as they ran before: what a block must beat */
+    if (st == MBT_OK) st = mbt_plan_put(pl, &c);
+    if (o->verbose)
+      fprintf(stderr, "tune block %s+%s+%s %-14s %.1f us, as before %.1f us (%.2fx)\n",
+              model->layers[i].name, model->layers[i + 1].name, model->layers[i + 2].name,
+              c.variant, c.ns / 1e3, c.ref_ns / 1e3, score[0] / score[best]);
   }
   free(t);
   return st;
@@ -192,7 +274,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   if ((st = mbt_engine_apply_plan(e, pl)) != MBT_OK) goto done;
   /* Phase 1 times layers apart: a fused pair reports its time on the depthwise layer only. */
   for (int i = 0; i + 1 < n; i++)
-    if ((st = mbt_engine_fuse(e, i, 0)) != MBT_OK) goto done;
+    if ((st = mbt_engine_fuse(e, i, 0)) != MBT_OK || (st = mbt_engine_block(e, i, 0)) != MBT_OK)
+      goto done;
   mbt_engine_fill_input(e, in, 3);
   const double t_start = mbt_now_ns();
   for (int pass = -1; pass < passes; pass++) { /* pass -1 warms caches and packs weights */
@@ -266,6 +349,9 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       if (v && (st = mbt_engine_use(e, i, v)) != MBT_OK) goto done;
     }
   st = tune_fusion(e, model, o, pl, passes, in, threads);
+  /* Phase 3: with the pairs decided, blocks of three layers. */
+  if (st == MBT_OK) st = mbt_engine_apply_plan(e, pl);
+  if (st == MBT_OK) st = tune_blocks(e, model, o, pl, passes, in, threads);
   if (st == MBT_OK && o->save_path) st = mbt_plan_save(pl, m, o->save_path);
 done:
   free(t);

@@ -5,6 +5,8 @@
  * through its orow0 offset, the pointwise one sees the strip as a small layer of its own. */
 #include "config.h"
 
+#include <string.h>
+
 #include "kernels/kernels.h"
 
 void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw,
@@ -26,5 +28,48 @@ void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw
     p.out = pw->out + (size_t)y * row_out;
     p.res = pw->res ? pw->res + (size_t)y * row_out : NULL;
     pwv->fn(&p, 0, n);
+  }
+}
+
+/* Fused pointwise + depthwise + pointwise (a V2 inverted-residual block: expand, depthwise,
+ * project; or a V1 pointwise -> depthwise -> pointwise chain): the expanded rows the depthwise
+ * strip needs are computed into a sliding window (rows the next strip shares with this one are
+ * moved up, not recomputed), the depthwise strip reads the window through irow0, and the
+ * project layer consumes the strip at once, so neither intermediate tensor travels to memory. */
+void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *ex,
+                          const struct mbt_variant *dwv, const struct mbt_exec *dw,
+                          const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
+                          float *window, float *scratch, int r0, int r1) {
+  const struct mbt_layer *el = ex->l, *dl = dw->l;
+  const size_t row_in = (size_t)el->iw * el->ic, row_ex = (size_t)el->ow * el->oc;
+  const int S = dl->stride, P = dl->pad, K = dl->k;
+  int wlo = 0, whi = 0; /* the window holds expanded rows [wlo, whi) */
+  for (int y = r0; y < r1; y += rows) {
+    const int n = r1 - y < rows ? r1 - y : rows;
+    int a = y * S - P, b = (y + n - 1) * S - P + K;
+    a = a < 0 ? 0 : a;
+    b = b > dl->ih ? dl->ih : b;
+    if (a >= wlo && a < whi) { /* keep the rows this strip shares with the last one */
+      memmove(window, window + (size_t)(a - wlo) * row_ex,
+              (size_t)(whi - a) * row_ex * sizeof(float));
+    } else {
+      whi = a;
+    }
+    wlo = a;
+    if (b > whi) {
+      struct mbt_layer strip = *el; /* expanded rows [whi, b) as a small pointwise layer */
+      strip.ih = strip.oh = b - whi;
+      struct mbt_exec x = *ex;
+      x.l = &strip;
+      x.in = ex->in + (size_t)whi * row_in;
+      x.out = window + (size_t)(whi - wlo) * row_ex;
+      x.res = ex->res ? ex->res + (size_t)whi * row_ex : NULL;
+      exv->fn(&x, 0, b - whi);
+      whi = b;
+    }
+    struct mbt_exec d = *dw;
+    d.in = window;
+    d.irow0 = wlo;
+    mbt_drv_dwpw_fused(dwv, &d, pwv, pw, n, scratch, y, y + n);
   }
 }
