@@ -20,6 +20,7 @@
 #include <omp.h>
 #endif
 
+#include "bench/compare.h"
 #include "common/common.h"
 #include "machine/machine.h"
 #include "net/net.h"
@@ -366,67 +367,27 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
   dnnl_engine_destroy(eng);
 }
 
-static double max_err(const float *a, const float *b, int n) {
-  double e = 0;
-  for (int i = 0; i < n; i++) e = fmax(e, fabs((double)a[i] - b[i]));
-  return e;
-}
-
 int main(int argc, char **argv) {
-  enum mbt_net_kind net = MBT_NET_V1;
-  int threads = 1, runs = 20;
-  const char *plan_path = "mobitune-data/plan.txt";
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--net") && i + 1 < argc) {
-      if (mbt_net_parse(argv[++i], &net) != MBT_OK) return fprintf(stderr, "bad --net\n"), 2;
-    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-      threads = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-      runs = atoi(argv[++i]);
-    } else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
-      plan_path = argv[++i];
-    } else {
-      fprintf(stderr, "usage: bench-onednn [--net v1|v2] [--threads N] [--runs N] [--plan F]\n");
-      return 2;
-    }
-  }
-  if (threads < 1 || threads > 256 || runs < 1 || runs > 100000)
-    return fprintf(stderr, "bench-onednn: --threads or --runs out of range\n"), 2;
-#ifdef _OPENMP
-  omp_set_num_threads(threads);
-#endif
-  mbt_pin_threads(threads);
-  struct mbt_machine mach;
-  mbt_machine_detect(&mach);
-  struct mbt_model m;
-  mbt_model_build(net, 1.0, 224, &m);
-  struct mbt_plan pl;
-  const int have_plan = mbt_plan_load(plan_path, &mach, &pl) == MBT_OK;
-  if (!have_plan) fprintf(stderr, "bench-onednn: %s; mobitune runs its default plan\n", mbt_last_error());
-  mbt_engine_t tuned, ref;
-  if (mbt_engine_create(&m, have_plan ? &pl : NULL, NULL, 1, &tuned) != MBT_OK ||
-      mbt_engine_create(&m, NULL, "ref/", 1, &ref) != MBT_OK)
-    return fprintf(stderr, "bench-onednn: %s\n", mbt_last_error()), 1;
-  mbt_engine_set_threads(tuned, threads);
-  if (have_plan && mbt_engine_apply_plan(tuned, &pl) != MBT_OK)
-    return fprintf(stderr, "bench-onednn: %s\n", mbt_last_error()), 1;
+  struct mbt_cmp cmp;
+  mbt_cmp_setup(&cmp, "bench-onednn", argc, argv);
+  const struct mbt_model *m = &cmp.m;
+  const int threads = cmp.threads, runs = cmp.runs, have_plan = cmp.have_plan;
+  mbt_engine_t tuned = cmp.tuned, ref = cmp.ref;
+  const float *in = cmp.in;
+  const enum mbt_net_kind net = cmp.net;
   struct dnet plain = {0}, fused = {0};
-  build(&plain, &m, tuned, 0);
-  build(&fused, &m, tuned, 1);
-  const size_t nin = (size_t)m.res * m.res * 3;
-  float *in = malloc(nin * sizeof *in);
-  mbt_engine_fill_input(tuned, in, 2);
+  build(&plain, m, tuned, 0);
+  build(&fused, m, tuned, 1);
+  const size_t nin = (size_t)m->res * m->res * 3;
   for (struct dnet *d = &plain; d; d = d == &plain ? &fused : NULL) {
     void *h;
     CHECK(dnnl_memory_get_data_handle(d->in_user, &h));
     memcpy(h, in, nin * sizeof *in);
   }
   /* Agreement with mobitune's reference path (same weights, same input). */
-  mbt_engine_run(ref, in);
-  mbt_engine_run(tuned, in);
   run(&plain);
   run(&fused);
-  const int classes = m.layers[m.nlayers - 1].oc;
+  const int classes = m->layers[m->nlayers - 1].oc;
   void *po, *fo;
   CHECK(dnnl_memory_get_data_handle(plain.out_user, &po));
   CHECK(dnnl_memory_get_data_handle(fused.out_user, &fo));
@@ -435,8 +396,8 @@ int main(int argc, char **argv) {
          mbt_net_name(net), threads, runs, dnnl_version()->major, dnnl_version()->minor,
          dnnl_version()->patch);
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, oneDNN %.3g, oneDNN fused "
-         "%.3g\n", max_err(mbt_engine_logits(tuned), rl, classes), max_err(po, rl, classes),
-         max_err(fo, rl, classes));
+         "%.3g\n", mbt_cmp_max_err(mbt_engine_logits(tuned), rl, classes),
+         mbt_cmp_max_err(po, rl, classes), mbt_cmp_max_err(fo, rl, classes));
   double *t = malloc(3 * (size_t)runs * sizeof *t);
   for (int r = 0; r < 3; r++) { /* warm-up rounds */
     mbt_engine_run(tuned, in);
@@ -461,13 +422,9 @@ int main(int argc, char **argv) {
   printf("%-22s %10.3f %12.3f\n", "oneDNN", b / 1e6, best / b);
   printf("%-22s %10.3f %12.3f\n", "oneDNN fused dw", c / 1e6, best / c);
   free(t);
-  if (threads == 1) dw_compare(&m, have_plan ? &pl : NULL);
-  free(in);
+  if (threads == 1) dw_compare(m, have_plan ? &cmp.pl : NULL);
   destroy(&plain);
   destroy(&fused);
-  mbt_engine_destroy(tuned);
-  mbt_engine_destroy(ref);
-  if (have_plan) mbt_plan_free(&pl);
-  mbt_model_free(&m);
+  mbt_cmp_free(&cmp);
   return 0;
 }
