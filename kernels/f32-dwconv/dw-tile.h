@@ -14,7 +14,7 @@
  * Padding: a tile whose input columns all lie inside the map, with R full rows and T pixels,
  * runs with constant offsets and no tests; any other tile tests each input column and row and
  * neither loads nor adds the ones in the padding, and stores only its rows below r1 and its
- * pixels inside the row.  Channel remainders use masked loads and stores, so nothing is read
+ * pixels inside the row (reading no input row that only the rows past r1 need).  Channel remainders use masked loads and stores, so nothing is read
  * or written past any buffer.  Threads may split output rows (r0, r1) or channel vectors
  * (cpart/cparts).
  *
@@ -59,7 +59,8 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
   }
 #pragma GCC unroll 8
   for (int i = 0; i < (R - 1) * S + K; i++) { /* input row iy0 + i */
-    if (edge && (iy0 + i < 0 || iy0 + i >= H)) continue;
+    /* (an edge tile reads no row only its unstored rows need: a window may end before it) */
+    if (edge && (iy0 + i < 0 || iy0 + i >= H || i >= (nr - 1) * S + K)) continue;
     const float *x = e->in + (size_t)(iy0 + i - e->irow0) * (size_t)W * c + (size_t)c0;
     if (!WRES) { /* the weight rows this input row meets: ky = i - r S for output row r */
 #pragma GCC unroll 4
