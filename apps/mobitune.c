@@ -278,17 +278,20 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
       const struct mbt_layer *l = &model->layers[i];
       struct mbt_place pc;
       char key[96];
-      mbt_roofline_place(&p, l, &pc);
+      mbt_roofline_place(&p, model, i, o->threads, &pc);
       mbt_layer_key(l, key, sizeof key);
       const struct mbt_choice *c = mbt_plan_find(&pl, key);
-      mem += pc.memory_bound;
+      mem += pc.net_memory_bound;
       sum += c ? c->ns : 0;
-      printf("  %-12s %-8s I=%7.2f FLOP/B  %-7s-bound at %-4s  attainable %6.1f GFLOP/s  "
-             "achieved %6.1f  %s\n", l->name, mbt_op_name(l->op), pc.intensity,
-             pc.memory_bound ? "memory" : "compute", p.levels[pc.level].name, pc.attainable,
-             c ? pc.flops / c->ns : 0.0, c ? c->variant : "-");
+      printf("  %-12s %-8s I=%7.2f FLOP/B  alone %-7s-bound at %-4s %6.1f GFLOP/s; in the "
+             "network %-7s-bound at %-4s %6.1f; achieved %6.1f (%3.0f%%)  %s\n", l->name,
+             mbt_op_name(l->op), pc.intensity, pc.memory_bound ? "memory" : "compute",
+             p.levels[pc.level].name, pc.attainable, pc.net_memory_bound ? "memory" : "compute",
+             p.levels[pc.net_level].name, pc.net_attainable, c ? pc.flops / c->ns : 0.0,
+             c && pc.net_attainable > 0 ? 100 * pc.flops / c->ns / pc.net_attainable : 0.0,
+             c ? c->variant : "-");
     }
-    printf("tune: %d of %d layers memory-bound; sum of per-layer medians %.3f ms\n", mem,
+    printf("tune: %d of %d layers memory-bound in the network; sum of per-layer medians %.3f ms\n", mem,
            model->nlayers, sum / 1e6);
   } else {
     printf("tune: no machine profile at %s, so no roofline placement (run 'mobitune roofline')\n",

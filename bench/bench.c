@@ -40,7 +40,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       mbt_measure(cand[v], &x, 1, min_ms, reps, &t);
       mbt_free(packed);
       struct mbt_place pc = {0};
-      if (o->profile) mbt_roofline_place(o->profile, l, &pc);
+      if (o->profile) mbt_roofline_place(o->profile, model, i, 1, &pc);
       fprintf(out, "%-12s %-64s %10.2f %6.1f%% %9.2f %8.2f", l->name, cand[v]->name,
               t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
               2 * l->macs / t.median_ns, l->bytes / t.median_ns);

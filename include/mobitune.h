@@ -159,19 +159,50 @@ void mbt_model_print(const struct mbt_model *m, FILE *out, int json);
 
 /* ------------------------------------------------------------------ roofline */
 
-#define MBT_MAX_LEVELS 5 /* L1, L2, L3, L4?, DRAM */
+#define MBT_MAX_LEVELS 5  /* L1, L2, L3, L4?, DRAM */
+#define MBT_MAX_PEAKS 48   /* compute ceilings: ISA x kernel x thread count */
+#define MBT_MAX_SWEEP 40   /* working-set sizes per bandwidth curve */
+#define MBT_MAX_CURVES 16  /* bandwidth kernels x thread counts */
 
 /** A measured figure: the best of several repetitions with its spread. */
 struct mbt_figure {
   double best, median, min, max; /**< GFLOP/s or GB/s; min is the worst repetition */
   int reps;
-  int flagged;                   /**< 1 when the repetitions disagreed beyond 10% */
+  int flagged;                   /**< 1 when the repetitions disagreed beyond the bound */
+};
+
+/** One compute ceiling: an instruction set's peak with one kernel at one thread count. */
+struct mbt_peak {
+  char isa[12];                  /**< "scalar", "sse", "avx2", "avx512f", "neon" */
+  char kernel[12];               /**< "fma", "mul+add" (no FMA unit), "fma+add" (mixed) */
+  int threads;
+  int chains;                    /**< independent accumulators the kernel used */
+  struct mbt_figure gflops;
+};
+
+/** The bandwidth kernels (STREAM's, with likwid-bench's names). */
+enum mbt_bw_kernel { MBT_BW_READ, MBT_BW_WRITE, MBT_BW_COPY, MBT_BW_TRIAD, MBT_BW_KERNELS };
+
+/** One bandwidth curve: GB/s against the working set per thread. */
+struct mbt_curve {
+  int kernel;                    /**< enum mbt_bw_kernel */
+  int threads;
+  int n;
+  double ws[MBT_MAX_SWEEP];      /**< bytes per thread, all arrays of the kernel together */
+  double best[MBT_MAX_SWEEP];    /**< GB/s, best repetition, all threads together */
+  double median[MBT_MAX_SWEEP];  /**< GB/s, median repetition */
 };
 
 struct mbt_bw_level {
   char name[8];                  /**< "L1", "L2", "L3", "DRAM" */
-  uint64_t ws;                   /**< working set per thread, bytes */
-  struct mbt_figure read1, readn; /**< read bandwidth, 1 thread and all threads (GB/s) */
+  uint64_t size;                 /**< capacity one thread has alone (bytes; 0 for DRAM) */
+  uint64_t ws;                   /**< a working set per thread that lives in this level */
+  /** plateau ceilings [kernel][0 = 1 thread, 1 = all threads], GB/s */
+  struct mbt_figure bw[MBT_BW_KERNELS][2];
+  double edge;                   /**< working set (bytes per thread, 1-thread read) where the
+                                      read curve leaves this level's plateau; 0 = not seen */
+  int agrees;                    /**< 1 when edge is within 2x of size (hwloc) */
+  struct mbt_figure read1, readn; /**< = bw[MBT_BW_READ][0], [1] */
 };
 
 /** The machine profile: measured ceilings, saved as versioned JSON. */
@@ -180,8 +211,15 @@ struct mbt_profile {
   char version[16];
   char date[32];
   int threads;                   /**< "all threads" count used */
-  struct mbt_figure peak_scalar1, peak_scalarn;  /**< scalar FMA GFLOP/s */
-  struct mbt_figure peak_simd1, peak_simdn;      /**< widest SIMD FMA GFLOP/s */
+  double clock_ghz;              /**< inferred from a dependent integer add chain (0 unknown) */
+  double fma_latency;            /**< cycles, measured on the widest SIMD FMA (0 unknown) */
+  int npeaks;
+  struct mbt_peak peaks[MBT_MAX_PEAKS];
+  int ncurves;
+  struct mbt_curve curves[MBT_MAX_CURVES];
+  /* Summaries derived from peaks (mbt_profile_summarize): FMA (or mul+add) kernels only. */
+  struct mbt_figure peak_scalar1, peak_scalarn;  /**< scalar GFLOP/s, 1 and all threads */
+  struct mbt_figure peak_simd1, peak_simdn;      /**< widest SIMD GFLOP/s */
   char simd_isa[16];
   int nlevels;
   struct mbt_bw_level levels[MBT_MAX_LEVELS];
@@ -191,7 +229,7 @@ struct mbt_profile {
 
 struct mbt_roofline_opts {
   int threads;    /**< 0 = all hardware threads */
-  int quick;      /**< 1 = fewer repetitions (tests) */
+  int quick;      /**< 1 = fewer sizes and repetitions (tests) */
   int verbose;    /**< progress lines on stderr */
 };
 
@@ -201,21 +239,44 @@ enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
 enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path);
 enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p);
 void mbt_profile_print(const struct mbt_profile *p, FILE *out);
+/** Fill the summary fields (peak_*, simd_isa, levels' read1/readn) from peaks and levels. */
+void mbt_profile_summarize(struct mbt_profile *p);
+/** The best FMA (or mul+add) ceiling of @p isa ("" = widest SIMD) at @p threads, GFLOP/s. */
+double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int threads);
+
+/**
+ * Plateau detection on one bandwidth curve: for each memory level (capacities @p cap[0..ncap),
+ * per thread, smallest first; a DRAM level follows them), the ceiling is the median of the
+ * points whose working set lies well inside the level ([2 cap[i-1], cap[i] / 2]; DRAM: from 4
+ * cap[ncap-1] on), relaxed to [1.25 cap[i-1], 0.8 cap[i]] when no point lies there.  A single
+ * noisy point moves a median of three or more points little.  @p edge[i] gets the working set
+ * where the curve first falls below the geometric mean of this plateau and the next (0 when it
+ * never does); @p value[i] = 0 when no point lies in the level.  Returns the levels found.
+ */
+int mbt_plateaus(const double *ws, const double *gbs, int n, const double *cap, int ncap,
+                 double *value, double *spread, double *edge);
 
 /** Where a layer sits on the roofline. */
 struct mbt_place {
   double flops;       /**< 2 x MACs */
-  double intensity;   /**< FLOP per compulsory byte */
-  int level;          /**< memory level that holds its working set (index into levels) */
-  double bw;          /**< that level's bandwidth, GB/s */
-  double peak;        /**< compute ceiling, GFLOP/s */
+  double intensity;   /**< FLOP per compulsory byte (input, weights, output; fp32) */
+  int level;          /**< alone: the level that holds its whole working set */
+  double bw;          /**< that level's read bandwidth, GB/s */
+  double peak;        /**< compute ceiling at the thread count, GFLOP/s */
   double ridge;       /**< peak / bw, FLOP/byte */
   double attainable;  /**< min(peak, intensity x bw), GFLOP/s */
   int memory_bound;   /**< 1 when intensity < ridge */
+  double ridges[MBT_MAX_LEVELS]; /**< the ridge point of every level */
+  /* Inside the network: activations come from the level that holds input + output (the
+   * previous layer just wrote them); weights from the last-level cache when every layer's
+   * weights fit there (repeated inferences keep them), else from DRAM. */
+  int net_level;      /**< the level whose traffic takes longest */
+  double net_attainable; /**< flops / max(compute time, activation + weight traffic time) */
+  int net_memory_bound;
 };
-/** Place @p l against the 1-thread SIMD roof of @p p (level chosen from the working set). */
-void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_layer *l,
-                        struct mbt_place *out);
+/** Place layer @p i of @p m on @p p at @p threads threads (1 or the profile's count). */
+void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, int i,
+                        int threads, struct mbt_place *out);
 
 /* ------------------------------------------------------------------ tuning and plans */
 

@@ -139,7 +139,7 @@ static void chart(struct buf *b, const struct mbt_profile *p, const struct mbt_p
     const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
     if (!c || l->macs <= 0) continue;
     struct mbt_place pc;
-    mbt_roofline_place(p, l, &pc);
+    mbt_roofline_place(p, model, i, 1, &pc);
     const double g = pc.flops / c->ns;
     put(b, "<circle cx='%.1f' cy='%.1f' r='5' fill='%s' fill-opacity='0.75' stroke='#000'>"
            "<title>", px(&a, pc.intensity), py(&a, g > 0.1 ? g : 0.1), kind_color(l->op));
@@ -226,7 +226,7 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
     mbt_layer_key(l, key, sizeof key);
     const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
     struct mbt_place pc;
-    mbt_roofline_place(p, l, &pc);
+    mbt_roofline_place(p, model, i, 1, &pc);
     const double share = total > 0 ? ns[i] / total : 0;
     if (pc.attainable > 0) predicted += pc.flops / pc.attainable;
     if (pc.memory_bound) mem_time += ns[i];

@@ -1,9 +1,25 @@
-/* roofline/measure.c -- the first-cut ceilings: FMA peak (scalar and widest SIMD) and read
- * bandwidth at one working set per memory level sized from the cache sizes, each for 1 thread
- * and all threads, pinned.  Each figure is the best of several calibrated repetitions, with the
- * spread kept; repetitions that disagree by more than 10% are flagged. */
+/* roofline/measure.c -- this machine's ceilings.
+ *
+ * Compute: for every instruction set built and usable here (scalar, SSE, AVX2, AVX-512, NEON)
+ * the clock is inferred from a dependent integer add chain, the FMA latency from a dependent FMA
+ * chain, and every accumulator count the registers allow is timed on one thread; the fastest
+ * (which covers latency x pipes) is kept and timed again on every thread count up to all, pinned.
+ * A mixed FMA + add kernel is timed too where the ISA has FMA (cores whose adders are separate
+ * pipes go faster with it).
+ *
+ * Bandwidth: read, write, copy and triad over a sweep of working sets per thread from 4 KiB to
+ * several times the last-level cache, on 1 thread and on all threads, pinned, each array touched
+ * first by the thread that uses it; each level's ceiling comes from the plateau of its sizes
+ * (roofline/plateau.c) as hwloc reports them.  Bytes counted: what the kernel loads plus what
+ * it stores (STREAM's and likwid-bench's convention); the write-allocate reads of stored lines
+ * are not counted, in every kernel alike.
+ *
+ * Each figure is the best of several calibrated repetitions with the spread kept; repetitions
+ * that disagree by more than 10% are measured again (up to 3 attempts) and stay flagged if
+ * every attempt disagrees. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 #ifdef _OPENMP
@@ -18,7 +34,7 @@
 
 static void figure_from(const double *rate, int reps, struct mbt_figure *f) {
   f->reps = reps;
-  f->best = f->min = f->max = rate[0];
+  f->best = f->min = rate[0];
   for (int r = 1; r < reps; r++) {
     f->best = rate[r] > f->best ? rate[r] : f->best;
     f->min = rate[r] < f->min ? rate[r] : f->min;
@@ -30,15 +46,16 @@ static void figure_from(const double *rate, int reps, struct mbt_figure *f) {
 
 static volatile float sink; /* keeps every kernel's result alive */
 
-/* Run fn on each of @p threads pinned threads; return the wall time of the slowest, ns. */
 struct job {
   mbt_flops_fn flops;
-  mbt_read_fn read;
+  mbt_bw_fn bw;
   long iters;
-  size_t n; /* floats per thread */
+  size_t n;        /* floats per array */
+  float ***arrays; /* arrays[thread][array] */
 };
 
-static double run_job(const struct job *j, int threads, float **bufs) {
+/* Run the job on @p threads pinned threads; return the wall time from a common start, ns. */
+static double run_job(const struct job *j, int threads) {
   double t0 = 0, t1 = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
@@ -47,7 +64,8 @@ static double run_job(const struct job *j, int threads, float **bufs) {
 #pragma omp barrier
 #pragma omp master
     t0 = mbt_now_ns();
-    float v = j->flops ? j->flops(j->iters) : j->read(bufs[t], j->n, j->iters);
+#pragma omp barrier
+    const float v = j->flops ? j->flops(j->iters) : j->bw(j->arrays[t], j->n, j->iters);
 #pragma omp atomic
     sink += v;
 #pragma omp barrier
@@ -57,7 +75,7 @@ static double run_job(const struct job *j, int threads, float **bufs) {
 #else
   (void)threads;
   t0 = mbt_now_ns();
-  sink += j->flops ? j->flops(j->iters) : j->read(bufs[0], j->n, j->iters);
+  sink += j->flops ? j->flops(j->iters) : j->bw(j->arrays[0], j->n, j->iters);
   t1 = mbt_now_ns();
 #endif
   return t1 - t0;
@@ -73,53 +91,228 @@ static void pin_team(int threads) {
 #endif
 }
 
-/* Calibrate iters so one run lasts target_ms, then time reps runs; rate = units / ns. */
-static void measure(struct job *j, int threads, float **bufs, double units_per_iter,
-                    double target_ms, int reps, struct mbt_figure *f) {
-  pin_team(threads);
+/* Calibrate iters so one run lasts target_ms, then time reps runs; rate = units / ns summed
+ * over the threads (GFLOP/s or GB/s). */
+static void measure(struct job *j, int threads, double units_per_iter, double target_ms,
+                    int reps, struct mbt_figure *f) {
   j->iters = 1;
   for (;;) {
-    double dt = run_job(j, threads, bufs);
+    const double dt = run_job(j, threads);
     if (dt >= target_ms * 1e6 || j->iters > (1L << 40)) break;
     j->iters = dt < target_ms * 1e5 ? j->iters * 8 : j->iters * 2;
   }
-  /* A figure whose repetitions disagree beyond FLAG_SPREAD (another tenant took the core) is
-   * measured again, up to 3 attempts; the attempt with the best median is kept, and it stays
-   * flagged if every attempt disagreed. */
   for (int attempt = 0; attempt < 3; attempt++) {
     double rate[16];
     struct mbt_figure g;
-    for (int r = 0; r < reps; r++) {
-      double dt = run_job(j, threads, bufs);
-      rate[r] = units_per_iter * (double)j->iters * threads / dt; /* GFLOP/s or GB/s */
-    }
+    for (int r = 0; r < reps; r++)
+      rate[r] = units_per_iter * (double)j->iters * threads / run_job(j, threads);
     figure_from(rate, reps, &g);
-    if (attempt == 0 || (!g.flagged && f->flagged) || (g.flagged == f->flagged && g.median > f->median))
+    if (attempt == 0 || (!g.flagged && f->flagged) ||
+        (g.flagged == f->flagged && g.median > f->median))
       *f = g;
     if (!f->flagged) break;
   }
 }
 
-static void level_sizes(const struct mbt_machine *m, struct mbt_profile *p) {
-  p->nlevels = 0;
-  uint64_t prev = 0;
-  for (int lv = 1; lv <= 4; lv++) {
+/* The instruction sets this build has, usable on this host. */
+static int roof_isas(const struct mbt_machine *m, const struct mbt_roof_isa **out) {
+  int n = 0;
+  out[n++] = &mbt_roof_scalar;
+#ifdef MBT_HAVE_ROOF_SSE
+  out[n++] = &mbt_roof_sse;
+#endif
+#if MBT_HAVE_AVX2
+  if (m->isa & MBT_ISA_AVX2) out[n++] = &mbt_roof_avx2;
+#endif
+#if MBT_HAVE_AVX512
+  if (m->isa & MBT_ISA_AVX512F) out[n++] = &mbt_roof_avx512;
+#endif
+#if MBT_HAVE_NEON
+  if (m->isa & MBT_ISA_NEON) out[n++] = &mbt_roof_neon;
+#endif
+  (void)m;
+  return n;
+}
+
+static struct mbt_peak *add_peak(struct mbt_profile *p, const char *isa, const char *kernel,
+                                 int threads, int chains) {
+  if (p->npeaks >= MBT_MAX_PEAKS) return NULL;
+  struct mbt_peak *k = &p->peaks[p->npeaks++];
+  memset(k, 0, sizeof *k);
+  snprintf(k->isa, sizeof k->isa, "%s", isa);
+  snprintf(k->kernel, sizeof k->kernel, "%s", kernel);
+  k->threads = threads, k->chains = chains;
+  return k;
+}
+
+/* Thread counts measured: 1, 2, 4, ... and all. */
+static int thread_counts(int threads, int *tc) {
+  int n = 0;
+  for (int t = 1; t < threads; t *= 2) tc[n++] = t;
+  tc[n++] = threads;
+  return n;
+}
+
+static void measure_compute(const struct mbt_machine *m, const struct mbt_roofline_opts *o,
+                            struct mbt_profile *p, int reps, double ms) {
+  const struct mbt_roof_isa *isa[8];
+  const int nisa = roof_isas(m, isa);
+  int tc[16];
+  const int ntc = thread_counts(p->threads, tc);
+  p->clock_ghz = mbt_roof_clock_ghz();
+  for (int k = 0; k < nisa; k++) {
+    const struct mbt_roof_isa *I = isa[k];
+    const char *kname = I->fma ? "fma" : "mul+add";
+    struct job j = {I->latency, NULL, 0, 0, NULL};
+    struct mbt_figure lat;
+    pin_team(1);
+    measure(&j, 1, 8.0, ms / 2, reps, &lat); /* rate = dependent FMAs per ns */
+    const double lat_cycles = p->clock_ghz > 0 ? p->clock_ghz / lat.best : 0;
+    if (I->fma && k == nisa - 1) p->fma_latency = lat_cycles;
+    /* every accumulator count on one thread; keep the fastest */
+    struct mbt_figure best = {0, 0, 0, 0, 0, 0};
+    int best_chains = 0;
+    mbt_flops_fn best_fn = NULL;
+    for (int c = 0; c < I->nchains; c++) {
+      struct mbt_figure f;
+      j.flops = I->chain_fn[c];
+      measure(&j, 1, 2.0 * I->chains[c] * I->lanes, ms, reps, &f);
+      if (o->verbose > 1)
+        fprintf(stderr, "roofline: %s %s %2d chains %.1f GFLOP/s\n", I->isa, kname, I->chains[c], f.best);
+      if (f.best > best.best * 1.02) best = f, best_chains = I->chains[c], best_fn = I->chain_fn[c];
+    }
+    struct mbt_peak *pk = add_peak(p, I->isa, kname, 1, best_chains);
+    if (pk) pk->gflops = best;
+    j.flops = best_fn;
+    for (int t = 1; t < ntc; t++) {
+      pin_team(tc[t]);
+      if ((pk = add_peak(p, I->isa, kname, tc[t], best_chains)))
+        measure(&j, tc[t], 2.0 * best_chains * I->lanes, ms, reps, &pk->gflops);
+    }
+    if (I->fma && I->mix) { /* the mix on 1 and all threads */
+      j.flops = I->mix;
+      const double fl = (2.0 * I->mix_fma + I->mix_add) * I->lanes;
+      for (int t = 0; t < ntc; t += ntc > 1 ? ntc - 1 : 1) {
+        pin_team(tc[t]);
+        if ((pk = add_peak(p, I->isa, "fma+add", tc[t], I->mix_fma + I->mix_add)))
+          measure(&j, tc[t], fl, ms, reps, &pk->gflops);
+      }
+    }
+    if (o->verbose) {
+      fprintf(stderr, "roofline: %-7s %-7s %6.1f GFLOP/s on 1 thread (%d chains; dependent "
+              "latency %.1f cycles)", I->isa, kname, best.best, best_chains, lat_cycles);
+      const struct mbt_peak *n = &p->peaks[p->npeaks - 1];
+      if (I->fma && I->mix) fprintf(stderr, "; fma+add %.1f on %d", n->gflops.best, n->threads);
+      fprintf(stderr, "\n");
+    }
+  }
+}
+
+/* Capacity of cache level @p lv that each of @p nt pinned threads has (bytes). */
+static double share(const struct mbt_cache *c, int nt) {
+  const int sharers = c->shared_by > 1 ? (nt < c->shared_by ? nt : c->shared_by) : 1;
+  return (double)c->size / sharers;
+}
+
+static const int arrays_of[MBT_BW_KERNELS] = {1, 1, 2, 3};
+static const char *const bw_names[MBT_BW_KERNELS] = {"read", "write", "copy", "triad"};
+
+static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
+                                         const struct mbt_roofline_opts *o,
+                                         struct mbt_profile *p, int reps, double ms) {
+  const struct mbt_roof_isa *isa[8];
+  const struct mbt_roof_isa *I = isa[roof_isas(m, isa) - 1]; /* the widest */
+  /* levels from hwloc (never one the machine lacks), then DRAM */
+  double cap1[MBT_MAX_LEVELS], capn[MBT_MAX_LEVELS], llc_total = 0;
+  int ncap = 0;
+  for (int lv = 1; lv <= 4 && ncap < MBT_MAX_LEVELS - 1; lv++) {
     const struct mbt_cache *c = mbt_machine_cache(m, lv);
     if (!c) continue;
-    struct mbt_bw_level *L = &p->levels[p->nlevels++];
+    struct mbt_bw_level *L = &p->levels[ncap];
     snprintf(L->name, sizeof L->name, "L%d", lv);
-    /* Half the cache (per thread sharing it), but at least twice the level below. */
-    uint64_t ws = c->size / 2 / (uint64_t)(c->shared_by > 1 ? c->shared_by : 1);
-    if (ws < 2 * prev) ws = 2 * prev;
-    L->ws = ws;
-    prev = c->size / (uint64_t)(c->shared_by > 1 ? c->shared_by : 1);
+    cap1[ncap] = share(c, 1), capn[ncap] = share(c, p->threads);
+    L->size = (uint64_t)cap1[ncap];
+    L->ws = L->size / 2;
+    llc_total = (double)c->size * (c->instances > 0 ? c->instances : 1);
+    ncap++;
   }
-  const struct mbt_cache *llc = p->nlevels ? mbt_machine_cache(m, p->nlevels) : NULL;
-  uint64_t dram = llc ? 4 * llc->size * (uint64_t)llc->instances : ((uint64_t)64 << 20);
-  if (dram < ((uint64_t)64 << 20)) dram = (uint64_t)64 << 20;
-  struct mbt_bw_level *D = &p->levels[p->nlevels++];
+  p->nlevels = ncap + 1;
+  struct mbt_bw_level *D = &p->levels[ncap];
   snprintf(D->name, sizeof D->name, "DRAM");
-  D->ws = dram; /* total; split over the threads */
+  /* sweep to 4 x the last-level cache in all (at least 64 MiB), split over the threads */
+  double top = 4 * llc_total;
+  top = top < 64.0 * (1 << 20) ? 64.0 * (1 << 20) : top;
+  D->ws = (uint64_t)top;
+  const int tcount[2] = {1, p->threads};
+  const double step = o->quick ? 2.0 : sqrt(2.0);
+  enum mbt_status st = MBT_OK;
+  for (int ti = 0; ti < (p->threads > 1 ? 2 : 1) && st == MBT_OK; ti++) {
+    const int nt = tcount[ti];
+    const size_t maxn = ((size_t)(top / nt / sizeof(float)) + MBT_BW_ALIGN) / MBT_BW_ALIGN * MBT_BW_ALIGN;
+    float *arr[256][3];
+    float **rows[256];
+    memset(arr, 0, sizeof arr);
+    pin_team(nt);
+    int fail = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) reduction(| : fail)
+#endif
+    { /* first touch by the thread that streams the array (its NUMA node, its TLB) */
+#ifdef _OPENMP
+      const int t = omp_get_thread_num();
+#else
+      const int t = 0;
+#endif
+      for (int a = 0; a < 3; a++) {
+        arr[t][a] = mbt_alloc(maxn, sizeof(float));
+        if (!arr[t][a]) fail = 1;
+        else
+          for (size_t i = 0; i < maxn; i++) arr[t][a][i] = 1.0f;
+      }
+    }
+    for (int t = 0; t < nt; t++) rows[t] = arr[t];
+    if (fail) st = mbt_fail(MBT_ENOMEM, "cannot allocate %zu MiB for the bandwidth sweep",
+                            3 * maxn * sizeof(float) * (size_t)nt >> 20);
+    for (int k = 0; k < MBT_BW_KERNELS && st == MBT_OK && p->ncurves < MBT_MAX_CURVES; k++) {
+      struct mbt_curve *cv = &p->curves[p->ncurves++];
+      memset(cv, 0, sizeof *cv);
+      cv->kernel = k, cv->threads = nt;
+      for (double ws = 4096; ws <= top / nt * 1.01 && cv->n < MBT_MAX_SWEEP; ws *= step) {
+        size_t n = (size_t)(ws / arrays_of[k] / sizeof(float)) / MBT_BW_ALIGN * MBT_BW_ALIGN;
+        if (n < MBT_BW_ALIGN) n = MBT_BW_ALIGN;
+        if (n > maxn) n = maxn;
+        struct job j = {NULL, I->bw[k], 0, n, rows};
+        struct mbt_figure f;
+        measure(&j, nt, (double)n * arrays_of[k] * sizeof(float), ms / 4, reps, &f);
+        cv->ws[cv->n] = (double)n * arrays_of[k] * sizeof(float);
+        cv->best[cv->n] = f.best, cv->median[cv->n] = f.median;
+        cv->n++;
+      }
+      /* the levels' ceilings from this curve's plateaus */
+      double val[MBT_MAX_LEVELS], spr[MBT_MAX_LEVELS], edge[MBT_MAX_LEVELS], med[MBT_MAX_LEVELS];
+      double dummy[MBT_MAX_LEVELS];
+      mbt_plateaus(cv->ws, cv->best, cv->n, nt == 1 ? cap1 : capn, ncap, val, spr, edge);
+      mbt_plateaus(cv->ws, cv->median, cv->n, nt == 1 ? cap1 : capn, ncap, med, dummy, dummy);
+      for (int l = 0; l <= ncap; l++) {
+        struct mbt_figure *f = &p->levels[l].bw[k][ti];
+        f->best = f->max = val[l], f->median = med[l], f->reps = reps;
+        f->min = val[l] * (1 - spr[l]);
+        f->flagged = val[l] <= 0 || spr[l] > 1.5 * FLAG_SPREAD;
+        if (k == MBT_BW_READ && nt == 1 && l < ncap) {
+          p->levels[l].edge = edge[l];
+          p->levels[l].agrees = edge[l] > 0 && edge[l] >= cap1[l] / 2 && edge[l] <= cap1[l] * 2;
+        }
+      }
+      if (o->verbose) {
+        fprintf(stderr, "roofline: %-5s %d thread%s:", bw_names[k], nt, nt > 1 ? "s" : " ");
+        for (int l = 0; l <= ncap; l++)
+          fprintf(stderr, " %s %.1f%s", p->levels[l].name, val[l], l < ncap ? "," : " GB/s\n");
+      }
+    }
+    for (int t = 0; t < nt; t++)
+      for (int a = 0; a < 3; a++) mbt_free(arr[t][a]);
+  }
+  return st;
 }
 
 enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
@@ -137,59 +330,10 @@ enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
   p->threads = threads;
   p->counters = m->counters;
   snprintf(p->counters_note, sizeof p->counters_note, "%s", m->counters_note);
-  const int reps = o->quick ? 3 : 7;
-  const double ms = o->quick ? 5 : 25;
-
-  struct job j = {mbt_peak_scalar, NULL, 0, 0};
-  measure(&j, 1, NULL, 24.0, ms, reps, &p->peak_scalar1);
-  measure(&j, threads, NULL, 24.0, ms, reps, &p->peak_scalarn);
-  mbt_read_fn read = mbt_read_scalar;
-  snprintf(p->simd_isa, sizeof p->simd_isa, "scalar");
-  p->peak_simd1 = p->peak_scalar1;
-  p->peak_simdn = p->peak_scalarn;
-#if MBT_HAVE_AVX2
-  if (m->isa & MBT_ISA_AVX2) {
-    j.flops = mbt_peak_avx2;
-    measure(&j, 1, NULL, 192.0, ms, reps, &p->peak_simd1);
-    measure(&j, threads, NULL, 192.0, ms, reps, &p->peak_simdn);
-    read = mbt_read_avx2;
-    snprintf(p->simd_isa, sizeof p->simd_isa, "avx2");
-  }
-#endif
-  if (o->verbose)
-    fprintf(stderr, "roofline: peak %s %.1f GFLOP/s (1 thread), %.1f (%d threads); scalar %.1f\n",
-            p->simd_isa, p->peak_simd1.best, p->peak_simdn.best, threads, p->peak_scalar1.best);
-
-  level_sizes(m, p);
-  float *bufs[256] = {0};
-  enum mbt_status st = MBT_OK;
-  for (int li = 0; li < p->nlevels && st == MBT_OK; li++) {
-    struct mbt_bw_level *L = &p->levels[li];
-    const int dram = li == p->nlevels - 1;
-    for (int pass = 0; pass < 2; pass++) {
-      const int nt = pass == 0 ? 1 : threads;
-      size_t bytes = dram ? L->ws / (uint64_t)nt : L->ws;
-      size_t n = (bytes / sizeof(float) + 63) / 64 * 64;
-      for (int t = 0; t < nt && st == MBT_OK; t++) {
-        bufs[t] = mbt_alloc(n, sizeof(float));
-        if (!bufs[t]) st = mbt_fail(MBT_ENOMEM, "cannot allocate %zu bytes for %s", bytes, L->name);
-        else
-          for (size_t i = 0; i < n; i++) bufs[t][i] = 1.0f; /* touch: real pages, warm TLB */
-      }
-      if (st == MBT_OK) {
-        struct job jb = {NULL, read, 0, n};
-        measure(&jb, nt, bufs, (double)n * sizeof(float), ms, reps,
-                pass == 0 ? &L->read1 : &L->readn);
-      }
-      for (int t = 0; t < nt; t++) {
-        mbt_free(bufs[t]);
-        bufs[t] = NULL;
-      }
-    }
-    if (o->verbose && st == MBT_OK)
-      fprintf(stderr, "roofline: %-4s read %7.1f GB/s (1 thread), %7.1f GB/s (%d threads), "
-                      "working set %llu KiB\n", L->name, L->read1.best, L->readn.best, threads,
-              (unsigned long long)(L->ws >> 10));
-  }
+  const int reps = o->quick ? 3 : 5;
+  const double ms = o->quick ? 4 : 20;
+  measure_compute(m, o, p, reps, ms);
+  const enum mbt_status st = measure_bandwidth(m, o, p, reps, ms);
+  mbt_profile_summarize(p);
   return st;
 }

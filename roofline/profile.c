@@ -8,7 +8,7 @@
 
 #include "common/common.h"
 
-#define PROFILE_FORMAT 1
+#define PROFILE_FORMAT 2
 
 static json_object *fig_json(const struct mbt_figure *f) {
   json_object *o = json_object_new_object();
@@ -21,6 +21,14 @@ static json_object *fig_json(const struct mbt_figure *f) {
   return o;
 }
 
+static json_object *dbl_array(const double *v, int n) {
+  json_object *a = json_object_new_array();
+  for (int i = 0; i < n; i++) json_object_array_add(a, json_object_new_double(v[i]));
+  return a;
+}
+
+static const char *const bw_names[MBT_BW_KERNELS] = {"read", "write", "copy", "triad"};
+
 enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "format", json_object_new_string("mobitune-profile"));
@@ -30,23 +38,53 @@ enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path) 
   json_object_object_add(o, "date", json_object_new_string(p->date));
   json_object_object_add(o, "threads", json_object_new_int(p->threads));
   json_object_object_add(o, "units", json_object_new_string(
-      "GFLOP/s for peaks; GB/s for bandwidth (bytes read; read-only kernels, so no "
-      "write-allocate traffic)"));
-  json_object_object_add(o, "simd_isa", json_object_new_string(p->simd_isa));
-  json_object_object_add(o, "peak_scalar_1", fig_json(&p->peak_scalar1));
-  json_object_object_add(o, "peak_scalar_n", fig_json(&p->peak_scalarn));
-  json_object_object_add(o, "peak_simd_1", fig_json(&p->peak_simd1));
-  json_object_object_add(o, "peak_simd_n", fig_json(&p->peak_simdn));
+      "GFLOP/s for peaks; GB/s for bandwidth, counting the bytes each kernel loads plus the "
+      "bytes it stores (STREAM and likwid-bench convention: write-allocate reads of stored "
+      "lines are not counted); working sets in bytes per thread"));
+  json_object_object_add(o, "clock_ghz", json_object_new_double(p->clock_ghz));
+  json_object_object_add(o, "fma_latency_cycles", json_object_new_double(p->fma_latency));
+  json_object *pk = json_object_new_array();
+  for (int i = 0; i < p->npeaks; i++) {
+    const struct mbt_peak *k = &p->peaks[i];
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "isa", json_object_new_string(k->isa));
+    json_object_object_add(e, "kernel", json_object_new_string(k->kernel));
+    json_object_object_add(e, "threads", json_object_new_int(k->threads));
+    json_object_object_add(e, "chains", json_object_new_int(k->chains));
+    json_object_object_add(e, "gflops", fig_json(&k->gflops));
+    json_object_array_add(pk, e);
+  }
+  json_object_object_add(o, "peaks", pk);
   json_object *lv = json_object_new_array();
   for (int i = 0; i < p->nlevels; i++) {
+    const struct mbt_bw_level *L = &p->levels[i];
     json_object *l = json_object_new_object();
-    json_object_object_add(l, "name", json_object_new_string(p->levels[i].name));
-    json_object_object_add(l, "working_set", json_object_new_int64((int64_t)p->levels[i].ws));
-    json_object_object_add(l, "read_1", fig_json(&p->levels[i].read1));
-    json_object_object_add(l, "read_n", fig_json(&p->levels[i].readn));
+    json_object_object_add(l, "name", json_object_new_string(L->name));
+    json_object_object_add(l, "size", json_object_new_int64((int64_t)L->size));
+    json_object_object_add(l, "working_set", json_object_new_int64((int64_t)L->ws));
+    json_object_object_add(l, "edge", json_object_new_double(L->edge));
+    json_object_object_add(l, "edge_agrees", json_object_new_boolean(L->agrees));
+    for (int k = 0; k < MBT_BW_KERNELS; k++)
+      for (int t = 0; t < 2; t++) {
+        char key[16];
+        snprintf(key, sizeof key, "%s_%s", bw_names[k], t ? "n" : "1");
+        json_object_object_add(l, key, fig_json(&L->bw[k][t]));
+      }
     json_object_array_add(lv, l);
   }
   json_object_object_add(o, "levels", lv);
+  json_object *cv = json_object_new_array();
+  for (int i = 0; i < p->ncurves; i++) {
+    const struct mbt_curve *c = &p->curves[i];
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "kernel", json_object_new_string(bw_names[c->kernel]));
+    json_object_object_add(e, "threads", json_object_new_int(c->threads));
+    json_object_object_add(e, "ws", dbl_array(c->ws, c->n));
+    json_object_object_add(e, "best", dbl_array(c->best, c->n));
+    json_object_object_add(e, "median", dbl_array(c->median, c->n));
+    json_object_array_add(cv, e);
+  }
+  json_object_object_add(o, "curves", cv);
   json_object_object_add(o, "counters", json_object_new_boolean(p->counters));
   json_object_object_add(o, "counters_note", json_object_new_string(p->counters_note));
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
@@ -98,8 +136,8 @@ static void get_fig(struct reader *r, json_object *o, const char *key, struct mb
   json_object *fl = get(r, v, "flagged", json_type_boolean);
   if (reps) f->reps = json_object_get_int(reps);
   if (fl) f->flagged = json_object_get_boolean(fl);
-  if (r->st == MBT_OK && !(f->best > 0))
-    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' is not a positive number", r->path, key);
+  if (r->st == MBT_OK && !(f->best >= 0 && f->best < 1e7))
+    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' is not a plausible number", r->path, key);
 }
 
 enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
@@ -125,83 +163,220 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
   get_str(&r, o, "fingerprint", p->fingerprint, sizeof p->fingerprint);
   get_str(&r, o, "mobitune", p->version, sizeof p->version);
   get_str(&r, o, "date", p->date, sizeof p->date);
-  get_str(&r, o, "simd_isa", p->simd_isa, sizeof p->simd_isa);
   get_str(&r, o, "counters_note", p->counters_note, sizeof p->counters_note);
   json_object *th = get(&r, o, "threads", json_type_int);
   if (th) p->threads = json_object_get_int(th);
+  if (r.st == MBT_OK && (p->threads < 1 || p->threads > 256))
+    r.st = mbt_fail(MBT_EPARSE, "%s: threads %d out of range", path, p->threads);
   json_object *cn = get(&r, o, "counters", json_type_boolean);
   if (cn) p->counters = json_object_get_boolean(cn);
-  get_fig(&r, o, "peak_scalar_1", &p->peak_scalar1);
-  get_fig(&r, o, "peak_scalar_n", &p->peak_scalarn);
-  get_fig(&r, o, "peak_simd_1", &p->peak_simd1);
-  get_fig(&r, o, "peak_simd_n", &p->peak_simdn);
+  json_object *ck = get(&r, o, "clock_ghz", json_type_double);
+  if (ck) p->clock_ghz = json_object_get_double(ck);
+  json_object *fl = get(&r, o, "fma_latency_cycles", json_type_double);
+  if (fl) p->fma_latency = json_object_get_double(fl);
+  json_object *pk = get(&r, o, "peaks", json_type_array);
+  if (pk) {
+    const size_t n = json_object_array_length(pk);
+    if (n < 1 || n > MBT_MAX_PEAKS)
+      r.st = mbt_fail(MBT_EPARSE, "%s: %zu compute ceilings (expected 1 to %d)", path, n, MBT_MAX_PEAKS);
+    for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
+      json_object *e = json_object_array_get_idx(pk, i);
+      struct mbt_peak *k = &p->peaks[i];
+      get_str(&r, e, "isa", k->isa, sizeof k->isa);
+      get_str(&r, e, "kernel", k->kernel, sizeof k->kernel);
+      json_object *t = get(&r, e, "threads", json_type_int), *c = get(&r, e, "chains", json_type_int);
+      if (t) k->threads = json_object_get_int(t);
+      if (c) k->chains = json_object_get_int(c);
+      get_fig(&r, e, "gflops", &k->gflops);
+    }
+    p->npeaks = r.st == MBT_OK ? (int)n : 0;
+  }
   json_object *lv = get(&r, o, "levels", json_type_array);
   if (lv) {
-    size_t n = json_object_array_length(lv);
+    const size_t n = json_object_array_length(lv);
     if (n < 1 || n > MBT_MAX_LEVELS)
       r.st = mbt_fail(MBT_EPARSE, "%s: %zu memory levels (expected 1 to %d)", path, n, MBT_MAX_LEVELS);
     for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
       json_object *l = json_object_array_get_idx(lv, i);
       struct mbt_bw_level *L = &p->levels[i];
       get_str(&r, l, "name", L->name, sizeof L->name);
-      json_object *ws = get(&r, l, "working_set", json_type_int);
+      json_object *sz = get(&r, l, "size", json_type_int), *ws = get(&r, l, "working_set", json_type_int);
+      json_object *ed = get(&r, l, "edge", json_type_double), *ag = get(&r, l, "edge_agrees", json_type_boolean);
+      if (sz) L->size = (uint64_t)json_object_get_int64(sz);
       if (ws) L->ws = (uint64_t)json_object_get_int64(ws);
-      get_fig(&r, l, "read_1", &L->read1);
-      get_fig(&r, l, "read_n", &L->readn);
+      if (ed) L->edge = json_object_get_double(ed);
+      if (ag) L->agrees = json_object_get_boolean(ag);
+      for (int k = 0; k < MBT_BW_KERNELS; k++)
+        for (int t = 0; t < 2; t++) {
+          char key[16];
+          snprintf(key, sizeof key, "%s_%s", bw_names[k], t ? "n" : "1");
+          get_fig(&r, l, key, &L->bw[k][t]);
+        }
     }
-    p->nlevels = (int)n;
+    p->nlevels = r.st == MBT_OK ? (int)n : 0;
   }
+  json_object *cv = get(&r, o, "curves", json_type_array);
+  if (cv) {
+    const size_t n = json_object_array_length(cv);
+    if (n > MBT_MAX_CURVES)
+      r.st = mbt_fail(MBT_EPARSE, "%s: %zu bandwidth curves (at most %d)", path, n, MBT_MAX_CURVES);
+    for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
+      json_object *e = json_object_array_get_idx(cv, i);
+      struct mbt_curve *c = &p->curves[i];
+      char kn[16] = "";
+      get_str(&r, e, "kernel", kn, sizeof kn);
+      c->kernel = -1;
+      for (int k = 0; k < MBT_BW_KERNELS; k++)
+        if (!strcmp(kn, bw_names[k])) c->kernel = k;
+      if (r.st == MBT_OK && c->kernel < 0)
+        r.st = mbt_fail(MBT_EPARSE, "%s: unknown bandwidth kernel '%s'", path, kn);
+      json_object *t = get(&r, e, "threads", json_type_int);
+      if (t) c->threads = json_object_get_int(t);
+      static const char *const arr[] = {"ws", "best", "median"};
+      double *dst[] = {c->ws, c->best, c->median};
+      for (int a = 0; a < 3 && r.st == MBT_OK; a++) {
+        json_object *v = get(&r, e, arr[a], json_type_array);
+        const size_t m = v ? json_object_array_length(v) : 0;
+        if (r.st == MBT_OK && (m > MBT_MAX_SWEEP || (a > 0 && (int)m != c->n)))
+          r.st = mbt_fail(MBT_EPARSE, "%s: curve %zu has a bad '%s' array", path, i, arr[a]);
+        for (size_t j = 0; j < m && r.st == MBT_OK; j++) {
+          json_object *x = json_object_array_get_idx(v, j);
+          if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+            r.st = mbt_fail(MBT_EPARSE, "%s: curve %zu '%s' holds a non-number", path, i, arr[a]);
+          else
+            dst[a][j] = json_object_get_double(x);
+        }
+        if (a == 0) c->n = (int)m;
+      }
+    }
+    p->ncurves = r.st == MBT_OK ? (int)n : 0;
+  }
+  if (r.st == MBT_OK) mbt_profile_summarize(p);
   json_object_put(o);
   if (r.st != MBT_OK) memset(p, 0, sizeof *p);
   return r.st;
 }
 
-static void fig_row(FILE *out, const char *what, const struct mbt_figure *f, const char *unit) {
-  fprintf(out, "%-26s %9.1f %9.1f %9.1f %9.1f  %-7s %d%s\n", what, f->best, f->median, f->min,
-          f->max, unit, f->reps, f->flagged ? "  FLAGGED: repetitions disagree >10%" : "");
+void mbt_profile_summarize(struct mbt_profile *p) {
+  static const char *const widest[] = {"avx512f", "avx2", "neon", "sse", "scalar"};
+  struct mbt_figure zero = {0, 0, 0, 0, 0, 0};
+  p->peak_scalar1 = p->peak_scalarn = p->peak_simd1 = p->peak_simdn = zero;
+  p->simd_isa[0] = 0;
+  for (size_t w = 0; w < sizeof widest / sizeof widest[0] && !p->simd_isa[0]; w++)
+    for (int i = 0; i < p->npeaks; i++)
+      if (!strcmp(p->peaks[i].isa, widest[w])) snprintf(p->simd_isa, sizeof p->simd_isa, "%s", widest[w]);
+  for (int i = 0; i < p->npeaks; i++) {
+    const struct mbt_peak *k = &p->peaks[i];
+    if (!strcmp(k->kernel, "fma+add")) continue;
+    const int all = k->threads == p->threads;
+    if (!strcmp(k->isa, "scalar")) {
+      if (k->threads == 1) p->peak_scalar1 = k->gflops;
+      if (all) p->peak_scalarn = k->gflops;
+    }
+    if (!strcmp(k->isa, p->simd_isa)) {
+      if (k->threads == 1) p->peak_simd1 = k->gflops;
+      if (all) p->peak_simdn = k->gflops;
+    }
+  }
+  for (int l = 0; l < p->nlevels; l++) {
+    p->levels[l].read1 = p->levels[l].bw[MBT_BW_READ][0];
+    p->levels[l].readn = p->levels[l].bw[MBT_BW_READ][p->threads > 1];
+  }
+}
+
+double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int threads) {
+  double best = 0;
+  const char *want = isa && *isa ? isa : p->simd_isa;
+  for (int i = 0; i < p->npeaks; i++) {
+    const struct mbt_peak *k = &p->peaks[i];
+    if (!strcmp(k->isa, want) && strcmp(k->kernel, "fma+add") && k->threads == threads &&
+        k->gflops.best > best)
+      best = k->gflops.best;
+  }
+  return best;
+}
+
+static void fig_row(FILE *out, const char *what, const struct mbt_figure *f, const char *unit,
+                    const char *extra) {
+  fprintf(out, "  %-30s %9.1f %9.1f %9.1f %9.1f  %-7s %d%s%s\n", what, f->best, f->median, f->min,
+          f->max, unit, f->reps, extra, f->flagged ? "  FLAGGED: repetitions disagree >10%" : "");
+}
+
+static void human(double bytes, char *buf, size_t n) {
+  if (bytes >= 1 << 20) snprintf(buf, n, "%.3g MiB", bytes / (1 << 20));
+  else snprintf(buf, n, "%.3g KiB", bytes / 1024);
 }
 
 void mbt_profile_print(const struct mbt_profile *p, FILE *out) {
-  fprintf(out, "machine profile %s (mobitune %s, %s)\n", p->fingerprint, p->version, p->date);
-  fprintf(out, "%-26s %9s %9s %9s %9s  %-7s %s\n", "ceiling", "best", "median", "worst", "max",
-          "unit", "reps");
-  char what[64];
-  fig_row(out, "FMA peak scalar, 1 thread", &p->peak_scalar1, "GFLOP/s");
-  snprintf(what, sizeof what, "FMA peak scalar, %d thr", p->threads);
-  fig_row(out, what, &p->peak_scalarn, "GFLOP/s");
-  snprintf(what, sizeof what, "FMA peak %s, 1 thread", p->simd_isa);
-  fig_row(out, what, &p->peak_simd1, "GFLOP/s");
-  snprintf(what, sizeof what, "FMA peak %s, %d thr", p->simd_isa, p->threads);
-  fig_row(out, what, &p->peak_simdn, "GFLOP/s");
-  for (int i = 0; i < p->nlevels; i++) {
-    const struct mbt_bw_level *L = &p->levels[i];
-    snprintf(what, sizeof what, "read %s (%llu KiB), 1 thr", L->name,
-             (unsigned long long)(L->ws >> 10));
-    fig_row(out, what, &L->read1, "GB/s");
-    snprintf(what, sizeof what, "read %s, %d thr", L->name, p->threads);
-    fig_row(out, what, &L->readn, "GB/s");
+  fprintf(out, "machine profile %s (mobitune %s, %s), threads 1..%d\n", p->fingerprint,
+          p->version, p->date, p->threads);
+  fprintf(out, "clock %.2f GHz (dependent integer adds); FMA latency %.1f cycles (dependent chain)\n",
+          p->clock_ghz, p->fma_latency);
+  fprintf(out, "compute ceilings:\n  %-30s %9s %9s %9s %9s  %-7s %s\n", "isa kernel threads (chains)",
+          "best", "median", "worst", "max", "unit", "reps");
+  for (int i = 0; i < p->npeaks; i++) {
+    const struct mbt_peak *k = &p->peaks[i];
+    char what[64], extra[48] = "";
+    snprintf(what, sizeof what, "%s %s %d thr (%d)", k->isa, k->kernel, k->threads, k->chains);
+    if (p->clock_ghz > 0)
+      snprintf(extra, sizeof extra, "  %.1f FLOP/cycle/core", k->gflops.best / p->clock_ghz / k->threads);
+    fig_row(out, what, &k->gflops, "GFLOP/s", extra);
+  }
+  static const char *const names[MBT_BW_KERNELS] = {"read", "write", "copy", "triad"};
+  fprintf(out, "bandwidth ceilings (plateaus of the sweeps; bytes loaded + stored):\n");
+  for (int l = 0; l < p->nlevels; l++) {
+    const struct mbt_bw_level *L = &p->levels[l];
+    char sz[32] = "-", ed[32] = "-";
+    if (L->size) human((double)L->size, sz, sizeof sz);
+    if (L->edge > 0) human(L->edge, ed, sizeof ed);
+    fprintf(out, "  %s: hwloc %s per thread; read curve leaves it at %s%s\n", L->name, sz, ed,
+            L->size ? (L->agrees ? " (agrees)" : " (DISAGREES with hwloc)") : "");
+    for (int k = 0; k < MBT_BW_KERNELS; k++)
+      for (int t = 0; t < (p->threads > 1 ? 2 : 1); t++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s %s, %d thr", L->name, names[k], t ? p->threads : 1);
+        fig_row(out, what, &L->bw[k][t], "GB/s", "");
+      }
   }
   fprintf(out, "counters: %s\n", p->counters_note);
 }
 
-void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_layer *l,
-                        struct mbt_place *out) {
+/* The smallest level whose capacity (per thread) holds @p bytes; the last level otherwise. */
+static int level_of(const struct mbt_profile *p, double bytes) {
+  for (int i = 0; i < p->nlevels - 1; i++)
+    if (p->levels[i].size > 0 && bytes <= (double)p->levels[i].size) return i;
+  return p->nlevels - 1;
+}
+
+void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, int i,
+                        int threads, struct mbt_place *out) {
   memset(out, 0, sizeof *out);
+  const struct mbt_layer *l = &m->layers[i];
+  const int t = threads > 1 && p->threads > 1 ? 1 : 0;
   out->flops = 2.0 * l->macs;
   out->intensity = l->bytes > 0 ? out->flops / l->bytes : 0;
-  out->peak = p->peak_simd1.best;
-  /* The layer's working set lives in the smallest level whose measured working set holds it
-   * (the level ws is half a cache, so "fits" means bytes <= 2 ws); beyond the LLC, DRAM. */
-  int lv = p->nlevels - 1;
-  for (int i = 0; i < p->nlevels - 1; i++)
-    if (l->bytes <= 2.0 * (double)p->levels[i].ws) {
-      lv = i;
-      break;
-    }
-  out->level = lv;
-  out->bw = p->levels[lv].read1.best;
-  out->ridge = out->bw > 0 ? out->peak / out->bw : 0;
+  out->peak = t ? p->peak_simdn.best : p->peak_simd1.best;
+  for (int k = 0; k < p->nlevels; k++) {
+    const double bw = p->levels[k].bw[MBT_BW_READ][t].best;
+    out->ridges[k] = bw > 0 ? out->peak / bw : 0;
+  }
+  out->level = level_of(p, l->bytes / (t ? p->threads : 1));
+  out->bw = p->levels[out->level].bw[MBT_BW_READ][t].best;
+  out->ridge = out->ridges[out->level];
   const double mem = out->intensity * out->bw;
   out->attainable = mem < out->peak ? mem : out->peak;
   out->memory_bound = out->intensity < out->ridge;
+  /* In the network: activations from where input + output fit, weights from the LLC when the
+   * whole network's weights fit there, else from DRAM. */
+  const double wbytes = 4.0 * l->params, abytes = l->bytes - wbytes;
+  const int la = level_of(p, abytes / (t ? p->threads : 1));
+  const int llc = p->nlevels >= 2 ? p->nlevels - 2 : 0;
+  const int lw = 4.0 * m->params <= (double)p->levels[llc].size ? llc : p->nlevels - 1;
+  const double bwa = p->levels[la].bw[MBT_BW_READ][t].best, bww = p->levels[lw].bw[MBT_BW_READ][t].best;
+  const double ta = bwa > 0 ? abytes / bwa : 0, tw = bww > 0 ? wbytes / bww : 0; /* ns */
+  const double tc = out->peak > 0 ? out->flops / out->peak : 0;
+  const double tm = ta + tw;
+  out->net_level = ta >= tw ? la : lw;
+  out->net_memory_bound = tm > tc;
+  out->net_attainable = (tm > tc ? tm : tc) > 0 ? out->flops / (tm > tc ? tm : tc) : 0;
 }

@@ -47,7 +47,7 @@ fails_with "runs overflow" 2 "runs '99999999999999999999'" $M run --runs 9999999
 D="$T/data"
 # Under an emulator, OpenMP's spinning barriers crawl: measure one thread only there.
 ok "roofline --quick measures and saves a profile" $M roofline --quick --quiet --data "$D" ${R:+--threads 1}
-ok "roofline --show prints the saved profile" sh -c "$M roofline --show --data '$D' | grep -q 'read DRAM'"
+ok "roofline --show prints the saved profile" sh -c "$M roofline --show --data '$D' | grep -q 'DRAM read, 1 thr'"
 fails_with "run --strict without a plan" 1 "no plan at" $M run --net v1 --res 64 --runs 1 --strict --data "$D"
 fails_with "run without a plan says so and uses the default" 0 "using the default plan" $M run --net v1 --res 64 --runs 1 --data "$D"
 ok "tune --quick writes a plan" $M tune --net v1 --res 64 --alpha 0.5 --quick --data "$D"

@@ -1,4 +1,7 @@
-/* tests/test-roofline.c -- roofline placement on fixed numbers, and the profile file. */
+/* tests/test-roofline.c -- the roofline on fixed numbers: placement (ridge points, attainable
+ * performance, memory- or compute-bound and at which level, alone and inside a network),
+ * plateau detection on recorded sweep curves (a clean one, one with a noisy point, one from a
+ * machine without an L3), and the profile file (round trip, corrupt files). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -11,66 +14,168 @@
 
 static struct mbt_figure fig(double v) { return (struct mbt_figure){v, v, v, v, 5, 0}; }
 
-int main(void) {
-  /* A machine with 100 GFLOP/s and L1 400, L2 200, L3 100, DRAM 20 GB/s. */
-  struct mbt_profile p;
-  memset(&p, 0, sizeof p);
-  snprintf(p.fingerprint, sizeof p.fingerprint, "00000000deadbeef");
-  snprintf(p.version, sizeof p.version, "test");
-  snprintf(p.simd_isa, sizeof p.simd_isa, "avx2");
-  p.threads = 2;
-  p.peak_simd1 = fig(100), p.peak_simdn = fig(200), p.peak_scalar1 = fig(10), p.peak_scalarn = fig(20);
+/* A machine with 100 GFLOP/s on 1 thread, 200 on 2, and L1 400, L2 200, L3 100, DRAM 20 GB/s
+ * (x 1.8 on 2 threads), caches of 32 KiB, 1 MiB, 16 MiB. */
+static void machine(struct mbt_profile *p) {
+  memset(p, 0, sizeof *p);
+  snprintf(p->fingerprint, sizeof p->fingerprint, "00000000deadbeef");
+  snprintf(p->version, sizeof p->version, "test");
+  snprintf(p->date, sizeof p->date, "2026-11-22T00:00:00Z");
+  p->threads = 2, p->clock_ghz = 3.5, p->fma_latency = 4;
+  static const char *const isa[] = {"scalar", "avx2", "avx2"};
+  static const char *const kern[] = {"mul+add", "fma", "fma+add"};
+  static const double g[] = {10, 100, 140};
+  for (int i = 0; i < 3; i++)
+    for (int t = 1; t <= 2; t++) {
+      struct mbt_peak *k = &p->peaks[p->npeaks++];
+      snprintf(k->isa, sizeof k->isa, "%s", isa[i]);
+      snprintf(k->kernel, sizeof k->kernel, "%s", kern[i]);
+      k->threads = t, k->chains = 12, k->gflops = fig(g[i] * t);
+    }
   static const char *const names[] = {"L1", "L2", "L3", "DRAM"};
   static const double bw[] = {400, 200, 100, 20};
-  static const uint64_t ws[] = {16 << 10, 512 << 10, 8 << 20, 128 << 20};
-  p.nlevels = 4;
+  static const uint64_t size[] = {32 << 10, 1 << 20, 16 << 20, 0};
+  p->nlevels = 4;
   for (int i = 0; i < 4; i++) {
-    snprintf(p.levels[i].name, sizeof p.levels[i].name, "%s", names[i]);
-    p.levels[i].ws = ws[i];
-    p.levels[i].read1 = fig(bw[i]);
-    p.levels[i].readn = fig(bw[i] * 1.8);
+    struct mbt_bw_level *L = &p->levels[i];
+    snprintf(L->name, sizeof L->name, "%s", names[i]);
+    L->size = size[i], L->ws = size[i] / 2;
+    for (int k = 0; k < MBT_BW_KERNELS; k++) L->bw[k][0] = fig(bw[i]), L->bw[k][1] = fig(bw[i] * 1.8);
   }
+  struct mbt_curve *c = &p->curves[p->ncurves++];
+  c->kernel = MBT_BW_READ, c->threads = 1, c->n = 3;
+  for (int i = 0; i < 3; i++) c->ws[i] = 4096 << (4 * i), c->best[i] = c->median[i] = bw[i];
+  mbt_profile_summarize(p);
+}
+
+static void place(const struct mbt_profile *p, double macs, double bytes, double params,
+                  double net_params, int threads, struct mbt_place *pc) {
   struct mbt_layer l;
   memset(&l, 0, sizeof l);
+  l.macs = macs, l.bytes = bytes, l.params = params;
+  struct mbt_model m = {MBT_NET_V1, 1.0, 224, 1, &l, macs, net_params, 0, bytes};
+  mbt_roofline_place(p, &m, 0, threads, pc);
+}
+
+static void placement(void) {
+  struct mbt_profile p;
+  machine(&p);
+  ok(p.peak_simd1.best == 100 && p.peak_simdn.best == 200 && p.peak_scalar1.best == 10 &&
+     !strcmp(p.simd_isa, "avx2") && mbt_profile_peak(&p, "", 2) == 200 &&
+     mbt_profile_peak(&p, "scalar", 1) == 10 && p.levels[2].read1.best == 100 &&
+     p.levels[2].readn.best == 180, "summaries: the FMA ceiling, not the fma+add one");
   struct mbt_place pc;
   /* 1 MFLOP over 100 MB: I = 0.01 FLOP/B, lives in DRAM, ridge 5, attainable 0.2 GFLOP/s. */
-  l.macs = 0.5e6, l.bytes = 100e6;
-  mbt_roofline_place(&p, &l, &pc);
+  place(&p, 0.5e6, 100e6, 0, 0, 1, &pc);
   ok(pc.memory_bound && pc.level == 3 && fabs(pc.ridge - 5) < 1e-12 &&
      fabs(pc.attainable - 0.2) < 1e-12, "memory-bound at DRAM: I %.3g ridge %.3g attainable %.3g",
      pc.intensity, pc.ridge, pc.attainable);
-  /* 20 KB working set, I = 10: L2 (20 KB > 2 x 16 KB? no: fits 32 KB L1). */
-  l.macs = 100e3, l.bytes = 20e3;
-  mbt_roofline_place(&p, &l, &pc);
+  ok(fabs(pc.ridges[0] - 0.25) < 1e-12 && fabs(pc.ridges[1] - 0.5) < 1e-12 &&
+     fabs(pc.ridges[2] - 1) < 1e-12 && fabs(pc.ridges[3] - 5) < 1e-12,
+     "ridge points of every level: %.3g %.3g %.3g %.3g", pc.ridges[0], pc.ridges[1],
+     pc.ridges[2], pc.ridges[3]);
+  /* 20 KB working set, I = 10 FLOP/B: fits the 32 KiB L1, compute-bound. */
+  place(&p, 100e3, 20e3, 0, 0, 1, &pc);
   ok(!pc.memory_bound && pc.level == 0 && fabs(pc.attainable - 100) < 1e-12 &&
      fabs(pc.ridge - 0.25) < 1e-12, "compute-bound in L1: I %.3g ridge %.3g", pc.intensity, pc.ridge);
-  /* 4 MB, I = 0.5 FLOP/B: L3, ridge 1, attainable 50. */
-  l.macs = 1e6, l.bytes = 4e6;
-  mbt_roofline_place(&p, &l, &pc);
+  /* 4 MB, I = 0.5 FLOP/B: L3, ridge 1, attainable 50; on 2 threads 2 MB each, still L3,
+   * ridge 200 / 180, attainable 0.5 x 180 = 90. */
+  place(&p, 1e6, 4e6, 0, 0, 1, &pc);
   ok(pc.memory_bound && pc.level == 2 && fabs(pc.attainable - 50) < 1e-9,
      "memory-bound at L3: attainable %.3g", pc.attainable);
+  place(&p, 1e6, 4e6, 0, 0, 2, &pc);
+  ok(pc.memory_bound && pc.level == 2 && fabs(pc.attainable - 90) < 1e-9 && pc.peak == 200,
+     "2 threads: memory-bound at L3, attainable %.3g of peak %.3g", pc.attainable, pc.peak);
+  /* In the network: 2 MFLOP, 0.2 MB of activations (L2) and 1.6 MB of weights (400k params).
+   * Weights in L3 when the network's 4 M params (16 MB) fit: times 0.2e6/200 + 1.6e6/100 =
+   * 1000 + 16000 ns vs compute 2e6/100 = 20000 ns: compute-bound, 100 GFLOP/s.  With 8 M
+   * params (32 MB > 16 MiB) the weights come from DRAM: 80000 ns, memory-bound at DRAM,
+   * 2e6 / 81000 = 24.7 GFLOP/s. */
+  place(&p, 1e6, 1.8e6, 0.4e6, 4e6, 1, &pc);
+  ok(!pc.net_memory_bound && fabs(pc.net_attainable - 100) < 1e-9,
+     "in the network, weights in L3: compute-bound, %.3g GFLOP/s", pc.net_attainable);
+  place(&p, 1e6, 1.8e6, 0.4e6, 8e6, 1, &pc);
+  ok(pc.net_memory_bound && pc.net_level == 3 && fabs(pc.net_attainable - 2e6 / 81000) < 1e-9,
+     "in the network, weights from DRAM: memory-bound at %s, %.3g GFLOP/s",
+     p.levels[pc.net_level].name, pc.net_attainable);
   /* The seed's worked example: I = 1.125 MAC/B = 2.25 FLOP/B on 48 GMAC/s (96 GFLOP/s) with
-   * 12 GB/s: beta = 8 FLOP/B (4 MAC/B), memory-bound. */
+   * 12 GB/s: beta = 8 FLOP/B (4 MAC/B), memory-bound, attainable 27 GFLOP/s. */
   struct mbt_profile mob = p;
-  mob.peak_simd1 = fig(96);
+  mob.npeaks = 1;
+  snprintf(mob.peaks[0].isa, sizeof mob.peaks[0].isa, "avx2");
+  snprintf(mob.peaks[0].kernel, sizeof mob.peaks[0].kernel, "fma");
+  mob.peaks[0].threads = 1, mob.peaks[0].gflops = fig(96);
   mob.nlevels = 1;
   snprintf(mob.levels[0].name, sizeof mob.levels[0].name, "DRAM");
-  mob.levels[0].read1 = fig(12);
-  l.macs = 112.0 * 112 * 9 * 32, l.bytes = l.macs / 1.125;
-  mbt_roofline_place(&mob, &l, &pc);
+  mob.levels[0].size = 0;
+  mob.levels[0].bw[MBT_BW_READ][0] = fig(12);
+  mbt_profile_summarize(&mob);
+  const double macs = 112.0 * 112 * 9 * 32;
+  place(&mob, macs, macs / 1.125, 0, 0, 1, &pc);
   ok(pc.memory_bound && fabs(pc.ridge / 2 - 4) < 1e-12 && fabs(pc.attainable - 27) < 1e-9,
      "seed example: beta = %.1f MAC/B, memory-bound, attainable %.1f GFLOP/s", pc.ridge / 2,
      pc.attainable);
+}
 
-  /* Profile file: round trip and rejection of corrupt files. */
+/* Recorded sweep curves: read GB/s at working sets 4 KiB ... 256 MiB in steps of sqrt 2, on
+ * a machine like this one (32 KiB L1, 1 MiB L2, 32 MiB L3). */
+static const double zen_ws_kib[] = {4, 5.66, 8, 11.3, 16, 22.6, 32, 45.3, 64, 90.5, 128, 181,
+                                    256, 362, 512, 724, 1024, 1448, 2048, 2896, 4096, 5793,
+                                    8192, 11585, 16384, 23170, 32768, 46341, 65536, 92682,
+                                    131072, 185364, 262144};
+static const double zen_gbs[] = {221, 218, 213, 210, 205, 190, 160, 125, 119, 118, 118, 118,
+                                 118, 117, 116, 110, 101, 100, 100, 100, 100, 100, 99, 99, 96,
+                                 80, 47, 30, 26, 25.5, 25, 25.2, 25};
+
+static void plateaus(void) {
+  const int n = (int)(sizeof zen_gbs / sizeof zen_gbs[0]);
+  double ws[64], g[64], val[5], spr[5], edge[5];
+  for (int i = 0; i < n; i++) ws[i] = zen_ws_kib[i] * 1024, g[i] = zen_gbs[i];
+  const double cap[] = {32 << 10, 1 << 20, 32 << 20};
+  int found = mbt_plateaus(ws, g, n, cap, 3, val, spr, edge);
+  ok(found == 4 && fabs(val[0] - 213) < 1e-9 && fabs(val[1] - 118) < 1e-9 &&
+     fabs(val[2] - 100) < 1e-9 && fabs(val[3] - 25) < 1e-9,
+     "clean curve: L1 %.1f L2 %.1f L3 %.1f DRAM %.1f GB/s", val[0], val[1], val[2], val[3]);
+  ok(edge[0] >= 16 << 10 && edge[0] <= 64 << 10 && edge[1] >= 512 << 10 &&
+     edge[1] <= 2 << 20 && edge[2] >= 16 << 20 && edge[2] <= 64 << 20,
+     "edges where hwloc puts the caches: %.0f KiB, %.0f KiB, %.1f MiB", edge[0] / 1024,
+     edge[1] / 1024, edge[2] / (1 << 20));
+  /* one noisy point in the L2 plateau (another tenant took the core) */
+  g[11] = 59;
+  found = mbt_plateaus(ws, g, n, cap, 3, val, spr, edge);
+  ok(found == 4 && fabs(val[1] - 118) < 1e-9 && spr[1] > 0.4 && edge[1] >= 512 << 10,
+     "noisy point: L2 plateau still %.1f GB/s (spread %.0f%% reported), edge %.0f KiB", val[1],
+     100 * spr[1], edge[1] / 1024);
+  /* a machine with no L3: 48 KiB L1, 2 MiB L2, then DRAM */
+  static const double nol3_kib[] = {4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+                                    16384, 32768, 65536};
+  static const double nol3_gbs[] = {150, 152, 149, 120, 80, 81, 80, 79, 78, 50, 14, 12, 12.2,
+                                    12, 12.1};
+  const int m = (int)(sizeof nol3_gbs / sizeof nol3_gbs[0]);
+  for (int i = 0; i < m; i++) ws[i] = nol3_kib[i] * 1024, g[i] = nol3_gbs[i];
+  const double cap2[] = {48 << 10, 2 << 20};
+  found = mbt_plateaus(ws, g, m, cap2, 2, val, spr, edge);
+  ok(found == 3 && fabs(val[0] - 150) < 1e-9 && fabs(val[1] - 79.5) < 1e-9 &&
+     fabs(val[2] - 12.05) < 1e-9 && edge[1] >= 1 << 20 && edge[1] <= 4 << 20,
+     "no L3: L1 %.1f, L2 %.1f, DRAM %.1f GB/s (no level invented), L2 edge %.0f KiB", val[0],
+     val[1], val[2], edge[1] / 1024);
+  /* too few points for a level: reported as not found, not guessed */
+  found = mbt_plateaus(ws, g, 3, cap2, 2, val, spr, edge);
+  ok(found == 1 && val[1] == 0 && val[2] == 0, "a sweep that stops in L1 finds only L1");
+}
+
+static void profile_file(void) {
+  struct mbt_profile p, q;
+  machine(&p);
   char dir[] = "/tmp/mbt-test-prof-XXXXXX", path[256];
   if (!mkdtemp(dir)) skip_all("cannot create a temporary directory");
   snprintf(path, sizeof path, "%s/profile.json", dir);
   ok(mbt_profile_save(&p, path) == MBT_OK, "save profile");
-  struct mbt_profile q;
   ok(mbt_profile_load(path, &q) == MBT_OK && q.nlevels == 4 && q.levels[3].read1.best == 20 &&
-     q.peak_simd1.best == 100 && !strcmp(q.levels[1].name, "L2") && q.levels[2].ws == ws[2],
-     "profile round trip: %s", mbt_last_error());
+     q.peak_simd1.best == 100 && !strcmp(q.levels[1].name, "L2") && q.levels[2].size == 16 << 20 &&
+     q.npeaks == 6 && !strcmp(q.peaks[5].kernel, "fma+add") && q.ncurves == 1 &&
+     q.curves[0].n == 3 && q.curves[0].ws[2] == 4096 << 8 && q.clock_ghz == 3.5,
+     "profile round trip (peaks, levels, curves): %s", mbt_last_error());
   FILE *f = fopen(path, "r+");
   fseek(f, 0, SEEK_END);
   long len = ftell(f);
@@ -78,11 +183,40 @@ int main(void) {
   ok(truncate(path, len / 2) == 0 && mbt_profile_load(path, &q) == MBT_EPARSE,
      "truncated profile: %s", mbt_last_error());
   f = fopen(path, "w");
-  fputs("{\"format\":\"mobitune-profile\",\"format_version\":1}", f);
+  fputs("{\"format\":\"mobitune-profile\",\"format_version\":2}", f);
   fclose(f);
   ok(mbt_profile_load(path, &q) == MBT_EPARSE && strstr(mbt_last_error(), "fingerprint"),
      "profile missing a field: %s", mbt_last_error());
+  f = fopen(path, "w");
+  fputs("{\"format\":\"mobitune-profile\",\"format_version\":1}", f);
+  fclose(f);
+  ok(mbt_profile_load(path, &q) == MBT_EPARSE && strstr(mbt_last_error(), "format 2"),
+     "profile of an older format: %s", mbt_last_error());
+  mbt_profile_save(&p, path);
+  char *text = NULL;
+  f = fopen(path, "r");
+  text = calloc(1, 1 << 20);
+  size_t got = fread(text, 1, (1 << 20) - 1, f);
+  fclose(f);
+  char *at = strstr(text, "\"median\":[");
+  ok(got > 0 && at != NULL, "the saved curve has a median array");
+  if (at) { /* a string where the first number belongs */
+    char *num = at + 10;
+    while (*num && (*num == ' ' || *num == '\n')) num++;
+    memcpy(num, "\"x\"", 3);
+  }
+  f = fopen(path, "w");
+  fwrite(text, 1, strlen(text), f);
+  fclose(f);
+  ok(mbt_profile_load(path, &q) == MBT_EPARSE, "curve holding a non-number: %s", mbt_last_error());
+  free(text);
   unlink(path);
   rmdir(dir);
+}
+
+int main(void) {
+  placement();
+  plateaus();
+  profile_file();
   return done();
 }
