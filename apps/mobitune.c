@@ -34,12 +34,12 @@ static const struct optdef {
     {"net", 1, C_NET, "v1 or v2 (default v1)"},
     {"alpha", 1, C_NET, "width multiplier in (0, 1.5] (default 1.0)"},
     {"res", 1, C_NET, "input resolution in [32, 1024] (default 224)"},
-    {"data", 1, C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH,
+    {"data", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH,
      "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
     {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH, "plan file (default DATA/plan.txt)"},
-    {"profile", 1, C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
+    {"profile", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
     {"out", 1, C_REPORT, "report file (default DATA/report.html)"},
-    {"threads", 1, C_ROOF | C_TUNE | C_RUN | C_BENCH,
+    {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
      "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
@@ -191,8 +191,44 @@ static int cmd_info(const struct opts *o, const struct mbt_machine *m) {
   return 0;
 }
 
+/* With a machine profile, where each layer sits on this machine's roofline. */
+static void model_placement(const struct opts *o, const struct mbt_model *model) {
+  char pb[4096];
+  const char *path = data_path(o, o->profile, "profile.json", pb, sizeof pb, 0);
+  struct mbt_profile p;
+  if (mbt_profile_load(path, &p) != MBT_OK) {
+    printf("\n(no machine profile at %s: 'mobitune roofline' measures one, and then this table "
+           "says where every layer sits on it)\n", path);
+    return;
+  }
+  const int t = o->threads > 1 ? o->threads : 1;
+  printf("\non this machine (%s, %d thread%s): %s peak %.1f GFLOP/s; ridge points", path, t,
+         t > 1 ? "s" : "", p.simd_isa, t > 1 ? p.peak_simdn.best : p.peak_simd1.best);
+  struct mbt_place pc;
+  mbt_roofline_place(&p, model, 0, t, &pc);
+  for (int l = 0; l < p.nlevels; l++)
+    printf(" %s %.2f%s", p.levels[l].name, pc.ridges[l], l + 1 < p.nlevels ? "," : " FLOP/B\n");
+  printf("%-12s %-8s %9s  %-22s %10s  %-22s %10s\n", "layer", "kind", "FLOP/B", "alone",
+         "GFLOP/s", "in the network", "GFLOP/s");
+  int mem = 0;
+  for (int i = 0; i < model->nlayers; i++) {
+    const struct mbt_layer *l = &model->layers[i];
+    mbt_roofline_place(&p, model, i, t, &pc);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "%s-bound at %s", pc.memory_bound ? "memory" : "compute",
+             p.levels[pc.level].name);
+    snprintf(b, sizeof b, "%s-bound at %s", pc.net_memory_bound ? "memory" : "compute",
+             p.levels[pc.net_level].name);
+    mem += pc.net_memory_bound;
+    printf("%-12s %-8s %9.3f  %-22s %10.1f  %-22s %10.1f\n", l->name, mbt_op_name(l->op),
+           pc.intensity, a, pc.attainable, b, pc.net_attainable);
+  }
+  printf("%d of %d layers memory-bound in the network\n", mem, model->nlayers);
+}
+
 static int cmd_model(const struct opts *o, const struct mbt_model *model) {
   mbt_model_print(model, stdout, o->json);
+  if (!o->json) model_placement(o, model);
   return 0;
 }
 

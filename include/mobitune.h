@@ -196,6 +196,7 @@ struct mbt_curve {
 struct mbt_bw_level {
   char name[8];                  /**< "L1", "L2", "L3", "DRAM" */
   uint64_t size;                 /**< capacity one thread has alone (bytes; 0 for DRAM) */
+  uint64_t size_n;               /**< capacity each thread has when all run (shared caches split) */
   uint64_t ws;                   /**< a working set per thread that lives in this level */
   /** plateau ceilings [kernel][0 = 1 thread, 1 = all threads], GB/s */
   struct mbt_figure bw[MBT_BW_KERNELS][2];

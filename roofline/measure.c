@@ -231,7 +231,7 @@ static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
     struct mbt_bw_level *L = &p->levels[ncap];
     snprintf(L->name, sizeof L->name, "L%d", lv);
     cap1[ncap] = share(c, 1), capn[ncap] = share(c, p->threads);
-    L->size = (uint64_t)cap1[ncap];
+    L->size = (uint64_t)cap1[ncap], L->size_n = (uint64_t)capn[ncap];
     L->ws = L->size / 2;
     llc_total = (double)c->size * (c->instances > 0 ? c->instances : 1);
     ncap++;

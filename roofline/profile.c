@@ -61,6 +61,7 @@ enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path) 
     json_object *l = json_object_new_object();
     json_object_object_add(l, "name", json_object_new_string(L->name));
     json_object_object_add(l, "size", json_object_new_int64((int64_t)L->size));
+    json_object_object_add(l, "size_n", json_object_new_int64((int64_t)L->size_n));
     json_object_object_add(l, "working_set", json_object_new_int64((int64_t)L->ws));
     json_object_object_add(l, "edge", json_object_new_double(L->edge));
     json_object_object_add(l, "edge_agrees", json_object_new_boolean(L->agrees));
@@ -203,6 +204,8 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
       json_object *sz = get(&r, l, "size", json_type_int), *ws = get(&r, l, "working_set", json_type_int);
       json_object *ed = get(&r, l, "edge", json_type_double), *ag = get(&r, l, "edge_agrees", json_type_boolean);
       if (sz) L->size = (uint64_t)json_object_get_int64(sz);
+      json_object *szn = get(&r, l, "size_n", json_type_int);
+      if (szn) L->size_n = (uint64_t)json_object_get_int64(szn);
       if (ws) L->ws = (uint64_t)json_object_get_int64(ws);
       if (ed) L->edge = json_object_get_double(ed);
       if (ag) L->agrees = json_object_get_boolean(ag);

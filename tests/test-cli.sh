@@ -48,6 +48,8 @@ D="$T/data"
 # Under an emulator, OpenMP's spinning barriers crawl: measure one thread only there.
 ok "roofline --quick measures and saves a profile" $M roofline --quick --quiet --data "$D" ${R:+--threads 1}
 ok "roofline --show prints the saved profile" sh -c "$M roofline --show --data '$D' | grep -q 'DRAM read, 1 thr'"
+ok "model places every layer on the saved profile" sh -c "$M model --data '$D' | grep -q '^dw1 .*-bound at ' && $M model --data '$D' | grep -q 'layers memory-bound in the network'"
+ok "model without a profile says how to get one" sh -c "$M model --data '$T/none' | grep -q 'no machine profile'"
 fails_with "run --strict without a plan" 1 "no plan at" $M run --net v1 --res 64 --runs 1 --strict --data "$D"
 fails_with "run without a plan says so and uses the default" 0 "using the default plan" $M run --net v1 --res 64 --runs 1 --data "$D"
 ok "tune --quick writes a plan" $M tune --net v1 --res 64 --alpha 0.5 --quick --data "$D"

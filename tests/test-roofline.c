@@ -39,7 +39,7 @@ static void machine(struct mbt_profile *p) {
   for (int i = 0; i < 4; i++) {
     struct mbt_bw_level *L = &p->levels[i];
     snprintf(L->name, sizeof L->name, "%s", names[i]);
-    L->size = size[i], L->ws = size[i] / 2;
+    L->size = size[i], L->size_n = i == 2 ? size[i] / 2 : size[i], L->ws = size[i] / 2;
     for (int k = 0; k < MBT_BW_KERNELS; k++) L->bw[k][0] = fig(bw[i]), L->bw[k][1] = fig(bw[i] * 1.8);
   }
   struct mbt_curve *c = &p->curves[p->ncurves++];
@@ -172,7 +172,7 @@ static void profile_file(void) {
   snprintf(path, sizeof path, "%s/profile.json", dir);
   ok(mbt_profile_save(&p, path) == MBT_OK, "save profile");
   ok(mbt_profile_load(path, &q) == MBT_OK && q.nlevels == 4 && q.levels[3].read1.best == 20 &&
-     q.peak_simd1.best == 100 && !strcmp(q.levels[1].name, "L2") && q.levels[2].size == 16 << 20 &&
+     q.peak_simd1.best == 100 && !strcmp(q.levels[1].name, "L2") && q.levels[2].size == 16 << 20 && q.levels[2].size_n == 8 << 20 &&
      q.npeaks == 6 && !strcmp(q.peaks[5].kernel, "fma+add") && q.ncurves == 1 &&
      q.curves[0].n == 3 && q.curves[0].ws[2] == 4096 << 8 && q.clock_ghz == 3.5,
      "profile round trip (peaks, levels, curves): %s", mbt_last_error());

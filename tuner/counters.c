@@ -1,9 +1,11 @@
 /* tuner/counters.c -- PAPI component (when built with PAPI and the host exposes hardware
  * events) and the "none" component.  Like PAPI's own tests, absence is not an error: the tuner
  * then times with the clock and says so. */
+#define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tuner/counters.h"
@@ -54,7 +56,27 @@ static void probe(void) {
   }
   papi.name = "papi";
   char names[160] = "";
-  for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+  /* MBT_EVENTS=name,name... (PAPI native or preset names, e.g. perf::TASK-CLOCK) replaces the
+   * presets, as PAPI_EVENTS and likwid's event sets do. */
+  static char evbuf[256];
+  const char *env = getenv("MBT_EVENTS");
+  if (env && *env) {
+    snprintf(evbuf, sizeof evbuf, "%s", env);
+    for (char *save = NULL, *tok = strtok_r(evbuf, ",", &save); tok && papi.nevents < MBT_MAX_EVENTS;
+         tok = strtok_r(NULL, ",", &save)) {
+      if (PAPI_add_named_event(papi_set, tok) != PAPI_OK) continue;
+      papi.events[papi.nevents++] = tok;
+      size_t l = strlen(names);
+      snprintf(names + l, sizeof names - l, "%s%s", l ? " " : "", tok);
+    }
+    if (papi.nevents == 0) {
+      snprintf(probe_note, sizeof probe_note, "no counters: PAPI %d.%d cannot count any of "
+               "MBT_EVENTS=%.100s here; timing with the clock only", PAPI_VERSION_MAJOR(ver),
+               PAPI_VERSION_MINOR(ver), env);
+      return;
+    }
+  }
+  for (size_t i = 0; !(env && *env) && i < sizeof presets / sizeof presets[0]; i++) {
     if (PAPI_query_event(presets[i].code) != PAPI_OK) continue;
     if (PAPI_add_event(papi_set, presets[i].code) != PAPI_OK) continue;
     papi.events[papi.nevents++] = presets[i].name;
