@@ -9,6 +9,7 @@
 #include "common/common.h"
 #include "machine/machine.h"
 #include "net/net.h"
+#include "tuner/counters.h"
 #include "tuner/tuner.h"
 
 #define MAX_CONF 8
@@ -18,6 +19,14 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   const double min_ms = o->quick ? 0.3 : 2.0;
   const int reps = o->quick ? 3 : 7;
   mbt_topo_pin(0);
+  const struct mbt_counters *cc = mbt_counters_get();
+  struct mbt_machine mach;
+  mbt_machine_detect(&mach);
+  const struct mbt_cache *l1 = mbt_machine_cache(&mach, 1);
+  const int line = l1 && l1->line > 0 ? l1->line : 64;
+  char note[192];
+  mbt_counters_probe(note, sizeof note);
+  fprintf(out, "# counters: %s\n", note);
   fprintf(out, "# per layer and variant, 1 thread: median of %d calibrated repetitions; GB/s of "
                "compulsory traffic; %%roof = GFLOP/s over the layer's roofline bound%s\n", reps,
           o->profile ? "" : " (no profile: run 'mobitune roofline')");
@@ -45,6 +54,10 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
               t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
               2 * l->macs / t.median_ns, l->bytes / t.median_ns);
       if (pc.attainable > 0) fprintf(out, " %6.1f%%", 100 * 2 * l->macs / t.median_ns / pc.attainable);
+      double cf, cb; /* where the machine counts FLOPs and misses: measured I and GFLOP/s */
+      if (mbt_counters_roofline(cc->events, t.counters, t.ncounters, line, &cf, &cb))
+        fprintf(out, "  counters: I %.2f FLOP/B (analytic %.2f), %.1f GFLOP/s", cb > 0 ? cf / cb : 0,
+                l->bytes > 0 ? 2 * l->macs / l->bytes : 0, cf / t.median_ns);
       fprintf(out, "\n");
     }
     mbt_layer_bufs_free(&b);

@@ -38,6 +38,12 @@ static inline void skip_all(const char *why) {
   exit(0);
 }
 
+/* A result that did not run here, with the reason (TAP "# SKIP"). */
+static inline void skip(const char *what, const char *why) {
+  printf("ok %d - %s # SKIP %s\n", ++tap_n, what, why);
+  fflush(stdout);
+}
+
 static inline int done(void) {
   printf("1..%d\n", tap_n);
   return tap_failed ? 1 : 0;

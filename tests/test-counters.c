@@ -14,9 +14,23 @@
 #include "tuner/tuner.h"
 
 int main(void) {
+  /* What counts say about the roofline, on fixed numbers (no machine needed). */
+  const char *ev[] = {"PAPI_TOT_CYC", "PAPI_L2_TCM", "PAPI_SP_OPS", "PAPI_L3_TCM"};
+  const long long cnt[] = {1000, 500, 4096, 16};
+  double fl = 0, by = 0;
+  int got = mbt_counters_roofline(ev, cnt, 4, 64, &fl, &by);
+  ok(got && fl == 4096 && by == 1024, "FLOPs from PAPI_SP_OPS, bytes from L3 misses x 64: "
+     "I = %.0f FLOP/B", by > 0 ? fl / by : 0);
+  got = mbt_counters_roofline(ev, cnt, 3, 64, &fl, &by);
+  ok(got && by == 32000, "no L3 event: bytes from L2 misses (%.0f)", by);
+  got = mbt_counters_roofline(ev, cnt, 2, 64, &fl, &by);
+  ok(!got, "no FLOP event: nothing measured");
   setenv("MBT_EVENTS", "perf::TASK-CLOCK", 1);
   char note[192];
-  if (!mbt_counters_probe(note, sizeof note)) skip_all(note);
+  if (!mbt_counters_probe(note, sizeof note)) {
+    skip("the counter path (component, timing loop) counts perf::TASK-CLOCK", note);
+    return done();
+  }
   const struct mbt_counters *c = mbt_counters_get();
   ok(c->nevents == 1 && !strcmp(c->events[0], "perf::TASK-CLOCK"), "the component counts %s (%s)",
      c->nevents ? c->events[0] : "nothing", note);

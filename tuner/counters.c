@@ -32,7 +32,7 @@ static const struct {
   const char *name;
 } presets[] = {
     {PAPI_TOT_CYC, "PAPI_TOT_CYC"}, {PAPI_TOT_INS, "PAPI_TOT_INS"},
-    {PAPI_SP_OPS, "PAPI_SP_OPS"},   {PAPI_L1_DCM, "PAPI_L1_DCM"},
+    {PAPI_SP_OPS, "PAPI_SP_OPS"},   {PAPI_L3_TCM, "PAPI_L3_TCM"},
 };
 #endif
 
@@ -104,6 +104,22 @@ static void probe(void) {
   snprintf(probe_note, sizeof probe_note,
            "no hardware counters: built without PAPI; timing with the clock only");
 #endif
+}
+
+int mbt_counters_roofline(const char *const *events, const long long *counts, int n, int line,
+                          double *flops, double *bytes) {
+  static const char *const fl[] = {"PAPI_SP_OPS", "PAPI_FP_OPS"};
+  static const char *const mem[] = {"PAPI_L3_TCM", "PAPI_L2_TCM"};
+  int f = -1, m = -1;
+  for (int k = 1; k >= 0; k--) /* the first name of each list wins */
+    for (int i = 0; i < n; i++) {
+      if (!strcmp(events[i], fl[k])) f = i;
+      if (!strcmp(events[i], mem[k])) m = i;
+    }
+  if (f < 0 || m < 0 || line <= 0) return 0;
+  *flops = (double)counts[f];
+  *bytes = (double)counts[m] * line;
+  return 1;
 }
 
 int mbt_counters_probe(char *note, size_t n) {
