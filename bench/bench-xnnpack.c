@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pthreadpool.h>
 #include <xnnpack.h>
@@ -105,6 +106,12 @@ static void run(struct xnet *x) {
 }
 
 int main(int argc, char **argv) {
+  /* The pool is made before mobitune pins this thread to core 0, so that its workers do not
+   * inherit that pin (they would share one core with this thread). */
+  long want = 1;
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--threads")) want = strtol(argv[i + 1], NULL, 10);
+  pthreadpool_t pool = want > 1 && want <= 256 ? pthreadpool_create((size_t)want) : NULL;
   struct mbt_cmp cmp;
   mbt_cmp_setup(&cmp, "bench-xnnpack", argc, argv);
   const struct mbt_model *m = &cmp.m;
@@ -112,7 +119,7 @@ int main(int argc, char **argv) {
   CHECK(xnn_initialize(NULL));
   struct xnet x;
   memset(&x, 0, sizeof x);
-  x.pool = cmp.threads > 1 ? pthreadpool_create((size_t)cmp.threads) : NULL;
+  x.pool = pool;
   build(&x, m, cmp.tuned, cmp.in);
   run(&x);
   const int classes = m->layers[m->nlayers - 1].oc;
@@ -126,12 +133,22 @@ int main(int argc, char **argv) {
          mbt_cmp_max_err(x.out[m->nlayers - 1], rl, classes));
   double *t = malloc(2 * (size_t)runs * sizeof *t);
   for (int r = 0; r < 3; r++) mbt_engine_run(cmp.tuned, cmp.in), run(&x); /* warm-up rounds */
+  /* Interleaved, each timed run after a pause: pthreadpool's idle workers spin about 20 ms
+   * after a parallel call before they sleep (OpenMP's for a shorter while), and would take a
+   * core from the other library's next run.  A pause of 40 ms lets both pools fall asleep,
+   * and an untimed run wakes the next library's own pool and caches.  Both sides get the
+   * same treatment; on this VM a run after a pause is slower than back-to-back runs (the
+   * host lends an idle vCPU's core away), so 2-thread times here read high for both. */
+  const struct timespec pause = {0, 40 * 1000 * 1000};
   for (int r = 0; r < runs; r++) {
+    if (cmp.threads > 1) nanosleep(&pause, NULL), mbt_engine_run(cmp.tuned, cmp.in);
     const double t0 = mbt_now_ns();
     mbt_engine_run(cmp.tuned, cmp.in);
+    t[r] = mbt_now_ns() - t0;
+    if (cmp.threads > 1) nanosleep(&pause, NULL), run(&x);
     const double t1 = mbt_now_ns();
     run(&x);
-    t[r] = t1 - t0, t[runs + r] = mbt_now_ns() - t1;
+    t[runs + r] = mbt_now_ns() - t1;
   }
   const double a = mbt_median(t, runs), b = mbt_median(t + runs, runs);
   printf("%-22s %10s %14s\n", "configuration", "median ms", "XNNPACK / this");
