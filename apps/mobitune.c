@@ -12,7 +12,8 @@
 
 #include "include/mobitune.h"
 
-enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64 };
+enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
+           C_PLAN = 128 };
 #define C_NET (C_MODEL | C_TUNE | C_REPORT | C_RUN | C_BENCH)
 
 struct opts {
@@ -22,6 +23,8 @@ struct opts {
   int res;
   unsigned long long seed;
   const char *data, *plan, *profile, *out, *variant;
+  char **args; /* plan: the action and its files */
+  int nargs;
 };
 
 static const struct optdef {
@@ -34,9 +37,9 @@ static const struct optdef {
     {"net", 1, C_NET, "v1 or v2 (default v1)"},
     {"alpha", 1, C_NET, "width multiplier in (0, 1.5] (default 1.0)"},
     {"res", 1, C_NET, "input resolution in [32, 1024] (default 224)"},
-    {"data", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH,
+    {"data", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH | C_PLAN,
      "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
-    {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH, "plan file (default DATA/plan.txt)"},
+    {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH | C_PLAN, "plan file (default DATA/plan.txt)"},
     {"profile", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
     {"out", 1, C_REPORT, "report file (default DATA/report.html)"},
     {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
@@ -51,7 +54,7 @@ static const struct optdef {
     {"seed", 1, C_RUN, "seed of the random weights and input (default 1)"},
     {"quiet", 0, C_TUNE | C_ROOF, "no progress lines"},
     {"layers", 0, C_RUN, "print each layer's median time inside the network and its variant"},
-    {"help", 0, 0x7f, "this help"},
+    {"help", 0, 0xff, "this help"},
 };
 #define NOPTS ((int)(sizeof optdefs / sizeof optdefs[0]))
 
@@ -67,6 +70,9 @@ static const struct cmddef {
     {"report", C_REPORT, "write the self-contained HTML roofline report from saved data"},
     {"run", C_RUN, "run the network with the plan: latency, GFLOP/s, top-5"},
     {"bench", C_BENCH, "time every variant on every layer, and the whole network per plan"},
+    {"plan", C_PLAN, "the plan store: 'plan show', 'plan export FILE', 'plan import FILE...' "
+                     "(their entries replace the store's), 'plan merge FILE...' (the faster "
+                     "entry of a problem wins)"},
 };
 
 static void usage(FILE *f, const struct cmddef *c) {
@@ -165,6 +171,10 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
       o->seed = strtoull(v, &end, 0);
       if (errno || end == v || *end) return bad("--seed '%s' is not an unsigned integer%s", v, "");
     }
+  }
+  if (c->bit == C_PLAN) { /* an action and its files */
+    o->args = argv + optind, o->nargs = argc - optind;
+    return 0;
   }
   if (optind < argc) return bad("%s: unexpected argument '%s'", c->name, argv[optind]);
   return 0;
@@ -300,7 +310,7 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
          mbt_net_name(model->kind), model->alpha, model->res, path, before);
   fflush(stdout);
   st = mbt_tune(m, model, &to, &pl);
-  if (st == MBT_OK) st = mbt_plan_save(&pl, m, path);
+  if (st == MBT_OK) st = mbt_plan_store(&pl, m, path, 0); /* other tuners' entries kept */
   if (st != MBT_OK) {
     mbt_plan_free(&pl);
     return fail(st);
@@ -529,6 +539,65 @@ done:
   return rc;
 }
 
+static void plan_print(const struct mbt_plan *pl, const char *path) {
+  printf("plan %s: fingerprint %s, kernel registry %s, %d entries\n", path, pl->fingerprint,
+         pl->registry, pl->n);
+  printf("%-79s %10s %7s %9s %8s  %s\n", "problem", "median us", "spread",
+         "next / it", "ref / it", "choice (runner-up)");
+  for (int i = 0; i < pl->n; i++) {
+    const struct mbt_choice *c = &pl->v[i];
+    printf("%-79s %10.2f %6.1f%% %9.2f %8.1f  %s", c->key, c->ns / 1e3, 100 * c->spread,
+           c->runner_up_ns > 0 ? c->runner_up_ns / c->ns : 0, c->ref_ns > 0 ? c->ref_ns / c->ns : 0,
+           c->variant);
+    if (c->runner_up[0]) printf(" (%s)", c->runner_up);
+    printf("\n");
+  }
+}
+
+static int cmd_plan(const struct opts *o, const struct mbt_machine *m) {
+  const char *act = o->nargs > 0 ? o->args[0] : "";
+  const int show = !strcmp(act, "show"), exp = !strcmp(act, "export"), imp = !strcmp(act, "import");
+  const int merge = !strcmp(act, "merge");
+  if (!(show || exp || imp || merge))
+    return bad("plan: expected 'show', 'export FILE', 'import FILE...' or 'merge FILE...'%s%s",
+               *act ? ", not " : "", act);
+  if ((show && o->nargs != 1) || (exp && o->nargs != 2) || ((imp || merge) && o->nargs < 2))
+    return bad("plan %s: wrong number of files (see --help)%s", act, "");
+  char pb[4096];
+  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, imp || merge);
+  struct mbt_plan pl;
+  enum mbt_status st;
+  if (show || exp) {
+    if ((st = mbt_plan_load(path, m, &pl)) != MBT_OK) return fail(st);
+    if (show) plan_print(&pl, path);
+    else if ((st = mbt_plan_save(&pl, m, o->args[1])) == MBT_OK)
+      printf("plan: exported %d entries from %s to %s\n", pl.n, path, o->args[1]);
+    mbt_plan_free(&pl);
+    return st == MBT_OK ? 0 : fail(st);
+  }
+  /* import / merge: every file must be whole and made for this machine and registry; the
+   * store is written once, under its lock, after all of them are read */
+  struct mbt_plan in;
+  mbt_plan_init(&in, m);
+  for (int f = 1; f < o->nargs; f++) {
+    struct mbt_plan one;
+    if ((st = mbt_plan_load(o->args[f], m, &one)) != MBT_OK) {
+      mbt_plan_free(&in);
+      return fail(st);
+    }
+    for (int i = 0; i < one.n && st == MBT_OK; i++) {
+      const struct mbt_choice *had = mbt_plan_find(&in, one.v[i].key);
+      if (!had || imp || one.v[i].ns < had->ns) st = mbt_plan_put(&in, &one.v[i]);
+    }
+    mbt_plan_free(&one);
+    if (st != MBT_OK) break;
+  }
+  if (st == MBT_OK) st = mbt_plan_store(&in, m, path, merge);
+  if (st == MBT_OK) printf("plan: %s %d entries into %s\n", imp ? "imported" : "merged", in.n, path);
+  mbt_plan_free(&in);
+  return st == MBT_OK ? 0 : fail(st);
+}
+
 static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
                      const struct mbt_model *model) {
   char pb[4096];
@@ -579,6 +648,7 @@ int main(int argc, char **argv) {
   mbt_machine_detect(&m);
   if (c->bit == C_INFO) return cmd_info(&o, &m);
   if (c->bit == C_ROOF) return cmd_roofline(&o, &m);
+  if (c->bit == C_PLAN) return cmd_plan(&o, &m);
   struct mbt_model model;
   enum mbt_status st = mbt_model_build(o.net, o.alpha, o.res, &model);
   if (st != MBT_OK) return fail(st);

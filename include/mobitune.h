@@ -312,6 +312,15 @@ enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c);
 enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machine *m,
                               const char *path);
 /**
+ * Save @p pl into the store at @p path, safely when several tuners share it: under an
+ * exclusive lock on "<path>.lock", the store is read again and its entries kept unless @p pl
+ * has the same key (then @p pl's entry wins; with @p faster, the one with the lower median
+ * time wins), and the union is written atomically.  A store that cannot be read (corrupt,
+ * another machine) is not merged: the caller decides whether to overwrite it.
+ */
+enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machine *m,
+                               const char *path, int faster);
+/**
  * Load a plan.  @return MBT_ENOTFOUND (no file), MBT_EPARSE (corrupt or truncated),
  * MBT_EMISMATCH (another machine or kernel registry; @p pl is left empty); the detail says why.
  */

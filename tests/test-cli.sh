@@ -66,6 +66,18 @@ ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --n
 ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
 
 cp "$D/plan.txt" "$T/good.txt"
+# The plan store: show, export, import into an empty store, merge (the faster entry wins).
+ok "plan show lists the store's entries" sh -c "$M plan show --data '$D' | grep -q '^pwconv h=.*tiled/'"
+ok "plan export writes a loadable copy" sh -c "$M plan export '$T/exported.txt' --data '$D' && $M plan show --plan '$T/exported.txt' | grep -q 'entries'"
+ok "plan import into an empty store takes every entry" sh -c "$M plan import '$T/exported.txt' --data '$T/store' && test \"\$(grep -c '^entry' '$T/store/plan.txt')\" = \"\$(grep -c '^entry' '$T/exported.txt')\""
+awk '/^entry / && !done { sub(/ns=[0-9.]+/, "ns=1.0"); done = 1 } { print }' "$T/exported.txt" > "$T/faster.txt"
+ok "plan merge keeps the faster entry of a problem" sh -c "$M plan merge '$T/faster.txt' --data '$T/store' && grep -q 'ns=1.0 ' '$T/store/plan.txt' && test \"\$(grep -c '^entry' '$T/store/plan.txt')\" = \"\$(grep -c '^entry' '$T/exported.txt')\""
+fails_with "plan: an unknown action" 2 "expected 'show'" $M plan frob --data "$D"
+fails_with "plan export without a file" 2 "wrong number of files" $M plan export --data "$D"
+fails_with "plan show without a store" 1 "no plan\|not found\|No such" $M plan show --data "$T/none"
+sed 's/^fingerprint .*/fingerprint 0000000000000000/' "$T/good.txt" > "$T/foreign.txt"
+fails_with "plan import of another machine's plan is refused and the store kept" 1 "another machine" $M plan import "$T/foreign.txt" --data "$T/store"
+ok "the store is intact after the refused import" sh -c "grep -q 'ns=1.0 ' '$T/store/plan.txt'"
 sed 's/^fingerprint .*/fingerprint 0000000000000000/' "$T/good.txt" > "$D/plan.txt"
 fails_with "another machine's plan: run says which and why" 0 "made on another machine" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --data "$D"
 fails_with "another machine's plan with --strict" 1 "refusing" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --strict --data "$D"

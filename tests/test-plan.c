@@ -1,10 +1,12 @@
 /* tests/test-plan.c -- plans: write/read round trip, rejection of another machine's plan, of a
  * truncated or corrupt plan and of another registry's plan, each with the right message;
- * atomic writes leave no temporary file; ESTIMATE-free: nothing here times anything. */
+ * atomic writes leave no temporary file; several processes storing into one plan at once
+ * lose nothing (lock + merge); nothing here times anything. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "include/mobitune.h"
@@ -116,6 +118,63 @@ int main(void) {
   st = mbt_plan_load(path, &m, &back);
   ok(st == MBT_EPARSE && strstr(mbt_last_error(), "malformed"), "malformed timing: %s",
      mbt_last_error());
+
+  /* Two tuners storing at once: 8 processes each store 20 entries of their own, 10 times
+   * over, into one store; with the lock and the merge every entry of every process is kept
+   * (without them, each writer would overwrite the others'). */
+  unlink(path);
+  enum { PROCS = 8, EACH = 20 };
+  for (int p = 0; p < PROCS; p++) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      struct mbt_plan mine;
+      mbt_plan_init(&mine, &m);
+      for (int round = 0; round < 10; round++) {
+        for (int e = 0; e < EACH; e++) {
+          struct mbt_choice c = {0};
+          snprintf(c.key, sizeof c.key, "test p=%d e=%d", p, e);
+          snprintf(c.variant, sizeof c.variant, "ref/mbt_f32_pwconv_ref");
+          c.ns = 1000 + round;
+          mbt_plan_put(&mine, &c);
+        }
+        if (mbt_plan_store(&mine, &m, path, 0) != MBT_OK) _exit(1);
+      }
+      _exit(0);
+    }
+  }
+  int all_ok = 1;
+  for (int p = 0; p < PROCS; p++) {
+    int status = 0;
+    if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) all_ok = 0;
+  }
+  st = mbt_plan_load(path, &m, &back);
+  ok(all_ok && st == MBT_OK && back.n == PROCS * EACH,
+     "%d processes storing at once: %d of %d entries kept (%s)", PROCS, back.n, PROCS * EACH,
+     st == MBT_OK ? "store readable" : mbt_last_error());
+  if (st == MBT_OK) mbt_plan_free(&back);
+  /* merging keeps the faster entry of a problem; storing without 'faster' keeps ours */
+  struct mbt_plan a;
+  mbt_plan_init(&a, &m);
+  struct mbt_choice c = {0};
+  snprintf(c.key, sizeof c.key, "test p=0 e=0");
+  snprintf(c.variant, sizeof c.variant, "ref/mbt_f32_dwconv_ref");
+  c.ns = 5000; /* slower than the stored 1009 */
+  mbt_plan_put(&a, &c);
+  mbt_plan_store(&a, &m, path, 1);
+  st = mbt_plan_load(path, &m, &back);
+  const struct mbt_choice *got = st == MBT_OK ? mbt_plan_find(&back, c.key) : NULL;
+  ok(got && got->ns == 1009 && back.n == PROCS * EACH, "merge keeps the faster entry (%.0f ns)",
+     got ? got->ns : 0);
+  if (st == MBT_OK) mbt_plan_free(&back);
+  mbt_plan_store(&a, &m, path, 0);
+  st = mbt_plan_load(path, &m, &back);
+  got = st == MBT_OK ? mbt_plan_find(&back, c.key) : NULL;
+  ok(got && got->ns == 5000 && !strcmp(got->variant, c.variant), "a store replaces an entry "
+     "with the caller's (%.0f ns)", got ? got->ns : 0);
+  if (st == MBT_OK) mbt_plan_free(&back);
+  mbt_plan_free(&a);
+  snprintf(tmp, sizeof tmp, "%s.lock", path);
+  unlink(tmp);
 
   unlink(path);
   ok(mbt_plan_load(path, &m, &back) == MBT_ENOTFOUND, "missing plan: %s", mbt_last_error());

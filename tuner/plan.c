@@ -12,9 +12,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "kernels/kernels.h"
@@ -123,6 +126,42 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
   len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
   enum mbt_status st = mbt_write_atomic(path, buf, len);
   free(buf);
+  return st;
+}
+
+enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machine *m,
+                               const char *path, int faster) {
+  char lpath[4200];
+  snprintf(lpath, sizeof lpath, "%s.lock", path);
+  const int fd = open(lpath, O_RDWR | O_CREAT, 0644);
+  if (fd < 0) return mbt_fail(MBT_EIO, "cannot open the plan lock %s: %s", lpath, strerror(errno));
+  struct flock lk = {0};
+  lk.l_type = F_WRLCK, lk.l_whence = SEEK_SET;
+  while (fcntl(fd, F_SETLKW, &lk) != 0)
+    if (errno != EINTR) {
+      close(fd);
+      return mbt_fail(MBT_EIO, "cannot lock %s: %s", lpath, strerror(errno));
+    }
+  struct mbt_plan disk, out;
+  mbt_plan_init(&out, m);
+  memcpy(out.fingerprint, pl->fingerprint, sizeof out.fingerprint);
+  memcpy(out.registry, pl->registry, sizeof out.registry);
+  enum mbt_status st = MBT_OK;
+  if (mbt_plan_load(path, m, &disk) == MBT_OK) { /* what other tuners stored meanwhile */
+    for (int i = 0; i < disk.n && st == MBT_OK; i++) {
+      const struct mbt_choice *mine = mbt_plan_find(pl, disk.v[i].key);
+      if (!mine || (faster && disk.v[i].ns > 0 && disk.v[i].ns < mine->ns))
+        st = mbt_plan_put(&out, &disk.v[i]);
+    }
+    mbt_plan_free(&disk);
+  }
+  for (int i = 0; i < pl->n && st == MBT_OK; i++)
+    if (!mbt_plan_find(&out, pl->v[i].key)) st = mbt_plan_put(&out, &pl->v[i]);
+  if (st == MBT_OK) st = mbt_plan_save(&out, m, path);
+  mbt_plan_free(&out);
+  lk.l_type = F_UNLCK;
+  fcntl(fd, F_SETLK, &lk);
+  close(fd);
   return st;
 }
 

@@ -352,7 +352,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   /* Phase 3: with the pairs decided, blocks of three layers. */
   if (st == MBT_OK) st = mbt_engine_apply_plan(e, pl);
   if (st == MBT_OK) st = tune_blocks(e, model, o, pl, passes, in, threads);
-  if (st == MBT_OK && o->save_path) st = mbt_plan_save(pl, m, o->save_path);
+  if (st == MBT_OK && o->save_path) st = mbt_plan_store(pl, m, o->save_path, 0);
 done:
   free(t);
   mbt_free(in);
