@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,11 @@ static int load_plan(const char *path, const struct mbt_machine *m, struct mbt_p
   return 0;
 }
 
+static void on_sigint(int sig) {
+  (void)sig;
+  mbt_tune_interrupt();
+}
+
 static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
                     const struct mbt_model *model) {
   char pb[4096], fb[4096];
@@ -309,8 +315,23 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
          mbt_net_name(model->kind), model->alpha, model->res, path, before);
   fflush(stdout);
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint; /* Ctrl-C: stop measuring, keep what is measured */
+  sigaction(SIGINT, &sa, &old);
   st = mbt_tune(m, model, &to, &pl);
-  if (st == MBT_OK) st = mbt_plan_store(&pl, m, path, 0); /* other tuners' entries kept */
+  sigaction(SIGINT, &old, NULL);
+  char why[256];
+  snprintf(why, sizeof why, "%s", mbt_last_error());
+  if (st == MBT_OK || st == MBT_EINTR) {
+    const enum mbt_status st2 = mbt_plan_store(&pl, m, path, 0); /* other tuners' entries kept */
+    if (st == MBT_EINTR && st2 == MBT_OK) {
+      fprintf(stderr, "tune: %s (%s)\n", why, path);
+      mbt_plan_free(&pl);
+      return 130;
+    }
+    st = st2;
+  }
   if (st != MBT_OK) {
     mbt_plan_free(&pl);
     return fail(st);

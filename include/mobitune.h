@@ -36,6 +36,7 @@ enum mbt_status {
   MBT_EUNSUPPORTED,      /**< the hardware or build cannot do this */
   MBT_ENOCOUNTERS,       /**< no hardware counters are accessible */
   MBT_EVERIFY,           /**< a result disagrees with the reference */
+  MBT_EINTR,             /**< interrupted (what was measured so far is kept) */
 };
 
 /** @return a sentence describing @p s (never NULL). */
@@ -292,6 +293,7 @@ struct mbt_choice {
   double ref_ns;      /**< median time of the reference variant, ns (0 = not measured) */
   char runner_up[96];
   double runner_up_ns;
+  int tie;            /**< 1: the runner-up was within the noise, so the simpler one was kept */
 };
 
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
@@ -327,6 +329,10 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
 enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl);
 /** The problem key of a layer (shape, stride, activation; names excluded). */
 void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n);
+
+/** Ask a running mbt_tune to stop (async-signal-safe: a SIGINT handler may call it); it keeps
+ * every measurement complete so far, saves them and returns MBT_EINTR. */
+void mbt_tune_interrupt(void);
 
 struct mbt_tune_opts {
   int redo;        /**< 1 = measure again even when the plan has the layer */

@@ -43,6 +43,7 @@ int main(void) {
     snprintf(c.variant, sizeof c.variant, "direct/variant_%d", i);
     c.ns = 1000.5 + i, c.spread = 0.01 * i, c.ref_ns = 5000 + i;
     if (i % 2) snprintf(c.runner_up, sizeof c.runner_up, "ref/x"), c.runner_up_ns = 2000 + i;
+    c.tie = i % 3 == 0;
     mbt_plan_put(&pl, &c);
   }
   ok(pl.n > 10 && pl.n < model.nlayers, "distinct problem keys: %d of %d layers", pl.n, model.nlayers);
@@ -54,7 +55,8 @@ int main(void) {
   for (int i = 0; same && i < pl.n; i++) {
     const struct mbt_choice *c = mbt_plan_find(&back, pl.v[i].key);
     same = c && !strcmp(c->variant, pl.v[i].variant) && c->ns == pl.v[i].ns &&
-           !strcmp(c->runner_up, pl.v[i].runner_up) && c->ref_ns == pl.v[i].ref_ns;
+           !strcmp(c->runner_up, pl.v[i].runner_up) && c->ref_ns == pl.v[i].ref_ns &&
+           c->tie == pl.v[i].tie;
   }
   ok(same, "round trip keeps every entry (%d)", back.n);
   mbt_plan_free(&back);

@@ -6,7 +6,7 @@
  *   mobitune-plan 1
  *   fingerprint 3f0c...        machine cpu="AMD EPYC" isa=... caches=... cores=2
  *   registry 9a1b...
- *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=...
+ *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=... [tie=1]
  *   end <number of entries>
  */
 #define _POSIX_C_SOURCE 200809L
@@ -119,9 +119,10 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
     const struct mbt_choice *c = &pl->v[i];
     len += (size_t)snprintf(buf + len, cap - len,
                             "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s "
-                            "runner_up_ns=%.1f\n",
+                            "runner_up_ns=%.1f%s\n",
                             c->key, c->variant, c->ns, c->spread, c->ref_ns,
-                            c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns);
+                            c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
+                            c->tie ? " tie=1" : "");
   }
   len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
   enum mbt_status st = mbt_write_atomic(path, buf, len);
@@ -198,9 +199,13 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
     return mbt_fail(MBT_EPARSE, "%s:%d: empty or over-long key or variant name", path, line);
   strcpy(c->key, s);
   strcpy(c->variant, variant);
-  if (sscanf(bar2 + 3, "ns=%lf spread=%lf ref_ns=%lf runner_up=%95s runner_up_ns=%lf", &c->ns,
-             &c->spread, &c->ref_ns, ru, &c->runner_up_ns) != 5 || !(c->ns > 0))
+  int used = 0;
+  if (sscanf(bar2 + 3, "ns=%lf spread=%lf ref_ns=%lf runner_up=%95s runner_up_ns=%lf%n", &c->ns,
+             &c->spread, &c->ref_ns, ru, &c->runner_up_ns, &used) != 5 || !(c->ns > 0))
     return mbt_fail(MBT_EPARSE, "%s:%d: malformed timings '%s'", path, line, bar2 + 3);
+  const char *rest = bar2 + 3 + used;
+  while (*rest == ' ') rest++;
+  if (!strncmp(rest, "tie=1", 5)) c->tie = 1;
   snprintf(c->runner_up, sizeof c->runner_up, "%s", strcmp(ru, "-") ? ru : "");
   return MBT_OK;
 }

@@ -9,6 +9,7 @@
  * once in isolation, only to report the speed-up over it. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,19 @@ static double ref_time(const struct mbt_layer *l, const struct mbt_variant *ref,
  * noise of this machine, and the layers apart are the simpler plan. */
 #define TIE 0.02
 
+/* 1 when variant a is simpler than b: fewer block parameters and packed layouts, then the
+ * lower static rank. */
+static int simpler(const struct mbt_variant *a, const struct mbt_variant *b) {
+  const int ca = (a->mc > 0) + (a->kc > 0) + (a->packer != NULL);
+  const int cb = (b->mc > 0) + (b->kc > 0) + (b->packer != NULL);
+  return ca != cb ? ca < cb : a->rank < b->rank;
+}
+
+/* Set by mbt_tune_interrupt (a SIGINT handler may call it): the tuner stops at the next
+ * network run, keeps every measurement made so far and returns MBT_EINTR. */
+static volatile sig_atomic_t interrupted;
+void mbt_tune_interrupt(void) { interrupted = 1; }
+
 /* Strip heights tried for fusion (0 = the two layers apart). */
 static const int fuse_rows[] = {0, 1, 2, 4, 8};
 #define NFUSE ((int)(sizeof fuse_rows / sizeof fuse_rows[0]))
@@ -102,6 +116,10 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
         if (todo[i])
           t[((size_t)i * NFUSE + (size_t)j) * passes + pass] =
               mbt_engine_layer_ns(e, i) + mbt_engine_layer_ns(e, i + 1);
+      if (interrupted) { /* a partial pass decides nothing */
+        free(t);
+        return st;
+      }
     }
   for (int i = 0; i < n && st == MBT_OK; i++) {
     int first = todo[i];
@@ -174,7 +192,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
     for (int k = 0; k < i && first; k++) first = !todo[k] || strcmp(bkey[k], bkey[i]) != 0;
     if (!first) continue;
     const int oh = model->layers[i + 1].oh;
-    for (int pass = -1; pass < passes && st == MBT_OK; pass++)
+    for (int pass = -1; pass < passes && st == MBT_OK && !interrupted; pass++)
       for (int j = 0; j < NFUSE && st == MBT_OK; j++) {
         if (fuse_rows[j] > oh) continue;
         for (int k = i; k < n && st == MBT_OK; k++)
@@ -187,6 +205,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
                    mbt_engine_layer_ns(e, k + 2);
         if (pass >= 0) t[(size_t)j * passes + pass] = sum;
       }
+    if (interrupted) break; /* decided blocks stay; this one is not measured in full */
     int best = 0, second = -1, users = 0;
     double score[NFUSE];
     for (int j = 0; j < NFUSE; j++) score[j] = mbt_median(&t[(size_t)j * passes], passes);
@@ -221,11 +240,32 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
   return st;
 }
 
+/* 1 when a fusable pair or block of @p model has no plan entry at @p threads (an interrupted
+ * tuning stores its layers before it decides fusion). */
+static int groups_todo(const struct mbt_model *model, const struct mbt_plan *pl, int threads) {
+  for (int i = 0; i + 1 < model->nlayers; i++) {
+    char k[96], kt[96];
+    const struct mbt_layer *l = model->layers;
+    if (mbt_pair_fusable(model, i)) {
+      mbt_pair_key(&l[i], &l[i + 1], k, sizeof k);
+      mbt_key_threads(k, threads, kt, sizeof kt);
+      if (!mbt_plan_find(pl, kt)) return 1;
+    }
+    if (mbt_block_fusable(model, i)) {
+      mbt_block_key(&l[i], &l[i + 1], &l[i + 2], k, sizeof k);
+      mbt_key_threads(k, threads, kt, sizeof kt);
+      if (!mbt_plan_find(pl, kt)) return 1;
+    }
+  }
+  return 0;
+}
+
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl) {
   const int passes = o->reps > 0 ? o->reps : 7, n = model->nlayers;
   const int threads = o->threads > 1 ? o->threads : 1;
   if (n > MAXL) return mbt_fail(MBT_EUNSUPPORTED, "more than %d layers", MAXL);
+  interrupted = 0;
   if (o->verbose && mbt_counters_get()->nevents == 0) fprintf(stderr, "tune: %s\n", m->counters_note);
   if (mbt_pin_threads(threads) != MBT_OK && o->verbose)
     fprintf(stderr, "tune: could not pin the tuning threads; timings may be noisier\n");
@@ -259,7 +299,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     if (lc[i].todo && lc[i].n > maxn) maxn = lc[i].n;
     ntodo += lc[i].todo;
   }
-  if (ntodo == 0) return MBT_OK;
+  if (ntodo == 0 && !groups_todo(model, pl, threads)) return MBT_OK;
 
   mbt_engine_t e;
   enum mbt_status st = mbt_engine_create(model, pl, NULL, 1, &e);
@@ -278,8 +318,9 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       goto done;
   mbt_engine_fill_input(e, in, 3);
   const double t_start = mbt_now_ns();
-  for (int pass = -1; pass < passes; pass++) { /* pass -1 warms caches and packs weights */
-    for (int j = 0; j < maxn; j++) {
+  int done_passes = 0; /* complete passes: an interrupted one is dropped */
+  for (int pass = -1; pass < passes && !interrupted; pass++) { /* -1 warms caches, packs */
+    for (int j = 0; j < maxn && !interrupted; j++) {
       for (int i = 0; i < n; i++)
         if (lc[i].todo && (st = mbt_engine_use(e, i, lc[i].v[j < lc[i].n ? j : 0])) != MBT_OK)
           goto done;
@@ -288,12 +329,17 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
         if (lc[i].todo && j < lc[i].n)
           t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
     }
+    if (!interrupted && pass >= 0) done_passes = pass + 1;
   }
 
+  const int np = done_passes;
+  if (interrupted && o->verbose)
+    fprintf(stderr, "tune: interrupted after %d complete passes: keeping what they measured\n",
+            done_passes);
   /* Score per problem key: the sum over its layers of each candidate's median. */
   int done_keys = 0, distinct = 0;
   for (int i = 0; i < n; i++) distinct += first[i];
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n && np > 0; i++) {
     if (!first[i]) continue;
     double score[MAXC] = {0}, spread[MAXC] = {0};
     int users = 0;
@@ -303,8 +349,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       for (int j = 0; j < lc[i].n; j++) {
         const double *s = &t[((size_t)k * MAXC + (size_t)j) * passes];
         double lo = s[0], hi = s[0];
-        for (int p = 1; p < passes; p++) lo = s[p] < lo ? s[p] : lo, hi = s[p] > hi ? s[p] : hi;
-        const double med = mbt_median(s, passes);
+        for (int p = 1; p < np; p++) lo = s[p] < lo ? s[p] : lo, hi = s[p] > hi ? s[p] : hi;
+        const double med = mbt_median(s, np);
         score[j] += med;
         spread[j] = (hi - lo) / med > spread[j] ? (hi - lo) / med : spread[j];
       }
@@ -314,9 +360,17 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       if (score[j] < score[best]) second = best, best = j;
       else if (second < 0 || score[j] < score[second]) second = j;
     }
+    /* A winner must beat the runner-up beyond the noise; within it the simpler one is kept
+     * (fewer block parameters and packing, then the lower static rank) and the tie recorded. */
+    const int tie = second >= 0 && score[second] <= (1.0 + TIE) * score[best];
+    if (tie && simpler(lc[i].v[second], lc[i].v[best])) {
+      const int b = best;
+      best = second, second = b;
+    }
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
     memcpy(c.key, keys[i], sizeof c.key);
+    c.tie = tie;
     snprintf(c.variant, sizeof c.variant, "%s", lc[i].v[best]->name);
     c.ns = score[best] / users;
     c.spread = spread[best];
@@ -348,11 +402,14 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &model->layers[i]) : NULL;
       if (v && (st = mbt_engine_use(e, i, v)) != MBT_OK) goto done;
     }
-  st = tune_fusion(e, model, o, pl, passes, in, threads);
+  if (!interrupted) st = tune_fusion(e, model, o, pl, passes, in, threads);
   /* Phase 3: with the pairs decided, blocks of three layers. */
-  if (st == MBT_OK) st = mbt_engine_apply_plan(e, pl);
-  if (st == MBT_OK) st = tune_blocks(e, model, o, pl, passes, in, threads);
+  if (st == MBT_OK && !interrupted) st = mbt_engine_apply_plan(e, pl);
+  if (st == MBT_OK && !interrupted) st = tune_blocks(e, model, o, pl, passes, in, threads);
   if (st == MBT_OK && o->save_path) st = mbt_plan_store(pl, m, o->save_path, 0);
+  if (st == MBT_OK && interrupted)
+    st = mbt_fail(MBT_EINTR, "tuning interrupted; the plan keeps every problem measured in "
+                             "%d complete passes", np);
 done:
   free(t);
   mbt_free(in);
