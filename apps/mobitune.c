@@ -26,6 +26,8 @@ struct opts {
   const char *data, *plan, *profile, *out, *variant;
   char **args; /* plan: the action and its files */
   int nargs;
+  int effort;    /* enum mbt_effort */
+  double budget; /* seconds, 0 = none */
 };
 
 static const struct optdef {
@@ -46,6 +48,8 @@ static const struct optdef {
     {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
      "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
+    {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
+    {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
     {"redo", 0, C_ROOF | C_TUNE, "measure again even when saved results exist"},
     {"runs", 1, C_RUN | C_BENCH, "timed runs after one warm-up (default 20)"},
@@ -166,6 +170,18 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     } else if (!strcmp(n, "runs")) {
       if (parse_long(n, v, 1, 100000, &x)) return 2;
       o->runs = (int)x;
+    } else if (!strcmp(n, "effort")) {
+      enum mbt_effort ef;
+      if (mbt_effort_parse(v, &ef) != MBT_OK)
+        return bad("--effort '%s' is not estimate, measure, patient or exhaustive%s", v, "");
+      o->effort = ef;
+    } else if (!strcmp(n, "budget")) {
+      char *end;
+      errno = 0;
+      o->budget = strtod(v, &end);
+      if (*end == 's') end++;
+      if (errno || end == v || *end || !(o->budget > 0 && o->budget <= 86400))
+        return bad("--budget '%s' is not a number of seconds in (0, 86400]%s", v, "");
     } else if (!strcmp(n, "seed")) {
       char *end;
       errno = 0;
@@ -310,8 +326,13 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     return fail(st);
   }
   const int before = pl.n;
-  struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 7, path, o->quick,
-                             o->threads};
+  /* what the plan held, to count the problems this tune measured (new or measured again) */
+  struct mbt_choice *old_v = before ? malloc((size_t)before * sizeof *old_v) : NULL;
+  if (old_v) memcpy(old_v, pl.v, (size_t)before * sizeof *old_v);
+  struct mbt_profile prof;
+  const int have_prof = mbt_profile_load(ppath, &prof) == MBT_OK;
+  struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 0, path, o->quick,
+                             o->threads, o->effort, o->budget, have_prof ? &prof : NULL};
   printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
          mbt_net_name(model->kind), model->alpha, model->res, path, before);
   fflush(stdout);
@@ -328,12 +349,14 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     if (st == MBT_EINTR && st2 == MBT_OK) {
       fprintf(stderr, "tune: %s (%s)\n", why, path);
       mbt_plan_free(&pl);
+      free(old_v);
       return 130;
     }
     st = st2;
   }
   if (st != MBT_OK) {
     mbt_plan_free(&pl);
+    free(old_v);
     return fail(st);
   }
   /* Place every layer on the measured roofline, when a profile exists. */
@@ -364,7 +387,16 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     printf("tune: no machine profile at %s, so no roofline placement (run 'mobitune roofline')\n",
            ppath);
   }
-  printf("tune: measured %d new problems; plan: %s\n", pl.n - before, path);
+  int measured = 0;
+  for (int i = 0; i < pl.n; i++) {
+    int same = 0;
+    for (int k = 0; old_v && k < before && !same; k++)
+      same = !strcmp(old_v[k].key, pl.v[i].key) && old_v[k].ns == pl.v[i].ns &&
+             old_v[k].effort == pl.v[i].effort && !strcmp(old_v[k].variant, pl.v[i].variant);
+    measured += !same;
+  }
+  free(old_v);
+  printf("tune: measured %d new problems; plan: %s\n", measured, path);
   mbt_plan_free(&pl);
   return 0;
 }
@@ -662,6 +694,7 @@ int main(int argc, char **argv) {
   o.res = 224;
   o.runs = 20;
   o.seed = 1;
+  o.effort = MBT_MEASURE;
   int rc = parse(argc - 1, argv + 1, c, &o);
   if (rc) return rc;
   if (!o.threads) o.threads = c->bit == C_ROOF ? 0 : 1;

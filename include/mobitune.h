@@ -282,7 +282,14 @@ void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, 
 
 /* ------------------------------------------------------------------ tuning and plans */
 
-enum mbt_effort { MBT_ESTIMATE = 0, MBT_MEASURE = 1 };
+/** Tuning effort, as FFTW's planner flags: estimate runs nothing (static rank, roofline time);
+ * measure times the candidates that survive a quick isolated screen in the network; patient
+ * times every candidate (no screen) with more passes; exhaustive also tries more fusion strip
+ * heights.  A plan entry made at one effort is reused at the same or a lower one. */
+enum mbt_effort { MBT_ESTIMATE = 0, MBT_MEASURE = 1, MBT_PATIENT = 2, MBT_EXHAUSTIVE = 3 };
+/** Parse "estimate" ... "exhaustive". @return MBT_EINVAL on anything else. */
+enum mbt_status mbt_effort_parse(const char *s, enum mbt_effort *e);
+const char *mbt_effort_name(enum mbt_effort e);
 
 /** One layer's choice in a plan. */
 struct mbt_choice {
@@ -294,6 +301,7 @@ struct mbt_choice {
   char runner_up[96];
   double runner_up_ns;
   int tie;            /**< 1: the runner-up was within the noise, so the simpler one was kept */
+  int effort;         /**< enum mbt_effort it was made at */
 };
 
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
@@ -342,6 +350,10 @@ struct mbt_tune_opts {
   const char *save_path; /**< when set, the plan is saved there when tuning ends */
   int quick;       /**< 1 = skip timing the reference kernels (tests) */
   int threads;     /**< tune for this many threads (0 or 1 = one; keys get " t=N") */
+  int effort;      /**< enum mbt_effort (MBT_MEASURE when 0 is not meant: set it) */
+  double budget_s; /**< stop measuring after about this many seconds (0 = no limit); what
+                        is decided is kept, and a later tune goes on from there */
+  const struct mbt_profile *profile; /**< the roofline, for MBT_ESTIMATE (required there) */
 };
 
 /** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */

@@ -55,6 +55,12 @@ fails_with "run without a plan says so and uses the default" 0 "using the defaul
 ok "tune --quick writes a plan" $M tune --net v1 --res 64 --alpha 0.5 --quick --data "$D"
 ok "plan file has entries and an end line" sh -c "grep -q '^entry conv' '$D/plan.txt' && grep -q '^end [0-9]' '$D/plan.txt'"
 ok "tune again reuses every measurement" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --data '$D' | grep -q 'measured 0 new problems'"
+ok "tune --effort estimate runs nothing and marks its entries" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --effort estimate --quiet --data '$D' && grep -q 'effort=estimate' '$D/plan.txt'"
+ok "a measure tune re-measures estimated entries" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --quick --quiet --data '$D' | grep -q 'measured [1-9][0-9]* new problems' && ! grep -q 'effort=estimate' '$D/plan.txt'"
+ok "tune --effort patient, then a measure tune reuses it all" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --quick --effort patient --quiet --data '$D' && grep -q 'effort=patient' '$D/plan.txt' && $M tune --net v2 --res 64 --alpha 0.35 --quick --data '$D' | grep -q 'measured 0 new problems'"
+fails_with "bad --effort" 2 "effort 'frob'" $M tune --effort frob --data "$D"
+fails_with "bad --budget" 2 "budget '0s'" $M tune --budget 0s --data "$D"
+fails_with "estimate without a profile" 1 "needs a machine profile" $M tune --effort estimate --data "$T/noprof"
 ok "run with the tuned plan" sh -c "$M run --net v1 --res 64 --alpha 0.5 --runs 2 --data '$D' | grep -q 'plan $D/plan.txt'"
 ok "the tuned plan (fusion included) agrees with the reference" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --verify --data "$D"
 if [ -n "$R" ]; then # OpenMP teams crawl under qemu-user

@@ -43,7 +43,7 @@ int main(void) {
     snprintf(c.variant, sizeof c.variant, "direct/variant_%d", i);
     c.ns = 1000.5 + i, c.spread = 0.01 * i, c.ref_ns = 5000 + i;
     if (i % 2) snprintf(c.runner_up, sizeof c.runner_up, "ref/x"), c.runner_up_ns = 2000 + i;
-    c.tie = i % 3 == 0;
+    c.tie = i % 3 == 0, c.effort = MBT_MEASURE;
     mbt_plan_put(&pl, &c);
   }
   ok(pl.n > 10 && pl.n < model.nlayers, "distinct problem keys: %d of %d layers", pl.n, model.nlayers);
@@ -109,6 +109,23 @@ int main(void) {
   st = mbt_plan_load(path, &m, &back);
   ok(st == MBT_EMISMATCH && strstr(mbt_last_error(), "registry"), "another registry: %s",
      mbt_last_error());
+
+  /* The effort is kept; an unknown field fails the load. */
+  pl.v[0].effort = MBT_PATIENT;
+  mbt_plan_save(&pl, &m, path);
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_OK && mbt_plan_find(&back, pl.v[0].key)->effort == MBT_PATIENT &&
+     mbt_plan_find(&back, pl.v[1].key)->effort == MBT_MEASURE, "effort round trip");
+  if (st == MBT_OK) mbt_plan_free(&back);
+  text = strdup(slurp(path));
+  char *ef = strstr(text, " effort=patient");
+  if (ef) memcpy(ef, " frobnic=patient", 16);
+  write_text(path, text);
+  free(text);
+  st = mbt_plan_load(path, &m, &back);
+  ok(st == MBT_EPARSE && strstr(mbt_last_error(), "unknown field"), "unknown field: %s",
+     mbt_last_error());
+  pl.v[0].effort = MBT_MEASURE;
 
   /* A malformed timing field. */
   mbt_plan_save(&pl, &m, path);

@@ -6,7 +6,8 @@
  *   mobitune-plan 1
  *   fingerprint 3f0c...        machine cpu="AMD EPYC" isa=... caches=... cores=2
  *   registry 9a1b...
- *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=... [tie=1]
+ *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=...
+ *         effort=measure [tie=1]
  *   end <number of entries>
  */
 #define _POSIX_C_SOURCE 200809L
@@ -46,6 +47,21 @@ void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
     case MBT_OP_GAVGPOOL: snprintf(buf, n, "gavgpool h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
     default: snprintf(buf, n, "fc ic=%d oc=%d", l->ic, l->oc); break;
   }
+}
+
+static const char *const effort_names[] = {"estimate", "measure", "patient", "exhaustive"};
+
+enum mbt_status mbt_effort_parse(const char *s, enum mbt_effort *e) {
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(s, effort_names[i])) {
+      *e = (enum mbt_effort)i;
+      return MBT_OK;
+    }
+  return mbt_fail(MBT_EINVAL, "effort '%s' is not estimate, measure, patient or exhaustive", s);
+}
+
+const char *mbt_effort_name(enum mbt_effort e) {
+  return (unsigned)e < 4 ? effort_names[e] : "measure";
 }
 
 void mbt_key_threads(const char *key, int threads, char *buf, size_t n) {
@@ -119,10 +135,10 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
     const struct mbt_choice *c = &pl->v[i];
     len += (size_t)snprintf(buf + len, cap - len,
                             "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s "
-                            "runner_up_ns=%.1f%s\n",
+                            "runner_up_ns=%.1f effort=%s%s\n",
                             c->key, c->variant, c->ns, c->spread, c->ref_ns,
                             c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
-                            c->tie ? " tie=1" : "");
+                            mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "");
   }
   len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
   enum mbt_status st = mbt_write_atomic(path, buf, len);
@@ -203,9 +219,15 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
   if (sscanf(bar2 + 3, "ns=%lf spread=%lf ref_ns=%lf runner_up=%95s runner_up_ns=%lf%n", &c->ns,
              &c->spread, &c->ref_ns, ru, &c->runner_up_ns, &used) != 5 || !(c->ns > 0))
     return mbt_fail(MBT_EPARSE, "%s:%d: malformed timings '%s'", path, line, bar2 + 3);
-  const char *rest = bar2 + 3 + used;
-  while (*rest == ' ') rest++;
-  if (!strncmp(rest, "tie=1", 5)) c->tie = 1;
+  /* optional fields: effort=NAME (measure when absent), tie=1 */
+  c->effort = MBT_MEASURE;
+  char *save = NULL;
+  for (char *tok = bar2 + 3 + used; (tok = strtok_r(tok, " \r\n", &save)); tok = NULL) {
+    enum mbt_effort ef;
+    if (!strcmp(tok, "tie=1")) c->tie = 1;
+    else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
+    else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%s'", path, line, tok);
+  }
   snprintf(c->runner_up, sizeof c->runner_up, "%s", strcmp(ru, "-") ? ru : "");
   return MBT_OK;
 }

@@ -86,8 +86,16 @@ static volatile sig_atomic_t interrupted;
 void mbt_tune_interrupt(void) { interrupted = 1; }
 
 /* Strip heights tried for fusion (0 = the two layers apart). */
-static const int fuse_rows[] = {0, 1, 2, 4, 8};
-#define NFUSE ((int)(sizeof fuse_rows / sizeof fuse_rows[0]))
+static const int rows_measure[] = {0, 1, 2, 4, 8}, rows_exhaustive[] = {0, 1, 2, 3, 4, 6, 8, 14};
+#define MAXFUSE 8
+static const int *fuse_rows = rows_measure; /* set per tuning from its effort */
+static int nfuse = 5;
+
+/* 1 when @p key must be measured: no entry, one made at a lower effort, or --redo. */
+static int need(const struct mbt_plan *pl, const char *key, const struct mbt_tune_opts *o) {
+  const struct mbt_choice *c = mbt_plan_find(pl, key);
+  return o->redo || !c || c->effort < o->effort;
+}
 
 static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model,
                                    const struct mbt_tune_opts *o, struct mbt_plan *pl,
@@ -100,21 +108,21 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     char k[96];
     mbt_pair_key(&model->layers[i], &model->layers[i + 1], k, sizeof k);
     mbt_key_threads(k, threads, pkey[i], sizeof pkey[i]);
-    todo[i] = o->redo || !mbt_plan_find(pl, pkey[i]);
+    todo[i] = need(pl, pkey[i], o);
     any |= todo[i];
   }
   if (!any) return MBT_OK;
-  double *t = calloc((size_t)n * NFUSE * (size_t)passes, sizeof *t);
+  double *t = calloc((size_t)n * nfuse * (size_t)passes, sizeof *t);
   if (!t) return mbt_fail(MBT_ENOMEM, "cannot allocate the fusion timings");
   enum mbt_status st = MBT_OK;
   for (int pass = -1; pass < passes && st == MBT_OK; pass++)
-    for (int j = 0; j < NFUSE && st == MBT_OK; j++) {
+    for (int j = 0; j < nfuse && st == MBT_OK; j++) {
       for (int i = 0; i < n && st == MBT_OK; i++)
         if (todo[i]) st = mbt_engine_fuse(e, i, fuse_rows[j] <= model->layers[i].oh ? fuse_rows[j] : 0);
       mbt_engine_run(e, in);
       for (int i = 0; pass >= 0 && i < n; i++)
         if (todo[i])
-          t[((size_t)i * NFUSE + (size_t)j) * passes + pass] =
+          t[((size_t)i * nfuse + (size_t)j) * passes + pass] =
               mbt_engine_layer_ns(e, i) + mbt_engine_layer_ns(e, i + 1);
       if (interrupted) { /* a partial pass decides nothing */
         free(t);
@@ -125,16 +133,16 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     int first = todo[i];
     for (int k = 0; k < i && first; k++) first = !todo[k] || strcmp(pkey[k], pkey[i]) != 0;
     if (!first) continue;
-    double score[NFUSE] = {0};
+    double score[MAXFUSE] = {0};
     int users = 0;
     for (int k = i; k < n; k++)
       if (todo[k] && !strcmp(pkey[k], pkey[i])) {
         users++;
-        for (int j = 0; j < NFUSE; j++)
-          score[j] += mbt_median(&t[((size_t)k * NFUSE + (size_t)j) * passes], passes);
+        for (int j = 0; j < nfuse; j++)
+          score[j] += mbt_median(&t[((size_t)k * nfuse + (size_t)j) * passes], passes);
       }
     int best = 0, second = -1;
-    for (int j = 1; j < NFUSE; j++) {
+    for (int j = 1; j < nfuse; j++) {
       if (fuse_rows[j] > model->layers[i].oh) continue;
       if (score[j] < score[best]) second = best, best = j;
       else if (second < 0 || score[j] < score[second]) second = j;
@@ -142,6 +150,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     if (best && score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
+    c.effort = o->effort;
     memcpy(c.key, pkey[i], sizeof c.key);
     if (fuse_rows[best]) snprintf(c.variant, sizeof c.variant, "fused[rows=%d]", fuse_rows[best]);
     else snprintf(c.variant, sizeof c.variant, "unfused");
@@ -182,9 +191,9 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
     char k[96];
     mbt_block_key(&model->layers[i], &model->layers[i + 1], &model->layers[i + 2], k, sizeof k);
     mbt_key_threads(k, threads, bkey[i], sizeof bkey[i]);
-    todo[i] = o->redo || !mbt_plan_find(pl, bkey[i]);
+    todo[i] = need(pl, bkey[i], o);
   }
-  double *t = calloc((size_t)NFUSE * (size_t)passes, sizeof *t);
+  double *t = calloc((size_t)nfuse * (size_t)passes, sizeof *t);
   if (!t) return mbt_fail(MBT_ENOMEM, "cannot allocate the block timings");
   enum mbt_status st = MBT_OK;
   for (int i = 0; i < n && st == MBT_OK; i++) {
@@ -193,7 +202,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
     if (!first) continue;
     const int oh = model->layers[i + 1].oh;
     for (int pass = -1; pass < passes && st == MBT_OK && !interrupted; pass++)
-      for (int j = 0; j < NFUSE && st == MBT_OK; j++) {
+      for (int j = 0; j < nfuse && st == MBT_OK; j++) {
         if (fuse_rows[j] > oh) continue;
         for (int k = i; k < n && st == MBT_OK; k++)
           if (todo[k] && !strcmp(bkey[k], bkey[i])) st = mbt_engine_block(e, k, fuse_rows[j]);
@@ -207,9 +216,9 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
       }
     if (interrupted) break; /* decided blocks stay; this one is not measured in full */
     int best = 0, second = -1, users = 0;
-    double score[NFUSE];
-    for (int j = 0; j < NFUSE; j++) score[j] = mbt_median(&t[(size_t)j * passes], passes);
-    for (int j = 1; j < NFUSE; j++) {
+    double score[MAXFUSE];
+    for (int j = 0; j < nfuse; j++) score[j] = mbt_median(&t[(size_t)j * passes], passes);
+    for (int j = 1; j < nfuse; j++) {
       if (fuse_rows[j] > oh) continue;
       if (score[j] < score[best]) second = best, best = j;
       else if (second < 0 || score[j] < score[second]) second = j;
@@ -222,6 +231,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
       }
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
+    c.effort = o->effort;
     memcpy(c.key, bkey[i], sizeof c.key);
     rows_name(fuse_rows[best], c.variant, sizeof c.variant);
     c.ns = score[best] / users;
@@ -240,21 +250,54 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
   return st;
 }
 
+/* MBT_ESTIMATE: runs nothing.  Each layer gets its best-ranked variant (the registry's static
+ * preference: widest ISA, register-tiled) and, as its time, the roofline bound inside the
+ * network (FLOPs over the attainable rate, or bytes over the bandwidth for a layer without
+ * FLOPs).  Fusion is not estimated: a later measure decides it. */
+static enum mbt_status estimate(const struct mbt_machine *m, const struct mbt_model *model,
+                                const struct mbt_tune_opts *o,
+                                struct mbt_plan *pl, const struct layer_cands *lc,
+                                char (*keys)[96], const int *first, int threads) {
+  if (!o->profile)
+    return mbt_fail(MBT_ENOTFOUND, "the estimate effort needs a machine profile: run "
+                                   "'mobitune roofline' first");
+  enum mbt_status st = MBT_OK;
+  for (int i = 0; i < model->nlayers && st == MBT_OK; i++) {
+    if (!first[i]) continue;
+    struct mbt_place pc;
+    mbt_roofline_place(o->profile, model, i, threads, &pc);
+    struct mbt_choice c;
+    memset(&c, 0, sizeof c);
+    c.effort = MBT_ESTIMATE;
+    memcpy(c.key, keys[i], sizeof c.key);
+    snprintf(c.variant, sizeof c.variant, "%s", lc[i].v[0]->name);
+    c.ns = pc.net_attainable > 0 ? pc.flops / pc.net_attainable
+           : pc.bw > 0 ? model->layers[i].bytes / pc.bw : 1;
+    st = mbt_plan_put(pl, &c);
+    if (o->verbose)
+      fprintf(stderr, "tune estimate %-10s %-48s %s  %.1f us (roofline)\n", model->layers[i].name,
+              keys[i], c.variant, c.ns / 1e3);
+  }
+  if (st == MBT_OK && o->save_path) st = mbt_plan_store(pl, m, o->save_path, 0);
+  return st;
+}
+
 /* 1 when a fusable pair or block of @p model has no plan entry at @p threads (an interrupted
  * tuning stores its layers before it decides fusion). */
-static int groups_todo(const struct mbt_model *model, const struct mbt_plan *pl, int threads) {
+static int groups_todo(const struct mbt_model *model, const struct mbt_plan *pl, int threads,
+                       const struct mbt_tune_opts *o) {
   for (int i = 0; i + 1 < model->nlayers; i++) {
     char k[96], kt[96];
     const struct mbt_layer *l = model->layers;
     if (mbt_pair_fusable(model, i)) {
       mbt_pair_key(&l[i], &l[i + 1], k, sizeof k);
       mbt_key_threads(k, threads, kt, sizeof kt);
-      if (!mbt_plan_find(pl, kt)) return 1;
+      if (need(pl, kt, o)) return 1;
     }
     if (mbt_block_fusable(model, i)) {
       mbt_block_key(&l[i], &l[i + 1], &l[i + 2], k, sizeof k);
       mbt_key_threads(k, threads, kt, sizeof kt);
-      if (!mbt_plan_find(pl, kt)) return 1;
+      if (need(pl, kt, o)) return 1;
     }
   }
   return 0;
@@ -262,7 +305,13 @@ static int groups_todo(const struct mbt_model *model, const struct mbt_plan *pl,
 
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl) {
-  const int passes = o->reps > 0 ? o->reps : 7, n = model->nlayers;
+  static const int effort_passes[] = {0, 7, 11, 15};
+  const int effort = o->effort >= MBT_ESTIMATE && o->effort <= MBT_EXHAUSTIVE ? o->effort : MBT_MEASURE;
+  const int passes = o->reps > 0 ? o->reps : effort_passes[effort > 0 ? effort : 1];
+  const int n = model->nlayers;
+  fuse_rows = effort == MBT_EXHAUSTIVE ? rows_exhaustive : rows_measure;
+  nfuse = effort == MBT_EXHAUSTIVE ? 8 : 5;
+  const double t_begin = mbt_now_ns();
   const int threads = o->threads > 1 ? o->threads : 1;
   if (n > MAXL) return mbt_fail(MBT_EUNSUPPORTED, "more than %d layers", MAXL);
   interrupted = 0;
@@ -280,7 +329,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     mbt_layer_key(l, k, sizeof k);
     mbt_key_threads(k, threads, keys[i], sizeof keys[i]);
     memset(&lc[i], 0, sizeof lc[i]);
-    lc[i].todo = o->redo || !mbt_plan_find(pl, keys[i]);
+    lc[i].todo = need(pl, keys[i], o);
     const struct mbt_variant *all[MAXC];
     const int na = mbt_registry_candidates(l, all, MAXC);
     for (int k = 0; k < na; k++) {
@@ -289,7 +338,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     }
     if (lc[i].n == 0) lc[i].todo = 0; /* only the reference: nothing to choose */
     first[i] = lc[i].todo && !mbt_layer_repeats(model, i);
-    if (first[i]) prune(l, &lc[i], i);
+    if (first[i] && effort == MBT_MEASURE) prune(l, &lc[i], i); /* patient: no screen */
     else if (lc[i].todo) /* same problem as an earlier layer: same surviving candidates */
       for (int k = 0; k < i; k++)
         if (!strcmp(keys[k], keys[i])) {
@@ -299,7 +348,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     if (lc[i].todo && lc[i].n > maxn) maxn = lc[i].n;
     ntodo += lc[i].todo;
   }
-  if (ntodo == 0 && !groups_todo(model, pl, threads)) return MBT_OK;
+  if (ntodo == 0 && !groups_todo(model, pl, threads, o)) return MBT_OK;
+  if (effort == MBT_ESTIMATE) return estimate(m, model, o, pl, lc, keys, first, threads);
 
   mbt_engine_t e;
   enum mbt_status st = mbt_engine_create(model, pl, NULL, 1, &e);
@@ -330,6 +380,13 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
           t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
     }
     if (!interrupted && pass >= 0) done_passes = pass + 1;
+    /* a budget: keep at least 3 passes, and leave some of it to the fusion phases */
+    if (o->budget_s > 0 && done_passes >= 3 && done_passes < passes &&
+        mbt_now_ns() - t_begin > 0.6e9 * o->budget_s) {
+      if (o->verbose)
+        fprintf(stderr, "tune: budget: %d of %d passes, then fusion\n", done_passes, passes);
+      break;
+    }
   }
 
   const int np = done_passes;
@@ -369,6 +426,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     }
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
+    c.effort = o->effort;
     memcpy(c.key, keys[i], sizeof c.key);
     c.tie = tie;
     snprintf(c.variant, sizeof c.variant, "%s", lc[i].v[best]->name);
@@ -402,10 +460,15 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &model->layers[i]) : NULL;
       if (v && (st = mbt_engine_use(e, i, v)) != MBT_OK) goto done;
     }
-  if (!interrupted) st = tune_fusion(e, model, o, pl, passes, in, threads);
+  const int over = o->budget_s > 0 && mbt_now_ns() - t_begin > 1e9 * o->budget_s;
+  if (over && o->verbose)
+    fprintf(stderr, "tune: the %.0f s budget is spent: fusion is left for the next tune\n",
+            o->budget_s);
+  if (!interrupted && !over) st = tune_fusion(e, model, o, pl, passes, in, threads);
   /* Phase 3: with the pairs decided, blocks of three layers. */
-  if (st == MBT_OK && !interrupted) st = mbt_engine_apply_plan(e, pl);
-  if (st == MBT_OK && !interrupted) st = tune_blocks(e, model, o, pl, passes, in, threads);
+  const int over2 = o->budget_s > 0 && mbt_now_ns() - t_begin > 1e9 * o->budget_s;
+  if (st == MBT_OK && !interrupted && !over2) st = mbt_engine_apply_plan(e, pl);
+  if (st == MBT_OK && !interrupted && !over2) st = tune_blocks(e, model, o, pl, passes, in, threads);
   if (st == MBT_OK && o->save_path) st = mbt_plan_store(pl, m, o->save_path, 0);
   if (st == MBT_OK && interrupted)
     st = mbt_fail(MBT_EINTR, "tuning interrupted; the plan keeps every problem measured in "
