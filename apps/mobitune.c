@@ -28,6 +28,8 @@ struct opts {
   int nargs;
   int effort;    /* enum mbt_effort */
   double budget; /* seconds, 0 = none */
+  const char *compare[2]; /* bench: other plans to time beside the plan */
+  int ncompare, e2e;
 };
 
 static const struct optdef {
@@ -48,6 +50,8 @@ static const struct optdef {
     {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
      "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
+    {"compare", 1, C_BENCH, "another plan file to time end to end beside the plan (up to 2)"},
+    {"e2e", 0, C_BENCH, "only the end-to-end comparison (no per-variant table)"},
     {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
     {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
@@ -147,6 +151,11 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "strict")) o->strict = 1;
     else if (!strcmp(n, "quiet")) o->quiet = 1;
     else if (!strcmp(n, "layers")) o->layers = 1;
+    else if (!strcmp(n, "e2e")) o->e2e = 1;
+    else if (!strcmp(n, "compare")) {
+      if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
+      o->compare[o->ncompare++] = v;
+    }
     else if (!strcmp(n, "data")) o->data = v;
     else if (!strcmp(n, "plan")) o->plan = v;
     else if (!strcmp(n, "profile")) o->profile = v;
@@ -661,8 +670,17 @@ static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
   struct mbt_profile prof;
   const int have_prof =
       mbt_profile_load(data_path(o, o->profile, "profile.json", fb, sizeof fb, 0), &prof) == MBT_OK;
-  struct mbt_bench_opts bo = {o->quick, o->runs, o->threads, have_prof ? &prof : NULL};
-  enum mbt_status st = mbt_bench(model, have ? &pl : NULL, &bo, stdout);
+  struct mbt_bench_opts bo = {o->quick, o->runs, o->threads, have_prof ? &prof : NULL,
+                              {NULL, NULL}, {NULL, NULL}, o->e2e};
+  struct mbt_plan other[2];
+  enum mbt_status st = MBT_OK;
+  for (int k = 0; k < o->ncompare && st == MBT_OK; k++)
+    if ((st = mbt_plan_load(o->compare[k], m, &other[k])) == MBT_OK)
+      bo.compare[k] = &other[k],
+      bo.compare_name[k] = strrchr(o->compare[k], '/') ? strrchr(o->compare[k], '/') + 1 : o->compare[k];
+  if (st == MBT_OK) st = mbt_bench(model, have ? &pl : NULL, &bo, stdout);
+  for (int k = 0; k < 2; k++)
+    if (bo.compare[k]) mbt_plan_free(&other[k]);
   mbt_plan_free(&pl);
   return st == MBT_OK ? 0 : fail(st);
 }

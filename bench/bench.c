@@ -32,7 +32,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
           o->profile ? "" : " (no profile: run 'mobitune roofline')");
   fprintf(out, "%-12s %-64s %10s %7s %9s %8s %7s\n", "layer", "variant", "median us", "spread",
           "GFLOP/s", "GB/s", "%roof");
-  for (int i = 0; i < model->nlayers; i++) {
+  for (int i = 0; i < model->nlayers && !o->e2e_only; i++) {
     const struct mbt_layer *l = &model->layers[i];
     if (mbt_layer_repeats(model, i)) continue;
     const struct mbt_variant *cand[32];
@@ -71,6 +71,8 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   } conf[MAX_CONF];
   int nc = 0;
   conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl};
+  for (int k = 0; k < 2; k++)
+    if (o->compare[k]) conf[nc++] = (struct conf){o->compare_name[k], NULL, o->compare[k]};
   static const char *const families[] = {"__scalar", "__avx2", "__avx512f", "__neon"};
   static const uint32_t fam_isa[] = {MBT_ISA_SCALAR, MBT_ISA_AVX2, MBT_ISA_AVX512F, MBT_ISA_NEON};
   int nall;
@@ -110,11 +112,11 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
             mbt_net_name(model->kind), model->alpha, model->res, o->threads, runs);
     const double ref = mbt_median(&t[(nc - 1) * runs], ref_runs);
     const double base = mbt_median(&t[0], runs);
-    fprintf(out, "%-14s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
+    fprintf(out, "%-28s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
             "x reference", "time / plan");
     for (int c = 0; c < nc; c++) {
       const double med = mbt_median(&t[c * runs], c == nc - 1 ? ref_runs : runs);
-      fprintf(out, "%-14s %11.3f %9.2f %12.2f %12.2f\n", conf[c].label, med / 1e6,
+      fprintf(out, "%-28.28s %11.3f %9.2f %12.2f %12.2f\n", conf[c].label, med / 1e6,
               2 * model->macs / med, ref / med, med / base);
     }
   }

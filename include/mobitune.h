@@ -400,6 +400,9 @@ struct mbt_bench_opts {
   int runs;     /**< end-to-end timed runs per configuration */
   int threads;  /**< threads for the end-to-end runs */
   const struct mbt_profile *profile; /**< when set, each layer's % of its roofline bound */
+  const struct mbt_plan *compare[2];  /**< other plans timed beside the plan (NULL = none) */
+  const char *compare_name[2];        /**< their labels */
+  int e2e_only;                       /**< 1 = skip the per-variant table */
 };
 
 /**

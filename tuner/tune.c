@@ -379,7 +379,15 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
         if (lc[i].todo && j < lc[i].n)
           t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
     }
-    if (!interrupted && pass >= 0) done_passes = pass + 1;
+    if (!interrupted && pass >= 0) {
+      done_passes = pass + 1;
+      if (o->verbose > 0 && maxn > 0) { /* progress: one line per pass, with the time left */
+        const double el = (mbt_now_ns() - t_start) / 1e9;
+        fprintf(stderr, "tune: pass %d/%d: %d network runs timing %d problems, %.1f s, about "
+                "%.0f s left in this phase\n", done_passes, passes, maxn, ntodo, el,
+                el / (done_passes + 1) * (passes - done_passes));
+      }
+    }
     /* a budget: keep at least 3 passes, and leave some of it to the fusion phases */
     if (o->budget_s > 0 && done_passes >= 3 && done_passes < passes &&
         mbt_now_ns() - t_begin > 0.6e9 * o->budget_s) {
