@@ -383,7 +383,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       done_passes = pass + 1;
       if (o->verbose > 0 && maxn > 0) { /* progress: one line per pass, with the time left */
         const double el = (mbt_now_ns() - t_start) / 1e9;
-        fprintf(stderr, "tune: pass %d/%d: %d network runs timing %d problems, %.1f s, about "
+        fprintf(stderr, "tune: pass %d/%d: %d network runs timing %d layers, %.1f s, about "
                 "%.0f s left in this phase\n", done_passes, passes, maxn, ntodo, el,
                 el / (done_passes + 1) * (passes - done_passes));
       }
