@@ -143,7 +143,11 @@ int main(void) {
    * (without them, each writer would overwrite the others'). */
   unlink(path);
   enum { PROCS = 8, EACH = 20 };
-  for (int p = 0; p < PROCS; p++) {
+  /* (under an emulator -- MBT_RUNNER set: qemu-user -- fork in a process with threads can
+   * hang, so the concurrency checks are skipped there with that reason) */
+  const char *runner = getenv("MBT_RUNNER");
+  const int emulated = runner && *runner;
+  for (int p = 0; p < PROCS && !emulated; p++) {
     const pid_t pid = fork();
     if (pid == 0) {
       struct mbt_plan mine;
@@ -162,15 +166,32 @@ int main(void) {
     }
   }
   int all_ok = 1;
-  for (int p = 0; p < PROCS; p++) {
+  for (int p = 0; p < PROCS && !emulated; p++) {
     int status = 0;
     if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) all_ok = 0;
   }
-  st = mbt_plan_load(path, &m, &back);
-  ok(all_ok && st == MBT_OK && back.n == PROCS * EACH,
-     "%d processes storing at once: %d of %d entries kept (%s)", PROCS, back.n, PROCS * EACH,
-     st == MBT_OK ? "store readable" : mbt_last_error());
-  if (st == MBT_OK) mbt_plan_free(&back);
+  if (emulated) {
+    skip("8 processes storing into one plan at once", "fork under an emulator (qemu-user)");
+    /* the merge rules below need the store the processes would have written */
+    struct mbt_plan seed;
+    mbt_plan_init(&seed, &m);
+    for (int p = 0; p < PROCS; p++)
+      for (int e = 0; e < EACH; e++) {
+        struct mbt_choice c = {0};
+        snprintf(c.key, sizeof c.key, "test p=%d e=%d", p, e);
+        snprintf(c.variant, sizeof c.variant, "ref/mbt_f32_pwconv_ref");
+        c.ns = 1009;
+        mbt_plan_put(&seed, &c);
+      }
+    mbt_plan_store(&seed, &m, path, 0);
+    mbt_plan_free(&seed);
+  } else {
+    st = mbt_plan_load(path, &m, &back);
+    ok(all_ok && st == MBT_OK && back.n == PROCS * EACH,
+       "%d processes storing at once: %d of %d entries kept (%s)", PROCS, back.n, PROCS * EACH,
+       st == MBT_OK ? "store readable" : mbt_last_error());
+    if (st == MBT_OK) mbt_plan_free(&back);
+  }
   /* merging keeps the faster entry of a problem; storing without 'faster' keeps ours */
   struct mbt_plan a;
   mbt_plan_init(&a, &m);
