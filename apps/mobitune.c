@@ -29,7 +29,7 @@ struct opts {
   int effort;    /* enum mbt_effort */
   double budget; /* seconds, 0 = none */
   const char *compare[2]; /* bench: other plans to time beside the plan */
-  int ncompare, e2e;
+  int ncompare, e2e, cold;
 };
 
 static const struct optdef {
@@ -51,6 +51,7 @@ static const struct optdef {
      "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
     {"compare", 1, C_BENCH, "another plan file to time end to end beside the plan (up to 2)"},
+    {"cold", 0, C_TUNE, "time with cold caches (a buffer of 2x the LLC streamed before each run)"},
     {"e2e", 0, C_BENCH, "only the end-to-end comparison (no per-variant table)"},
     {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
     {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
@@ -152,6 +153,7 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "quiet")) o->quiet = 1;
     else if (!strcmp(n, "layers")) o->layers = 1;
     else if (!strcmp(n, "e2e")) o->e2e = 1;
+    else if (!strcmp(n, "cold")) o->cold = 1;
     else if (!strcmp(n, "compare")) {
       if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
       o->compare[o->ncompare++] = v;
@@ -341,7 +343,8 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   struct mbt_profile prof;
   const int have_prof = mbt_profile_load(ppath, &prof) == MBT_OK;
   struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 0, path, o->quick,
-                             o->threads, o->effort, o->budget, have_prof ? &prof : NULL};
+                             o->threads, o->effort, o->budget, have_prof ? &prof : NULL,
+                             o->cold};
   printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
          mbt_net_name(model->kind), model->alpha, model->res, path, before);
   fflush(stdout);

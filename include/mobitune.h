@@ -302,6 +302,7 @@ struct mbt_choice {
   double runner_up_ns;
   int tie;            /**< 1: the runner-up was within the noise, so the simpler one was kept */
   int effort;         /**< enum mbt_effort it was made at */
+  int cold;           /**< 1: timed with cold caches (tune --cold) */
 };
 
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
@@ -354,6 +355,9 @@ struct mbt_tune_opts {
   double budget_s; /**< stop measuring after about this many seconds (0 = no limit); what
                         is decided is kept, and a later tune goes on from there */
   const struct mbt_profile *profile; /**< the roofline, for MBT_ESTIMATE (required there) */
+  int cold;        /**< 1 = before every timed network run, stream a buffer of twice the
+                        last-level cache so that weights and activations start in DRAM (a
+                        first inference); 0 = the in-network, warm condition (default) */
 };
 
 /** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */

@@ -60,6 +60,7 @@ ok "a measure tune re-measures estimated entries" sh -c "$M tune --net v2 --res 
 ok "tune --effort patient, then a measure tune reuses it all" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --quick --effort patient --quiet --data '$D' && grep -q 'effort=patient' '$D/plan.txt' && $M tune --net v2 --res 64 --alpha 0.35 --quick --data '$D' | grep -q 'measured 0 new problems'"
 ok "bench --e2e --compare times another plan beside the plan" sh -c "cp '$D/plan.txt' '$T/other.txt' && $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 2 --compare '$T/other.txt' --data '$D' | grep -q '^other.txt '"
 fails_with "bench --compare with a missing plan" 1 "cannot open" $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 1 --compare "$T/missing.txt" --data "$D"
+ok "tune --cold marks its entries, and a warm tune measures them again" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --quick --cold --quiet --data '$T/cold' && grep -q 'cold=1' '$T/cold/plan.txt' && $M tune --net v2 --res 64 --alpha 0.35 --quick --quiet --data '$T/cold' && ! grep -q 'cold=1' '$T/cold/plan.txt'"
 fails_with "bad --effort" 2 "effort 'frob'" $M tune --effort frob --data "$D"
 fails_with "bad --budget" 2 "budget '0s'" $M tune --budget 0s --data "$D"
 fails_with "estimate without a profile" 1 "needs a machine profile" $M tune --effort estimate --data "$T/noprof"

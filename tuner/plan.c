@@ -7,7 +7,7 @@
  *   fingerprint 3f0c...        machine cpu="AMD EPYC" isa=... caches=... cores=2
  *   registry 9a1b...
  *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=...
- *         effort=measure [tie=1]
+ *         effort=measure [tie=1] [cold=1]
  *   end <number of entries>
  */
 #define _POSIX_C_SOURCE 200809L
@@ -135,10 +135,11 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
     const struct mbt_choice *c = &pl->v[i];
     len += (size_t)snprintf(buf + len, cap - len,
                             "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s "
-                            "runner_up_ns=%.1f effort=%s%s\n",
+                            "runner_up_ns=%.1f effort=%s%s%s\n",
                             c->key, c->variant, c->ns, c->spread, c->ref_ns,
                             c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
-                            mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "");
+                            mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "",
+                            c->cold ? " cold=1" : "");
   }
   len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
   enum mbt_status st = mbt_write_atomic(path, buf, len);
@@ -225,6 +226,7 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
   for (char *tok = bar2 + 3 + used; (tok = strtok_r(tok, " \r\n", &save)); tok = NULL) {
     enum mbt_effort ef;
     if (!strcmp(tok, "tie=1")) c->tie = 1;
+    else if (!strcmp(tok, "cold=1")) c->cold = 1;
     else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
     else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%s'", path, line, tok);
   }

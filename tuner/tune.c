@@ -72,6 +72,18 @@ static double ref_time(const struct mbt_layer *l, const struct mbt_variant *ref,
  * noise of this machine, and the layers apart are the simpler plan. */
 #define TIE 0.02
 
+/* Cold caches: stream a buffer of twice the last-level cache (read and write) so that what the
+ * next run touches comes from DRAM. */
+static volatile float cold_sink;
+static float *cold; /* the flush buffer of a cold tuning (NULL: warm, the default) */
+static size_t ncold;
+static void flush_caches(float *buf, size_t n) {
+  if (!buf) return;
+  float s = 0;
+  for (size_t i = 0; i < n; i += 16) s += buf[i]++;
+  cold_sink = s;
+}
+
 /* 1 when variant a is simpler than b: fewer block parameters and packed layouts, then the
  * lower static rank. */
 static int simpler(const struct mbt_variant *a, const struct mbt_variant *b) {
@@ -94,7 +106,7 @@ static int nfuse = 5;
 /* 1 when @p key must be measured: no entry, one made at a lower effort, or --redo. */
 static int need(const struct mbt_plan *pl, const char *key, const struct mbt_tune_opts *o) {
   const struct mbt_choice *c = mbt_plan_find(pl, key);
-  return o->redo || !c || c->effort < o->effort;
+  return o->redo || !c || c->effort < o->effort || c->cold != (o->cold != 0);
 }
 
 static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model,
@@ -119,6 +131,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     for (int j = 0; j < nfuse && st == MBT_OK; j++) {
       for (int i = 0; i < n && st == MBT_OK; i++)
         if (todo[i]) st = mbt_engine_fuse(e, i, fuse_rows[j] <= model->layers[i].oh ? fuse_rows[j] : 0);
+      flush_caches(cold, ncold);
       mbt_engine_run(e, in);
       for (int i = 0; pass >= 0 && i < n; i++)
         if (todo[i])
@@ -150,7 +163,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     if (best && score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
-    c.effort = o->effort;
+    c.effort = o->effort, c.cold = o->cold != 0;
     memcpy(c.key, pkey[i], sizeof c.key);
     if (fuse_rows[best]) snprintf(c.variant, sizeof c.variant, "fused[rows=%d]", fuse_rows[best]);
     else snprintf(c.variant, sizeof c.variant, "unfused");
@@ -206,7 +219,8 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
         if (fuse_rows[j] > oh) continue;
         for (int k = i; k < n && st == MBT_OK; k++)
           if (todo[k] && !strcmp(bkey[k], bkey[i])) st = mbt_engine_block(e, k, fuse_rows[j]);
-        mbt_engine_run(e, in);
+        flush_caches(cold, ncold);
+      mbt_engine_run(e, in);
         double sum = 0;
         for (int k = i; k < n; k++)
           if (todo[k] && !strcmp(bkey[k], bkey[i]))
@@ -231,7 +245,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
       }
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
-    c.effort = o->effort;
+    c.effort = o->effort, c.cold = o->cold != 0;
     memcpy(c.key, bkey[i], sizeof c.key);
     rows_name(fuse_rows[best], c.variant, sizeof c.variant);
     c.ns = score[best] / users;
@@ -367,6 +381,22 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     if ((st = mbt_engine_fuse(e, i, 0)) != MBT_OK || (st = mbt_engine_block(e, i, 0)) != MBT_OK)
       goto done;
   mbt_engine_fill_input(e, in, 3);
+  if (o->cold) {
+    size_t llc = 0;
+    for (int lv = 1; lv <= 4; lv++) {
+      const struct mbt_cache *c = mbt_machine_cache(m, lv);
+      if (c) llc = (size_t)c->size * (size_t)(c->instances > 0 ? c->instances : 1);
+    }
+    ncold = 2 * (llc ? llc : (size_t)64 << 20) / sizeof(float);
+    if (!(cold = mbt_alloc(ncold, sizeof(float)))) {
+      st = mbt_fail(MBT_ENOMEM, "cannot allocate the cache-flush buffer");
+      goto done;
+    }
+    memset(cold, 0, ncold * sizeof(float));
+    if (o->verbose)
+      fprintf(stderr, "tune: cold caches: %zu MiB streamed before every timed run\n",
+              ncold * sizeof(float) >> 20);
+  }
   const double t_start = mbt_now_ns();
   int done_passes = 0; /* complete passes: an interrupted one is dropped */
   for (int pass = -1; pass < passes && !interrupted; pass++) { /* -1 warms caches, packs */
@@ -374,6 +404,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       for (int i = 0; i < n; i++)
         if (lc[i].todo && (st = mbt_engine_use(e, i, lc[i].v[j < lc[i].n ? j : 0])) != MBT_OK)
           goto done;
+      flush_caches(cold, ncold);
       mbt_engine_run(e, in);
       for (int i = 0; pass >= 0 && i < n; i++)
         if (lc[i].todo && j < lc[i].n)
@@ -434,7 +465,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     }
     struct mbt_choice c;
     memset(&c, 0, sizeof c);
-    c.effort = o->effort;
+    c.effort = o->effort, c.cold = o->cold != 0;
     memcpy(c.key, keys[i], sizeof c.key);
     c.tie = tie;
     snprintf(c.variant, sizeof c.variant, "%s", lc[i].v[best]->name);
@@ -482,6 +513,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     st = mbt_fail(MBT_EINTR, "tuning interrupted; the plan keeps every problem measured in "
                              "%d complete passes", np);
 done:
+  mbt_free(cold);
+  cold = NULL, ncold = 0;
   free(t);
   mbt_free(in);
   mbt_engine_destroy(e);
