@@ -68,6 +68,10 @@ static double ref_time(const struct mbt_layer *l, const struct mbt_variant *ref,
   return t.median_ns;
 }
 
+/* The per-candidate time limit inside the network: slower than this factor x the fastest
+ * candidate of the problem in the warm-up pass, a candidate is not timed again. */
+#define LIMIT 10.0
+
 /* Fusion is taken only when it saves more than this fraction; a smaller gain is within the
  * noise of this machine, and the layers apart are the simpler plan. */
 #define TIE 0.02
@@ -399,17 +403,46 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   }
   const double t_start = mbt_now_ns();
   int done_passes = 0; /* complete passes: an interrupted one is dropped */
+  /* Per-candidate time limit: a candidate more than LIMIT x slower than its problem's fastest
+   * in the warm-up pass is not timed again (the fastest stands in for it in later runs). */
+  static double warm[MAXL][MAXC];
+  static unsigned char drop[MAXL][MAXC];
+  memset(drop, 0, sizeof drop);
+  int best_warm[MAXL] = {0}, dropped = 0;
   for (int pass = -1; pass < passes && !interrupted; pass++) { /* -1 warms caches, packs */
     for (int j = 0; j < maxn && !interrupted; j++) {
       for (int i = 0; i < n; i++)
-        if (lc[i].todo && (st = mbt_engine_use(e, i, lc[i].v[j < lc[i].n ? j : 0])) != MBT_OK)
+        if (lc[i].todo &&
+            (st = mbt_engine_use(e, i, lc[i].v[j < lc[i].n && !drop[i][j] ? j : best_warm[i]])) !=
+                MBT_OK)
           goto done;
       flush_caches(cold, ncold);
       mbt_engine_run(e, in);
-      for (int i = 0; pass >= 0 && i < n; i++)
-        if (lc[i].todo && j < lc[i].n)
-          t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
+      for (int i = 0; i < n; i++)
+        if (lc[i].todo && j < lc[i].n) {
+          if (pass < 0) warm[i][j] = mbt_engine_layer_ns(e, i);
+          else t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
+        }
     }
+    if (pass < 0 && !interrupted) /* the limit, per problem key over all its layers */
+      for (int i = 0; i < n; i++) {
+        if (!first[i]) continue;
+        double sum[MAXC] = {0};
+        for (int k = i; k < n; k++)
+          if (!strcmp(keys[k], keys[i]))
+            for (int j = 0; j < lc[i].n; j++) sum[j] += warm[k][j];
+        int b = 0;
+        for (int j = 1; j < lc[i].n; j++) b = sum[j] < sum[b] ? j : b;
+        for (int k = i; k < n; k++)
+          if (!strcmp(keys[k], keys[i])) {
+            best_warm[k] = b;
+            for (int j = 0; j < lc[i].n; j++) drop[k][j] = sum[j] > LIMIT * sum[b];
+          }
+        for (int j = 0; j < lc[i].n; j++) dropped += drop[i][j];
+      }
+    if (pass < 0 && dropped && o->verbose)
+      fprintf(stderr, "tune: %d candidates over %.0fx their problem's fastest in the warm-up "
+              "pass are not timed further (time limit)\n", dropped, LIMIT);
     if (!interrupted && pass >= 0) {
       done_passes = pass + 1;
       if (o->verbose > 0 && maxn > 0) { /* progress: one line per pass, with the time left */
@@ -451,8 +484,9 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
         spread[j] = (hi - lo) / med > spread[j] ? (hi - lo) / med : spread[j];
       }
     }
-    int best = 0, second = -1;
-    for (int j = 1; j < lc[i].n; j++) {
+    int best = best_warm[i], second = -1;
+    for (int j = 0; j < lc[i].n; j++) {
+      if (j == best || drop[i][j]) continue;
       if (score[j] < score[best]) second = best, best = j;
       else if (second < 0 || score[j] < score[second]) second = j;
     }
