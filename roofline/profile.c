@@ -125,6 +125,18 @@ static void get_str(struct reader *r, json_object *o, const char *key, char *dst
   if (v) snprintf(dst, n, "%s", json_object_get_string(v));
 }
 
+/* The array @p key with lo..hi elements (its length in *n), or NULL with the error recorded. */
+static json_object *get_array(struct reader *r, json_object *o, const char *key, const char *what,
+                              size_t lo, size_t hi, size_t *n) {
+  json_object *a = get(r, o, key, json_type_array);
+  *n = a ? json_object_array_length(a) : 0;
+  if (a && (*n < lo || *n > hi)) {
+    r->st = mbt_fail(MBT_EPARSE, "%s: %zu %s (expected %zu to %zu)", r->path, *n, what, lo, hi);
+    return NULL;
+  }
+  return a;
+}
+
 static void get_fig(struct reader *r, json_object *o, const char *key, struct mbt_figure *f) {
   json_object *v = get(r, o, key, json_type_object);
   static const char *const names[] = {"best", "median", "min", "max"};
@@ -175,11 +187,9 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
   if (ck) p->clock_ghz = json_object_get_double(ck);
   json_object *fl = get(&r, o, "fma_latency_cycles", json_type_double);
   if (fl) p->fma_latency = json_object_get_double(fl);
-  json_object *pk = get(&r, o, "peaks", json_type_array);
+  size_t n;
+  json_object *pk = get_array(&r, o, "peaks", "compute ceilings", 1, MBT_MAX_PEAKS, &n);
   if (pk) {
-    const size_t n = json_object_array_length(pk);
-    if (n < 1 || n > MBT_MAX_PEAKS)
-      r.st = mbt_fail(MBT_EPARSE, "%s: %zu compute ceilings (expected 1 to %d)", path, n, MBT_MAX_PEAKS);
     for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
       json_object *e = json_object_array_get_idx(pk, i);
       struct mbt_peak *k = &p->peaks[i];
@@ -192,11 +202,8 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
     }
     p->npeaks = r.st == MBT_OK ? (int)n : 0;
   }
-  json_object *lv = get(&r, o, "levels", json_type_array);
+  json_object *lv = get_array(&r, o, "levels", "memory levels", 1, MBT_MAX_LEVELS, &n);
   if (lv) {
-    const size_t n = json_object_array_length(lv);
-    if (n < 1 || n > MBT_MAX_LEVELS)
-      r.st = mbt_fail(MBT_EPARSE, "%s: %zu memory levels (expected 1 to %d)", path, n, MBT_MAX_LEVELS);
     for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
       json_object *l = json_object_array_get_idx(lv, i);
       struct mbt_bw_level *L = &p->levels[i];
@@ -218,11 +225,8 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
     }
     p->nlevels = r.st == MBT_OK ? (int)n : 0;
   }
-  json_object *cv = get(&r, o, "curves", json_type_array);
+  json_object *cv = get_array(&r, o, "curves", "bandwidth curves", 0, MBT_MAX_CURVES, &n);
   if (cv) {
-    const size_t n = json_object_array_length(cv);
-    if (n > MBT_MAX_CURVES)
-      r.st = mbt_fail(MBT_EPARSE, "%s: %zu bandwidth curves (at most %d)", path, n, MBT_MAX_CURVES);
     for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
       json_object *e = json_object_array_get_idx(cv, i);
       struct mbt_curve *c = &p->curves[i];
