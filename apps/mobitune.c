@@ -29,7 +29,7 @@ struct opts {
   int effort;    /* enum mbt_effort */
   double budget; /* seconds, 0 = none */
   const char *compare[2]; /* bench: other plans to time beside the plan */
-  int ncompare, e2e, cold;
+  int ncompare, e2e, cold, cands;
 };
 
 static const struct optdef {
@@ -52,6 +52,8 @@ static const struct optdef {
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
     {"compare", 1, C_BENCH, "another plan file to time end to end beside the plan (up to 2)"},
     {"cold", 0, C_TUNE, "time with cold caches (a buffer of 2x the LLC streamed before each run)"},
+    {"candidates", 0, C_PLAN, "plan show: every candidate tried, with its time, roofline bound, "
+     "counts and why it stopped being timed"},
     {"e2e", 0, C_BENCH, "only the end-to-end comparison (no per-variant table)"},
     {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
     {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
@@ -154,6 +156,7 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "layers")) o->layers = 1;
     else if (!strcmp(n, "e2e")) o->e2e = 1;
     else if (!strcmp(n, "cold")) o->cold = 1;
+    else if (!strcmp(n, "candidates")) o->cands = 1;
     else if (!strcmp(n, "compare")) {
       if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
       o->compare[o->ncompare++] = v;
@@ -604,7 +607,9 @@ done:
   return rc;
 }
 
-static void plan_print(const struct mbt_plan *pl, const char *path) {
+static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
+  static const char *const outs[] = {"timed", "over the time limit", "screened out (alone)",
+                                     "roofline bound cannot win"};
   printf("plan %s: fingerprint %s, kernel registry %s, %d entries\n", path, pl->fingerprint,
          pl->registry, pl->n);
   printf("%-79s %10s %7s %9s %8s  %s\n", "problem", "median us", "spread",
@@ -615,7 +620,24 @@ static void plan_print(const struct mbt_plan *pl, const char *path) {
            c->runner_up_ns > 0 ? c->runner_up_ns / c->ns : 0, c->ref_ns > 0 ? c->ref_ns / c->ns : 0,
            c->variant);
     if (c->runner_up[0]) printf(" (%s)", c->runner_up);
-    printf("\n");
+    printf("%s\n", c->tie ? " [tie]" : "");
+    for (int j = 0; cands && j < c->ncand; j++) {
+      const struct mbt_cand *d = &c->cand[j];
+      printf("    %-66s", d->variant);
+      if (d->ns > 0) printf(" %10.2f us %5.1f%% %5.2fx", d->ns / 1e3, 100 * d->spread, d->ns / c->ns);
+      else printf(" %27s", "-");
+      if (d->alone_ns > 0) printf("  alone %9.2f us", d->alone_ns / 1e3);
+      if (d->bound_ns > 0) printf("  bound %9.2f us", d->bound_ns / 1e3);
+      for (int k = 0; k < c->nevents && d->out == MBT_CAND_TIMED; k++)
+        printf("  %s=%lld", c->events[k], d->counts[k]);
+      printf("  %s\n", outs[d->out >= 0 && d->out < 4 ? d->out : 0]);
+    }
+  }
+  if (cands) {
+    int ev = 0;
+    for (int i = 0; i < pl->n; i++) ev |= pl->v[i].nevents > 0;
+    printf("%s\n", ev ? "(counts: per run, median over the passes, read around each layer)"
+                      : "(no counter values in this plan: it was tuned with the clock only)");
   }
 }
 
@@ -634,7 +656,7 @@ static int cmd_plan(const struct opts *o, const struct mbt_machine *m) {
   enum mbt_status st;
   if (show || exp) {
     if ((st = mbt_plan_load(path, m, &pl)) != MBT_OK) return fail(st);
-    if (show) plan_print(&pl, path);
+    if (show) plan_print(&pl, path, o->cands);
     else if ((st = mbt_plan_save(&pl, m, o->args[1])) == MBT_OK)
       printf("plan: exported %d entries from %s to %s\n", pl.n, path, o->args[1]);
     mbt_plan_free(&pl);

@@ -291,6 +291,30 @@ enum mbt_effort { MBT_ESTIMATE = 0, MBT_MEASURE = 1, MBT_PATIENT = 2, MBT_EXHAUS
 enum mbt_status mbt_effort_parse(const char *s, enum mbt_effort *e);
 const char *mbt_effort_name(enum mbt_effort e);
 
+/** Hardware events a plan records per candidate (as many as the counter component reads). */
+#define MBT_PLAN_EVENTS 4
+/** Candidates a plan records per problem. */
+#define MBT_MAX_CANDS 32
+
+/** Why a candidate was not timed to the end (mbt_cand.out). */
+enum mbt_cand_out {
+  MBT_CAND_TIMED = 0,    /**< timed in every pass */
+  MBT_CAND_LIMIT = 1,    /**< over the per-candidate time limit in the warm-up pass */
+  MBT_CAND_SCREEN = 2,   /**< more than the screen factor slower than the fastest alone */
+  MBT_CAND_ROOFLINE = 3, /**< its roofline bound (ISA peak, L1 bandwidth) cannot beat the best */
+};
+
+/** One candidate tried for a problem: what the report shows as the reason for a choice. */
+struct mbt_cand {
+  char variant[96];   /**< variant name, or "unfused" / "fused[rows=N]" for a pair or block */
+  double ns;          /**< median time in the network, ns (0 = not timed there) */
+  double spread;      /**< (max - min) / median over the passes */
+  double alone_ns;    /**< time alone in the isolated screen, ns (0 = not screened) */
+  double bound_ns;    /**< roofline lower bound, ns (0 = no profile) */
+  int out;            /**< enum mbt_cand_out */
+  long long counts[MBT_PLAN_EVENTS]; /**< per run, median over the passes (choice.events) */
+};
+
 /** One layer's choice in a plan. */
 struct mbt_choice {
   char key[96];       /**< the problem key, e.g. "dwconv h=112 w=112 c=32 k=3 s=1 act=relu6" */
@@ -303,6 +327,10 @@ struct mbt_choice {
   int tie;            /**< 1: the runner-up was within the noise, so the simpler one was kept */
   int effort;         /**< enum mbt_effort it was made at */
   int cold;           /**< 1: timed with cold caches (tune --cold) */
+  int nevents;        /**< hardware events counted around each candidate (0 = clock only) */
+  char events[MBT_PLAN_EVENTS][48]; /**< their PAPI names */
+  int ncand;          /**< candidates recorded (0 in plans from before they were kept) */
+  struct mbt_cand cand[MBT_MAX_CANDS];
 };
 
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
@@ -382,6 +410,12 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
 const float *mbt_engine_output(mbt_engine_t e, int *classes);
 /** @return the time layer @p i took in the last mbt_engine_run(), ns (0 for a bad index). */
 double mbt_engine_layer_ns(mbt_engine_t e, int i);
+/** Read the hardware counters around every layer of the following runs (@p on = 1) or not.
+ * @return 1 when counting (the counter component has events), else 0. */
+int mbt_engine_count(mbt_engine_t e, int on);
+/** The counts of layer @p i in the last run (a fused group's on its first layer), in the order
+ * of the counter component's events; NULL when @p i is out of range. */
+const long long *mbt_engine_layer_counts(mbt_engine_t e, int i);
 /** @return the variant chosen for layer @p i. */
 const char *mbt_engine_variant(mbt_engine_t e, int i);
 /** Use @p threads threads per layer (rows split evenly; 1 = the calling thread only). */

@@ -12,6 +12,7 @@
 #include "common/common.h"
 #include "kernels/kernels.h"
 #include "net/net.h"
+#include "tuner/counters.h"
 
 #define MAX_BUFS 8
 #define MAX_PACKERS 8
@@ -35,7 +36,29 @@ struct mbt_engine {
   float *scratch;    /* strip buffers (and block windows) of the fused groups, one per thread */
   size_t scratch_per_thread;
   int threads;
+  int counting;      /* 1: read the counter component around every layer (mbt_engine_count) */
+  long long cnt[64][MBT_MAX_EVENTS]; /* the counts of each layer in the last run */
 };
+
+/* Counters around one layer (or fused group) i: started before its clock starts and read
+ * after it stops, so the reading is outside the timed interval.  With threads > 1 the counts
+ * are the calling thread's (PAPI counts per thread). */
+static void count_start(struct mbt_engine *e) {
+  if (e->counting && mbt_counters_get()->start() != 0) e->counting = 0;
+}
+static void count_stop(struct mbt_engine *e, int i) {
+  if (e->counting && mbt_counters_get()->stop(e->cnt[i]) != 0) e->counting = 0;
+}
+
+int mbt_engine_count(mbt_engine_t e, int on) {
+  e->counting = on && mbt_counters_get()->nevents > 0;
+  memset(e->cnt, 0, sizeof e->cnt);
+  return e->counting;
+}
+
+const long long *mbt_engine_layer_counts(mbt_engine_t e, int i) {
+  return i >= 0 && i < e->model.nlayers && i < 64 ? e->cnt[i] : NULL;
+}
 
 size_t mbt_layer_weight_count(const struct mbt_layer *l) {
   return l->op == MBT_OP_GAVGPOOL ? 0 : (size_t)l->params;
@@ -403,6 +426,7 @@ static void run_fused(struct mbt_engine *e, int i, const float *input) {
   exec_of(e, i, input, &dw);
   exec_of(e, i + 1, input, &pw);
   const int rows = e->model.layers[i + 1].oh, nt = e->threads < rows ? e->threads : 1;
+  count_start(e);
   const double t0 = mbt_now_ns();
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -417,6 +441,7 @@ static void run_fused(struct mbt_engine *e, int i, const float *input) {
   mbt_drv_dwpw_fused(e->var[i], &dw, e->var[i + 1], &pw, e->fuse[i], e->scratch, 0, rows);
 #endif
   e->layer_ns[i] = mbt_now_ns() - t0;
+  count_stop(e, i);
   e->layer_ns[i + 1] = 0;
 }
 
@@ -428,6 +453,7 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
   exec_of(e, i + 2, input, &pw);
   const int rows = e->model.layers[i + 2].oh, nt = e->threads < rows ? e->threads : 1;
   const size_t strip = block_strip(e, i);
+  count_start(e);
   const double t0 = mbt_now_ns();
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -443,6 +469,7 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
                        e->scratch + strip, e->scratch, 0, rows);
 #endif
   e->layer_ns[i] = mbt_now_ns() - t0;
+  count_stop(e, i);
   e->layer_ns[i + 1] = e->layer_ns[i + 2] = 0;
 }
 
@@ -460,9 +487,11 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
     }
     struct mbt_exec x;
     exec_of(e, i, input, &x);
+    count_start(e);
     const double t0 = mbt_now_ns();
     mbt_run_rows(e->var[i], &x, e->threads);
     e->layer_ns[i] = mbt_now_ns() - t0;
+    count_stop(e, i);
   }
   /* softmax over the logits, in double for a stable sum */
   const struct mbt_layer *last = &e->model.layers[e->model.nlayers - 1];

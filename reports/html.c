@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "net/net.h"
 
 /* A growable text buffer, written to disk atomically at the end. */
 struct buf {
@@ -157,6 +158,55 @@ static void chart(struct buf *b, const struct mbt_profile *p, const struct mbt_p
   put(b, "</svg>\n");
 }
 
+/* One problem's candidates: what was tried, how each fared and why the winner won. */
+static void decision(struct buf *b, const char *label, const struct mbt_choice *c) {
+  static const char *const outs[] = {"timed", "over the time limit", "screened out alone",
+                                     "roofline bound cannot win"};
+  put(b, "<details><summary>");
+  esc(b, label);
+  put(b, ": <b>");
+  esc(b, c->variant);
+  put(b, "</b> %.1f us", c->ns / 1e3);
+  if (c->runner_up[0] && c->runner_up_ns > 0)
+    put(b, c->tie ? ", a tie with the runner-up (%.1f%%, within the noise): the simpler kept"
+                  : ", %.1f%% faster than the runner-up",
+        100 * (c->runner_up_ns / c->ns - 1));
+  put(b, " (%d candidates, effort %s)</summary>\n", c->ncand,
+      mbt_effort_name((enum mbt_effort)c->effort));
+  if (c->ncand == 0) {
+    put(b, "<p>This plan entry predates candidate records: tune with --redo to see them.</p>"
+           "</details>\n");
+    return;
+  }
+  put(b, "<table class='cands'><thead><tr><th class='l'>candidate</th><th>in network us</th>"
+         "<th>x winner</th><th>spread</th><th>alone us</th><th>roofline bound us</th>");
+  for (int k = 0; k < c->nevents; k++) {
+    put(b, "<th>");
+    esc(b, c->events[k]);
+    put(b, "</th>");
+  }
+  put(b, "<th class='l'>outcome</th></tr></thead><tbody>\n");
+  for (int j = 0; j < c->ncand; j++) {
+    const struct mbt_cand *d = &c->cand[j];
+    put(b, "<tr%s><td class='l'>", strcmp(d->variant, c->variant) ? "" : " class='win'");
+    esc(b, d->variant);
+    put(b, "</td>");
+    if (d->ns > 0) put(b, "<td>%.1f</td><td>%.2f</td>", d->ns / 1e3, d->ns / c->ns);
+    else put(b, "<td></td><td></td>");
+    if (d->spread > 0) put(b, "<td>%.0f%%</td>", 100 * d->spread); /* pairs, blocks: none kept */
+    else put(b, "<td></td>");
+    if (d->alone_ns > 0) put(b, "<td>%.1f</td>", d->alone_ns / 1e3);
+    else put(b, "<td></td>");
+    if (d->bound_ns > 0) put(b, "<td>%.1f</td>", d->bound_ns / 1e3);
+    else put(b, "<td></td>");
+    for (int k = 0; k < c->nevents; k++)
+      if (d->out == MBT_CAND_TIMED) put(b, "<td>%lld</td>", d->counts[k]);
+      else put(b, "<td></td>");
+    put(b, "<td class='l'>%s</td></tr>\n", outs[d->out >= 0 && d->out < 4 ? d->out : 0]);
+  }
+  put(b, "</tbody></table></details>\n");
+}
+
 enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
                                  const struct mbt_profile *p, const struct mbt_plan *pl,
                                  const struct mbt_model *model, const char *commands) {
@@ -168,7 +218,8 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
           "table{border-collapse:collapse;font-size:12px}"
           "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
           "th{background:#eee}td.l,th.l{text-align:left}"
-          "tr.hot td{background:#fff3cd}.mem{color:#a33}.cmp{color:#236}"
+          "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
+          ".mem{color:#a33}.cmp{color:#236}"
           "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
           "\n</style></head><body>\n");
   put(&b, "<h1>mobitune report: MobileNet %s, alpha %.3g, %dx%d</h1>\n",
@@ -249,6 +300,42 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
     }
   }
   put(&b, "</tbody></table>\n");
+  /* Tuning decisions: every distinct problem of the network, then its pairs and blocks. */
+  put(&b, "<h2>Tuning decisions</h2>\n<div id='decisions'><p>Every candidate the tuner tried for "
+          "each problem, timed inside the network (median over interleaved passes), with its "
+          "time alone where it was screened, its roofline lower bound, its counter values where "
+          "hardware counters exist (%s), and why it stopped being timed.</p>\n",
+      p->counters ? "they exist here" : "none on this machine: time only");
+  for (int i = 0; pl && i < model->nlayers; i++) {
+    char key[96], k2[96];
+    const struct mbt_layer *l = model->layers;
+    mbt_layer_key(&l[i], key, sizeof key);
+    const struct mbt_choice *c = mbt_plan_find(pl, key);
+    int first = 1;
+    for (int k = 0; k < i && first; k++) {
+      mbt_layer_key(&l[k], k2, sizeof k2);
+      first = strcmp(k2, key) != 0;
+    }
+    if (c && first) {
+      snprintf(k2, sizeof k2, "%s (%s)", l[i].name, mbt_op_name(l[i].op));
+      decision(&b, k2, c);
+    }
+    if (i + 1 < model->nlayers && mbt_pair_fusable(model, i)) {
+      mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
+      if ((c = mbt_plan_find(pl, key))) {
+        snprintf(k2, sizeof k2, "%s + %s fused", l[i].name, l[i + 1].name);
+        decision(&b, k2, c);
+      }
+    }
+    if (i + 2 < model->nlayers && mbt_block_fusable(model, i)) {
+      mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
+      if ((c = mbt_plan_find(pl, key))) {
+        snprintf(k2, sizeof k2, "%s + %s + %s as a block", l[i].name, l[i + 1].name, l[i + 2].name);
+        decision(&b, k2, c);
+      }
+    }
+  }
+  put(&b, "</div>\n");
   put(&b, "<h2>Network summary</h2><ul id='summary'>"
           "<li>total: %.1f M MACs, %.3f M parameters</li>"
           "<li>sum of tuned per-layer medians: %.3f ms (reference kernels: %.3f ms, %.1fx)</li>"

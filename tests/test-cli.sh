@@ -77,6 +77,7 @@ ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res
 cp "$D/plan.txt" "$T/good.txt"
 # The plan store: show, export, import into an empty store, merge (the faster entry wins).
 ok "plan show lists the store's entries" sh -c "$M plan show --data '$D' | grep -q '^pwconv h=.*tiled/'"
+ok "plan show --candidates lists every candidate with its outcome" sh -c "$M plan show --candidates --data '$D' | grep -q '^    tiled/.* timed$'"
 ok "plan export writes a loadable copy" sh -c "$M plan export '$T/exported.txt' --data '$D' && $M plan show --plan '$T/exported.txt' | grep -q 'entries'"
 ok "plan import into an empty store takes every entry" sh -c "$M plan import '$T/exported.txt' --data '$T/store' && test \"\$(grep -c '^entry' '$T/store/plan.txt')\" = \"\$(grep -c '^entry' '$T/exported.txt')\""
 awk '/^entry / && !done { sub(/ns=[0-9.]+/, "ns=1.0"); done = 1 } { print }' "$T/exported.txt" > "$T/faster.txt"

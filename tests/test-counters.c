@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "machine/machine.h"
+#include "net/net.h"
 #include "tests/tap.h"
 #include "tuner/counters.h"
 #include "tuner/tuner.h"
@@ -51,5 +53,43 @@ int main(void) {
      "task clock per call %.0f ns, by the wall clock %.0f ns (fastest repetition) to %.0f ns",
      task, t.min_ns, t.max_ns);
   mbt_layer_bufs_free(&b);
+
+  /* In the network: the tuner reads the counters around every layer run and keeps, per
+   * candidate, the median count beside the median time.  Summed over every timed candidate,
+   * task time and wall time must agree (task time also holds the counter reads' own few
+   * microseconds per layer; a preempted run loses task time). */
+  if (getenv("MBT_RUNNER") && *getenv("MBT_RUNNER")) {
+    skip("counts per candidate in the tuner's network runs", "tuning under an emulator is slow");
+    return done();
+  }
+  struct mbt_machine m;
+  mbt_machine_detect(&m);
+  struct mbt_model model;
+  struct mbt_plan pl;
+  mbt_model_build(MBT_NET_V1, 0.25, 64, &model);
+  mbt_plan_init(&pl, &m);
+  struct mbt_tune_opts o;
+  memset(&o, 0, sizeof o);
+  o.reps = 3, o.quick = 1, o.effort = MBT_MEASURE;
+  const enum mbt_status st = mbt_tune(&m, &model, &o, &pl);
+  double sum_task = 0, sum_ns = 0;
+  int counted = 0, timed = 0, named = 1;
+  for (int i = 0; i < pl.n; i++)
+    for (int j = 0; j < pl.v[i].ncand; j++) {
+      const struct mbt_cand *d = &pl.v[i].cand[j];
+      if (d->out != MBT_CAND_TIMED || d->ns <= 0 || !strncmp(d->variant, "unfused", 7) ||
+          !strncmp(d->variant, "fused", 5))
+        continue;
+      timed++;
+      named &= pl.v[i].nevents == 1 && !strcmp(pl.v[i].events[0], "perf::TASK-CLOCK");
+      counted += d->counts[0] > 0;
+      sum_task += (double)d->counts[0], sum_ns += d->ns;
+    }
+  ok(st == MBT_OK && timed > 10 && counted == timed && named,
+     "every timed candidate of the tuning has a perf::TASK-CLOCK count (%d of %d)", counted, timed);
+  ok(sum_task >= 0.6 * sum_ns && sum_task <= 1.3 * sum_ns + 20e3 * timed,
+     "their task time %.0f us against their wall time %.0f us", sum_task / 1e3, sum_ns / 1e3);
+  mbt_plan_free(&pl);
+  mbt_model_free(&model);
   return done();
 }

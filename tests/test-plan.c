@@ -127,6 +127,77 @@ int main(void) {
      mbt_last_error());
   pl.v[0].effort = MBT_MEASURE;
 
+  /* Candidates with counts round trip; a broken candidate line fails the load, naming it. */
+  pl.v[1].nevents = 2;
+  snprintf(pl.v[1].events[0], sizeof pl.v[1].events[0], "perf::TASK-CLOCK");
+  snprintf(pl.v[1].events[1], sizeof pl.v[1].events[1], "PAPI_TOT_INS");
+  for (int j = 0; j < 5; j++) {
+    struct mbt_cand *d = &pl.v[1].cand[pl.v[1].ncand++];
+    snprintf(d->variant, sizeof d->variant, "tiled/cand_%d[mc=%d]", j, 24 * j);
+    d->ns = j == 4 ? 0 : 1000 + 10 * j, d->spread = 0.25 * j, d->alone_ns = j == 3 ? 0 : 900 + j;
+    d->bound_ns = 300.5, d->out = j == 4 ? MBT_CAND_ROOFLINE : j == 3 ? MBT_CAND_LIMIT : 0;
+    d->counts[0] = 1000000 + j, d->counts[1] = 1LL << 40;
+  }
+  snprintf(pl.v[2].cand[0].variant, sizeof pl.v[2].cand[0].variant, "fused[rows=4]");
+  pl.v[2].cand[0].ns = 77, pl.v[2].ncand = 1; /* no events: no counts */
+  mbt_plan_save(&pl, &m, path);
+  st = mbt_plan_load(path, &m, &back);
+  const struct mbt_choice *bc = st == MBT_OK ? mbt_plan_find(&back, pl.v[1].key) : NULL;
+  same = bc && bc->nevents == 2 && !strcmp(bc->events[0], "perf::TASK-CLOCK") &&
+         !strcmp(bc->events[1], "PAPI_TOT_INS") && bc->ncand == 5 &&
+         mbt_plan_find(&back, pl.v[2].key)->ncand == 1 && mbt_plan_find(&back, pl.v[0].key)->ncand == 0;
+  for (int j = 0; same && j < 5; j++) {
+    const struct mbt_cand *a = &pl.v[1].cand[j], *b = &bc->cand[j];
+    same = !strcmp(a->variant, b->variant) && a->ns == b->ns && a->spread == b->spread &&
+           a->alone_ns == b->alone_ns && a->bound_ns == b->bound_ns && a->out == b->out &&
+           a->counts[0] == b->counts[0] && a->counts[1] == b->counts[1];
+  }
+  ok(same, "candidates, their outcomes and counts round trip (%d on the entry)", bc ? bc->ncand : -1);
+  if (st == MBT_OK) mbt_plan_free(&back);
+  static const struct {
+    const char *from, *to, *why;
+  } bad_cand[] = {
+      {"out=limit", "out=lost", "unknown candidate outcome"},
+      {"counts=1000003,", "counts=1000003,7,", "counts"},
+      {",1099511627776\ncand tiled/cand_4", "\ncand tiled/cand_4", "1 counts for 2 events"},
+      {"alone_ns=901.0", "alone_ns=-901", "malformed candidate"},
+      {"cand fused[rows=4] | ns=77.0", "cand fused[rows=4]  ns=77.0", "malformed candidate"},
+      {"bound_ns=0.0 out=timed\n", "bound_ns=0.0 out=timed extra=1\n", "unknown candidate field"},
+  };
+  for (size_t k = 0; k < sizeof bad_cand / sizeof bad_cand[0]; k++) {
+    text = strdup(slurp(path));
+    char *at = strstr(text, bad_cand[k].from), *fixed = malloc(strlen(text) + 64);
+    if (at) {
+      sprintf(fixed, "%.*s%s%s", (int)(at - text), text, bad_cand[k].to, at + strlen(bad_cand[k].from));
+      write_text(path, fixed);
+    }
+    st = mbt_plan_load(path, &m, &back);
+    ok(at && st == MBT_EPARSE && strstr(mbt_last_error(), bad_cand[k].why),
+       "broken candidate line (%s): %s", bad_cand[k].why, mbt_last_error());
+    free(fixed);
+    free(text);
+    mbt_plan_save(&pl, &m, path);
+  }
+  /* A format-1 plan (before candidates were kept) still loads. */
+  text = strdup(slurp(path));
+  char *one = strstr(text, "mobitune-plan 2");
+  if (one) one[14] = '1';
+  char *c1 = strstr(text, "\ncand ");
+  while (c1) { /* drop the candidate lines and the events */
+    char *eol = strchr(c1 + 1, '\n');
+    memmove(c1, eol, strlen(eol) + 1);
+    c1 = strstr(text, "\ncand ");
+  }
+  char *evs = strstr(text, " events=");
+  if (evs) memmove(evs, strchr(evs, '\n'), strlen(strchr(evs, '\n')) + 1);
+  write_text(path, text);
+  free(text);
+  st = mbt_plan_load(path, &m, &back);
+  ok(one && st == MBT_OK && back.n == pl.n && mbt_plan_find(&back, pl.v[1].key)->ncand == 0,
+     "a format-1 plan loads: %s", st == MBT_OK ? "ok" : mbt_last_error());
+  if (st == MBT_OK) mbt_plan_free(&back);
+  pl.v[1].ncand = pl.v[1].nevents = pl.v[2].ncand = 0;
+
   /* A malformed timing field. */
   mbt_plan_save(&pl, &m, path);
   text = strdup(slurp(path));

@@ -3,12 +3,16 @@
  * truncated or corrupt file, or one made for another machine or registry, leaves the plan empty
  * and says exactly why.  Saving writes a temporary file and renames it over the old one.
  *
- *   mobitune-plan 1
+ *   mobitune-plan 2
  *   fingerprint 3f0c...        machine cpu="AMD EPYC" isa=... caches=... cores=2
  *   registry 9a1b...
  *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=...
- *         effort=measure [tie=1] [cold=1]
+ *         effort=measure [tie=1] [cold=1] [events=NAME,NAME...]
+ *   cand <variant> | ns=... spread=... alone_ns=... bound_ns=... out=timed|limit|screen|roofline
+ *         [counts=N,N...]          (every candidate tried for the entry above; format 2)
  *   end <number of entries>
+ *
+ * Format 1 (no cand lines, no events) still loads.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -24,7 +28,7 @@
 #include "kernels/kernels.h"
 #include "net/net.h"
 
-#define PLAN_FORMAT 1
+#define PLAN_FORMAT 2
 
 static const char *act_name(enum mbt_act a) {
   return a == MBT_ACT_RELU6 ? "relu6" : a == MBT_ACT_HSWISH ? "hswish" : "linear";
@@ -48,6 +52,8 @@ void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
     default: snprintf(buf, n, "fc ic=%d oc=%d", l->ic, l->oc); break;
   }
 }
+
+static const char *const out_names[] = {"timed", "limit", "screen", "roofline"};
 
 static const char *const effort_names[] = {"estimate", "measure", "patient", "exhaustive"};
 
@@ -123,7 +129,8 @@ enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c) {
 
 enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machine *m,
                               const char *path) {
-  size_t cap = 1024 + (size_t)pl->n * 512, len = 0;
+  size_t cap = 1024, len = 0;
+  for (int i = 0; i < pl->n; i++) cap += 768 + (size_t)pl->v[i].ncand * 384;
   char *buf = malloc(cap), mline[384];
   if (!buf) return mbt_fail(MBT_ENOMEM, "cannot allocate the plan text");
   machine_line(m, mline, sizeof mline);
@@ -135,11 +142,24 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
     const struct mbt_choice *c = &pl->v[i];
     len += (size_t)snprintf(buf + len, cap - len,
                             "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s "
-                            "runner_up_ns=%.1f effort=%s%s%s\n",
+                            "runner_up_ns=%.1f effort=%s%s%s",
                             c->key, c->variant, c->ns, c->spread, c->ref_ns,
                             c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
                             mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "",
                             c->cold ? " cold=1" : "");
+    for (int k = 0; k < c->nevents; k++)
+      len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? "," : " events=", c->events[k]);
+    buf[len++] = '\n';
+    for (int j = 0; j < c->ncand; j++) {
+      const struct mbt_cand *d = &c->cand[j];
+      len += (size_t)snprintf(buf + len, cap - len,
+                              "cand %s | ns=%.1f spread=%.4f alone_ns=%.1f bound_ns=%.1f out=%s",
+                              d->variant, d->ns, d->spread, d->alone_ns, d->bound_ns,
+                              out_names[d->out >= 0 && d->out < 4 ? d->out : 0]);
+      for (int k = 0; k < c->nevents; k++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%lld", k ? "," : " counts=", d->counts[k]);
+      buf[len++] = '\n';
+    }
   }
   len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
   enum mbt_status st = mbt_write_atomic(path, buf, len);
@@ -205,6 +225,61 @@ static void diff_machine(const char *theirs, const char *ours, char *out, size_t
   }
 }
 
+/* "NAME,NAME..." into c->events. */
+static enum mbt_status parse_events(char *s, struct mbt_choice *c) {
+  c->nevents = 0;
+  for (char *save = NULL, *e = strtok_r(s, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+    if (c->nevents == MBT_PLAN_EVENTS || strlen(e) >= sizeof c->events[0]) return MBT_EPARSE;
+    strcpy(c->events[c->nevents++], e);
+  }
+  return c->nevents ? MBT_OK : MBT_EPARSE;
+}
+
+/* A "cand" line: one more candidate of the entry @p c. */
+static enum mbt_status parse_cand(char *s, struct mbt_choice *c, const char *path, int line) {
+  if (!c) return mbt_fail(MBT_EPARSE, "%s:%d: a 'cand' line before any entry", path, line);
+  if (c->ncand == MBT_MAX_CANDS)
+    return mbt_fail(MBT_EPARSE, "%s:%d: more than %d candidates for one entry", path, line,
+                    MBT_MAX_CANDS);
+  struct mbt_cand d;
+  memset(&d, 0, sizeof d);
+  char *bar = strstr(s, " | ");
+  if (!bar || bar == s || (size_t)(bar - s) >= sizeof d.variant)
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed candidate (it lacks 'variant | times')", path,
+                    line);
+  memcpy(d.variant, s, (size_t)(bar - s));
+  char out[16] = "";
+  int used = 0;
+  if (sscanf(bar + 3, "ns=%lf spread=%lf alone_ns=%lf bound_ns=%lf out=%15s%n", &d.ns, &d.spread,
+             &d.alone_ns, &d.bound_ns, out, &used) != 5 || d.ns < 0 || d.alone_ns < 0 ||
+      d.bound_ns < 0)
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed candidate times '%s'", path, line, bar + 3);
+  d.out = -1;
+  for (int k = 0; k < 4; k++)
+    if (!strcmp(out, out_names[k])) d.out = k;
+  if (d.out < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate outcome '%s'", path, line, out);
+  char *rest = bar + 3 + used;
+  while (*rest == ' ') rest++;
+  if (!strncmp(rest, "counts=", 7)) {
+    int k = 0;
+    for (char *save = NULL, *v = strtok_r(rest + 7, ", \r", &save); v;
+         v = strtok_r(NULL, ", \r", &save)) {
+      char *end;
+      const long long x = strtoll(v, &end, 10);
+      if (*end || x < 0 || k == c->nevents)
+        return mbt_fail(MBT_EPARSE, "%s:%d: bad counts (the entry names %d events)", path, line,
+                        c->nevents);
+      d.counts[k++] = x;
+    }
+    if (k != c->nevents)
+      return mbt_fail(MBT_EPARSE, "%s:%d: %d counts for %d events", path, line, k, c->nevents);
+  } else if (*rest && *rest != '\r') {
+    return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate field '%s'", path, line, rest);
+  }
+  c->cand[c->ncand++] = d;
+  return MBT_OK;
+}
+
 static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *path, int line) {
   memset(c, 0, sizeof *c);
   char *bar1 = strstr(s, " | "), *bar2 = bar1 ? strstr(bar1 + 3, " | ") : NULL;
@@ -228,6 +303,7 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
     if (!strcmp(tok, "tie=1")) c->tie = 1;
     else if (!strcmp(tok, "cold=1")) c->cold = 1;
     else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
+    else if (!strncmp(tok, "events=", 7) && parse_events(tok + 7, c) == MBT_OK) continue;
     else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%s'", path, line, tok);
   }
   snprintf(c->runner_up, sizeof c->runner_up, "%s", strcmp(ru, "-") ? ru : "");
@@ -243,6 +319,7 @@ enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, str
   mbt_plan_init(&tmp, m);
   char fp[64] = "", reg[64] = "", mline[512] = "", ours[384];
   int format = 0, ended = -1, line = 0;
+  struct mbt_choice *last = NULL; /* the entry "cand" lines belong to */
   st = MBT_OK;
   for (char *save = NULL, *s = strtok_r(text, "\n", &save); s && st == MBT_OK;
        s = strtok_r(NULL, "\n", &save)) {
@@ -250,6 +327,7 @@ enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, str
     if (ended >= 0) st = mbt_fail(MBT_EPARSE, "%s:%d: text after the 'end' line", path, line);
     else if (s[0] == '#') continue;
     else if (strncmp(s, "mobitune-plan ", 14) == 0) format = atoi(s + 14);
+    else if (strncmp(s, "cand ", 5) == 0) st = parse_cand(s + 5, last, path, line);
     else if (strncmp(s, "fingerprint ", 12) == 0) snprintf(fp, sizeof fp, "%s", s + 12);
     else if (strncmp(s, "registry ", 9) == 0) snprintf(reg, sizeof reg, "%s", s + 9);
     else if (strncmp(s, "machine ", 8) == 0) snprintf(mline, sizeof mline, "%s", s + 8);
@@ -258,13 +336,14 @@ enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, str
       struct mbt_choice c;
       st = parse_entry(s + 6, &c, path, line);
       if (st == MBT_OK) st = mbt_plan_put(&tmp, &c);
+      last = st == MBT_OK ? (struct mbt_choice *)mbt_plan_find(&tmp, c.key) : NULL;
     } else {
       st = mbt_fail(MBT_EPARSE, "%s:%d: unrecognised line '%.40s'", path, line, s);
     }
   }
   free(text);
-  if (st == MBT_OK && format != PLAN_FORMAT)
-    st = mbt_fail(MBT_EPARSE, "%s: not a mobitune plan of format %d (found %d)", path,
+  if (st == MBT_OK && format != PLAN_FORMAT && format != 1)
+    st = mbt_fail(MBT_EPARSE, "%s: not a mobitune plan of format 1 or %d (found %d)", path,
                   PLAN_FORMAT, format);
   else if (st == MBT_OK && ended != tmp.n)
     st = mbt_fail(MBT_EPARSE, "%s: truncated: %s", path,

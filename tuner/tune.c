@@ -22,37 +22,103 @@
 #define MAXL 64
 #define MAXC 32
 
+/* What the tuner knows of one candidate besides its in-network times (kept in the plan). */
+struct cand_info {
+  const struct mbt_variant *v;
+  int out;          /* enum mbt_cand_out */
+  double alone_ns;  /* isolated screen time (0 = not screened) */
+  double bound_ns;  /* roofline lower bound at the tuning thread count (0 = no profile) */
+};
+
 struct layer_cands {
   int todo;                          /* 1 when this layer's key is being tuned */
   int n;                             /* candidates (reference excluded) */
   const struct mbt_variant *v[MAXC];
+  struct cand_info info[MAXC];       /* of v[j] */
+  int ngone;                         /* candidates dropped before the network runs */
+  struct cand_info gone[MAXC];
   const struct mbt_variant *ref;
   int pruned;                        /* candidates dropped by the isolated pre-screen */
+  int roof_pruned;                   /* of those, dropped by the roofline bound untimed */
 };
+
+/* The roofline's lower bound on the time of variant @p v on layer @p l at @p threads threads:
+ * max(FLOPs / the best compute ceiling its code can reach, compulsory bytes / the L1 read
+ * bandwidth).  Its code can reach the ceilings of its own ISA and the narrower ones, and the
+ * baseline SIMD the compiler may vectorize plain C to (SSE on x86-64, NEON on aarch64), FMA,
+ * mul+add and FMA+add mixes alike.  0 when the profile has no ceiling at that thread count. */
+static double roof_bound_ns(const struct mbt_profile *p, const struct mbt_layer *l,
+                            const struct mbt_variant *v, int threads) {
+  if (!p) return 0;
+  uint32_t top = MBT_ISA_SCALAR;
+  for (uint32_t b = 1; b && b <= v->isa; b <<= 1)
+    if (v->isa & b) top = b;
+  double peak = 0;
+  for (int k = 0; k < p->npeaks; k++) {
+    const struct mbt_peak *pk = &p->peaks[k];
+    if (pk->threads != threads) continue;
+    const char *isa = pk->isa;
+    const int reach = !strcmp(isa, "scalar") || !strcmp(isa, "sse") || !strcmp(isa, "neon") ||
+                      (!strcmp(isa, "avx2") && top >= MBT_ISA_AVX2 && top != MBT_ISA_NEON) ||
+                      (!strcmp(isa, "avx512f") && top == MBT_ISA_AVX512F);
+    if (reach && pk->gflops.best > peak) peak = pk->gflops.best;
+  }
+  if (peak <= 0) return 0;
+  double ns = 2.0 * l->macs / peak; /* GFLOP/s = FLOP/ns */
+  if (p->nlevels > 0) {
+    const int col = threads == 1 ? 0 : threads == p->threads ? 1 : -1;
+    const double bw = col >= 0 ? p->levels[0].bw[MBT_BW_READ][col].best : 0;
+    if (bw > 0 && l->bytes / bw > ns) ns = l->bytes / bw;
+  }
+  return ns;
+}
 
 /* Prune by a quick isolated timing: candidates more than PRUNE times slower than the fastest
  * one on their own cannot win inside the network, and timing them there would cost a network
- * run each (a scalar 1x1 layer alone can take longer than the whole tuned network). */
+ * run each (a scalar 1x1 layer alone can take longer than the whole tuned network).  With a
+ * machine profile, candidates are screened in the order of their roofline bounds, and one whose
+ * bound already exceeds the fastest time found is not run at all: it cannot win. */
 #define PRUNE 2.5
-static void prune(const struct mbt_layer *l, struct layer_cands *c, int i) {
+static void prune(const struct mbt_layer *l, struct layer_cands *c, int i,
+                  const struct mbt_profile *prof) {
   struct mbt_layer_bufs b;
   if (c->n < 2 || mbt_layer_bufs_alloc(l, 0x9e3 + (uint64_t)i, &b) != MBT_OK) return;
-  double ns[MAXC], best = 0;
+  double ns[MAXC], bound1[MAXC], best = 0;
+  int order[MAXC];
   for (int j = 0; j < c->n; j++) {
+    bound1[j] = roof_bound_ns(prof, l, c->v[j], 1); /* the screen runs on one thread */
+    int k = j; /* insertion sort by bound; equal bounds keep the registry's order */
+    while (k > 0 && bound1[order[k - 1]] > bound1[j]) order[k] = order[k - 1], k--;
+    order[k] = j;
+  }
+  for (int o = 0; o < c->n; o++) {
+    const int j = order[o];
     struct mbt_exec x = b.x;
     float *packed;
     ns[j] = 0;
+    if (best > 0 && bound1[j] > best) {
+      c->info[j].out = MBT_CAND_ROOFLINE;
+      continue;
+    }
     if (mbt_variant_pack(c->v[j], l, b.w, &packed) != MBT_OK) continue;
     mbt_exec_bind(&x, c->v[j], packed);
     struct mbt_timing t;
     mbt_measure(c->v[j], &x, 1, 0.2, 3, &t);
     mbt_free(packed);
-    ns[j] = t.median_ns;
+    ns[j] = c->info[j].alone_ns = t.median_ns;
     if (best == 0 || ns[j] < best) best = ns[j];
   }
   int k = 0;
-  for (int j = 0; j < c->n; j++)
-    if (ns[j] > 0 && ns[j] <= PRUNE * best) c->v[k++] = c->v[j];
+  for (int j = 0; j < c->n; j++) {
+    if (ns[j] > 0 && ns[j] <= PRUNE * best) {
+      c->info[k] = c->info[j];
+      c->v[k++] = c->v[j];
+      continue;
+    }
+    if (c->info[j].out == MBT_CAND_TIMED) c->info[j].out = MBT_CAND_SCREEN;
+    c->roof_pruned += c->info[j].out == MBT_CAND_ROOFLINE;
+    if (c->ngone < MAXC) c->gone[c->ngone++] = c->info[j];
+  }
   c->pruned = c->n - k;
   c->n = k;
   mbt_layer_bufs_free(&b);
@@ -106,6 +172,21 @@ static const int rows_measure[] = {0, 1, 2, 4, 8}, rows_exhaustive[] = {0, 1, 2,
 #define MAXFUSE 8
 static const int *fuse_rows = rows_measure; /* set per tuning from its effort */
 static int nfuse = 5;
+
+static void rows_name(int rows, char *buf, size_t n) {
+  if (rows) snprintf(buf, n, "fused[rows=%d]", rows);
+  else snprintf(buf, n, "unfused");
+}
+
+/* Record the strip heights tried for a pair or block (score: per use, ns) as its candidates. */
+static void rows_cands(struct mbt_choice *c, const double *score, int users, int oh) {
+  for (int j = 0; j < nfuse && c->ncand < MBT_MAX_CANDS; j++) {
+    if (fuse_rows[j] > oh) continue;
+    struct mbt_cand *cd = &c->cand[c->ncand++];
+    rows_name(fuse_rows[j], cd->variant, sizeof cd->variant);
+    cd->ns = score[j] / users;
+  }
+}
 
 /* 1 when @p key must be measured: no entry, one made at a lower effort, or --redo. */
 static int need(const struct mbt_plan *pl, const char *key, const struct mbt_tune_opts *o) {
@@ -169,14 +250,13 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
     memset(&c, 0, sizeof c);
     c.effort = o->effort, c.cold = o->cold != 0;
     memcpy(c.key, pkey[i], sizeof c.key);
-    if (fuse_rows[best]) snprintf(c.variant, sizeof c.variant, "fused[rows=%d]", fuse_rows[best]);
-    else snprintf(c.variant, sizeof c.variant, "unfused");
+    rows_name(fuse_rows[best], c.variant, sizeof c.variant);
     c.ns = score[best] / users;
     if (second >= 0) {
-      if (fuse_rows[second]) snprintf(c.runner_up, sizeof c.runner_up, "fused[rows=%d]", fuse_rows[second]);
-      else snprintf(c.runner_up, sizeof c.runner_up, "unfused");
+      rows_name(fuse_rows[second], c.runner_up, sizeof c.runner_up);
       c.runner_up_ns = score[second] / users;
     }
+    rows_cands(&c, score, users, model->layers[i].oh);
     c.ref_ns = score[0] / users; /* the pair apart: what fusion is measured against */
     st = mbt_plan_put(pl, &c);
     if (o->verbose)
@@ -188,10 +268,6 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
   return st;
 }
 
-static void rows_name(int rows, char *buf, size_t n) {
-  if (rows) snprintf(buf, n, "fused[rows=%d]", rows);
-  else snprintf(buf, n, "unfused");
-}
 
 /* Phase 3: blocks (pointwise -> depthwise -> pointwise in strips), one problem key at a time
  * with every earlier decision in place, so a block is judged against its layers as they run
@@ -258,6 +334,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
       c.runner_up_ns = score[second] / users;
     }
     c.ref_ns = score[0] / users; /* the three layers as they ran before: what a block must beat */
+    rows_cands(&c, score, users, oh);
     if (st == MBT_OK) st = mbt_plan_put(pl, &c);
     if (o->verbose)
       fprintf(stderr, "tune block %s+%s+%s %-14s %.1f us, as before %.1f us (%.2fx)\n",
@@ -351,12 +428,17 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     const struct mbt_variant *all[MAXC];
     const int na = mbt_registry_candidates(l, all, MAXC);
     for (int k = 0; k < na; k++) {
-      if (strncmp(all[k]->name, "ref/", 4) == 0) lc[i].ref = all[k];
-      else lc[i].v[lc[i].n++] = all[k];
+      if (strncmp(all[k]->name, "ref/", 4) == 0) {
+        lc[i].ref = all[k];
+        continue;
+      }
+      lc[i].info[lc[i].n].v = all[k];
+      lc[i].info[lc[i].n].bound_ns = roof_bound_ns(o->profile, l, all[k], threads);
+      lc[i].v[lc[i].n++] = all[k];
     }
     if (lc[i].n == 0) lc[i].todo = 0; /* only the reference: nothing to choose */
     first[i] = lc[i].todo && !mbt_layer_repeats(model, i);
-    if (first[i] && effort == MBT_MEASURE) prune(l, &lc[i], i); /* patient: no screen */
+    if (first[i] && effort == MBT_MEASURE) prune(l, &lc[i], i, o->profile); /* patient: none */
     else if (lc[i].todo) /* same problem as an earlier layer: same surviving candidates */
       for (int k = 0; k < i; k++)
         if (!strcmp(keys[k], keys[i])) {
@@ -375,7 +457,11 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   mbt_engine_set_threads(e, threads);
   float *in = mbt_alloc((size_t)model->res * model->res, 3 * sizeof(float));
   double *t = calloc((size_t)n * MAXC * (size_t)passes, sizeof *t);
-  if (!in || !t) {
+  /* Counters around every layer of every timed run, when the component has events: the
+   * counts of candidate j of layer i in pass p are cn[((i * MAXC + j) * passes + p) * nev]. */
+  const int nev = mbt_engine_count(e, 1) ? mbt_counters_get()->nevents : 0;
+  double *cn = nev ? calloc((size_t)n * MAXC * (size_t)passes * (size_t)nev, sizeof *cn) : NULL;
+  if (!in || !t || (nev && !cn)) {
     st = mbt_fail(MBT_ENOMEM, "cannot allocate the tuner's buffers");
     goto done;
   }
@@ -421,7 +507,12 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       for (int i = 0; i < n; i++)
         if (lc[i].todo && j < lc[i].n) {
           if (pass < 0) warm[i][j] = mbt_engine_layer_ns(e, i);
-          else t[((size_t)i * MAXC + (size_t)j) * passes + pass] = mbt_engine_layer_ns(e, i);
+          else {
+            const size_t at = ((size_t)i * MAXC + (size_t)j) * passes + pass;
+            const long long *cv = mbt_engine_layer_counts(e, i);
+            t[at] = mbt_engine_layer_ns(e, i);
+            for (int k = 0; k < nev; k++) cn[at * nev + k] = (double)cv[k];
+          }
         }
     }
     if (pass < 0 && !interrupted) /* the limit, per problem key over all its layers */
@@ -510,6 +601,36 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       c.runner_up_ns = score[second] / users;
     }
     c.ref_ns = o->quick || threads > 1 ? 0 : ref_time(&model->layers[i], lc[i].ref, i);
+    /* every candidate with its times, bound, counts and why it stopped being timed */
+    c.nevents = nev;
+    for (int k = 0; k < nev; k++)
+      snprintf(c.events[k], sizeof c.events[k], "%s", mbt_counters_get()->events[k]);
+    for (int j = 0; j < lc[i].n + lc[i].ngone && c.ncand < MBT_MAX_CANDS; j++) {
+      const int alive = j < lc[i].n;
+      const struct cand_info *ci = alive ? &lc[i].info[j] : &lc[i].gone[j - lc[i].n];
+      struct mbt_cand *cd = &c.cand[c.ncand++];
+      snprintf(cd->variant, sizeof cd->variant, "%s", ci->v->name);
+      cd->alone_ns = ci->alone_ns, cd->bound_ns = ci->bound_ns, cd->out = ci->out;
+      if (!alive) continue;
+      if (drop[i][j]) { /* its warm-up run is all there is */
+        double w = 0;
+        for (int k = i; k < n; k++) w += !strcmp(keys[k], keys[i]) ? warm[k][j] : 0;
+        cd->ns = w / users, cd->out = MBT_CAND_LIMIT;
+        continue;
+      }
+      cd->ns = score[j] / users, cd->spread = spread[j];
+      for (int e2 = 0; e2 < nev; e2++) {
+        double sum = 0, v[64];
+        const int nc = np < 64 ? np : 64;
+        for (int k = i; k < n; k++) {
+          if (strcmp(keys[k], keys[i]) != 0) continue;
+          for (int p = 0; p < nc; p++)
+            v[p] = cn[((((size_t)k * MAXC + (size_t)j) * passes) + p) * nev + e2];
+          sum += mbt_median(v, nc);
+        }
+        cd->counts[e2] = (long long)(sum / users + 0.5);
+      }
+    }
     if ((st = mbt_plan_put(pl, &c)) != MBT_OK) goto done;
     done_keys++;
     if (o->verbose) {
@@ -517,6 +638,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
       fprintf(stderr, "tune [%2d/%2d] %-10s %-48s %2d+%d variants, best %s  %.1f us  %.1f GFLOP/s",
               done_keys, distinct, l->name, keys[i], lc[i].n, lc[i].pruned, c.variant, c.ns / 1e3,
               2.0 * l->macs / c.ns);
+      if (lc[i].roof_pruned) fprintf(stderr, "  [%d by the roofline]", lc[i].roof_pruned);
       if (second >= 0) fprintf(stderr, "  (next %.2fx", c.runner_up_ns / c.ns);
       if (c.ref_ns > 0) fprintf(stderr, "%s%.1fx ref", second >= 0 ? ", " : "  (", c.ref_ns / c.ns);
       fprintf(stderr, "%s\n", second >= 0 || c.ref_ns > 0 ? ")" : "");
@@ -524,7 +646,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   }
   if (o->verbose)
     fprintf(stderr, "tune: %d network runs x %d passes in %.1f s, timed inside the network "
-                    "(N+M variants: N timed there, M pruned as %.1fx slower alone)\n",
+                    "(N+M variants: N timed there, M pruned as %.1fx slower alone, or not run "
+                    "where the roofline bound cannot beat the fastest)\n",
             maxn, passes + 1, (mbt_now_ns() - t_start) / 1e9, PRUNE);
   /* Phase 2: with every layer on its winner, decide fusion of each dw -> pw pair. */
   for (int i = 0; i < n; i++)
@@ -547,6 +670,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     st = mbt_fail(MBT_EINTR, "tuning interrupted; the plan keeps every problem measured in "
                              "%d complete passes", np);
 done:
+  free(cn);
   mbt_free(cold);
   cold = NULL, ncold = 0;
   free(t);

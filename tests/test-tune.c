@@ -1,0 +1,97 @@
+/* tests/test-tune.c -- the planner's candidate records and its roofline pruning, on a small
+ * network with a made-up machine profile: a candidate is run only while its roofline bound can
+ * still beat the fastest time found; every candidate tried is recorded with its outcome; the
+ * winner is always a candidate timed to the end. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "machine/machine.h"
+#include "net/net.h"
+#include "tests/tap.h"
+#include "tuner/tuner.h"
+
+static void peak(struct mbt_profile *p, const char *isa, double gflops) {
+  struct mbt_peak *k = &p->peaks[p->npeaks++];
+  snprintf(k->isa, sizeof k->isa, "%s", isa);
+  snprintf(k->kernel, sizeof k->kernel, "fma");
+  k->threads = 1;
+  k->gflops.best = k->gflops.median = k->gflops.min = k->gflops.max = gflops;
+}
+
+int main(void) {
+  if (getenv("MBT_RUNNER") && *getenv("MBT_RUNNER"))
+    skip_all("tuning a network under an emulator takes minutes");
+  struct mbt_machine m;
+  mbt_machine_detect(&m);
+  struct mbt_model model;
+  if (mbt_model_build(MBT_NET_V1, 0.25, 32, &model) != MBT_OK) skip_all("cannot build the model");
+  /* A profile that says plain C can reach 0.01 GFLOP/s and SIMD code 10^6: the bound of every
+   * plain C variant exceeds any SIMD time, so where SIMD variants exist it is never run. */
+  static struct mbt_profile prof;
+  prof.threads = 1;
+  peak(&prof, "scalar", 0.01), peak(&prof, "sse", 0.01), peak(&prof, "neon", 0.01);
+  peak(&prof, "avx2", 1e6), peak(&prof, "avx512f", 1e6);
+  struct mbt_plan pl;
+  mbt_plan_init(&pl, &m);
+  struct mbt_tune_opts o;
+  memset(&o, 0, sizeof o);
+  o.reps = 3, o.quick = 1, o.effort = MBT_MEASURE, o.profile = &prof;
+  enum mbt_status st = mbt_tune(&m, &model, &o, &pl);
+  ok(st == MBT_OK, "tune with a made-up profile: %s", st == MBT_OK ? "ok" : mbt_last_error());
+  const int simd = (m.isa & (MBT_ISA_AVX2 | MBT_ISA_AVX512F)) != 0;
+  int layers = 0, recorded = 0, roof = 0, roof_simd = 0, roof_plain = 0, plain_run = 0;
+  int winner_timed = 0, bound_ok = 1, outcome_ok = 1;
+  for (int i = 0; i < pl.n; i++) {
+    const struct mbt_choice *c = &pl.v[i];
+    if (strncmp(c->key, "conv", 4) && strncmp(c->key, "dwconv", 6) && strncmp(c->key, "pwconv", 6))
+      continue; /* pairs, blocks, pool and fc */
+    layers++;
+    recorded += c->ncand > 0;
+    double fastest_alone = 0;
+    for (int j = 0; j < c->ncand; j++)
+      if (c->cand[j].alone_ns > 0 && (fastest_alone == 0 || c->cand[j].alone_ns < fastest_alone))
+        fastest_alone = c->cand[j].alone_ns;
+    for (int j = 0; j < c->ncand; j++) {
+      const struct mbt_cand *d = &c->cand[j];
+      const int plain = strstr(d->variant, "scalar") != NULL;
+      if (!strcmp(d->variant, c->variant)) winner_timed += d->out == MBT_CAND_TIMED && d->ns > 0;
+      if (d->out == MBT_CAND_ROOFLINE) {
+        roof++;
+        roof_simd += !plain, roof_plain += plain;
+        /* pruned only when its bound (here at 1 thread, as the screen) exceeds a time found */
+        bound_ok &= d->alone_ns == 0 && d->bound_ns > fastest_alone && fastest_alone > 0;
+      } else if (plain && d->alone_ns > 0) {
+        plain_run++;
+      }
+      outcome_ok &= d->out == MBT_CAND_TIMED ? d->ns > 0 : d->out != MBT_CAND_ROOFLINE || d->ns == 0;
+    }
+  }
+  ok(layers > 5 && recorded == layers, "every tuned layer records its candidates (%d of %d)",
+     recorded, layers);
+  ok(winner_timed == layers, "every winner is a candidate timed to the end (%d of %d)",
+     winner_timed, layers);
+  ok(bound_ok && outcome_ok, "a candidate is pruned by the roofline only when its bound exceeds "
+     "the fastest time found, and a pruned one is never timed");
+  if (simd)
+    ok(roof_plain > 0 && roof_simd == 0 && plain_run == 0,
+       "plain C variants are not run when their bound cannot win (%d pruned, %d run); SIMD ones "
+       "are (%d pruned)", roof_plain, plain_run, roof_simd);
+  else
+    skip("plain C variants pruned by the roofline", "no AVX2 or AVX-512 on this machine");
+  mbt_plan_free(&pl);
+
+  /* A generous profile prunes nothing by the roofline: bounds far below every time. */
+  for (int k = 0; k < prof.npeaks; k++) prof.peaks[k].gflops.best = 1e9;
+  mbt_plan_init(&pl, &m);
+  st = mbt_tune(&m, &model, &o, &pl);
+  roof = 0;
+  for (int i = 0; i < pl.n; i++)
+    for (int j = 0; j < pl.v[i].ncand; j++) roof += pl.v[i].cand[j].out == MBT_CAND_ROOFLINE;
+  ok(st == MBT_OK && roof == 0, "with bounds below every time nothing is pruned by the roofline (%d)",
+     roof);
+  mbt_plan_free(&pl);
+  mbt_model_free(&model);
+  return done();
+}
