@@ -153,17 +153,43 @@ static int thread_counts(int threads, int *tc) {
   return n;
 }
 
+/* The compute ceilings on one thread (@p multi = 0: dependent latency, every accumulator count,
+ * the FMA+ADD mix) or on every larger thread count (@p multi = 1: the best accumulator count
+ * found on one thread, and the mix on all threads). */
 static void measure_compute(const struct mbt_machine *m, const struct mbt_roofline_opts *o,
-                            struct mbt_profile *p, int reps, double ms) {
+                            struct mbt_profile *p, int reps, double ms, int multi) {
   const struct mbt_roof_isa *isa[8];
   const int nisa = roof_isas(m, isa);
   int tc[16];
   const int ntc = thread_counts(p->threads, tc);
-  p->clock_ghz = mbt_roof_clock_ghz();
+  if (!multi) p->clock_ghz = mbt_roof_clock_ghz();
   for (int k = 0; k < nisa; k++) {
     const struct mbt_roof_isa *I = isa[k];
     const char *kname = I->fma ? "fma" : "mul+add";
     struct job j = {I->latency, NULL, 0, 0, NULL};
+    struct mbt_peak *pk;
+    if (multi) {
+      int chains = 0; /* the one-thread winner's accumulator count */
+      for (int i = 0; i < p->npeaks; i++)
+        if (!strcmp(p->peaks[i].isa, I->isa) && !strcmp(p->peaks[i].kernel, kname) &&
+            p->peaks[i].threads == 1)
+          chains = p->peaks[i].chains;
+      for (int c = 0; c < I->nchains; c++)
+        if (I->chains[c] == chains) j.flops = I->chain_fn[c];
+      for (int t = 1; t < ntc && chains; t++) {
+        pin_team(tc[t]);
+        if ((pk = add_peak(p, I->isa, kname, tc[t], chains)))
+          measure(&j, tc[t], 2.0 * chains * I->lanes, ms, reps, &pk->gflops);
+      }
+      if (I->fma && I->mix && ntc > 1) {
+        j.flops = I->mix;
+        pin_team(tc[ntc - 1]);
+        if ((pk = add_peak(p, I->isa, "fma+add", tc[ntc - 1], I->mix_fma + I->mix_add)))
+          measure(&j, tc[ntc - 1], (2.0 * I->mix_fma + I->mix_add) * I->lanes, ms, reps,
+                  &pk->gflops);
+      }
+      continue;
+    }
     struct mbt_figure lat;
     pin_team(1);
     measure(&j, 1, 8.0, ms / 2, reps, &lat); /* rate = dependent FMAs per ns */
@@ -172,39 +198,52 @@ static void measure_compute(const struct mbt_machine *m, const struct mbt_roofli
     /* every accumulator count on one thread; keep the fastest */
     struct mbt_figure best = {0, 0, 0, 0, 0, 0};
     int best_chains = 0;
-    mbt_flops_fn best_fn = NULL;
     for (int c = 0; c < I->nchains; c++) {
       struct mbt_figure f;
       j.flops = I->chain_fn[c];
       measure(&j, 1, 2.0 * I->chains[c] * I->lanes, ms, reps, &f);
       if (o->verbose > 1)
         fprintf(stderr, "roofline: %s %s %2d chains %.1f GFLOP/s\n", I->isa, kname, I->chains[c], f.best);
-      if (f.best > best.best * 1.02) best = f, best_chains = I->chains[c], best_fn = I->chain_fn[c];
+      if (f.best > best.best * 1.02) best = f, best_chains = I->chains[c];
     }
-    struct mbt_peak *pk = add_peak(p, I->isa, kname, 1, best_chains);
-    if (pk) pk->gflops = best;
-    j.flops = best_fn;
-    for (int t = 1; t < ntc; t++) {
-      pin_team(tc[t]);
-      if ((pk = add_peak(p, I->isa, kname, tc[t], best_chains)))
-        measure(&j, tc[t], 2.0 * best_chains * I->lanes, ms, reps, &pk->gflops);
-    }
-    if (I->fma && I->mix) { /* the mix on 1 and all threads */
+    if ((pk = add_peak(p, I->isa, kname, 1, best_chains))) pk->gflops = best;
+    double mix = 0;
+    if (I->fma && I->mix) { /* the mix */
       j.flops = I->mix;
-      const double fl = (2.0 * I->mix_fma + I->mix_add) * I->lanes;
-      for (int t = 0; t < ntc; t += ntc > 1 ? ntc - 1 : 1) {
-        pin_team(tc[t]);
-        if ((pk = add_peak(p, I->isa, "fma+add", tc[t], I->mix_fma + I->mix_add)))
-          measure(&j, tc[t], fl, ms, reps, &pk->gflops);
+      if ((pk = add_peak(p, I->isa, "fma+add", 1, I->mix_fma + I->mix_add))) {
+        measure(&j, 1, (2.0 * I->mix_fma + I->mix_add) * I->lanes, ms, reps, &pk->gflops);
+        mix = pk->gflops.best;
       }
     }
     if (o->verbose) {
       fprintf(stderr, "roofline: %-7s %-7s %6.1f GFLOP/s on 1 thread (%d chains; dependent "
               "latency %.1f cycles)", I->isa, kname, best.best, best_chains, lat_cycles);
-      const struct mbt_peak *n = &p->peaks[p->npeaks - 1];
-      if (I->fma && I->mix) fprintf(stderr, "; fma+add %.1f on %d", n->gflops.best, n->threads);
+      if (mix > 0) fprintf(stderr, "; fma+add %.1f", mix);
       fprintf(stderr, "\n");
     }
+  }
+}
+
+/* Peaks in print order: by instruction set and kernel as first measured, then threads. */
+static void sort_peaks(struct mbt_profile *p) {
+  int rank[MBT_MAX_PEAKS];
+  for (int i = 0; i < p->npeaks; i++) {
+    rank[i] = i;
+    for (int k = 0; k < i; k++) /* the first entry of the same isa and kernel */
+      if (!strcmp(p->peaks[k].isa, p->peaks[i].isa) && !strcmp(p->peaks[k].kernel, p->peaks[i].kernel)) {
+        rank[i] = rank[k];
+        break;
+      }
+  }
+  for (int i = 1; i < p->npeaks; i++) { /* insertion sort: stable */
+    const struct mbt_peak x = p->peaks[i];
+    const int r = rank[i];
+    int k = i;
+    while (k > 0 && (rank[k - 1] > r || (rank[k - 1] == r && p->peaks[k - 1].threads > x.threads))) {
+      p->peaks[k] = p->peaks[k - 1], rank[k] = rank[k - 1];
+      k--;
+    }
+    p->peaks[k] = x, rank[k] = r;
   }
 }
 
@@ -217,9 +256,10 @@ static double share(const struct mbt_cache *c, int nt) {
 static const int arrays_of[MBT_BW_KERNELS] = {1, 1, 2, 3};
 static const char *const bw_names[MBT_BW_KERNELS] = {"read", "write", "copy", "triad"};
 
+/* The sweeps on one thread (@p multi = 0) or on all threads (@p multi = 1). */
 static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
                                          const struct mbt_roofline_opts *o,
-                                         struct mbt_profile *p, int reps, double ms) {
+                                         struct mbt_profile *p, int reps, double ms, int multi) {
   const struct mbt_roof_isa *isa[8];
   const struct mbt_roof_isa *I = isa[roof_isas(m, isa) - 1]; /* the widest */
   /* levels from hwloc (never one the machine lacks), then DRAM */
@@ -246,7 +286,7 @@ static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
   const int tcount[2] = {1, p->threads};
   const double step = o->quick ? 2.0 : sqrt(2.0);
   enum mbt_status st = MBT_OK;
-  for (int ti = 0; ti < (p->threads > 1 ? 2 : 1) && st == MBT_OK; ti++) {
+  for (int ti = multi; ti < (multi ? 2 : 1) && p->threads > ti && st == MBT_OK; ti++) {
     const int nt = tcount[ti];
     const size_t maxn = ((size_t)(top / nt / sizeof(float)) + MBT_BW_ALIGN) / MBT_BW_ALIGN * MBT_BW_ALIGN;
     float *arr[256][3];
@@ -332,8 +372,16 @@ enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
   snprintf(p->counters_note, sizeof p->counters_note, "%s", m->counters_note);
   const int reps = o->quick ? 3 : 5;
   const double ms = o->quick ? 4 : 20;
-  measure_compute(m, o, p, reps, ms);
-  const enum mbt_status st = measure_bandwidth(m, o, p, reps, ms);
+  /* Every one-thread figure before any multi-thread one: on this VM, once both virtual CPUs
+   * have run flat out the host may move them, and a single thread then often shares its
+   * physical core with another tenant (its L1 read plateau ended at 11-16 KiB, not 32 KiB). */
+  measure_compute(m, o, p, reps, ms, 0);
+  enum mbt_status st = measure_bandwidth(m, o, p, reps, ms, 0);
+  if (st == MBT_OK && p->threads > 1) {
+    measure_compute(m, o, p, reps, ms, 1);
+    st = measure_bandwidth(m, o, p, reps, ms, 1);
+  }
+  sort_peaks(p);
   mbt_profile_summarize(p);
   return st;
 }
