@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,8 @@
 #include "include/mobitune.h"
 
 enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
-           C_PLAN = 128 };
-#define C_NET (C_MODEL | C_TUNE | C_REPORT | C_RUN | C_BENCH)
+           C_PLAN = 128, C_WEIGHTS = 256 };
+#define C_NET (C_MODEL | C_TUNE | C_REPORT | C_RUN | C_BENCH | C_WEIGHTS)
 
 struct opts {
   int json, quick, show, redo, verify, strict, quiet, runs, threads, layers;
@@ -30,6 +31,9 @@ struct opts {
   double budget; /* seconds, 0 = none */
   const char *compare[2]; /* bench: other plans to time beside the plan */
   int ncompare, e2e, cold, cands;
+  const char *weights, *image, *labels, *input;
+  int classes, batch, fuse; /* fuse: -1 = the plan's */
+  const struct mbt_weights *wts; /* loaded from --weights by main */
 };
 
 static const struct optdef {
@@ -46,7 +50,18 @@ static const struct optdef {
      "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
     {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH | C_PLAN, "plan file (default DATA/plan.txt)"},
     {"profile", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
-    {"out", 1, C_REPORT, "report file (default DATA/report.html)"},
+    {"out", 1, C_REPORT | C_WEIGHTS, "report: the report file (default DATA/report.html); weights: "
+     "the weight file to write"},
+    {"weights", 1, C_NET, "a weight file (scripts/onnx2mobitune, or 'mobitune weights --out'): the "
+     "network, its weights and its input normalization come from it"},
+    {"classes", 1, C_NET, "classifier outputs of the built-in network (default 1000)"},
+    {"image", 1, C_RUN, "classify this JPEG, PNG or binary PPM image"},
+    {"input", 1, C_RUN, "a raw input tensor instead: res x res x 3 little-endian float32 (NHWC, "
+     "already normalized), e.g. to compare with another framework"},
+    {"labels", 1, C_RUN, "class names, one line per class, shown with the top-5"},
+    {"batch", 1, C_RUN, "inputs per timed run (default 1)"},
+    {"fuse", 1, C_RUN, "run every fusable pair and block fused, in strips of N rows (overrides "
+     "the plan's fusion; 0 = none)"},
     {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
      "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
@@ -63,7 +78,7 @@ static const struct optdef {
     {"verify", 0, C_RUN, "compare the output with the reference path; fail beyond tolerance"},
     {"strict", 0, C_RUN, "refuse to run without a valid plan for this machine"},
     {"variant", 1, C_RUN, "use variants whose name contains this text where they apply (e.g. ref)"},
-    {"seed", 1, C_RUN, "seed of the random weights and input (default 1)"},
+    {"seed", 1, C_RUN | C_WEIGHTS, "seed of the random weights and input (default 1)"},
     {"quiet", 0, C_TUNE | C_ROOF, "no progress lines"},
     {"layers", 0, C_RUN, "print each layer's median time inside the network and its variant"},
     {"help", 0, 0xff, "this help"},
@@ -82,6 +97,8 @@ static const struct cmddef {
     {"report", C_REPORT, "write the self-contained HTML roofline report from saved data"},
     {"run", C_RUN, "run the network with the plan: latency, GFLOP/s, top-5"},
     {"bench", C_BENCH, "time every variant on every layer, and the whole network per plan"},
+    {"weights", C_WEIGHTS, "write the seeded weights of a network as a weight file (--out), or "
+                           "check one (--weights)"},
     {"plan", C_PLAN, "the plan store: 'plan show', 'plan export FILE', 'plan import FILE...' "
                      "(their entries replace the store's), 'plan merge FILE...' (the faster "
                      "entry of a problem wins)"},
@@ -121,6 +138,27 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
   }
   *out = v;
   return 0;
+}
+
+/* The integer options: each with its bounds and its field in struct opts. */
+struct int_opt {
+  const char *name;
+  long lo, hi;
+  size_t field;
+};
+static const struct int_opt *int_option(const struct opts *o, const char *name) {
+  static const struct int_opt t[] = {
+      {"res", 32, 1024, offsetof(struct opts, res)},
+      {"threads", 1, 256, offsetof(struct opts, threads)},
+      {"runs", 1, 100000, offsetof(struct opts, runs)},
+      {"classes", 1, 100000, offsetof(struct opts, classes)},
+      {"fuse", 0, 64, offsetof(struct opts, fuse)},
+      {"batch", 1, 1024, offsetof(struct opts, batch)},
+  };
+  (void)o;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (!strcmp(t[i].name, name)) return &t[i];
+  return NULL;
 }
 
 static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) {
@@ -166,6 +204,10 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "profile")) o->profile = v;
     else if (!strcmp(n, "out")) o->out = v;
     else if (!strcmp(n, "variant")) o->variant = v;
+    else if (!strcmp(n, "weights")) o->weights = v;
+    else if (!strcmp(n, "image")) o->image = v;
+    else if (!strcmp(n, "input")) o->input = v;
+    else if (!strcmp(n, "labels")) o->labels = v;
     else if (!strcmp(n, "net")) {
       if (mbt_net_parse(v, &o->net) != MBT_OK)
         return bad("--net '%s' is not a known network (expected v1 or v2)%s", v, "");
@@ -175,15 +217,10 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
       o->alpha = strtod(v, &end);
       if (errno || end == v || *end || !(o->alpha > 0 && o->alpha <= 1.5))
         return bad("--alpha '%s' is not a number in (0, 1.5]%s", v, "");
-    } else if (!strcmp(n, "res")) {
-      if (parse_long(n, v, 32, 1024, &x)) return 2;
-      o->res = (int)x;
-    } else if (!strcmp(n, "threads")) {
-      if (parse_long(n, v, 1, 256, &x)) return 2;
-      o->threads = (int)x;
-    } else if (!strcmp(n, "runs")) {
-      if (parse_long(n, v, 1, 100000, &x)) return 2;
-      o->runs = (int)x;
+    } else if (int_option(o, n)) {
+      const struct int_opt *io = int_option(o, n);
+      if (parse_long(n, v, io->lo, io->hi, &x)) return 2;
+      *(int *)((char *)o + io->field) = (int)x;
     } else if (!strcmp(n, "effort")) {
       enum mbt_effort ef;
       if (mbt_effort_parse(v, &ef) != MBT_OK)
@@ -453,8 +490,8 @@ static int cmp_d(const void *a, const void *b) {
 
 /* Warm up once, then time runs; fills median, min, p90 (ms) and, when @p layer_ms is given,
  * each layer's median time (ms) over the runs. */
-static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, int nlayers,
-                                 struct stats *s, double *layer_ms) {
+static enum mbt_status time_runs(mbt_engine_t e, const float *in, int batch, size_t nin,
+                                 int runs, int nlayers, struct stats *s, double *layer_ms) {
   double *t = malloc((size_t)runs * sizeof *t);
   double *lt = layer_ms ? malloc((size_t)runs * (size_t)nlayers * sizeof *lt) : NULL;
   if (!t || (layer_ms && !lt)) {
@@ -466,7 +503,7 @@ static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, int 
   for (int r = 0; r < runs; r++) {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    mbt_engine_run(e, in);
+    for (int k = 0; k < batch; k++) mbt_engine_run(e, in + nin * (size_t)k);
     clock_gettime(CLOCK_MONOTONIC, &b);
     t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
     for (int i = 0; lt && i < nlayers; i++) lt[(size_t)i * runs + r] = mbt_engine_layer_ns(e, i) / 1e6;
@@ -484,6 +521,72 @@ static enum mbt_status time_runs(mbt_engine_t e, const float *in, int runs, int 
   return MBT_OK;
 }
 
+/* Class names, one per line; exactly one per class of the network. */
+static char **read_labels(const char *path, int classes) {
+  FILE *f = fopen(path, "rb");
+  char *text = NULL;
+  long len = -1;
+  if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (64L << 20) &&
+      fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)len + 1)) &&
+      fread(text, 1, (size_t)len, f) == (size_t)len) {
+    text[len] = 0;
+  } else {
+    fprintf(stderr, "run: --labels %s: %s\n", path,
+            !f ? strerror(errno) : len >= (64L << 20) ? "over 64 MiB" : "cannot read it");
+    free(text);
+    text = NULL;
+  }
+  if (f) fclose(f);
+  if (!text) return NULL;
+  char **lab = calloc((size_t)classes + 1, sizeof *lab);
+  int n = 0;
+  for (char *s = text; lab && *s;) {
+    char *nl = strchr(s, '\n');
+    if (nl) *nl = 0;
+    if (n < classes) lab[n] = s;
+    n++;
+    size_t l = strlen(s);
+    if (l && s[l - 1] == '\r') s[l - 1] = 0;
+    if (!nl) break;
+    s = nl + 1;
+  }
+  if (!lab || n != classes) {
+    fprintf(stderr, "run: --labels %s: %d lines for a network of %d classes\n", path, n, classes);
+    free(lab);
+    free(text);
+    return NULL;
+  }
+  lab[classes] = text; /* the owner of the strings, freed with the array */
+  return lab;
+}
+
+static void free_labels(char **lab, int classes) {
+  if (!lab) return;
+  free(lab[classes]);
+  free(lab);
+}
+
+/* The indices of the 5 largest of @p p[0..n). */
+static void top5(const float *p, int n, int *top) {
+  for (int k = 0; k < 5; k++) {
+    top[k] = -1;
+    for (int c = 0; c < n && k < n; c++) {
+      int used = 0;
+      for (int j = 0; j < k; j++) used |= top[j] == c;
+      if (!used && (top[k] < 0 || p[c] > p[top[k]])) top[k] = c;
+    }
+  }
+}
+
+static void json_str(const char *s) {
+  putchar('"');
+  for (; *s; s++)
+    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  putchar('"');
+}
+
 static int cmd_run(const struct opts *o, const struct mbt_machine *m,
                    const struct mbt_model *model) {
   char pb[4096];
@@ -495,6 +598,12 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     return 1;
   }
   if (!have) fprintf(stderr, "run: using the default plan (best static rank per layer)\n");
+  const int classes = model->classes;
+  char **labels = NULL;
+  if (o->labels && !(labels = read_labels(o->labels, classes))) {
+    mbt_plan_free(&pl);
+    return 1;
+  }
   mbt_engine_t e = NULL, ref = NULL;
   enum mbt_status st = mbt_engine_create(model, have ? &pl : NULL, o->variant, o->seed, &e);
   if (st == MBT_OK) {
@@ -502,78 +611,142 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     /* entries tuned at this thread count, where the plan has them */
     if (have && !o->variant && o->threads > 1) st = mbt_engine_apply_plan(e, &pl);
   }
+  if (st == MBT_OK && o->wts) st = mbt_engine_set_weights(e, o->wts);
+  for (int i = 0; st == MBT_OK && o->fuse >= 0 && i + 1 < model->nlayers; i++) {
+    const int rows = o->fuse;
+    st = mbt_engine_fuse(e, i, mbt_pair_fusable(model, i) ? rows : 0);
+    if (st == MBT_OK) st = mbt_engine_block(e, i, mbt_block_fusable(model, i) ? rows : 0);
+  }
   mbt_plan_free(&pl);
-  if (st != MBT_OK) {
-    mbt_engine_destroy(e);
-    return fail(st);
-  }
-  if (mbt_pin_threads(o->threads) != MBT_OK)
-    fprintf(stderr, "run: %s; timings may be noisier\n", mbt_last_error());
+  float *in = NULL, *logits = NULL;
   const size_t nin = (size_t)model->res * model->res * 3;
-  float *in = malloc(nin * sizeof *in);
-  if (!in) {
-    mbt_engine_destroy(e);
-    return fail(MBT_ENOMEM);
-  }
-  mbt_engine_fill_input(e, in, o->seed + 1);
-  struct stats s = {0, 0, 0};
   int rc = 0;
-  double layer_ms[64];
-  if ((st = time_runs(e, in, o->runs, model->nlayers, &s, o->layers ? layer_ms : NULL)) != MBT_OK) {
+  if (st != MBT_OK) {
     rc = fail(st);
     goto done;
   }
-  int classes;
-  const float *prob = mbt_engine_output(e, &classes);
-  int top[5] = {-1, -1, -1, -1, -1};
-  for (int k = 0; k < 5 && k < classes; k++)
-    for (int c = 0; c < classes; c++) {
-      int used = 0;
-      for (int j = 0; j < k; j++) used |= top[j] == c;
-      if (!used && (top[k] < 0 || prob[c] > prob[top[k]])) top[k] = c;
+  if (mbt_pin_threads(o->threads) != MBT_OK)
+    fprintf(stderr, "run: %s; timings may be noisier\n", mbt_last_error());
+  /* batch: one input per item (the image each time, or a seeded random input per item) */
+  in = malloc(nin * (size_t)o->batch * sizeof *in);
+  logits = malloc((size_t)classes * (size_t)o->batch * sizeof *logits);
+  if (!in || !logits) {
+    fprintf(stderr, "run: cannot allocate %d inputs\n", o->batch);
+    rc = 1;
+    goto done;
+  }
+  if (o->image && o->input) {
+    fprintf(stderr, "run: --image and --input: give one\n");
+    rc = 2;
+    goto done;
+  }
+  if (o->input) {
+    FILE *f = fopen(o->input, "rb");
+    long len = -1;
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        (size_t)len != nin * sizeof(float) || fread(in, sizeof(float), nin, f) != nin) {
+      fprintf(stderr, "run: --input %s: %s\n", o->input, !f ? strerror(errno)
+              : len >= 0 && (size_t)len != nin * sizeof(float) ? "not res x res x 3 float32 values"
+                                                                : "cannot read it");
+      if (f) fclose(f);
+      rc = 1;
+      goto done;
     }
-  double max_err = -1, max_logit = 0;
-  int top1_ok = 1;
-  if (o->verify) {
-    st = mbt_engine_create(model, NULL, "ref/", o->seed, &ref);
+    fclose(f);
+    for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
+  } else if (o->image) {
+    static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+    struct mbt_image im;
+    if ((st = mbt_image_load(o->image, &im)) == MBT_OK) {
+      st = mbt_image_input(&im, model->res, o->wts ? o->wts->mean : imagenet_mean,
+                           o->wts ? o->wts->std : imagenet_std, in);
+      mbt_image_free(&im);
+    }
     if (st != MBT_OK) {
       rc = fail(st);
       goto done;
     }
-    mbt_engine_run(ref, in);
-    const float *a = mbt_engine_logits(e), *b = mbt_engine_logits(ref);
-    const float *pr = mbt_engine_output(ref, &classes);
-    int rtop = 0;
-    max_err = 0;
-    for (int c = 0; c < classes; c++) {
-      max_err = fmax(max_err, fabs((double)a[c] - b[c]));
-      max_logit = fmax(max_logit, fabs((double)b[c]));
-      if (pr[c] > pr[rtop]) rtop = c;
-    }
-    top1_ok = rtop == top[0];
+    for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
+  } else {
+    for (int b = 0; b < o->batch; b++) mbt_engine_fill_input(e, in + nin * b, o->seed + 1 + (uint64_t)b);
   }
-  const double gflops = 2.0 * model->macs / (s.median * 1e6);
+  struct stats s = {0, 0, 0};
+  double layer_ms[64];
+  if ((st = time_runs(e, in, o->batch, nin, o->runs, model->nlayers, &s, o->layers ? layer_ms : NULL)) != MBT_OK) {
+    rc = fail(st);
+    goto done;
+  }
+  for (int b = 0; b < o->batch; b++) { /* every item's logits, one more run each */
+    mbt_engine_run(e, in + nin * b);
+    memcpy(logits + (size_t)classes * b, mbt_engine_logits(e), (size_t)classes * sizeof *logits);
+  }
+  int cls;
+  const float *prob = mbt_engine_output(e, &cls); /* the last item's */
+  int top[5];
+  top5(prob, classes, top);
+  double max_err = -1, max_logit = 0;
+  int top1_ok = 1;
+  if (o->verify) {
+    st = mbt_engine_create(model, NULL, "ref/", o->seed, &ref);
+    if (st == MBT_OK && o->wts) st = mbt_engine_set_weights(ref, o->wts);
+    if (st != MBT_OK) {
+      rc = fail(st);
+      goto done;
+    }
+    max_err = 0;
+    for (int b = 0; b < o->batch; b++) {
+      mbt_engine_run(ref, in + nin * b);
+      const float *a = logits + (size_t)classes * b, *r = mbt_engine_logits(ref);
+      int rtop = 0, top1 = 0;
+      for (int c = 0; c < classes; c++) {
+        max_err = fmax(max_err, fabs((double)a[c] - r[c]));
+        max_logit = fmax(max_logit, fabs((double)r[c]));
+        if (r[c] > r[rtop]) rtop = c;
+        if (a[c] > a[top1]) top1 = c;
+      }
+      top1_ok &= rtop == top1;
+    }
+  }
+  const double gflops = 2.0 * model->macs * o->batch / (s.median * 1e6);
   /* Tolerance: 1e-4 of the largest reference logit (fp32 sums of up to 1280 terms per layer,
    * chained over the network), plus an absolute 1e-5. */
   const double tol = 1e-5 + 1e-4 * max_logit;
   if (o->json) {
-    printf("{\"net\":\"%s\",\"alpha\":%g,\"res\":%d,\"threads\":%d,\"runs\":%d,"
-           "\"median_ms\":%.4f,\"min_ms\":%.4f,\"p90_ms\":%.4f,\"gflops\":%.2f,\"top5\":[",
-           mbt_net_name(model->kind), model->alpha, model->res, o->threads, o->runs, s.median,
-           s.min, s.p90, gflops);
-    for (int k = 0; k < 5; k++) printf("%s[%d,%.6f]", k ? "," : "", top[k], prob[top[k]]);
+    printf("{\"net\":\"%s\",\"alpha\":%g,\"res\":%d,\"classes\":%d,\"batch\":%d,\"threads\":%d,"
+           "\"runs\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"p90_ms\":%.4f,\"gflops\":%.2f,"
+           "\"weights\":", mbt_net_name(model->kind), model->alpha, model->res, classes, o->batch,
+           o->threads, o->runs, s.median, s.min, s.p90, gflops);
+    if (o->weights) json_str(o->weights);
+    else printf("null");
+    printf(",\"image\":");
+    if (o->image) json_str(o->image);
+    else printf("null");
+    printf(",\"top5\":[");
+    for (int k = 0; k < 5 && top[k] >= 0; k++) {
+      printf("%s{\"class\":%d,\"prob\":%.6f", k ? "," : "", top[k], prob[top[k]]);
+      if (labels) printf(",\"label\":"), json_str(labels[top[k]]);
+      printf("}");
+    }
+    printf("],\"logits\":[");
+    for (int c = 0; c < classes; c++) printf("%s%.7g", c ? "," : "", logits[c]);
     printf("]");
     if (o->verify) printf(",\"max_abs_err\":%.3g,\"tolerance\":%.3g,\"top1_agrees\":%s", max_err,
                           tol, top1_ok ? "true" : "false");
     printf("}\n");
   } else {
-    printf("run: MobileNet %s alpha %.3g res %d, %d thread%s, plan %s\n",
-           mbt_net_name(model->kind), model->alpha, model->res, o->threads,
+    printf("run: MobileNet %s alpha %.3g res %d, %d classes, %s weights, batch %d, %d thread%s, "
+           "plan %s\n", mbt_net_name(model->kind), model->alpha, model->res, classes,
+           o->weights ? o->weights : "seeded random", o->batch, o->threads,
            o->threads == 1 ? "" : "s", have ? path : "(default)");
-    printf("latency: median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; %.1f GFLOP/s\n",
-           s.median, s.min, s.p90, o->runs, gflops);
+    printf("latency (batch of %d): median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; "
+           "%.1f GFLOP/s\n", o->batch, s.median, s.min, s.p90, o->runs, gflops);
+    if (o->image) printf("image: %s\n", o->image);
     printf("top-5 (class: probability):");
-    for (int k = 0; k < 5; k++) printf(" %d: %.4f", top[k], prob[top[k]]);
+    for (int k = 0; k < 5 && top[k] >= 0; k++) {
+      printf(" %d: %.4f", top[k], prob[top[k]]);
+      if (labels) printf(" (%s)", labels[top[k]]);
+      printf(k < 4 ? "," : "");
+    }
     printf("\n");
     /* a fused pair or block reports its whole time on its first layer; the layers fused
      * into it report none, and its GFLOP/s count the whole group's work */
@@ -593,8 +766,8 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
              mbt_engine_variant(e, i));
     }
     if (o->verify)
-      printf("verify: max |logit - reference| = %.3g (tolerance %.3g), top-1 %s\n", max_err, tol,
-             top1_ok ? "agrees" : "DIFFERS");
+      printf("verify: max |logit - reference| = %.3g (tolerance %.3g) over %d input%s, top-1 %s\n",
+             max_err, tol, o->batch, o->batch > 1 ? "s" : "", top1_ok ? "agrees" : "DIFFERS");
   }
   if (o->verify && (max_err > tol || !top1_ok)) {
     fprintf(stderr, "run: verification FAILED\n");
@@ -602,9 +775,35 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
   }
 done:
   free(in);
+  free(logits);
+  free_labels(labels, classes);
   mbt_engine_destroy(e);
   mbt_engine_destroy(ref);
   return rc;
+}
+
+/* 'weights --out FILE': the seeded weights of the network as a weight file; 'weights --weights
+ * FILE': check a file and describe it. */
+static int cmd_weights(const struct opts *o, const struct mbt_model *model) {
+  if (o->wts) {
+    printf("weights %s: MobileNet %s alpha %g res %d, %d classes, normalization mean %.3f %.3f "
+           "%.3f std %.3f %.3f %.3f, %d tensors, checksum and shapes verified\n", o->weights,
+           mbt_net_name(o->wts->kind), o->wts->alpha, o->wts->res, o->wts->classes,
+           o->wts->mean[0], o->wts->mean[1], o->wts->mean[2], o->wts->std[0], o->wts->std[1],
+           o->wts->std[2], o->wts->ntensors);
+    return 0;
+  }
+  if (!o->out) return bad("weights: give --out FILE (write) or --weights FILE (check)%s%s", "", "");
+  static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  mbt_engine_t e;
+  enum mbt_status st = mbt_engine_create(model, NULL, NULL, o->seed, &e);
+  if (st == MBT_OK) st = mbt_weights_save(e, model, mean, std, o->out);
+  mbt_engine_destroy(e);
+  if (st != MBT_OK) return fail(st);
+  printf("weights: wrote the seeded (seed %llu) weights of MobileNet %s alpha %g res %d, %d "
+         "classes to %s\n", o->seed, mbt_net_name(model->kind), model->alpha, model->res,
+         model->classes, o->out);
+  return 0;
 }
 
 static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
@@ -738,6 +937,9 @@ int main(int argc, char **argv) {
   o.runs = 20;
   o.seed = 1;
   o.effort = MBT_MEASURE;
+  o.classes = 1000;
+  o.fuse = -1;
+  o.batch = 1;
   int rc = parse(argc - 1, argv + 1, c, &o);
   if (rc) return rc;
   if (!o.threads) o.threads = c->bit == C_ROOF ? 0 : 1;
@@ -747,15 +949,28 @@ int main(int argc, char **argv) {
   if (c->bit == C_ROOF) return cmd_roofline(&o, &m);
   if (c->bit == C_PLAN) return cmd_plan(&o, &m);
   struct mbt_model model;
-  enum mbt_status st = mbt_model_build(o.net, o.alpha, o.res, &model);
-  if (st != MBT_OK) return fail(st);
+  struct mbt_weights wts;
+  enum mbt_status st;
+  if (o.weights) { /* the network is the file's */
+    if ((st = mbt_weights_load(o.weights, &wts)) != MBT_OK) return fail(st);
+    if ((st = mbt_weights_model(&wts, &model)) == MBT_OK) st = mbt_weights_check(&wts, &model);
+    if (st != MBT_OK) {
+      mbt_weights_free(&wts);
+      return fail(st);
+    }
+    o.wts = &wts;
+  } else if ((st = mbt_model_build_ex(o.net, o.alpha, o.res, o.classes, &model)) != MBT_OK) {
+    return fail(st);
+  }
   switch (c->bit) {
     case C_MODEL: rc = cmd_model(&o, &model); break;
     case C_TUNE: rc = cmd_tune(&o, &m, &model); break;
     case C_REPORT: rc = cmd_report(&o, &m, &model); break;
     case C_RUN: rc = cmd_run(&o, &m, &model); break;
+    case C_WEIGHTS: rc = cmd_weights(&o, &model); break;
     default: rc = cmd_bench(&o, &m, &model); break;
   }
   mbt_model_free(&model);
+  if (o.wts) mbt_weights_free(&wts);
   return rc;
 }

@@ -143,11 +143,15 @@ struct mbt_model {
   int nlayers;
   struct mbt_layer *layers;
   double macs, params, bias, bytes;
+  int classes;           /**< outputs of the classifier (1000 for ImageNet) */
 };
 
-/** Build the layer table.  alpha in (0, 1.5], res a multiple of 32 in [32, 1024]. */
+/** Build the layer table with 1000 classes.  alpha in (0, 1.5], res in [32, 1024]. */
 enum mbt_status mbt_model_build(enum mbt_net_kind kind, double alpha, int res,
                                 struct mbt_model *out);
+/** The same with @p classes outputs (1 to 100000). */
+enum mbt_status mbt_model_build_ex(enum mbt_net_kind kind, double alpha, int res, int classes,
+                                   struct mbt_model *out);
 void mbt_model_free(struct mbt_model *m);
 /** @return "conv", "dwconv", "pwconv", "gavgpool" or "fc". */
 const char *mbt_op_name(enum mbt_op op);
@@ -157,6 +161,62 @@ const char *mbt_net_name(enum mbt_net_kind k);
 enum mbt_status mbt_net_parse(const char *s, enum mbt_net_kind *k);
 /** Print the per-layer table and totals (or JSON). */
 void mbt_model_print(const struct mbt_model *m, FILE *out, int json);
+
+/* ------------------------------------------------------------------ weight files */
+
+/** The weight file format version this build reads and writes (README.md, "Weight files"). */
+#define MBT_WEIGHTS_VERSION 1
+
+/** One tensor of a weight file: little-endian fp32, row-major in the shape's order. */
+struct mbt_tensor {
+  char name[48];      /**< "<layer>.weight" or "<layer>.bias" */
+  int ndim;
+  int shape[4];
+  size_t count;       /**< product of the shape */
+  const float *data;  /**< into the file's read-only mapping */
+};
+
+/** A loaded weight file: the network it is for, the input normalization, the tensors. */
+struct mbt_weights {
+  enum mbt_net_kind kind;
+  double alpha;
+  int res, classes;
+  float mean[3], std[3]; /**< per RGB channel, on pixel values scaled to [0, 1] */
+  int ntensors;
+  struct mbt_tensor *t;
+  void *map;
+  size_t map_len;
+};
+
+/** Map and check a weight file.  @return MBT_ENOTFOUND, MBT_EPARSE (names the field or tensor:
+ * truncated, bad magic or version, checksum, shapes, sizes that would overflow), MBT_OK. */
+enum mbt_status mbt_weights_load(const char *path, struct mbt_weights *w);
+void mbt_weights_free(struct mbt_weights *w);
+/** @return the tensor called @p name, or NULL. */
+const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const char *name);
+/** Build the network the file describes. */
+enum mbt_status mbt_weights_model(const struct mbt_weights *w, struct mbt_model *m);
+/** Check that @p w has every tensor of @p m with the right shape (the error names the first
+ * that is missing or wrong). */
+enum mbt_status mbt_weights_check(const struct mbt_weights *w, const struct mbt_model *m);
+
+/* ------------------------------------------------------------------ input images */
+
+/** A decoded image: 8-bit RGB, rows top to bottom. */
+struct mbt_image {
+  int w, h;
+  unsigned char *rgb;
+};
+/** Decode a JPEG (libjpeg), PNG (libpng) or binary PPM file.  @return MBT_ENOTFOUND,
+ * MBT_EUNSUPPORTED (another format, or a library this build lacks), MBT_EPARSE (corrupt or
+ * truncated, or a size over 32768 per side or 2^28 pixels), MBT_OK. */
+enum mbt_status mbt_image_load(const char *path, struct mbt_image *im);
+void mbt_image_free(struct mbt_image *im);
+/** The network input for @p im: shorter side resized to round(res / 0.875) with an antialiased
+ * bilinear (triangle) filter, centre crop res x res, (x / 255 - mean) / std per channel; @p out
+ * holds res x res x 3 floats (NHWC). */
+enum mbt_status mbt_image_input(const struct mbt_image *im, int res, const float mean[3],
+                                const float std[3], float *out);
 
 /* ------------------------------------------------------------------ roofline */
 
@@ -404,6 +464,22 @@ typedef struct mbt_engine *mbt_engine_t;
 enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mbt_plan *pl,
                                   const char *force, uint64_t seed, mbt_engine_t *out);
 void mbt_engine_destroy(mbt_engine_t e);
+/** 1 when layer @p i of @p m is a depthwise layer whose output only layer i + 1 (pointwise)
+ * reads: the two can run fused in strips. */
+int mbt_pair_fusable(const struct mbt_model *m, int i);
+/** 1 when layer @p i is a pointwise layer whose output only layer i + 1 reads and layers i + 1,
+ * i + 2 are a fusable pair: the three can run as one block (expand, depthwise, project). */
+int mbt_block_fusable(const struct mbt_model *m, int i);
+/** Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart). */
+enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
+/** Ask for layers i to i + 2 to run as one block of @p rows depthwise rows per strip (0 = not);
+ * requests run left to right, and one that overlaps an earlier block is left out. */
+enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows);
+/** Replace the engine's weights with those of @p w (checked against its network first). */
+enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights *w);
+/** Write the engine's weights (network @p m) as a weight file, atomically. */
+enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, const float mean[3],
+                                 const float std[3], const char *path);
 /** Run once on @p input (ih x iw x 3 floats, NHWC). @return MBT_OK. */
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
 /** @return the class probabilities (softmax of the logits), length classes. */

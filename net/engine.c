@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -266,6 +267,26 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
 nomem:
   mbt_engine_destroy(e);
   return mbt_fail(MBT_ENOMEM, "cannot allocate the network's weights and activations");
+}
+
+enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights *w) {
+  enum mbt_status st = mbt_weights_check(w, &e->model);
+  if (st != MBT_OK) return st;
+  for (int i = 0; i < e->model.nlayers && st == MBT_OK; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    if (l->op == MBT_OP_GAVGPOOL) continue;
+    char name[64];
+    snprintf(name, sizeof name, "%s.weight", l->name);
+    memcpy(e->w[i], mbt_weights_find(w, name)->data, mbt_layer_weight_count(l) * sizeof(float));
+    snprintf(name, sizeof name, "%s.bias", l->name);
+    memcpy(e->b[i], mbt_weights_find(w, name)->data, (size_t)l->oc * sizeof(float));
+    for (int k = 0; k < MAX_PACKERS; k++) { /* packed copies of the old weights are stale */
+      mbt_free(e->pack[i][k].data);
+      e->pack[i][k].data = NULL, e->pack[i][k].packer = NULL;
+    }
+    st = mbt_engine_use(e, i, e->var[i]);
+  }
+  return st;
 }
 
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v) {

@@ -98,7 +98,7 @@ static void build_v1(struct builder *b, double a) {
     add(b, n, MBT_OP_PWCONV, v1_depth(co[i], a), 1, 1, MBT_ACT_RELU6);
   }
   add(b, "pool", MBT_OP_GAVGPOOL, 0, 1, 1, MBT_ACT_NONE);
-  add(b, "fc", MBT_OP_FC, 1000, 1, 1, MBT_ACT_NONE);
+  add(b, "fc", MBT_OP_FC, b->m->classes, 1, 1, MBT_ACT_NONE);
 }
 
 static void build_v2(struct builder *b, double a) {
@@ -128,12 +128,19 @@ static void build_v2(struct builder *b, double a) {
     }
   add(b, "conv_last", MBT_OP_PWCONV, a > 1.0 ? v2_depth(1280 * a) : 1280, 1, 1, MBT_ACT_RELU6);
   add(b, "pool", MBT_OP_GAVGPOOL, 0, 1, 1, MBT_ACT_NONE);
-  add(b, "fc", MBT_OP_FC, 1000, 1, 1, MBT_ACT_NONE);
+  add(b, "fc", MBT_OP_FC, b->m->classes, 1, 1, MBT_ACT_NONE);
 }
 
 enum mbt_status mbt_model_build(enum mbt_net_kind kind, double alpha, int res,
                                 struct mbt_model *out) {
+  return mbt_model_build_ex(kind, alpha, res, 1000, out);
+}
+
+enum mbt_status mbt_model_build_ex(enum mbt_net_kind kind, double alpha, int res, int classes,
+                                   struct mbt_model *out) {
   memset(out, 0, sizeof *out);
+  if (classes < 1 || classes > 100000)
+    return mbt_fail(MBT_EINVAL, "%d classes is outside [1, 100000]", classes);
   if (kind != MBT_NET_V1 && kind != MBT_NET_V2)
     return mbt_fail(MBT_EINVAL, "unknown network kind %d", (int)kind);
   if (!(alpha > 0 && alpha <= 1.5))
@@ -142,7 +149,7 @@ enum mbt_status mbt_model_build(enum mbt_net_kind kind, double alpha, int res,
     return mbt_fail(MBT_EINVAL, "resolution %d is outside [32, 1024]", res);
   out->layers = calloc(64, sizeof *out->layers);
   if (!out->layers) return mbt_fail(MBT_ENOMEM, "cannot allocate the layer table");
-  out->kind = kind, out->alpha = alpha, out->res = res;
+  out->kind = kind, out->alpha = alpha, out->res = res, out->classes = classes;
   struct builder b = {out, res, res, 3, -1, 1, 1};
   if (kind == MBT_NET_V1) build_v1(&b, alpha);
   else build_v2(&b, alpha);

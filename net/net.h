@@ -11,8 +11,6 @@ void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struc
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b);
 /* Run layer @p i with variant @p v from now on (packs its weights once per layout). */
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v);
-/* 1 when layer i is a depthwise layer whose output only layer i + 1 (pointwise) reads. */
-int mbt_pair_fusable(const struct mbt_model *m, int i);
 /* @p key for a plan tuned at @p threads threads (" t=N" appended when threads > 1). */
 void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
 /* 1 when an earlier layer of @p m has the same problem key as layer @p i (it shares that
@@ -20,19 +18,11 @@ void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
 int mbt_layer_repeats(const struct mbt_model *m, int i);
 /* The plan key of a fusable pair. */
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n);
-/* 1 when layer i is a pointwise layer whose output only layer i + 1 reads, and layers i + 1,
- * i + 2 are a fusable pair: the three can run as one block (mbt_drv_pwdwpw_fused). */
-int mbt_block_fusable(const struct mbt_model *m, int i);
 /* The plan key of a fusable block. */
 void mbt_block_key(const struct mbt_layer *ex, const struct mbt_layer *dw,
                    const struct mbt_layer *pw, char *buf, size_t n);
-/* Ask for layers i to i + 2 to run as one block of @p rows depthwise rows per strip (0 = not);
- * requests run left to right, and one that overlaps an earlier block is left out. */
-enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows);
 /* The rows of the block that runs from layer @p i (0 = none). */
 int mbt_engine_block_runs(mbt_engine_t e, int i);
-/* Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart). */
-enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
 
 #endif

@@ -114,5 +114,27 @@ done
 ok "kernel tests with the ISA capped at scalar" env MBT_ISA=scalar $R ./tests/test-kernels
 ok "MBT_ISA=scalar leaves only scalar variants" sh -c "MBT_ISA=scalar MBT_VERBOSE=1 $M run --net v1 --res 32 --runs 1 --data '$D' 2>&1 | grep 'kept' | grep -qv avx2 && ! (MBT_ISA=scalar MBT_VERBOSE=1 $M run --net v1 --res 32 --runs 1 --data '$D' 2>&1 | grep 'kept' | grep -q avx2)"
 
+# Weight files, images and labels (the converter and the framework comparison: test-onnx.sh).
+W=$T/w.mbtw
+ok "weights --out writes a weight file, --weights checks it" sh -c "$M weights --out '$W' --net v2 --alpha 0.35 --res 64 --classes 5 --seed 3 && $M weights --weights '$W' | grep -q 'v2 alpha 0.35 res 64, 5 classes.*verified'"
+fails_with "weights with nothing to do" 2 "give --out FILE" $M weights
+ok "run takes the network and weights from the file" sh -c "$M run --weights '$W' --runs 1 --verify --data '$T/none' | grep -q 'v2 alpha 0.35 res 64, 5 classes'"
+printf 'cat\ndog\nbird\nfish\nfox\n' >"$T/labels.txt"
+python3 -c "
+import sys
+w, h = 50, 40
+px = bytes(v for y in range(h) for x in range(w) for v in (x * 5, y * 6, 128))
+open(sys.argv[1], 'wb').write(b'P6\n%d %d\n255\n' % (w, h) + px)" "$T/img.ppm"
+ok "run --image --labels --json: the top-5 with their labels" sh -c "$M run --weights '$W' --image '$T/img.ppm' --labels '$T/labels.txt' --json --runs 1 --data '$T/none' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"top5\"])==5 and {t[\"label\"] for t in d[\"top5\"]}=={\"cat\",\"dog\",\"bird\",\"fish\",\"fox\"} and d[\"image\"].endswith(\"img.ppm\")'"
+ok "the same image gives the same answer twice" sh -c "test \"\$($M run --weights '$W' --image '$T/img.ppm' --json --runs 1 --data '$T/none' 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"logits\"])')\" = \"\$($M run --weights '$W' --image '$T/img.ppm' --json --runs 1 --data '$T/none' 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"logits\"])')\""
+printf 'cat\ndog\n' >"$T/short.txt"
+fails_with "a label file with too few lines" 1 "2 lines for a network of 5 classes" $M run --weights "$W" --labels "$T/short.txt" --runs 1 --data "$T/none"
+fails_with "a missing image" 1 "No such file" $M run --weights "$W" --image "$T/none.jpg" --runs 1 --data "$T/none"
+printf 'P6\n50 40\n255\nabc' >"$T/cut.ppm"
+fails_with "a truncated image" 1 "truncated" $M run --weights "$W" --image "$T/cut.ppm" --runs 1 --data "$T/none"
+fails_with "not an image" 1 "not a JPEG, PNG or binary PPM" $M run --weights "$W" --image "$T/labels.txt" --runs 1 --data "$T/none"
+fails_with "a weight file that is not one" 1 "bad magic" $M run --weights "$T/img.ppm" --runs 1 --data "$T/none"
+fails_with "a bad --batch" 2 "batch" $M run --batch 0 --data "$T/none"
+
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -53,7 +53,7 @@ static void place(const struct mbt_profile *p, double macs, double bytes, double
   struct mbt_layer l;
   memset(&l, 0, sizeof l);
   l.macs = macs, l.bytes = bytes, l.params = params;
-  struct mbt_model m = {MBT_NET_V1, 1.0, 224, 1, &l, macs, net_params, 0, bytes};
+  struct mbt_model m = {MBT_NET_V1, 1.0, 224, 1, &l, macs, net_params, 0, bytes, 1000};
   mbt_roofline_place(p, &m, 0, threads, pc);
 }
 

@@ -1,0 +1,288 @@
+/* net/weights.c -- the weight file: a versioned, checksummed, memory-mappable container of the
+ * folded fp32 tensors of one network (the format is in README.md, "Weight files").
+ *
+ * Loading trusts nothing: every size is checked for overflow before it is used, every tensor
+ * must lie inside the data region, names must be terminated, and the checksum covers the tensor
+ * table and the data, so a flipped byte anywhere past the header is caught.  The loader maps
+ * the file read-only; tensors point into the mapping. */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "net/net.h"
+
+#define MAGIC "MOBITUNW"
+#define HEADER_BYTES 128
+#define ENTRY_BYTES 96
+#define MAX_TENSORS 4096
+
+/* Little-endian field access (the format is little-endian on every host). */
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const unsigned char *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put64(unsigned char *p, uint64_t v) {
+  put32(p, (uint32_t)v);
+  put32(p + 4, (uint32_t)(v >> 32));
+}
+static float getf(const unsigned char *p) {
+  const uint32_t u = get32(p);
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static void putf(unsigned char *p, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  put32(p, u);
+}
+
+static int little_endian(void) {
+  const uint16_t one = 1;
+  return *(const unsigned char *)&one == 1;
+}
+
+void mbt_weights_free(struct mbt_weights *w) {
+  if (w->map) munmap(w->map, w->map_len);
+  free(w->t);
+  memset(w, 0, sizeof *w);
+}
+
+const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const char *name) {
+  for (int i = 0; i < w->ntensors; i++)
+    if (!strcmp(w->t[i].name, name)) return &w->t[i];
+  return NULL;
+}
+
+/* Parse and check a mapped file of @p len bytes at @p p into @p w. */
+static enum mbt_status parse(const char *path, const unsigned char *p, size_t len,
+                             struct mbt_weights *w) {
+  if (len < HEADER_BYTES)
+    return mbt_fail(MBT_EPARSE, "%s: %zu bytes is shorter than the %d-byte header (truncated?)",
+                    path, len, HEADER_BYTES);
+  if (memcmp(p, MAGIC, 8) != 0)
+    return mbt_fail(MBT_EPARSE, "%s: not a mobitune weight file (bad magic)", path);
+  const uint32_t version = get32(p + 8);
+  if (version != MBT_WEIGHTS_VERSION)
+    return mbt_fail(MBT_EPARSE, "%s: weight file version %u, this build reads version %d", path,
+                    version, MBT_WEIGHTS_VERSION);
+  const uint32_t kind = get32(p + 12);
+  double alpha;
+  const uint64_t ab = get64(p + 16);
+  memcpy(&alpha, &ab, 8);
+  const uint32_t res = get32(p + 24), classes = get32(p + 28);
+  if (kind != MBT_NET_V1 && kind != MBT_NET_V2)
+    return mbt_fail(MBT_EPARSE, "%s: field 'network': unknown kind %u", path, kind);
+  if (!(alpha > 0 && alpha <= 1.5))
+    return mbt_fail(MBT_EPARSE, "%s: field 'alpha': %g is outside (0, 1.5]", path, alpha);
+  if (res < 32 || res > 1024)
+    return mbt_fail(MBT_EPARSE, "%s: field 'resolution': %u is outside [32, 1024]", path, res);
+  if (classes < 1 || classes > 100000)
+    return mbt_fail(MBT_EPARSE, "%s: field 'classes': %u is outside [1, 100000]", path, classes);
+  w->kind = (enum mbt_net_kind)kind, w->alpha = alpha, w->res = (int)res, w->classes = (int)classes;
+  for (int c = 0; c < 3; c++) {
+    w->mean[c] = getf(p + 32 + 4 * c), w->std[c] = getf(p + 44 + 4 * c);
+    if (!(w->std[c] > 0) || !(w->mean[c] > -1e6f && w->mean[c] < 1e6f))
+      return mbt_fail(MBT_EPARSE, "%s: field 'normalization': channel %d has mean %g std %g", path,
+                      c, w->mean[c], w->std[c]);
+  }
+  const uint32_t nt = get32(p + 56), table = get32(p + 60);
+  const uint64_t data = get64(p + 64), nbytes = get64(p + 72), sum = get64(p + 80);
+  if (nt == 0 || nt > MAX_TENSORS)
+    return mbt_fail(MBT_EPARSE, "%s: field 'tensors': %u is outside [1, %d]", path, nt, MAX_TENSORS);
+  if (table != HEADER_BYTES)
+    return mbt_fail(MBT_EPARSE, "%s: field 'table offset': %u, expected %d", path, table,
+                    HEADER_BYTES);
+  const uint64_t table_end = (uint64_t)HEADER_BYTES + (uint64_t)nt * ENTRY_BYTES;
+  if (data < table_end || data % 64 != 0 || data > len)
+    return mbt_fail(MBT_EPARSE, "%s: field 'data offset': %llu is not a 64-byte boundary after "
+                    "the tensor table within the file (%zu bytes; truncated?)", path,
+                    (unsigned long long)data, len);
+  if (nbytes > len - data)
+    return mbt_fail(MBT_EPARSE, "%s: field 'data bytes': %llu bytes of data do not fit in the "
+                    "file (%llu after the header; truncated?)", path, (unsigned long long)nbytes,
+                    (unsigned long long)(len - data));
+  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, p + HEADER_BYTES, (size_t)(table_end - HEADER_BYTES));
+  h = mbt_fnv(h, p + data, (size_t)nbytes);
+  if (h != sum)
+    return mbt_fail(MBT_EPARSE, "%s: checksum mismatch (file says %016llx, contents give %016llx): "
+                    "the file is damaged", path, (unsigned long long)sum, (unsigned long long)h);
+  if (!(w->t = calloc(nt, sizeof *w->t))) return mbt_fail(MBT_ENOMEM, "cannot allocate the tensor table");
+  w->ntensors = (int)nt;
+  for (uint32_t i = 0; i < nt; i++) {
+    const unsigned char *e = p + HEADER_BYTES + (size_t)i * ENTRY_BYTES;
+    struct mbt_tensor *t = &w->t[i];
+    if (memchr(e, 0, sizeof t->name) == NULL || e[0] == 0)
+      return mbt_fail(MBT_EPARSE, "%s: tensor %u: empty or unterminated name", path, i);
+    memcpy(t->name, e, sizeof t->name);
+    const uint32_t ndim = get32(e + 48);
+    if (ndim < 1 || ndim > 4)
+      return mbt_fail(MBT_EPARSE, "%s: tensor %s: %u dimensions (1 to 4 allowed)", path, t->name, ndim);
+    t->ndim = (int)ndim;
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < ndim; d++) {
+      const uint32_t s = get32(e + 52 + 4 * d);
+      if (s == 0 || s > (1u << 24) || count > UINT64_C(1) << 40)
+        return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of size %u is zero or too large",
+                        path, t->name, d, s);
+      t->shape[d] = (int)s;
+      count *= s;
+    }
+    const uint64_t off = get64(e + 72), cnt = get64(e + 80);
+    if (cnt != count)
+      return mbt_fail(MBT_EPARSE, "%s: tensor %s: %llu values but its shape holds %llu", path,
+                      t->name, (unsigned long long)cnt, (unsigned long long)count);
+    if (off % 4 != 0 || off > nbytes || cnt > (nbytes - off) / 4)
+      return mbt_fail(MBT_EPARSE, "%s: tensor %s: [%llu, +%llu floats) lies outside the %llu data "
+                      "bytes", path, t->name, (unsigned long long)off, (unsigned long long)cnt,
+                      (unsigned long long)nbytes);
+    t->count = (size_t)cnt;
+    t->data = (const float *)(const void *)(p + data + off);
+    for (uint32_t k = 0; k < i; k++)
+      if (!strcmp(w->t[k].name, t->name))
+        return mbt_fail(MBT_EPARSE, "%s: tensor %s appears twice", path, t->name);
+  }
+  return MBT_OK;
+}
+
+enum mbt_status mbt_weights_load(const char *path, struct mbt_weights *w) {
+  memset(w, 0, sizeof *w);
+  if (!little_endian())
+    return mbt_fail(MBT_EUNSUPPORTED, "weight files are little-endian; this host is not");
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) return mbt_fail(errno == ENOENT ? MBT_ENOTFOUND : MBT_EIO, "%s: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return mbt_fail(MBT_EIO, "%s: not a regular file", path);
+  }
+  const size_t len = (size_t)sb.st_size;
+  if (len < HEADER_BYTES) {
+    close(fd);
+    return mbt_fail(MBT_EPARSE, "%s: %zu bytes is shorter than the %d-byte header (truncated?)",
+                    path, len, HEADER_BYTES);
+  }
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return mbt_fail(MBT_EIO, "%s: cannot map: %s", path, strerror(errno));
+  w->map = map, w->map_len = len;
+  const enum mbt_status st = parse(path, map, len, w);
+  if (st != MBT_OK) mbt_weights_free(w);
+  return st;
+}
+
+enum mbt_status mbt_weights_model(const struct mbt_weights *w, struct mbt_model *m) {
+  return mbt_model_build_ex(w->kind, w->alpha, w->res, w->classes, m);
+}
+
+/* The shape layer @p l's weight tensor must have: conv [k, k, ic, oc], depthwise [k, k, c],
+ * pointwise and fully connected [ic, oc]. */
+static int weight_shape(const struct mbt_layer *l, int *shape) {
+  switch (l->op) {
+    case MBT_OP_CONV: shape[0] = shape[1] = l->k, shape[2] = l->ic, shape[3] = l->oc; return 4;
+    case MBT_OP_DWCONV: shape[0] = shape[1] = l->k, shape[2] = l->ic; return 3;
+    default: shape[0] = l->ic, shape[1] = l->oc; return 2;
+  }
+}
+
+static enum mbt_status check_tensor(const struct mbt_weights *w, const char *name, int ndim,
+                                    const int *shape, const struct mbt_tensor **out) {
+  const struct mbt_tensor *t = mbt_weights_find(w, name);
+  if (!t) return mbt_fail(MBT_EPARSE, "the weight file has no tensor %s", name);
+  int same = t->ndim == ndim;
+  for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
+  if (!same) {
+    char want[64] = "", got[64] = "";
+    for (int d = 0; d < ndim; d++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? "x" : "", shape[d]);
+    for (int d = 0; d < t->ndim; d++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%d", d ? "x" : "", t->shape[d]);
+    return mbt_fail(MBT_EPARSE, "tensor %s has shape %s; the network needs %s", name, got, want);
+  }
+  *out = t;
+  return MBT_OK;
+}
+
+enum mbt_status mbt_weights_check(const struct mbt_weights *w, const struct mbt_model *m) {
+  for (int i = 0; i < m->nlayers; i++) {
+    const struct mbt_layer *l = &m->layers[i];
+    if (l->op == MBT_OP_GAVGPOOL) continue;
+    char name[64];
+    int shape[4];
+    const struct mbt_tensor *t;
+    const int nd = weight_shape(l, shape);
+    snprintf(name, sizeof name, "%s.weight", l->name);
+    enum mbt_status st = check_tensor(w, name, nd, shape, &t);
+    if (st != MBT_OK) return st;
+    snprintf(name, sizeof name, "%s.bias", l->name);
+    if ((st = check_tensor(w, name, 1, &l->oc, &t)) != MBT_OK) return st;
+  }
+  return MBT_OK;
+}
+
+enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, const float mean[3],
+                                 const float std[3], const char *path) {
+  int nt = 0;
+  size_t nbytes = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    if (m->layers[i].op == MBT_OP_GAVGPOOL) continue;
+    nt += 2;
+    nbytes += (mbt_layer_weight_count(&m->layers[i]) * 4 + 63) / 64 * 64;
+    nbytes += ((size_t)m->layers[i].oc * 4 + 63) / 64 * 64;
+  }
+  const size_t data = ((size_t)HEADER_BYTES + (size_t)nt * ENTRY_BYTES + 63) / 64 * 64;
+  unsigned char *buf = calloc(1, data + nbytes);
+  if (!buf) return mbt_fail(MBT_ENOMEM, "cannot allocate the weight file");
+  memcpy(buf, MAGIC, 8);
+  put32(buf + 8, MBT_WEIGHTS_VERSION);
+  put32(buf + 12, (uint32_t)m->kind);
+  uint64_t ab;
+  memcpy(&ab, &m->alpha, 8);
+  put64(buf + 16, ab);
+  put32(buf + 24, (uint32_t)m->res);
+  put32(buf + 28, (uint32_t)m->classes);
+  for (int c = 0; c < 3; c++) putf(buf + 32 + 4 * c, mean[c]), putf(buf + 44 + 4 * c, std[c]);
+  put32(buf + 56, (uint32_t)nt);
+  put32(buf + 60, HEADER_BYTES);
+  put64(buf + 64, data);
+  put64(buf + 72, nbytes);
+  size_t off = 0;
+  int k = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    const struct mbt_layer *l = &m->layers[i];
+    if (l->op == MBT_OP_GAVGPOOL) continue;
+    const float *wt, *bs;
+    mbt_engine_weights(e, i, &wt, &bs);
+    for (int part = 0; part < 2; part++, k++) {
+      unsigned char *en = buf + HEADER_BYTES + (size_t)k * ENTRY_BYTES;
+      int shape[4] = {l->oc, 0, 0, 0};
+      const int nd = part ? 1 : weight_shape(l, shape);
+      const size_t cnt = part ? (size_t)l->oc : mbt_layer_weight_count(l);
+      snprintf((char *)en, 48, "%s.%s", l->name, part ? "bias" : "weight");
+      put32(en + 48, (uint32_t)nd);
+      for (int d = 0; d < nd; d++) put32(en + 52 + 4 * d, (uint32_t)shape[d]);
+      put64(en + 72, off);
+      put64(en + 80, cnt);
+      const float *src = part ? bs : wt;
+      for (size_t j = 0; j < cnt; j++) putf(buf + data + off + 4 * j, src[j]);
+      off += (cnt * 4 + 63) / 64 * 64;
+    }
+  }
+  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, buf + HEADER_BYTES, (size_t)nt * ENTRY_BYTES);
+  put64(buf + 80, mbt_fnv(h, buf + data, nbytes));
+  const enum mbt_status st = mbt_write_atomic(path, (const char *)buf, data + nbytes);
+  free(buf);
+  return st;
+}

@@ -1,0 +1,334 @@
+/* tests/test-weights.c -- weight files and input images.
+ *
+ * Weight files: a saved network loads back bit for bit and drives the engine to the same
+ * logits as the weights it was saved from; every damaged field is refused with an error that
+ * names it (the damage is made with a valid checksum where the field is covered by it, so the
+ * field's own check is what fails).  Images: PPM, PNG and JPEG decode; the input transform
+ * gives the exact normalization of a flat image and keeps a gradient's direction; corrupt and
+ * unknown files are refused. */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef HAVE_LIBJPEG
+#include <jpeglib.h>
+#endif
+#ifdef HAVE_LIBPNG
+#include <png.h>
+#endif
+
+#include "common/common.h"
+#include "net/net.h"
+#include "tests/tap.h"
+
+static unsigned char *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  *n = (size_t)ftell(f);
+  rewind(f);
+  unsigned char *b = malloc(*n + 1);
+  if (b && fread(b, 1, *n, f) != *n) *n = 0;
+  fclose(f);
+  return b;
+}
+
+static void spit(const char *path, const unsigned char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return;
+  fwrite(b, 1, n, f);
+  fclose(f);
+}
+
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put64(unsigned char *p, uint64_t v) {
+  put32(p, (uint32_t)v);
+  put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Recompute the checksum of a file image (over the tensor table and the data). */
+static void reseal(unsigned char *b, size_t n) {
+  const uint32_t nt = get32(b + 56);
+  uint64_t data = get32(b + 64) | (uint64_t)get32(b + 68) << 32;
+  uint64_t nbytes = get32(b + 72) | (uint64_t)get32(b + 76) << 32;
+  if (data > n || nbytes > n - data) nbytes = data <= n ? n - data : 0;
+  if (128 + (uint64_t)nt * 96 > n) return;
+  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, b + 128, (size_t)nt * 96);
+  put64(b + 80, mbt_fnv(h, b + data, (size_t)nbytes));
+}
+
+/* Load @p b (@p n bytes) from @p path; 1 when the load fails and the error mentions @p what. */
+static int refused(const char *path, const unsigned char *b, size_t n, const char *what,
+                   const struct mbt_model *m) {
+  spit(path, b, n);
+  struct mbt_weights w;
+  enum mbt_status st = mbt_weights_load(path, &w);
+  if (st == MBT_OK) {
+    st = m ? mbt_weights_check(&w, m) : MBT_OK;
+    mbt_weights_free(&w);
+  }
+  return st != MBT_OK && strstr(mbt_last_error(), what) != NULL;
+}
+
+static void weights(void) {
+  char dir[] = "/tmp/mbt-test-weights-XXXXXX", path[256], bad[256];
+  if (!mkdtemp(dir)) {
+    ok(0, "cannot create a temporary directory");
+    return;
+  }
+  snprintf(path, sizeof path, "%s/w.mbtw", dir);
+  snprintf(bad, sizeof bad, "%s/bad.mbtw", dir);
+  struct mbt_model m;
+  mbt_model_build_ex(MBT_NET_V2, 0.35, 64, 7, &m);
+  mbt_engine_t a, b;
+  mbt_engine_create(&m, NULL, NULL, 11, &a);
+  mbt_engine_create(&m, NULL, NULL, 12, &b); /* other weights */
+  const float mean[3] = {0.5f, 0.25f, 0.125f}, std[3] = {0.2f, 0.3f, 0.4f};
+  ok(mbt_weights_save(a, &m, mean, std, path) == MBT_OK, "save a V2 0.35/64 with 7 classes");
+  struct mbt_weights w;
+  enum mbt_status st = mbt_weights_load(path, &w);
+  ok(st == MBT_OK && w.kind == MBT_NET_V2 && w.alpha == 0.35 && w.res == 64 && w.classes == 7 &&
+     w.mean[1] == 0.25f && w.std[2] == 0.4f, "load: the header round trips (%s)",
+     st == MBT_OK ? "ok" : mbt_last_error());
+  int same = st == MBT_OK;
+  for (int i = 0; same && i < m.nlayers; i++) {
+    if (m.layers[i].op == MBT_OP_GAVGPOOL) continue;
+    const float *wa, *ba;
+    mbt_engine_weights(a, i, &wa, &ba);
+    char name[64];
+    snprintf(name, sizeof name, "%s.weight", m.layers[i].name);
+    const struct mbt_tensor *t = mbt_weights_find(&w, name);
+    same = t && t->count == mbt_layer_weight_count(&m.layers[i]) &&
+           !memcmp(t->data, wa, t->count * sizeof(float)) &&
+           ((uintptr_t)t->data % 64) == 0;
+  }
+  ok(same, "every tensor round trips bit for bit, 64-byte aligned in the mapping");
+  /* the weights drive the engine: b with a's weights gives a's logits exactly */
+  float *in = malloc((size_t)64 * 64 * 3 * sizeof *in);
+  mbt_engine_fill_input(a, in, 5);
+  mbt_engine_run(a, in);
+  float la[7], lb[7];
+  memcpy(la, mbt_engine_logits(a), sizeof la);
+  mbt_engine_run(b, in);
+  memcpy(lb, mbt_engine_logits(b), sizeof lb);
+  int differ = memcmp(la, lb, sizeof la) != 0;
+  st = st == MBT_OK ? mbt_engine_set_weights(b, &w) : st;
+  mbt_engine_run(b, in);
+  ok(differ && st == MBT_OK && !memcmp(la, mbt_engine_logits(b), sizeof la),
+     "an engine given the file's weights reproduces the saving engine's logits exactly");
+  free(in);
+  if (w.map) mbt_weights_free(&w);
+
+  size_t n;
+  unsigned char *orig = slurp(path, &n), *x = malloc(n + 256);
+  /* each damage, then the field the error must name */
+  memcpy(x, orig, n);
+  ok(refused(bad, x, n / 2, "truncated", NULL), "a file cut in half: %s", mbt_last_error());
+  ok(refused(bad, x, 100, "shorter than the 128-byte header", NULL), "a file cut inside the "
+     "header: %s", mbt_last_error());
+  memcpy(x, orig, n), x[0] = 'X';
+  ok(refused(bad, x, n, "bad magic", NULL), "wrong magic: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 8, 2);
+  ok(refused(bad, x, n, "version 2", NULL), "another version: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 12, 9);
+  ok(refused(bad, x, n, "'network'", NULL), "unknown network kind: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 28, 0);
+  ok(refused(bad, x, n, "'classes'", NULL), "zero classes: %s", mbt_last_error());
+  memcpy(x, orig, n), x[n - 5] ^= 0x40;
+  ok(refused(bad, x, n, "checksum", NULL), "one flipped bit in the data: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 56, 1u << 30);
+  ok(refused(bad, x, n, "'tensors'", NULL), "2^30 tensors: %s", mbt_last_error());
+  memcpy(x, orig, n), put64(x + 72, UINT64_MAX - 8);
+  ok(refused(bad, x, n, "'data bytes'", NULL), "data size near 2^64 (overflow): %s",
+     mbt_last_error());
+  /* fields under the checksum: damaged and resealed, so their own check must catch them */
+  memcpy(x, orig, n), put32(x + 128 + 52, 1u << 24), put32(x + 128 + 56, 1u << 24),
+      put32(x + 128 + 60, 1u << 24), reseal(x, n);
+  ok(refused(bad, x, n, "too large", NULL), "a tensor of 2^72 values (overflow): %s",
+     mbt_last_error());
+  memcpy(x, orig, n), put64(x + 128 + 96 + 72, (uint64_t)1 << 62), reseal(x, n);
+  ok(refused(bad, x, n, "outside", NULL), "a tensor offset past the data: %s", mbt_last_error());
+  memcpy(x, orig, n), memset(x + 128 + 96, 'a', 48), reseal(x, n);
+  ok(refused(bad, x, n, "unterminated", NULL), "an unterminated tensor name: %s", mbt_last_error());
+  memcpy(x, orig, n), memcpy(x + 128 + 96, x + 128, 48), reseal(x, n);
+  ok(refused(bad, x, n, "twice", NULL), "a duplicated tensor name: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 128 + 52 + 4, get32(x + 128 + 52 + 4) + 1), reseal(x, n);
+  ok(refused(bad, x, n, "values but its shape holds", NULL), "a shape that disagrees with the "
+     "count: %s", mbt_last_error());
+  /* a whole file for another width: the first tensor of the wrong shape is named */
+  struct mbt_model m5;
+  mbt_model_build_ex(MBT_NET_V2, 0.5, 64, 7, &m5);
+  memcpy(x, orig, n);
+  ok(refused(bad, x, n, "has shape", &m5), "weights for another network: %s", mbt_last_error());
+  mbt_model_free(&m5);
+  ok(mbt_weights_load("/nonexistent/w.mbtw", &w) == MBT_ENOTFOUND, "a missing file: %s",
+     mbt_last_error());
+  free(x);
+  free(orig);
+  unlink(bad);
+  unlink(path);
+  rmdir(dir);
+  mbt_engine_destroy(a);
+  mbt_engine_destroy(b);
+  mbt_model_free(&m);
+}
+
+/* A w x h test pattern: red rises to the right, green downwards, blue constant. */
+static void pattern(unsigned char *rgb, int w, int h) {
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      unsigned char *p = rgb + ((size_t)y * w + x) * 3;
+      p[0] = (unsigned char)(255 * x / (w - 1)), p[1] = (unsigned char)(255 * y / (h - 1)), p[2] = 90;
+    }
+}
+
+static int write_ppm(const char *path, const unsigned char *rgb, int w, int h) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  fprintf(f, "P6\n# test\n%d %d\n255\n", w, h);
+  fwrite(rgb, 3, (size_t)w * h, f);
+  return fclose(f);
+}
+
+/* Check a decoded pattern: the input transform of it keeps red rising to the right and green
+ * downwards, within the JPEG's loss. */
+static int pattern_ok(const struct mbt_image *im, int w, int h, int tol) {
+  if (im->w != w || im->h != h) return 0;
+  unsigned char *want = malloc((size_t)w * h * 3);
+  pattern(want, w, h);
+  int worst = 0;
+  for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+    const int d = abs((int)im->rgb[i] - want[i]);
+    worst = d > worst ? d : worst;
+  }
+  free(want);
+  return worst <= tol;
+}
+
+static void images(void) {
+  char dir[] = "/tmp/mbt-test-image-XXXXXX", p[256];
+  if (!mkdtemp(dir)) {
+    ok(0, "cannot create a temporary directory");
+    return;
+  }
+  const int W = 80, H = 60;
+  unsigned char *rgb = malloc((size_t)W * H * 3);
+  pattern(rgb, W, H);
+  struct mbt_image im;
+  snprintf(p, sizeof p, "%s/a.ppm", dir);
+  write_ppm(p, rgb, W, H);
+  enum mbt_status st = mbt_image_load(p, &im);
+  ok(st == MBT_OK && pattern_ok(&im, W, H, 0), "PPM decodes exactly");
+  /* the input transform: a 32 x 32 crop of the resized pattern, normalized */
+  const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.25f, 0.25f, 0.25f};
+  float *in = calloc(32 * 32 * 3, sizeof *in);
+  if (st == MBT_OK) st = mbt_image_input(&im, 32, mean, std, in);
+  int mono = st == MBT_OK;
+  for (int y = 0; mono && y < 32; y++)
+    for (int x = 1; mono && x < 32; x++)
+      mono = in[(y * 32 + x) * 3] >= in[(y * 32 + x - 1) * 3] - 1e-5f &&
+             (y == 0 || in[(y * 32 + x) * 3 + 1] >= in[((y - 1) * 32 + x) * 3 + 1] - 1e-5f);
+  const float blue = (90 / 255.0f - 0.5f) / 0.25f;
+  ok(mono && fabsf(in[(16 * 32 + 16) * 3 + 2] - blue) < 1e-5f &&
+     fabsf(in[(16 * 32 + 16) * 3] - (127.5f / 255 - 0.5f) / 0.25f) < 0.1f,
+     "resize + centre crop + normalize: gradients kept, flat channel exact (%.5f), centre red "
+     "%.3f", in[(16 * 32 + 16) * 3 + 2], in[(16 * 32 + 16) * 3]);
+  mbt_image_free(&im);
+  /* a shorter side of 60 resized to round(32 / 0.875) = 37: the crop starts 2.5 resized rows
+   * down, and its first row is centred on source row y0 + scale / 2 - 0.5 in pixel indices,
+   * where the linear green ramp is 255 y / 59 (floored when the pattern was made: -0.5 on
+   * average) */
+  const double scale = 60.0 / 37, top = (37 - 32) / 2.0 * scale + 0.5 * scale;
+  const double green = ((255 * (top - 0.5) / 59 - 0.5) / 255 - 0.5) / 0.25;
+  ok(fabs(in[1] - green) < 0.02, "the crop is centred: green at the top %.4f, expected %.4f "
+     "(the image's top row: %.3f)", in[1], green, (0.0 - 0.5) / 0.25);
+  free(in);
+#ifdef HAVE_LIBPNG
+  png_image pi;
+  memset(&pi, 0, sizeof pi);
+  pi.version = PNG_IMAGE_VERSION, pi.width = (png_uint_32)W, pi.height = (png_uint_32)H;
+  pi.format = PNG_FORMAT_RGB;
+  snprintf(p, sizeof p, "%s/a.png", dir);
+  png_image_write_to_file(&pi, p, 0, rgb, 0, NULL);
+  st = mbt_image_load(p, &im);
+  ok(st == MBT_OK && pattern_ok(&im, W, H, 0), "PNG decodes exactly (%s)",
+     st == MBT_OK ? "ok" : mbt_last_error());
+  if (st == MBT_OK) mbt_image_free(&im);
+  size_t n;
+  unsigned char *b = slurp(p, &n);
+  spit(p, b, n / 2);
+  ok(mbt_image_load(p, &im) == MBT_EPARSE, "a truncated PNG: %s", mbt_last_error());
+  free(b);
+#else
+  skip("PNG decoding", "built without libpng");
+  skip("a truncated PNG", "built without libpng");
+#endif
+#ifdef HAVE_LIBJPEG
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr err;
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  snprintf(p, sizeof p, "%s/a.jpg", dir);
+  FILE *f = fopen(p, "wb");
+  jpeg_stdio_dest(&c, f);
+  c.image_width = (JDIMENSION)W, c.image_height = (JDIMENSION)H, c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 98, TRUE);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = rgb + (size_t)c.next_scanline * W * 3;
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  fclose(f);
+  st = mbt_image_load(p, &im);
+  ok(st == MBT_OK && pattern_ok(&im, W, H, 12), "JPEG decodes (within 12 levels at quality 98)");
+  if (st == MBT_OK) mbt_image_free(&im);
+  size_t nj;
+  unsigned char *bj = slurp(p, &nj);
+  spit(p, bj, nj / 2);
+  st = mbt_image_load(p, &im);
+  ok(st == MBT_EPARSE, "a truncated JPEG: %s", mbt_last_error());
+  if (st == MBT_OK) mbt_image_free(&im);
+  free(bj);
+#else
+  skip("JPEG decoding", "built without libjpeg");
+  skip("a truncated JPEG", "built without libjpeg");
+#endif
+  snprintf(p, sizeof p, "%s/a.gif", dir);
+  spit(p, (const unsigned char *)"GIF89a....", 10);
+  ok(mbt_image_load(p, &im) == MBT_EUNSUPPORTED, "an unknown format: %s", mbt_last_error());
+  snprintf(p, sizeof p, "%s/big.ppm", dir);
+  spit(p, (const unsigned char *)"P6\n100000 100000\n255\n", 21);
+  ok(mbt_image_load(p, &im) == MBT_EPARSE && strstr(mbt_last_error(), "too large"),
+     "a header claiming 10^10 pixels: %s", mbt_last_error());
+  snprintf(p, sizeof p, "%s/short.ppm", dir);
+  spit(p, (const unsigned char *)"P6\n4 4\n255\nabc", 14);
+  ok(mbt_image_load(p, &im) == MBT_EPARSE && strstr(mbt_last_error(), "truncated"),
+     "PPM pixels cut short: %s", mbt_last_error());
+  free(rgb);
+  const char *names[] = {"a.ppm", "a.png", "a.jpg", "a.gif", "big.ppm", "short.ppm"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    unlink(p);
+  }
+  rmdir(dir);
+}
+
+int main(void) {
+  weights();
+  images();
+  return done();
+}
