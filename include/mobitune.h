@@ -507,6 +507,22 @@ const float *mbt_engine_logits(mbt_engine_t e);
 /** Fill @p input with the engine's seeded test image. */
 void mbt_engine_fill_input(mbt_engine_t e, float *input, uint64_t seed);
 
+/** @return the network the engine runs (layer names, shapes, classes). */
+const struct mbt_model *mbt_engine_model(mbt_engine_t e);
+/** The input normalization of the engine's weights (ImageNet's for seeded weights). */
+void mbt_engine_normalization(mbt_engine_t e, float mean[3], float std[3]);
+
+/**
+ * Open a converted model for inference in one call: the weight file @p weights (from
+ * scripts/onnx2mobitune), the plan store @p plan (NULL: the default plan; otherwise it must load
+ * and match this machine and build, or the call fails saying why), @p threads threads.  The
+ * engine keeps copies: the files may change afterwards.  Engines are independent: several may
+ * run at once on different threads (mbt_tune may not: one tuning per process at a time).
+ * Free with mbt_engine_destroy().  The input of mbt_engine_run() is res x res x 3 floats
+ * (NHWC), normalized as the weight file says (mbt_image_input() makes it from a photo).
+ */
+enum mbt_status mbt_open(const char *weights, const char *plan, int threads, mbt_engine_t *out);
+
 /* ------------------------------------------------------------------ benchmarks */
 
 struct mbt_bench_opts {

@@ -37,6 +37,7 @@ struct mbt_engine {
   float *scratch;    /* strip buffers (and block windows) of the fused groups, one per thread */
   size_t scratch_per_thread;
   int threads;
+  float mean[3], std[3]; /* the input normalization of its weights (ImageNet's by default) */
   int counting;      /* 1: read the counter component around every layer (mbt_engine_count) */
   long long cnt[64][MBT_MAX_EVENTS]; /* the counts of each layer in the last run */
 };
@@ -239,6 +240,8 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   e->packed = calloc((size_t)n, sizeof *e->packed);
   e->layer_ns = calloc((size_t)n, sizeof *e->layer_ns);
   e->threads = 1;
+  static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+  memcpy(e->mean, mean, sizeof mean), memcpy(e->std, std, sizeof std);
   if (!e->model.layers || !e->w || !e->b || !e->act || !e->var || !e->packed || !e->layer_ns)
     goto nomem;
   memcpy(e->model.layers, model->layers, (size_t)n * sizeof *model->layers);
@@ -272,6 +275,7 @@ nomem:
 enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights *w) {
   enum mbt_status st = mbt_weights_check(w, &e->model);
   if (st != MBT_OK) return st;
+  memcpy(e->mean, w->mean, sizeof e->mean), memcpy(e->std, w->std, sizeof e->std);
   for (int i = 0; i < e->model.nlayers && st == MBT_OK; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
     if (l->op == MBT_OP_GAVGPOOL) continue;
@@ -550,4 +554,43 @@ void mbt_engine_fill_input(mbt_engine_t e, float *input, uint64_t seed) {
   mbt_rng_seed(&r, seed);
   const size_t n = (size_t)e->model.res * e->model.res * 3;
   for (size_t i = 0; i < n; i++) input[i] = mbt_rng_range(&r, -1.0f, 1.0f);
+}
+
+const struct mbt_model *mbt_engine_model(mbt_engine_t e) { return &e->model; }
+
+void mbt_engine_normalization(mbt_engine_t e, float mean[3], float std[3]) {
+  memcpy(mean, e->mean, sizeof e->mean), memcpy(std, e->std, sizeof e->std);
+}
+
+enum mbt_status mbt_open(const char *weights, const char *plan, int threads, mbt_engine_t *out) {
+  *out = NULL;
+  struct mbt_weights w;
+  struct mbt_model m;
+  struct mbt_plan pl;
+  enum mbt_status st = mbt_weights_load(weights, &w);
+  if (st != MBT_OK) return st;
+  if ((st = mbt_weights_model(&w, &m)) != MBT_OK) {
+    mbt_weights_free(&w);
+    return st;
+  }
+  int have = 0;
+  if (plan) {
+    struct mbt_machine mc;
+    mbt_machine_detect(&mc);
+    have = (st = mbt_plan_load(plan, &mc, &pl)) == MBT_OK;
+  }
+  if (st == MBT_OK) st = mbt_engine_create(&m, have ? &pl : NULL, NULL, 1, out);
+  if (st == MBT_OK) {
+    mbt_engine_set_threads(*out, threads > 0 ? threads : 1);
+    if (have) st = mbt_engine_apply_plan(*out, &pl);
+  }
+  if (st == MBT_OK) st = mbt_engine_set_weights(*out, &w);
+  if (st != MBT_OK) {
+    mbt_engine_destroy(*out);
+    *out = NULL;
+  }
+  if (have) mbt_plan_free(&pl);
+  mbt_model_free(&m);
+  mbt_weights_free(&w);
+  return st;
 }

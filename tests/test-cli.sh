@@ -135,6 +135,11 @@ fails_with "a truncated image" 1 "truncated" $M run --weights "$W" --image "$T/c
 fails_with "not an image" 1 "not a JPEG, PNG or binary PPM" $M run --weights "$W" --image "$T/labels.txt" --runs 1 --data "$T/none"
 fails_with "a weight file that is not one" 1 "bad magic" $M run --weights "$T/img.ppm" --runs 1 --data "$T/none"
 fails_with "a bad --batch" 2 "batch" $M run --batch 0 --data "$T/none"
+# The embedding example (examples/classify.c): the public API alone, as a user's program.
+X="${R:+$R }./examples/classify"
+ok "the example program classifies with the C API" sh -c "$X '$W' '$T/img.ppm' >'$T/ex' && grep -q '^top-5: [0-9]' '$T/ex' && grep -q '^  fc ' '$T/ex'"
+ok "the example agrees with mobitune run on the top class" sh -c "test \"\$(sed -n 's/^top-5: \([0-9]*\) .*/\1/p' '$T/ex')\" = \"\$($M run --weights '$W' --image '$T/img.ppm' --json --runs 1 --data '$T/none' 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"top5\"][0][\"class\"])')\""
+fails_with "the example reports a bad model file" 1 "bad magic" $X "$T/img.ppm" "$T/img.ppm"
 
 echo "1..$n"
 [ "$failed" = 0 ]

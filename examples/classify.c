@@ -1,0 +1,71 @@
+/* examples/classify.c -- classify a photo with a converted model: the smallest complete use of
+ * libmobitune (build: cc classify.c $(pkg-config --cflags --libs mobitune)).
+ *
+ *   classify MODEL.mbtw IMAGE [PLAN]
+ *
+ * Opens the model (and the plan store, when given), decodes and prepares the image as the
+ * model expects, runs the network twice (the first run warms caches and packs nothing new:
+ * weights are packed when the engine is opened), and prints the top-5 classes and the time of
+ * every layer in the second run. */
+#include <mobitune.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int fail(const char *what, enum mbt_status st) {
+  fprintf(stderr, "classify: %s: %s: %s\n", what, mbt_status_str(st), mbt_last_error());
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3 || argc > 4) {
+    fprintf(stderr, "usage: classify MODEL.mbtw IMAGE [PLAN]\n");
+    return 2;
+  }
+  mbt_engine_t e;
+  enum mbt_status st = mbt_open(argv[1], argc > 3 ? argv[3] : NULL, 1, &e);
+  if (st != MBT_OK) return fail(argv[1], st);
+  const struct mbt_model *m = mbt_engine_model(e);
+  struct mbt_image im;
+  if ((st = mbt_image_load(argv[2], &im)) != MBT_OK) {
+    mbt_engine_destroy(e);
+    return fail(argv[2], st);
+  }
+  float mean[3], std[3];
+  mbt_engine_normalization(e, mean, std);
+  float *in = malloc((size_t)m->res * m->res * 3 * sizeof *in);
+  st = in ? mbt_image_input(&im, m->res, mean, std, in) : MBT_ENOMEM;
+  mbt_image_free(&im);
+  if (st == MBT_OK) st = mbt_engine_run(e, in);
+  if (st == MBT_OK) st = mbt_engine_run(e, in);
+  if (st != MBT_OK) {
+    free(in);
+    mbt_engine_destroy(e);
+    return fail("run", st);
+  }
+  int classes;
+  const float *p = mbt_engine_output(e, &classes);
+  printf("%s: MobileNet %s alpha %g, %dx%d, %d classes\ntop-5:", argv[2], mbt_net_name(m->kind),
+         m->alpha, m->res, m->res, classes);
+  int used[5] = {-1, -1, -1, -1, -1};
+  for (int k = 0; k < 5 && k < classes; k++) {
+    int best = -1;
+    for (int c = 0; c < classes; c++) {
+      int taken = 0;
+      for (int j = 0; j < k; j++) taken |= used[j] == c;
+      if (!taken && (best < 0 || p[c] > p[best])) best = c;
+    }
+    used[k] = best;
+    printf(" %d (%.4f)", best, p[best]);
+  }
+  printf("\nlayers:\n");
+  double total = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    const double us = mbt_engine_layer_ns(e, i) / 1e3;
+    total += us;
+    printf("  %-12s %9.1f us  %s\n", m->layers[i].name, us, mbt_engine_variant(e, i));
+  }
+  printf("total %.1f us\n", total);
+  free(in);
+  mbt_engine_destroy(e);
+  return 0;
+}
