@@ -43,7 +43,7 @@ static const struct optdef {
   const char *help;
 } optdefs[] = {
     {"json", 0, C_INFO | C_MODEL | C_RUN, "machine-readable JSON output"},
-    {"net", 1, C_NET, "v1 or v2 (default v1)"},
+    {"net", 1, C_NET, "v1, v2, v3-large or v3-small (default v1)"},
     {"alpha", 1, C_NET, "width multiplier in (0, 1.5] (default 1.0)"},
     {"res", 1, C_NET, "input resolution in [32, 1024] (default 224)"},
     {"data", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH | C_PLAN,
@@ -210,7 +210,7 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "labels")) o->labels = v;
     else if (!strcmp(n, "net")) {
       if (mbt_net_parse(v, &o->net) != MBT_OK)
-        return bad("--net '%s' is not a known network (expected v1 or v2)%s", v, "");
+        return bad("--net '%s' is not a known network (expected v1, v2, v3-large or v3-small)%s", v, "");
     } else if (!strcmp(n, "alpha")) {
       char *end;
       errno = 0;
@@ -671,7 +671,7 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     for (int b = 0; b < o->batch; b++) mbt_engine_fill_input(e, in + nin * b, o->seed + 1 + (uint64_t)b);
   }
   struct stats s = {0, 0, 0};
-  double layer_ms[64];
+  double layer_ms[MBT_MAX_LAYERS];
   if ((st = time_runs(e, in, o->batch, nin, o->runs, model->nlayers, &s, o->layers ? layer_ms : NULL)) != MBT_OK) {
     rc = fail(st);
     goto done;

@@ -103,7 +103,11 @@ const char *mbt_isa_name(uint32_t bit);
 
 /* ------------------------------------------------------------------ networks */
 
-enum mbt_net_kind { MBT_NET_V1 = 1, MBT_NET_V2 = 2 };
+/** The most layers a network may have (V3-Large has 81). */
+#define MBT_MAX_LAYERS 128
+
+/** The networks: MobileNet V1, V2, V3-Large and V3-Small (torchvision's layer lists). */
+enum mbt_net_kind { MBT_NET_V1 = 1, MBT_NET_V2 = 2, MBT_NET_V3L = 3, MBT_NET_V3S = 4 };
 
 enum mbt_op {
   MBT_OP_CONV = 0,  /**< full KxK convolution (the stem) */
@@ -111,11 +115,17 @@ enum mbt_op {
   MBT_OP_PWCONV,    /**< pointwise 1x1 */
   MBT_OP_GAVGPOOL,  /**< global average pool */
   MBT_OP_FC,        /**< fully connected */
+  MBT_OP_SCALE,     /**< out = in x gate, per channel: the squeeze-and-excitation product (the
+                         gate is layer res's output, 1 x 1 x C) */
   MBT_OP_COUNT
 };
 
-/** Epilogue activations: linear, ReLU6 = min(max(x, 0), 6), hard-swish = x relu6(x + 3) / 6. */
-enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6, MBT_ACT_HSWISH };
+/** Epilogue activations: linear, ReLU6 = min(max(x, 0), 6), hard-swish = x relu6(x + 3) / 6,
+ * ReLU = max(x, 0), and the hard-sigmoid relu6(x + 3) / 6 of V3's squeeze-and-excitation gate,
+ * which weight files hold folded (weights / 6, bias / 6 + 1/2) so that it is a clamp to [0, 1]. */
+enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6, MBT_ACT_HSWISH, MBT_ACT_RELU, MBT_ACT_HSIGMOID };
+/** @return "linear", "relu6", "hswish", "relu" or "hsigmoid". */
+const char *mbt_act_name(enum mbt_act a);
 
 /** One layer: shapes (NHWC, batch 1), and the analytic model of MODEL.md. */
 struct mbt_layer {

@@ -102,6 +102,7 @@ void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1);
 void mbt_ref_pwconv(const struct mbt_exec *e, int r0, int r1);
 void mbt_ref_gavgpool(const struct mbt_exec *e, int r0, int r1);
 void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1);
+void mbt_ref_scale(const struct mbt_exec *e, int r0, int r1);
 /* The reference kernel of an op. */
 mbt_layer_fn mbt_ref_fn(enum mbt_op op);
 

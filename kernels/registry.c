@@ -86,8 +86,8 @@ const char *mbt_registry_signature(void) {
 }
 
 void mbt_exec_act(struct mbt_exec *x, enum mbt_act a) {
-  x->lo = a == MBT_ACT_RELU6 ? 0.0f : -INFINITY;
-  x->hi = a == MBT_ACT_RELU6 ? 6.0f : INFINITY;
+  x->lo = a == MBT_ACT_RELU6 || a == MBT_ACT_RELU || a == MBT_ACT_HSIGMOID ? 0.0f : -INFINITY;
+  x->hi = a == MBT_ACT_RELU6 ? 6.0f : a == MBT_ACT_HSIGMOID ? 1.0f : INFINITY;
   x->hswish = a == MBT_ACT_HSWISH;
 }
 

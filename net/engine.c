@@ -27,19 +27,19 @@ struct mbt_engine {
   struct {
     const struct mbt_packer *packer;
     float *data;
-  } pack[64][MAX_PACKERS];
+  } pack[MBT_MAX_LAYERS][MAX_PACKERS];
   const struct mbt_variant **var;
   float *probs;
   double *layer_ns; /* time of each layer in the last run */
-  int fuse[64];      /* fuse[i] = R > 0: depthwise layer i runs fused with layer i + 1, R rows */
-  int block_req[64]; /* block_req[i] = R > 0: run layers i, i + 1, i + 2 as one block, R rows */
-  int block[64];     /* the requests that run: left to right, none overlapping an earlier one */
+  int fuse[MBT_MAX_LAYERS];      /* fuse[i] = R > 0: depthwise layer i runs fused with layer i + 1, R rows */
+  int block_req[MBT_MAX_LAYERS]; /* block_req[i] = R > 0: run layers i, i + 1, i + 2 as one block, R rows */
+  int block[MBT_MAX_LAYERS];     /* the requests that run: left to right, none overlapping an earlier one */
   float *scratch;    /* strip buffers (and block windows) of the fused groups, one per thread */
   size_t scratch_per_thread;
   int threads;
   float mean[3], std[3]; /* the input normalization of its weights (ImageNet's by default) */
   int counting;      /* 1: read the counter component around every layer (mbt_engine_count) */
-  long long cnt[64][MBT_MAX_EVENTS]; /* the counts of each layer in the last run */
+  long long cnt[MBT_MAX_LAYERS][MBT_MAX_EVENTS]; /* the counts of each layer in the last run */
 };
 
 /* Counters around one layer (or fused group) i: started before its clock starts and read
@@ -59,11 +59,15 @@ int mbt_engine_count(mbt_engine_t e, int on) {
 }
 
 const long long *mbt_engine_layer_counts(mbt_engine_t e, int i) {
-  return i >= 0 && i < e->model.nlayers && i < 64 ? e->cnt[i] : NULL;
+  return i >= 0 && i < e->model.nlayers ? e->cnt[i] : NULL;
+}
+
+int mbt_layer_has_weights(const struct mbt_layer *l) {
+  return l->op != MBT_OP_GAVGPOOL && l->op != MBT_OP_SCALE;
 }
 
 size_t mbt_layer_weight_count(const struct mbt_layer *l) {
-  return l->op == MBT_OP_GAVGPOOL ? 0 : (size_t)l->params;
+  return l->op == MBT_OP_GAVGPOOL || l->op == MBT_OP_SCALE ? 0 : (size_t)l->params;
 }
 
 /* He-uniform weights, then a random batch norm folded in: w' = w g / sqrt(v + eps),
@@ -71,7 +75,7 @@ size_t mbt_layer_weight_count(const struct mbt_layer *l) {
 void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struct mbt_rng *r) {
   const size_t nw = mbt_layer_weight_count(l);
   const int fan_in = l->op == MBT_OP_DWCONV ? l->k * l->k : l->op == MBT_OP_CONV ? l->k * l->k * l->ic : l->ic;
-  const float a = sqrtf(6.0f / (float)fan_in);
+  const float a = sqrtf(3.0f / (float)fan_in); /* unit gain: activations keep their scale */
   for (size_t i = 0; i < nw; i++) w[i] = mbt_rng_range(r, -a, a);
   if (!b) return;
   for (int c = 0; c < l->oc; c++) {
@@ -128,7 +132,7 @@ static const struct mbt_variant *choose(const struct mbt_layer *l, const struct 
  * weights in the last-level cache when they fit, as in a deployed network. */
 static enum mbt_status assign_buffers(struct mbt_engine *e) {
   const int n = e->model.nlayers;
-  int last[64], owner[MAX_BUFS];
+  int last[MBT_MAX_LAYERS], owner[MAX_BUFS];
   size_t need = 0;
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
@@ -210,7 +214,7 @@ void mbt_engine_destroy(mbt_engine_t e) {
   for (int i = 0; i < e->model.nlayers; i++) {
     if (e->w) mbt_free(e->w[i]);
     if (e->b) mbt_free(e->b[i]);
-    for (int k = 0; i < 64 && k < MAX_PACKERS; k++) mbt_free(e->pack[i][k].data);
+    for (int k = 0; k < MAX_PACKERS; k++) mbt_free(e->pack[i][k].data);
   }
   free(e->packed);
   free(e->layer_ns);
@@ -254,7 +258,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
       mbt_engine_destroy(e);
       return mbt_fail(MBT_EUNSUPPORTED, "no kernel variant applies to layer %s", l->name);
     }
-    if (l->op == MBT_OP_GAVGPOOL) continue;
+    if (!mbt_layer_has_weights(l)) continue;
     e->w[i] = mbt_alloc(mbt_layer_weight_count(l), sizeof(float));
     e->b[i] = mbt_alloc((size_t)l->oc, sizeof(float));
     if (!e->w[i] || !e->b[i]) goto nomem;
@@ -278,7 +282,7 @@ enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights 
   memcpy(e->mean, w->mean, sizeof e->mean), memcpy(e->std, w->std, sizeof e->std);
   for (int i = 0; i < e->model.nlayers && st == MBT_OK; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
-    if (l->op == MBT_OP_GAVGPOOL) continue;
+    if (!mbt_layer_has_weights(l)) continue;
     char name[64];
     snprintf(name, sizeof name, "%s.weight", l->name);
     memcpy(e->w[i], mbt_weights_find(w, name)->data, mbt_layer_weight_count(l) * sizeof(float));
@@ -339,16 +343,14 @@ int mbt_block_fusable(const struct mbt_model *m, int i) {
 
 void mbt_block_key(const struct mbt_layer *ex, const struct mbt_layer *dw,
                    const struct mbt_layer *pw, char *buf, size_t n) {
-  static const char *const act[] = {"linear", "relu6", "hswish"};
   snprintf(buf, n, "pwdwpw h=%d w=%d ic=%d c=%d k=%d s=%d oc=%d act=%s,%s,%s res=%d", ex->ih,
-           ex->iw, ex->ic, dw->ic, dw->k, dw->stride, pw->oc, act[ex->act % 3],
-           act[dw->act % 3], act[pw->act % 3], pw->res >= -1);
+           ex->iw, ex->ic, dw->ic, dw->k, dw->stride, pw->oc, mbt_act_name(ex->act),
+           mbt_act_name(dw->act), mbt_act_name(pw->act), pw->res >= -1);
 }
 
 void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n) {
-  static const char *const act[] = {"linear", "relu6", "hswish"};
   snprintf(buf, n, "dwpw h=%d w=%d c=%d k=%d s=%d act=%s oc=%d act2=%s res=%d", dw->ih, dw->iw,
-           dw->ic, dw->k, dw->stride, act[dw->act % 3], pw->oc, act[pw->act % 3],
+           dw->ic, dw->k, dw->stride, mbt_act_name(dw->act), pw->oc, mbt_act_name(pw->act),
            pw->res >= -1);
 }
 

@@ -11,16 +11,25 @@
 #include "common/common.h"
 
 const char *mbt_op_name(enum mbt_op op) {
-  static const char *const names[MBT_OP_COUNT] = {"conv", "dwconv", "pwconv", "gavgpool", "fc"};
+  static const char *const names[MBT_OP_COUNT] = {"conv", "dwconv", "pwconv", "gavgpool", "fc",
+                                                  "scale"};
   return (unsigned)op < MBT_OP_COUNT ? names[op] : "?";
 }
 
-const char *mbt_net_name(enum mbt_net_kind k) { return k == MBT_NET_V2 ? "v2" : "v1"; }
+static const char *const net_names[] = {"?", "v1", "v2", "v3-large", "v3-small"};
+
+const char *mbt_net_name(enum mbt_net_kind k) {
+  return k >= MBT_NET_V1 && k <= MBT_NET_V3S ? net_names[k] : "?";
+}
 
 enum mbt_status mbt_net_parse(const char *s, enum mbt_net_kind *k) {
   if (s && strcmp(s, "v1") == 0) *k = MBT_NET_V1;
   else if (s && strcmp(s, "v2") == 0) *k = MBT_NET_V2;
-  else return mbt_fail(MBT_EINVAL, "unknown network '%s' (expected v1 or v2)", s ? s : "");
+  else if (s && strcmp(s, "v3-large") == 0) *k = MBT_NET_V3L;
+  else if (s && strcmp(s, "v3-small") == 0) *k = MBT_NET_V3S;
+  else
+    return mbt_fail(MBT_EINVAL, "unknown network '%s' (expected v1, v2, v3-large or v3-small)",
+                    s ? s : "");
   return MBT_OK;
 }
 
@@ -50,7 +59,7 @@ static struct mbt_layer *add(struct builder *b, const char *name, enum mbt_op op
     l->oh = (b->h + s - 1) / s; /* same padding: ceil(H / s) */
     l->ow = (b->w + s - 1) / s;
   }
-  l->oc = op == MBT_OP_DWCONV || op == MBT_OP_GAVGPOOL ? b->c : oc;
+  l->oc = op == MBT_OP_DWCONV || op == MBT_OP_GAVGPOOL || op == MBT_OP_SCALE ? b->c : oc;
   const double opix = (double)l->oh * l->ow, ipix = (double)l->ih * l->iw;
   switch (op) {
     case MBT_OP_CONV: l->macs = opix * l->oc * k * k * l->ic; l->params = (double)k * k * l->ic * l->oc; break;
@@ -59,7 +68,7 @@ static struct mbt_layer *add(struct builder *b, const char *name, enum mbt_op op
     case MBT_OP_FC: l->macs = opix * l->ic * l->oc; l->params = (double)l->ic * l->oc; break;
     default: break; /* the average pool has adds only, no MACs or parameters */
   }
-  l->bias = op == MBT_OP_GAVGPOOL ? 0 : l->oc;
+  l->bias = op == MBT_OP_GAVGPOOL || op == MBT_OP_SCALE ? 0 : l->oc;
   l->bytes = 4.0 * (ipix * l->ic + l->params + opix * l->oc);
   l->intensity = l->macs / l->bytes;
   /* R_L = 1 + sum (K_l - 1) prod_{i<l} s_i; the pool acts as a kernel the size of its input. */
@@ -131,6 +140,68 @@ static void build_v2(struct builder *b, double a) {
   add(b, "fc", MBT_OP_FC, b->m->classes, 1, 1, MBT_ACT_NONE);
 }
 
+/* Squeeze-and-excitation on the current tensor (H x W x C, made by layer x): pool, fc (C -> S,
+ * ReLU), fc (S -> C, hard-sigmoid), then x times the gate.  The receptive field follows the
+ * convolution path (the gate's global pool is not counted into it). */
+static void squeeze_excite(struct builder *b, int blk, int squeeze) {
+  const struct builder keep = *b;
+  char n[24];
+  snprintf(n, sizeof n, "b%d.se.pool", blk);
+  add(b, n, MBT_OP_GAVGPOOL, 0, 1, 1, MBT_ACT_NONE);
+  snprintf(n, sizeof n, "b%d.se.fc1", blk);
+  add(b, n, MBT_OP_FC, squeeze, 1, 1, MBT_ACT_RELU);
+  snprintf(n, sizeof n, "b%d.se.fc2", blk);
+  add(b, n, MBT_OP_FC, keep.c, 1, 1, MBT_ACT_HSIGMOID);
+  const int gate = b->cur;
+  b->h = keep.h, b->w = keep.w, b->c = keep.c, b->cur = keep.cur, b->rf = keep.rf, b->jump = keep.jump;
+  snprintf(n, sizeof n, "b%d.se.scale", blk);
+  struct mbt_layer *l = add(b, n, MBT_OP_SCALE, 0, 1, 1, MBT_ACT_NONE);
+  l->res = gate;
+  l->bytes = 4.0 * (2.0 * l->ih * l->iw * l->ic + l->ic);
+}
+
+/* MobileNetV3 (Howard et al. 2019) as torchvision builds it: per block the kernel, expanded
+ * and output channels, squeeze-and-excitation, hard-swish (else ReLU) and stride. */
+static void build_v3(struct builder *b, double a, int large) {
+  static const int cfg_l[15][6] = {
+      {3, 16, 16, 0, 0, 1},   {3, 64, 24, 0, 0, 2},   {3, 72, 24, 0, 0, 1},
+      {5, 72, 40, 1, 0, 2},   {5, 120, 40, 1, 0, 1},  {5, 120, 40, 1, 0, 1},
+      {3, 240, 80, 0, 1, 2},  {3, 200, 80, 0, 1, 1},  {3, 184, 80, 0, 1, 1},
+      {3, 184, 80, 0, 1, 1},  {3, 480, 112, 1, 1, 1}, {3, 672, 112, 1, 1, 1},
+      {5, 672, 160, 1, 1, 2}, {5, 960, 160, 1, 1, 1}, {5, 960, 160, 1, 1, 1}};
+  static const int cfg_s[11][6] = {
+      {3, 16, 16, 1, 0, 2},  {3, 72, 24, 0, 0, 2},  {3, 88, 24, 0, 0, 1},  {5, 96, 40, 1, 1, 2},
+      {5, 240, 40, 1, 1, 1}, {5, 240, 40, 1, 1, 1}, {5, 120, 48, 1, 1, 1}, {5, 144, 48, 1, 1, 1},
+      {5, 288, 96, 1, 1, 2}, {5, 576, 96, 1, 1, 1}, {5, 576, 96, 1, 1, 1}};
+  const int (*cfg)[6] = large ? cfg_l : cfg_s;
+  const int nblk = large ? 15 : 11;
+  add(b, "conv0", MBT_OP_CONV, v2_depth(16 * a), 3, 2, MBT_ACT_HSWISH);
+  for (int i = 0; i < nblk; i++) {
+    const int k = cfg[i][0], exp = v2_depth(cfg[i][1] * a), cout = v2_depth(cfg[i][2] * a);
+    const enum mbt_act act = cfg[i][4] ? MBT_ACT_HSWISH : MBT_ACT_RELU;
+    const int cin = b->c, in = b->cur;
+    char n[24];
+    if (exp != cin) {
+      snprintf(n, sizeof n, "b%d.expand", i + 1);
+      add(b, n, MBT_OP_PWCONV, exp, 1, 1, act);
+    }
+    snprintf(n, sizeof n, "b%d.dw", i + 1);
+    add(b, n, MBT_OP_DWCONV, 0, k, cfg[i][5], act);
+    if (cfg[i][3]) squeeze_excite(b, i + 1, v2_depth((double)(exp / 4)));
+    snprintf(n, sizeof n, "b%d.project", i + 1);
+    struct mbt_layer *l = add(b, n, MBT_OP_PWCONV, cout, 1, 1, MBT_ACT_NONE);
+    if (cfg[i][5] == 1 && cin == cout) {
+      l->res = in;
+      l->bytes += 4.0 * l->oh * l->ow * l->oc;
+      l->intensity = l->macs / l->bytes;
+    }
+  }
+  add(b, "conv_last", MBT_OP_PWCONV, 6 * b->c, 1, 1, MBT_ACT_HSWISH);
+  add(b, "pool", MBT_OP_GAVGPOOL, 0, 1, 1, MBT_ACT_NONE);
+  add(b, "fc1", MBT_OP_FC, v2_depth((large ? 1280 : 1024) * a), 1, 1, MBT_ACT_HSWISH);
+  add(b, "fc", MBT_OP_FC, b->m->classes, 1, 1, MBT_ACT_NONE);
+}
+
 enum mbt_status mbt_model_build(enum mbt_net_kind kind, double alpha, int res,
                                 struct mbt_model *out) {
   return mbt_model_build_ex(kind, alpha, res, 1000, out);
@@ -141,18 +212,19 @@ enum mbt_status mbt_model_build_ex(enum mbt_net_kind kind, double alpha, int res
   memset(out, 0, sizeof *out);
   if (classes < 1 || classes > 100000)
     return mbt_fail(MBT_EINVAL, "%d classes is outside [1, 100000]", classes);
-  if (kind != MBT_NET_V1 && kind != MBT_NET_V2)
+  if (kind < MBT_NET_V1 || kind > MBT_NET_V3S)
     return mbt_fail(MBT_EINVAL, "unknown network kind %d", (int)kind);
   if (!(alpha > 0 && alpha <= 1.5))
     return mbt_fail(MBT_EINVAL, "width multiplier %g is outside (0, 1.5]", alpha);
   if (res < 32 || res > 1024)
     return mbt_fail(MBT_EINVAL, "resolution %d is outside [32, 1024]", res);
-  out->layers = calloc(64, sizeof *out->layers);
+  out->layers = calloc(MBT_MAX_LAYERS, sizeof *out->layers);
   if (!out->layers) return mbt_fail(MBT_ENOMEM, "cannot allocate the layer table");
   out->kind = kind, out->alpha = alpha, out->res = res, out->classes = classes;
   struct builder b = {out, res, res, 3, -1, 1, 1};
   if (kind == MBT_NET_V1) build_v1(&b, alpha);
-  else build_v2(&b, alpha);
+  else if (kind == MBT_NET_V2) build_v2(&b, alpha);
+  else build_v3(&b, alpha, kind == MBT_NET_V3L);
   for (int i = 0; i < out->nlayers; i++) {
     out->macs += out->layers[i].macs;
     out->params += out->layers[i].params;

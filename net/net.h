@@ -6,6 +6,8 @@
 #include "kernels/kernels.h"
 
 size_t mbt_layer_weight_count(const struct mbt_layer *l);
+/* 1 when layer @p l has weights and biases (not the pool or the SE product). */
+int mbt_layer_has_weights(const struct mbt_layer *l);
 void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struct mbt_rng *r);
 /* The natural-layout weights and bias of layer @p i (NULL for the pool). */
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b);

@@ -83,7 +83,7 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
   const uint64_t ab = get64(p + 16);
   memcpy(&alpha, &ab, 8);
   const uint32_t res = get32(p + 24), classes = get32(p + 28);
-  if (kind != MBT_NET_V1 && kind != MBT_NET_V2)
+  if (kind < MBT_NET_V1 || kind > MBT_NET_V3S)
     return mbt_fail(MBT_EPARSE, "%s: field 'network': unknown kind %u", path, kind);
   if (!(alpha > 0 && alpha <= 1.5))
     return mbt_fail(MBT_EPARSE, "%s: field 'alpha': %g is outside (0, 1.5]", path, alpha);
@@ -218,7 +218,7 @@ static enum mbt_status check_tensor(const struct mbt_weights *w, const char *nam
 enum mbt_status mbt_weights_check(const struct mbt_weights *w, const struct mbt_model *m) {
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
-    if (l->op == MBT_OP_GAVGPOOL) continue;
+    if (!mbt_layer_has_weights(l)) continue;
     char name[64];
     int shape[4];
     const struct mbt_tensor *t;
@@ -237,7 +237,7 @@ enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, cons
   int nt = 0;
   size_t nbytes = 0;
   for (int i = 0; i < m->nlayers; i++) {
-    if (m->layers[i].op == MBT_OP_GAVGPOOL) continue;
+    if (!mbt_layer_has_weights(&m->layers[i])) continue;
     nt += 2;
     nbytes += (mbt_layer_weight_count(&m->layers[i]) * 4 + 63) / 64 * 64;
     nbytes += ((size_t)m->layers[i].oc * 4 + 63) / 64 * 64;
@@ -262,7 +262,7 @@ enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, cons
   int k = 0;
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
-    if (l->op == MBT_OP_GAVGPOOL) continue;
+    if (!mbt_layer_has_weights(l)) continue;
     const float *wt, *bs;
     mbt_engine_weights(e, i, &wt, &bs);
     for (int part = 0; part < 2; part++, k++) {

@@ -58,7 +58,7 @@ static void esc(struct buf *b, const char *s) {
 
 static const char *kind_color(enum mbt_op op) {
   static const char *const c[MBT_OP_COUNT] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd",
-                                              "#ff7f0e"};
+                                              "#ff7f0e", "#8c564b"};
   return (unsigned)op < MBT_OP_COUNT ? c[op] : "#000";
 }
 

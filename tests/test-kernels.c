@@ -26,9 +26,9 @@ static struct mbt_layer make(enum mbt_op op, int h, int w, int ic, int oc, int k
   } else {
     l.oh = (h + s - 1) / s, l.ow = (w + s - 1) / s;
   }
-  l.oc = op == MBT_OP_DWCONV || op == MBT_OP_GAVGPOOL ? ic : oc;
+  l.oc = op == MBT_OP_DWCONV || op == MBT_OP_GAVGPOOL || op == MBT_OP_SCALE ? ic : oc;
   l.params = op == MBT_OP_CONV ? (double)k * k * ic * oc : op == MBT_OP_DWCONV ? (double)k * k * ic
-           : op == MBT_OP_GAVGPOOL ? 0 : (double)ic * oc;
+           : op == MBT_OP_GAVGPOOL || op == MBT_OP_SCALE ? 0 : (double)ic * oc;
   return l;
 }
 
@@ -122,7 +122,8 @@ int main(void) {
       for (int k = 3; k <= 5; k += 2)
         for (int s = 1; s <= 2; s++) {
           const int c = chans[ci], wd = widths[wi], h = 1 + (int)(ci + wi) % 6;
-          const enum mbt_act act = (enum mbt_act)((ci + wi + k + s) % 3); /* linear, relu6, hswish */
+          /* linear, relu6, hswish, relu, hsigmoid */
+          const enum mbt_act act = (enum mbt_act)((ci + wi + k + s) % 5);
           snprintf(what, sizeof what, "dw h=%d w=%d c=%d k=%d s=%d act=%d", h, wd, c, k, s, act);
           struct mbt_layer l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, act, 0);
           check(&l, &r, what);
@@ -134,7 +135,7 @@ int main(void) {
       const int res = (ci + oi) % 3 == 0;
       snprintf(what, sizeof what, "pw h=%d w=%d ic=%d oc=%d res=%d", h, wd, chans[ci], pw_oc[oi], res);
       struct mbt_layer l = make(MBT_OP_PWCONV, h, wd, chans[ci], pw_oc[oi], 1, 1,
-                                (enum mbt_act)((oi + ci) % 3), res);
+                                (enum mbt_act)((oi + ci) % 5), res);
       check(&l, &r, what);
     }
   /* Seeded random MobileNet-like shapes for every op. */
@@ -144,23 +145,27 @@ int main(void) {
     const int k = mbt_rng_int(&r, 0, 1) ? 5 : 3, s = mbt_rng_int(&r, 1, 2);
     struct mbt_layer l;
     snprintf(what, sizeof what, "random dw h=%d w=%d c=%d k=%d s=%d", h, wd, c, k, s);
-    l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, (enum mbt_act)((t + 2) % 3), 0);
+    l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, (enum mbt_act)((t + 2) % 5), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random pw h=%d w=%d ic=%d oc=%d", h, wd, c, oc);
-    l = make(MBT_OP_PWCONV, h, wd, c, oc, 1, 1, (enum mbt_act)(t % 3), t % 4 == 0);
+    l = make(MBT_OP_PWCONV, h, wd, c, oc, 1, 1, (enum mbt_act)(t % 5), t % 4 == 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random conv h=%d w=%d ic=3 oc=%d k=%d s=%d", h, wd, oc, k, s);
-    l = make(MBT_OP_CONV, h, wd, t % 4 == 0 ? c : 3, oc, k, s, (enum mbt_act)((t + 1) % 3), 0);
+    l = make(MBT_OP_CONV, h, wd, t % 4 == 0 ? c : 3, oc, k, s, (enum mbt_act)((t + 1) % 5), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random gavgpool h=%d w=%d c=%d", h, wd, c);
     l = make(MBT_OP_GAVGPOOL, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random fc ic=%d oc=%d", c * 9, oc * 13);
-    l = make(MBT_OP_FC, 1, 1, c * 9, oc * 13, 1, 1, t % 2 ? MBT_ACT_HSWISH : MBT_ACT_NONE, 0);
+    l = make(MBT_OP_FC, 1, 1, c * 9, oc * 13, 1, 1, (enum mbt_act)(t % 5), 0);
+    check(&l, &r, what);
+    snprintf(what, sizeof what, "random scale (SE product) h=%d w=%d c=%d", h, wd, c);
+    l = make(MBT_OP_SCALE, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 1); /* the gate comes as res */
     check(&l, &r, what);
   }
-  /* Every MobileNet V1 and V2 layer shape (1.0, 224), with the variants the host has. */
-  for (int net = 1; net <= 2; net++) {
+  /* Every MobileNet V1, V2 and V3 depthwise layer shape (1.0, 224; 3x3 and 5x5), with the
+   * variants the host has. */
+  for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net++) {
     struct mbt_model m;
     mbt_model_build((enum mbt_net_kind)net, 1.0, 224, &m);
     for (int i = 0; i < m.nlayers; i++) {

@@ -35,6 +35,37 @@ int main(void) {
     mbt_model_free(&m);
   }
   /* V2 1.0/224: 300 M MACs, 3.4 M parameters. */
+  /* MobileNetV3 (Howard et al. 2019, Table 3): Large 1.0 219 M multiply-adds, 5.4 M
+   * parameters; Small 1.0 56 M, 2.5 M (the paper's counts include the SE products and
+   * activations, ours MACs only: within 2%).  The weights equal torchvision 0.14's convolution
+   * and linear weights exactly (5451272, 3353384 at 0.75; 2525832, 1640752 at 0.75). */
+  static const struct {
+    enum mbt_net_kind k;
+    double alpha, macs, params;
+    long weights;
+  } v3[] = {{MBT_NET_V3L, 1.0, 219, 5.4, 5451272}, {MBT_NET_V3L, 0.75, 0, 0, 3353384},
+            {MBT_NET_V3S, 1.0, 56, 2.5, 2525832}, {MBT_NET_V3S, 0.75, 0, 0, 1640752}};
+  for (size_t i = 0; i < sizeof v3 / sizeof v3[0]; i++) {
+    ok(mbt_model_build(v3[i].k, v3[i].alpha, 224, &m) == MBT_OK, "build %s %.2f/224",
+       mbt_net_name(v3[i].k), v3[i].alpha);
+    int se = 0, k5 = 0;
+    for (int j = 0; j < m.nlayers; j++) {
+      se += m.layers[j].op == MBT_OP_SCALE && m.layers[m.layers[j].res].op == MBT_OP_FC &&
+            m.layers[m.layers[j].res].act == MBT_ACT_HSIGMOID;
+      k5 += m.layers[j].op == MBT_OP_DWCONV && m.layers[j].k == 5;
+    }
+    ok((long)m.params == v3[i].weights, "%s %.2f: %.0f weights = torchvision's %ld",
+       mbt_net_name(v3[i].k), v3[i].alpha, m.params, v3[i].weights);
+    if (v3[i].macs > 0) {
+      ok(fabs(m.macs / 1e6 / v3[i].macs - 1) < 0.02 && fabs(m.params / 1e6 / v3[i].params - 1) < 0.03,
+         "%s 1.0: %.1f M MACs ~ %.0f M, %.3f M params ~ %.1f M", mbt_net_name(v3[i].k),
+         m.macs / 1e6, v3[i].macs, m.params / 1e6, v3[i].params);
+      ok(se == (v3[i].k == MBT_NET_V3L ? 8 : 9) && k5 == (v3[i].k == MBT_NET_V3L ? 6 : 8),
+         "%s: %d squeeze-and-excitation gates (hard-sigmoid), %d 5x5 depthwise layers",
+         mbt_net_name(v3[i].k), se, k5);
+    }
+    mbt_model_free(&m);
+  }
   ok(mbt_model_build(MBT_NET_V2, 1.0, 224, &m) == MBT_OK, "build v2 1.0/224");
   ok(near(m.macs / 1e6, 300, 0.5 + 1.0), "v2 MACs %.2f M = 300 M (+-1.5: the paper rounds)", m.macs / 1e6);
   ok(near((m.params + m.bias) / 1e6, 3.4, 0.05 + 0.05), "v2 params %.3f M = 3.4 M",

@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/test-onnx.sh -- real models in (TAP): the ONNX fixtures made by scripts/make-onnx-fixtures
 # (torchvision's MobileNet V2 0.35/96 with its batch-norm nodes, a V1 0.25/64 with batch norm
-# folded; 10 classes, random weights from fixed seeds) are converted by scripts/onnx2mobitune
+# folded, torchvision's V3-Small 0.5/96 (batch norm kept, opset 13: hard-swish as
+# x * HardSigmoid(x)) and V3-Large 0.25/64 (opset 14: HardSwish nodes); 10 classes, random
+# weights from fixed seeds) are converted by scripts/onnx2mobitune
 # and run by mobitune on the fixture's input with every variant family, a tuned plan with
 # fusion and two threads; the logits must match PyTorch's saved ones within
 # 2e-5 + 1e-4 x max |logit| and give the same top-5.  The converter must refuse what it cannot
@@ -56,7 +58,7 @@ run_cmp() { # run_cmp <fixture> <description> <mobitune run options...>
   fi
 }
 
-for f in v2-035-96 v1-025-64; do
+for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64; do
   ok "$f: onnx2mobitune converts it" $PY "$S/scripts/onnx2mobitune" "$S/tests/fixtures/$f.onnx" "$T/$f.mbtw"
   ok "$f: the weight file checks" sh -c "$M weights --weights '$T/$f.mbtw' | grep -q 'checksum and shapes verified'"
   run_cmp $f "default plan" --data "$T/none"

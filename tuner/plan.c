@@ -30,26 +30,28 @@
 
 #define PLAN_FORMAT 2
 
-static const char *act_name(enum mbt_act a) {
-  return a == MBT_ACT_RELU6 ? "relu6" : a == MBT_ACT_HSWISH ? "hswish" : "linear";
+const char *mbt_act_name(enum mbt_act a) {
+  static const char *const names[] = {"linear", "relu6", "hswish", "relu", "hsigmoid"};
+  return (unsigned)a < 5 ? names[a] : "?";
 }
 
 void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
   switch (l->op) {
     case MBT_OP_CONV:
       snprintf(buf, n, "conv h=%d w=%d ic=%d oc=%d k=%d s=%d act=%s", l->ih, l->iw, l->ic, l->oc,
-               l->k, l->stride, act_name(l->act));
+               l->k, l->stride, mbt_act_name(l->act));
       break;
     case MBT_OP_DWCONV:
       snprintf(buf, n, "dwconv h=%d w=%d c=%d k=%d s=%d act=%s", l->ih, l->iw, l->ic, l->k,
-               l->stride, act_name(l->act));
+               l->stride, mbt_act_name(l->act));
       break;
     case MBT_OP_PWCONV:
       snprintf(buf, n, "pwconv h=%d w=%d ic=%d oc=%d act=%s res=%d", l->ih, l->iw, l->ic, l->oc,
-               act_name(l->act), l->res >= -1);
+               mbt_act_name(l->act), l->res >= -1);
       break;
     case MBT_OP_GAVGPOOL: snprintf(buf, n, "gavgpool h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
-    default: snprintf(buf, n, "fc ic=%d oc=%d", l->ic, l->oc); break;
+    case MBT_OP_SCALE: snprintf(buf, n, "scale h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
+    default: snprintf(buf, n, "fc ic=%d oc=%d act=%s", l->ic, l->oc, mbt_act_name(l->act)); break;
   }
 }
 

@@ -19,7 +19,7 @@
 #include "net/net.h"
 #include "tuner/tuner.h"
 
-#define MAXL 64
+#define MAXL MBT_MAX_LAYERS
 #define MAXC 32
 
 /* What the tuner knows of one candidate besides its in-network times (kept in the plan). */

@@ -88,8 +88,16 @@ void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1) {
   }
 }
 
+/* out[p][c] = in[p][c] x gate[c] (the gate arrives as e->res). */
+void mbt_ref_scale(const struct mbt_exec *e, int r0, int r1) {
+  const struct mbt_layer *l = e->l;
+  const size_t c = (size_t)l->ic;
+  for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++)
+    for (size_t k = 0; k < c; k++) e->out[p * c + k] = (float)((double)e->in[p * c + k] * e->res[k]);
+}
+
 mbt_layer_fn mbt_ref_fn(enum mbt_op op) {
   static const mbt_layer_fn fns[MBT_OP_COUNT] = {mbt_ref_conv, mbt_ref_dwconv, mbt_ref_pwconv,
-                                                 mbt_ref_gavgpool, mbt_ref_fc};
+                                                 mbt_ref_gavgpool, mbt_ref_fc, mbt_ref_scale};
   return (unsigned)op < MBT_OP_COUNT ? fns[op] : NULL;
 }
