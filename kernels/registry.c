@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,17 @@ static int runnable(const struct mbt_variant *v) {
   return (v->isa & mbt_host_isa()) == v->isa;
 }
 
-static void log_kept(void) {
-  static int done;
+static void log_kept_once(void) {
   const char *verbose = getenv("MBT_VERBOSE");
-  if (done || !verbose || strcmp(verbose, "1") != 0) return;
-  done = 1;
+  if (!verbose || strcmp(verbose, "1") != 0) return;
   for (int i = 0; i < NTABLE; i++)
     fprintf(stderr, "mobitune: registry %s %s\n", runnable(&table[i]) ? "kept   " : "dropped",
             table[i].name);
+}
+
+static void log_kept(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, log_kept_once);
 }
 
 int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant **out, int max) {
@@ -72,16 +76,19 @@ static int cmp_name(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static char sig[17];
+static void signature_once(void) {
+  const char *names[NTABLE];
+  for (int i = 0; i < NTABLE; i++) names[i] = table[i].name;
+  qsort(names, NTABLE, sizeof names[0], cmp_name);
+  uint64_t h = MBT_FNV_INIT;
+  for (int i = 0; i < NTABLE; i++) h = mbt_fnv(h, names[i], strlen(names[i]) + 1);
+  snprintf(sig, sizeof sig, "%016llx", (unsigned long long)h);
+}
+
 const char *mbt_registry_signature(void) {
-  static char sig[17];
-  if (!sig[0]) {
-    const char *names[NTABLE];
-    for (int i = 0; i < NTABLE; i++) names[i] = table[i].name;
-    qsort(names, NTABLE, sizeof names[0], cmp_name);
-    uint64_t h = MBT_FNV_INIT;
-    for (int i = 0; i < NTABLE; i++) h = mbt_fnv(h, names[i], strlen(names[i]) + 1);
-    snprintf(sig, sizeof sig, "%016llx", (unsigned long long)h);
-  }
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, signature_once);
   return sig;
 }
 

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,13 @@ uint32_t mbt_isa_cap(uint32_t isa) {
   return isa;
 }
 
-uint32_t mbt_host_isa(void) {
-  static uint32_t isa; /* benign race: every thread computes the same value */
-  if (!isa) isa = mbt_isa_cap(isa_of_cpu() & isa_of_build());
-  return isa;
+static uint32_t host_isa;
+static void host_isa_init(void) { host_isa = mbt_isa_cap(isa_of_cpu() & isa_of_build()); }
+
+uint32_t mbt_host_isa(void) { /* once per process, safe from several threads */
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, host_isa_init);
+  return host_isa;
 }
 
 static void features_from_mask(struct mbt_machine *m) {

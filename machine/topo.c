@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +18,21 @@
 #ifdef HAVE_HWLOC
 #include <hwloc.h>
 
-static hwloc_topology_t topo_get(void) {
-  static hwloc_topology_t topo; /* loaded once per process, never freed */
-  static int tried;
-  if (!tried) {
-    tried = 1;
-    if (hwloc_topology_init(&topo) != 0) return NULL;
-    if (hwloc_topology_load(topo) != 0) {
-      hwloc_topology_destroy(topo);
-      topo = NULL;
-    }
+static hwloc_topology_t topo; /* loaded once per process, never freed */
+static void topo_once(void) {
+  if (hwloc_topology_init(&topo) != 0) {
+    topo = NULL;
+    return;
   }
+  if (hwloc_topology_load(topo) != 0) {
+    hwloc_topology_destroy(topo);
+    topo = NULL;
+  }
+}
+
+static hwloc_topology_t topo_get(void) { /* safe from several threads */
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, topo_once);
   return topo;
 }
 #endif

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,8 +328,72 @@ static void images(void) {
   rmdir(dir);
 }
 
+/* Separate contexts on separate threads: each thread opens its own model (mbt_open, at the
+ * same time as the other) and runs it repeatedly; every run must give exactly the logits the
+ * same model gave when run alone. */
+struct ctx {
+  const char *path;
+  const float *input;
+  float want[5];
+  int runs, mismatches;
+  enum mbt_status st;
+};
+
+static void *worker(void *arg) {
+  struct ctx *c = arg;
+  mbt_engine_t e;
+  if ((c->st = mbt_open(c->path, NULL, 1, &e)) != MBT_OK) return NULL;
+  for (int r = 0; r < c->runs; r++) {
+    mbt_engine_run(e, c->input);
+    c->mismatches += memcmp(mbt_engine_logits(e), c->want, sizeof c->want) != 0;
+  }
+  mbt_engine_destroy(e);
+  return NULL;
+}
+
+static void threads(void) {
+  char dir[] = "/tmp/mbt-test-threads-XXXXXX", path[2][256];
+  if (!mkdtemp(dir)) {
+    ok(0, "cannot create a temporary directory");
+    return;
+  }
+  const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.25f, 0.25f, 0.25f};
+  struct mbt_model m[2];
+  struct ctx c[2];
+  float *in = NULL;
+  for (int k = 0; k < 2; k++) {
+    mbt_model_build_ex(k ? MBT_NET_V3S : MBT_NET_V2, 0.35, 64, 5, &m[k]);
+    snprintf(path[k], sizeof path[k], "%s/%d.mbtw", dir, k);
+    mbt_engine_t e;
+    mbt_engine_create(&m[k], NULL, NULL, 21 + (uint64_t)k, &e);
+    mbt_weights_save(e, &m[k], mean, std, path[k]);
+    if (!in) {
+      in = malloc((size_t)64 * 64 * 3 * sizeof *in);
+      mbt_engine_fill_input(e, in, 4);
+    }
+    mbt_engine_run(e, in); /* alone: the logits every threaded run must reproduce */
+    memset(&c[k], 0, sizeof c[k]);
+    memcpy(c[k].want, mbt_engine_logits(e), sizeof c[k].want);
+    c[k].path = path[k], c[k].input = in, c[k].runs = 30;
+    mbt_engine_destroy(e);
+  }
+  pthread_t t[2];
+  for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, worker, &c[k]);
+  for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
+  ok(c[0].st == MBT_OK && c[1].st == MBT_OK && c[0].mismatches == 0 && c[1].mismatches == 0,
+     "two engines (V2 and V3-Small) opened and run at once on two threads, 30 runs each: "
+     "%d and %d runs differ from running alone", c[0].mismatches, c[1].mismatches);
+  for (int k = 0; k < 2; k++) {
+    unlink(path[k]);
+    mbt_model_free(&m[k]);
+  }
+  rmdir(dir);
+  free(in);
+}
+
 int main(void) {
   weights();
   images();
+  threads();
   return done();
 }

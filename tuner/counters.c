@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,10 @@ static const struct {
 };
 #endif
 
-static int probed, usable;
+static int usable;
 static char probe_note[192];
 
-static void probe(void) {
-  if (probed) return;
-  probed = 1;
+static void probe_once(void) {
 #ifdef HAVE_PAPI
   int ver = PAPI_library_init(PAPI_VER_CURRENT);
   if (ver != PAPI_VER_CURRENT) {
@@ -104,6 +103,11 @@ static void probe(void) {
   snprintf(probe_note, sizeof probe_note,
            "no hardware counters: built without PAPI; timing with the clock only");
 #endif
+}
+
+static void probe(void) { /* once per process, safe from several threads */
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, probe_once);
 }
 
 int mbt_counters_roofline(const char *const *events, const long long *counts, int n, int line,
