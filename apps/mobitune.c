@@ -31,7 +31,7 @@ struct opts {
   double budget; /* seconds, 0 = none */
   const char *compare[2]; /* bench: other plans to time beside the plan */
   int ncompare, e2e, cold, cands;
-  const char *weights, *image, *labels, *input;
+  const char *weights, *image, *labels, *input, *nets, *other_profile;
   int classes, batch, fuse; /* fuse: -1 = the plan's */
   const struct mbt_weights *wts; /* loaded from --weights by main */
 };
@@ -50,6 +50,10 @@ static const struct optdef {
      "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
     {"plan", 1, C_TUNE | C_REPORT | C_RUN | C_BENCH | C_PLAN, "plan file (default DATA/plan.txt)"},
     {"profile", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_BENCH, "machine profile (default DATA/profile.json)"},
+    {"nets", 1, C_REPORT, "several networks in one report: NET[:ALPHA[:RES]],... (e.g. "
+     "v1,v2,v2:0.5:160)"},
+    {"compare-profile", 1, C_REPORT, "a second machine profile shown side by side (another "
+     "machine, or before and after)"},
     {"out", 1, C_REPORT | C_WEIGHTS, "report: the report file (default DATA/report.html); weights: "
      "the weight file to write"},
     {"weights", 1, C_NET, "a weight file (scripts/onnx2mobitune, or 'mobitune weights --out'): the "
@@ -207,6 +211,8 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "weights")) o->weights = v;
     else if (!strcmp(n, "image")) o->image = v;
     else if (!strcmp(n, "input")) o->input = v;
+    else if (!strcmp(n, "nets")) o->nets = v;
+    else if (!strcmp(n, "compare-profile")) o->other_profile = v;
     else if (!strcmp(n, "labels")) o->labels = v;
     else if (!strcmp(n, "net")) {
       if (mbt_net_parse(v, &o->net) != MBT_OK)
@@ -453,29 +459,96 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   return 0;
 }
 
+/* DATA/e2e-NET-ALPHA-RES-tTHREADS.json: where bench saves end-to-end results for the report. */
+static void e2e_path(const struct opts *o, const struct mbt_model *m, int threads, char *buf,
+                     size_t n) {
+  char name[128];
+  snprintf(name, sizeof name, "e2e-%s-%g-%d-t%d.json", mbt_net_name(m->kind), m->alpha, m->res,
+           threads);
+  data_path(o, NULL, name, buf, n, 1);
+}
+
+/* One network of --nets: NET[:ALPHA[:RES]]. */
+static int parse_net(const char *spec, const struct opts *o, struct mbt_model *m) {
+  char name[32] = "";
+  double alpha = o->alpha;
+  int res = o->res;
+  const char *c1 = strchr(spec, ':');
+  snprintf(name, sizeof name, "%.*s", c1 ? (int)(c1 - spec) : (int)strlen(spec), spec);
+  enum mbt_net_kind k;
+  if (mbt_net_parse(name, &k) != MBT_OK) return bad("--nets: %s%s", mbt_last_error(), "");
+  if (c1) {
+    char *end;
+    alpha = strtod(c1 + 1, &end);
+    if (end == c1 + 1 || (*end && *end != ':') || !(alpha > 0 && alpha <= 1.5))
+      return bad("--nets '%s': the width multiplier is not a number in (0, 1.5]%s", spec, "");
+    if (*end == ':') {
+      const char *r = end + 1;
+      res = (int)strtol(r, &end, 10);
+      if (end == r || *end || res < 32 || res > 1024)
+        return bad("--nets '%s': the resolution is not an integer in [32, 1024]%s", spec, "");
+    }
+  }
+  if (mbt_model_build_ex(k, alpha, res, o->classes, m) != MBT_OK) return fail(MBT_EINVAL);
+  return 0;
+}
+
 static int cmd_report(const struct opts *o, const struct mbt_machine *m,
                       const struct mbt_model *model) {
-  char pb[4096], fb[4096], ob[4096], cmdline[512];
+  char pb[4096], fb[4096], ob[4096], cmdline[1024];
   const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
   const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
   const char *out = data_path(o, o->out, "report.html", ob, sizeof ob, 1);
-  struct mbt_profile p;
+  static struct mbt_profile p, other;
   enum mbt_status st = mbt_profile_load(ppath, &p);
   if (st != MBT_OK) {
     fprintf(stderr, "report: needs a machine profile (run 'mobitune roofline' first)\n");
     return fail(st);
   }
-  struct mbt_plan pl;
-  if (!load_plan(path, m, &pl, "report")) {
-    fprintf(stderr, "report: the layer table will have no timings\n");
+  if (o->other_profile && (st = mbt_profile_load(o->other_profile, &other)) != MBT_OK) {
+    fprintf(stderr, "report: --compare-profile %s: ", o->other_profile);
+    return fail(st);
   }
-  snprintf(cmdline, sizeof cmdline,
-           "mobitune roofline; mobitune tune --net %s --alpha %g --res %d; mobitune report",
-           mbt_net_name(model->kind), model->alpha, model->res);
-  st = mbt_report_write(out, m, &p, &pl, model, cmdline);
+  /* the networks: --nets NET[:ALPHA[:RES]],... or the one of --net/--alpha/--res/--weights */
+  struct mbt_model models[8];
+  int n = 0, rc = 0;
+  if (o->nets) {
+    char list[512];
+    snprintf(list, sizeof list, "%s", o->nets);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
+      if (n == 8) rc = bad("--nets: at most 8 networks%s%s", "", "");
+      else if (!(rc = parse_net(t, o, &models[n]))) n++;
+    }
+  } else {
+    models[n++] = *model; /* borrowed: not freed here */
+  }
+  if (rc) {
+    for (int k = 0; k < n; k++) mbt_model_free(&models[k]);
+    return rc;
+  }
+  struct mbt_plan pl;
+  if (!load_plan(path, m, &pl, "report")) fprintf(stderr, "report: the layer tables will have no timings\n");
+  static char e2e[8][4200];
+  const char *e2ep[8];
+  size_t len = (size_t)snprintf(cmdline, sizeof cmdline, "mobitune roofline;");
+  for (int k = 0; k < n; k++) {
+    const struct mbt_model *mk = &models[k];
+    e2e_path(o, mk, 1, e2e[k], sizeof e2e[k]);
+    e2ep[k] = e2e[k];
+    if (len < sizeof cmdline)
+      len += (size_t)snprintf(cmdline + len, sizeof cmdline - len,
+                              " mobitune tune --net %s --alpha %g --res %d; mobitune bench --e2e "
+                              "--net %s --alpha %g --res %d;", mbt_net_name(mk->kind), mk->alpha,
+                              mk->res, mbt_net_name(mk->kind), mk->alpha, mk->res);
+  }
+  if (len < sizeof cmdline) snprintf(cmdline + len, sizeof cmdline - len, " mobitune report");
+  struct mbt_report_in in = {m, &p, o->other_profile ? &other : NULL, o->other_profile, &pl,
+                             models, n, e2ep, cmdline};
+  st = mbt_report_write(out, &in);
   mbt_plan_free(&pl);
+  for (int k = 0; o->nets && k < n; k++) mbt_model_free(&models[k]);
   if (st != MBT_OK) return fail(st);
-  printf("report: %s\n", out);
+  printf("report: %s (tables also as .csv and .json beside it)\n", out);
   return 0;
 }
 
@@ -894,8 +967,10 @@ static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
   struct mbt_profile prof;
   const int have_prof =
       mbt_profile_load(data_path(o, o->profile, "profile.json", fb, sizeof fb, 0), &prof) == MBT_OK;
+  char eb[4200];
+  e2e_path(o, model, o->threads, eb, sizeof eb);
   struct mbt_bench_opts bo = {o->quick, o->runs, o->threads, have_prof ? &prof : NULL,
-                              {NULL, NULL}, {NULL, NULL}, o->e2e};
+                              {NULL, NULL}, {NULL, NULL}, o->e2e, eb};
   struct mbt_plan other[2];
   enum mbt_status st = MBT_OK;
   for (int k = 0; k < o->ncompare && st == MBT_OK; k++)

@@ -3,6 +3,8 @@
  * round, and medians are quoted). */
 #include "config.h"
 
+#include <json-c/json.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   } conf[MAX_CONF];
   int nc = 0;
   conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl};
+  if (pl) conf[nc++] = (struct conf){"default plan", NULL, NULL}; /* untuned: static ranks */
   for (int k = 0; k < 2; k++)
     if (o->compare[k]) conf[nc++] = (struct conf){o->compare_name[k], NULL, o->compare[k]};
   static const char *const families[] = {"__scalar", "__avx2", "__avx512f", "__neon"};
@@ -114,11 +117,35 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
     const double base = mbt_median(&t[0], runs);
     fprintf(out, "%-28s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
             "x reference", "time / plan");
+    json_object *js = json_object_new_object(), *arr = json_object_new_array();
     for (int c = 0; c < nc; c++) {
-      const double med = mbt_median(&t[c * runs], c == nc - 1 ? ref_runs : runs);
+      const int n = c == nc - 1 ? ref_runs : runs;
+      const double med = mbt_median(&t[c * runs], n);
+      double lo = t[c * runs], hi = lo;
+      for (int r = 1; r < n; r++) lo = fmin(lo, t[c * runs + r]), hi = fmax(hi, t[c * runs + r]);
       fprintf(out, "%-28.28s %11.3f %9.2f %12.2f %12.2f\n", conf[c].label, med / 1e6,
               2 * model->macs / med, ref / med, med / base);
+      json_object *jc = json_object_new_object();
+      json_object_object_add(jc, "name", json_object_new_string(conf[c].label));
+      json_object_object_add(jc, "median_ms", json_object_new_double(med / 1e6));
+      json_object_object_add(jc, "min_ms", json_object_new_double(lo / 1e6));
+      json_object_object_add(jc, "max_ms", json_object_new_double(hi / 1e6));
+      json_object_object_add(jc, "runs", json_object_new_int(n));
+      json_object_array_add(arr, jc);
     }
+    json_object_object_add(js, "format", json_object_new_string("mobitune-e2e"));
+    json_object_object_add(js, "version", json_object_new_int(1));
+    json_object_object_add(js, "net", json_object_new_string(mbt_net_name(model->kind)));
+    json_object_object_add(js, "alpha", json_object_new_double(model->alpha));
+    json_object_object_add(js, "res", json_object_new_int(model->res));
+    json_object_object_add(js, "threads", json_object_new_int(o->threads));
+    json_object_object_add(js, "configs", arr);
+    if (o->save) {
+      const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PRETTY);
+      st = mbt_write_atomic(o->save, text, strlen(text));
+      if (st == MBT_OK) fprintf(out, "end-to-end results saved to %s (the report reads them)\n", o->save);
+    }
+    json_object_put(js);
   }
   free(t);
   mbt_free(in);

@@ -543,6 +543,8 @@ struct mbt_bench_opts {
   const struct mbt_plan *compare[2];  /**< other plans timed beside the plan (NULL = none) */
   const char *compare_name[2];        /**< their labels */
   int e2e_only;                       /**< 1 = skip the per-variant table */
+  const char *save;                   /**< when set, the end-to-end results are written there
+                                           as JSON (the report reads them) */
 };
 
 /**
@@ -556,10 +558,22 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
 
 /* ------------------------------------------------------------------ report */
 
-/** Write the self-contained HTML report from saved data (profile, plan, model). */
-enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
-                                 const struct mbt_profile *p, const struct mbt_plan *pl,
-                                 const struct mbt_model *model, const char *commands);
+/** What a report is made of: saved data only. */
+struct mbt_report_in {
+  const struct mbt_machine *m;
+  const struct mbt_profile *p;       /**< this machine's profile */
+  const struct mbt_profile *other;   /**< a second profile shown side by side, or NULL */
+  const char *other_name;
+  const struct mbt_plan *pl;         /**< the plan store (may hold no entries) */
+  const struct mbt_model *models;    /**< the networks, one section each */
+  int nmodels;
+  const char *const *e2e;            /**< per network: the file 'bench --e2e' saved (or NULL) */
+  const char *commands;              /**< the commands that made the data, shown on the page */
+};
+
+/** Write the self-contained HTML report at @p path and its twins (same path, .csv: the layer
+ * tables; .json: machine, summaries and layer tables), each atomically. */
+enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in);
 
 #ifdef __cplusplus
 }

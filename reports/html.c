@@ -1,15 +1,23 @@
-/* reports/html.c -- the self-contained HTML report: machine card, a log-log roofline chart
- * written directly as inline SVG (no script, font or stylesheet from outside), and the
- * per-layer table.  Built only from saved data (machine, profile, plan, model). */
+/* reports/html.c -- the self-contained HTML report and its CSV and JSON twins.
+ *
+ * One file, no network access: the roofline chart is SVG written here, the table sorting a
+ * few lines of inline script.  Everything comes from saved data (machine, profile, plan, the
+ * end-to-end results 'mobitune bench --e2e' saved), never from a live run, so a report can be
+ * made on another machine.  Per network: the chart with every layer on the roofline (and, on
+ * demand, every candidate the tuner timed), the layer table, the network summary and the
+ * tuning decisions; optionally a second profile side by side. */
 #include "config.h"
 
+#include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "net/net.h"
+#include "tuner/counters.h"
 
 /* A growable text buffer, written to disk atomically at the end. */
 struct buf {
@@ -54,108 +62,6 @@ static void esc(struct buf *b, const char *s) {
       case '"': put(b, "&quot;"); break;
       default: put(b, "%c", *s);
     }
-}
-
-static const char *kind_color(enum mbt_op op) {
-  static const char *const c[MBT_OP_COUNT] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd",
-                                              "#ff7f0e", "#8c564b"};
-  return (unsigned)op < MBT_OP_COUNT ? c[op] : "#000";
-}
-
-/* Chart geometry: log10 axes. */
-#define CW 760
-#define CH 460
-#define ML 70
-#define MB 50
-#define MT 20
-#define MR 150
-struct axes {
-  double x0, x1, y0, y1; /* log10 ranges */
-};
-static double px(const struct axes *a, double v) {
-  return ML + (log10(v) - a->x0) / (a->x1 - a->x0) * (CW - ML - MR);
-}
-static double py(const struct axes *a, double v) {
-  return CH - MB - (log10(v) - a->y0) / (a->y1 - a->y0) * (CH - MB - MT);
-}
-
-static void chart(struct buf *b, const struct mbt_profile *p, const struct mbt_plan *pl,
-                  const struct mbt_model *model) {
-  struct axes a = {-2, 3, -1, ceil(log10(p->peak_simd1.best * 3))};
-  put(b, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' viewBox='0 0 %d %d' "
-         "role='img' aria-label='roofline chart' id='roofline'>\n", CW, CH, CW, CH);
-  put(b, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#333'/>\n", ML, MT,
-      CW - ML - MR, CH - MB - MT);
-  for (int e = (int)a.x0; e <= (int)a.x1; e++) {
-    double x = px(&a, pow(10, e));
-    put(b, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#ddd'/><text x='%.1f' y='%d' "
-           "font-size='11' text-anchor='middle'>%g</text>\n", x, MT, x, CH - MB, x, CH - MB + 15,
-        pow(10, e));
-  }
-  for (int e = (int)a.y0; e <= (int)a.y1; e++) {
-    double y = py(&a, pow(10, e));
-    put(b, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/><text x='%d' y='%.1f' "
-           "font-size='11' text-anchor='end'>%g</text>\n", ML, y, CW - MR, y, ML - 5, y + 4,
-        pow(10, e));
-  }
-  put(b, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>operational intensity "
-         "(FLOP/byte, compulsory fp32 traffic)</text>\n", (ML + CW - MR) / 2, CH - 12);
-  put(b, "<text x='16' y='%d' font-size='12' text-anchor='middle' transform='rotate(-90 16 %d)'>"
-         "performance (GFLOP/s, 1 thread)</text>\n", (MT + CH - MB) / 2, (MT + CH - MB) / 2);
-  /* Memory-bound region (left of the lowest-bandwidth ridge) shaded. */
-  const double peak = p->peak_simd1.best;
-  const double ridge_dram = peak / p->levels[p->nlevels - 1].read1.best;
-  put(b, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#fbeaea' opacity='0.6'/>\n", ML, MT,
-      px(&a, ridge_dram) - ML, CH - MB - MT);
-  put(b, "<text x='%d' y='%d' font-size='11' fill='#a33'>memory-bound (DRAM)</text>\n", ML + 6,
-      MT + 14);
-  /* Compute roofs. */
-  const struct {
-    const char *name;
-    double v;
-  } roofs[] = {{p->simd_isa, peak}, {"scalar", p->peak_scalar1.best}};
-  for (int r = 0; r < 2; r++) {
-    double y = py(&a, roofs[r].v);
-    put(b, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#000' stroke-width='2'/>"
-           "<text x='%d' y='%.1f' font-size='11'>%s FMA %.1f GFLOP/s</text>\n", ML, y, CW - MR,
-        y, CW - MR + 4, y + 4, roofs[r].name, roofs[r].v);
-  }
-  /* Bandwidth roofs: y = I x bw up to the SIMD peak. */
-  static const char *const dash[] = {"", "6,3", "2,3", "8,3,2,3", "1,2"};
-  for (int i = 0; i < p->nlevels; i++) {
-    const double bw = p->levels[i].read1.best, xr = peak / bw;
-    const double xs = pow(10, a.x0), ys = xs * bw;
-    put(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#555' stroke-width='1.5' "
-           "stroke-dasharray='%s'/>", px(&a, xs), py(&a, ys), px(&a, xr), py(&a, peak),
-        dash[i % 5]);
-    put(b, "<text x='%.1f' y='%.1f' font-size='10' fill='#555' transform='rotate(-38 %.1f %.1f)'>"
-           "%s %.0f GB/s (ridge %.2f)</text>\n", px(&a, xr / 30), py(&a, bw * xr / 30) - 4,
-        px(&a, xr / 30), py(&a, bw * xr / 30) - 4, p->levels[i].name, bw, xr);
-  }
-  /* One point per layer at its achieved rate with the planned variant. */
-  for (int i = 0; i < model->nlayers; i++) {
-    const struct mbt_layer *l = &model->layers[i];
-    char key[96];
-    mbt_layer_key(l, key, sizeof key);
-    const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
-    if (!c || l->macs <= 0) continue;
-    struct mbt_place pc;
-    mbt_roofline_place(p, model, i, 1, &pc);
-    const double g = pc.flops / c->ns;
-    put(b, "<circle cx='%.1f' cy='%.1f' r='5' fill='%s' fill-opacity='0.75' stroke='#000'>"
-           "<title>", px(&a, pc.intensity), py(&a, g > 0.1 ? g : 0.1), kind_color(l->op));
-    put(b, "%s (%s) %dx%dx%d -&gt; %dx%dx%d&#10;variant ", l->name, mbt_op_name(l->op), l->ih,
-        l->iw, l->ic, l->oh, l->ow, l->oc);
-    esc(b, c->variant);
-    put(b, "&#10;%.1f us, %.1f GFLOP/s, I = %.2f FLOP/B, %.0f%% of attainable</title></circle>\n",
-        c->ns / 1e3, g, pc.intensity, 100 * g / pc.attainable);
-  }
-  for (int k = 0; k < MBT_OP_COUNT; k++) {
-    put(b, "<circle cx='%d' cy='%d' r='5' fill='%s'/><text x='%d' y='%d' font-size='11'>%s</text>\n",
-        CW - MR + 10, CH - MB - 80 + 16 * k, kind_color((enum mbt_op)k), CW - MR + 20,
-        CH - MB - 76 + 16 * k, mbt_op_name((enum mbt_op)k));
-  }
-  put(b, "</svg>\n");
 }
 
 /* One problem's candidates: what was tried, how each fared and why the winner won. */
@@ -207,24 +113,588 @@ static void decision(struct buf *b, const char *label, const struct mbt_choice *
   put(b, "</tbody></table></details>\n");
 }
 
-enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
-                                 const struct mbt_profile *p, const struct mbt_plan *pl,
-                                 const struct mbt_model *model, const char *commands) {
+
+/* What a point on the chart is: the layer kinds of the legend. */
+enum kind { K_CONV, K_DW, K_PW, K_FUSED, K_OTHER, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"full conv", "depthwise", "pointwise",
+                                                "fused group", "other (pool, fc, SE product)"};
+static const char *const kind_colors[K_COUNT] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e",
+                                                 "#7f7f7f"};
+
+/* Everything the report says about one layer, from the saved data. */
+struct row {
+  const struct mbt_layer *l;
+  const struct mbt_choice *c; /* its plan entry (NULL: not tuned) */
+  struct mbt_place pc;        /* roofline placement, 1 thread */
+  enum kind kind;
+  double ns;                  /* its median time in the network (0: not tuned) */
+  double fixed_ns;            /* the best fixed configuration's variant here (0: unknown) */
+  double counter_i;           /* FLOP/byte from counters (0: no counters) */
+};
+
+/* The best fixed configuration: the variant family with the lowest end-to-end median in the
+ * saved bench results ("" when there are none). */
+struct e2e {
+  int have;
+  char best_family[16];
+  double tuned, tuned_lo, tuned_hi, def, def_lo, def_hi, ref, fixed;
+};
+
+static void e2e_load(const char *path, struct e2e *r) {
+  memset(r, 0, sizeof *r);
+  json_object *js = path ? json_object_from_file(path) : NULL, *arr;
+  if (!js) return;
+  if (json_object_object_get_ex(js, "configs", &arr) && json_object_is_type(arr, json_type_array)) {
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+      json_object *c = json_object_array_get_idx(arr, i), *v;
+      const char *name = json_object_object_get_ex(c, "name", &v) ? json_object_get_string(v) : "";
+      const double med = json_object_object_get_ex(c, "median_ms", &v) ? json_object_get_double(v) : 0;
+      const double lo = json_object_object_get_ex(c, "min_ms", &v) ? json_object_get_double(v) : med;
+      const double hi = json_object_object_get_ex(c, "max_ms", &v) ? json_object_get_double(v) : med;
+      if (!(med > 0)) continue;
+      if (!strcmp(name, "tuned plan")) r->tuned = med, r->tuned_lo = lo, r->tuned_hi = hi, r->have = 1;
+      else if (!strcmp(name, "default plan")) r->def = med, r->def_lo = lo, r->def_hi = hi;
+      else if (!strcmp(name, "reference")) r->ref = med;
+      else if (!strcmp(name, "scalar") || !strcmp(name, "avx2") || !strcmp(name, "avx512f") ||
+               !strcmp(name, "neon")) {
+        if (r->fixed == 0 || med < r->fixed) {
+          r->fixed = med;
+          snprintf(r->best_family, sizeof r->best_family, "%s", name);
+        }
+      }
+    }
+  }
+  json_object_put(js);
+}
+
+/* The plan entry for a fusion key, when it says fused. */
+static int fused_rows(const struct mbt_plan *pl, const char *key) {
+  const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
+  int rows = 0;
+  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
+}
+
+/* Rows of one network: placement, plan entry, kind (fused groups as the engine runs them:
+ * blocks left to right without overlap, then pairs), the best fixed family's time. */
+static void rows_of(const struct mbt_model *m, const struct mbt_profile *p,
+                    const struct mbt_plan *pl, const struct e2e *e, struct row *r,
+                    double *fusion_saved) {
+  const struct mbt_layer *L = m->layers;
+  *fusion_saved = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    char key[96];
+    memset(&r[i], 0, sizeof r[i]);
+    r[i].l = &L[i];
+    mbt_layer_key(&L[i], key, sizeof key);
+    r[i].c = pl ? mbt_plan_find(pl, key) : NULL;
+    r[i].ns = r[i].c ? r[i].c->ns : 0;
+    mbt_roofline_place(p, m, i, 1, &r[i].pc);
+    r[i].kind = L[i].op == MBT_OP_CONV ? K_CONV : L[i].op == MBT_OP_DWCONV ? K_DW
+                : L[i].op == MBT_OP_PWCONV ? K_PW : K_OTHER;
+    const struct mbt_choice *c = r[i].c;
+    if (c && e->best_family[0]) { /* the family's variant, as a forced engine would pick it */
+      const struct mbt_variant *cand[32];
+      const int n = mbt_registry_candidates(&L[i], cand, 32);
+      for (int k = 0; k < n && r[i].fixed_ns == 0; k++)
+        if (strstr(cand[k]->name, e->best_family))
+          for (int j = 0; j < c->ncand; j++)
+            if (!strcmp(c->cand[j].variant, cand[k]->name) && c->cand[j].ns > 0)
+              r[i].fixed_ns = c->cand[j].ns;
+    }
+    if (c && c->nevents) { /* measured intensity, when the counters give FLOPs and traffic */
+      const char *ev[MBT_PLAN_EVENTS];
+      for (int k = 0; k < c->nevents; k++) ev[k] = c->events[k];
+      for (int j = 0; j < c->ncand; j++) {
+        double fl, by;
+        if (!strcmp(c->cand[j].variant, c->variant) &&
+            mbt_counters_roofline(ev, c->cand[j].counts, c->nevents, 64, &fl, &by) && by > 0)
+          r[i].counter_i = fl / by;
+      }
+    }
+  }
+  for (int i = 0; pl && i + 1 < m->nlayers; i++) {
+    char key[96];
+    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
+      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], key, sizeof key);
+      if (fused_rows(pl, key)) {
+        const struct mbt_choice *c = mbt_plan_find(pl, key);
+        for (int k = i; k < i + 3; k++) r[k].kind = K_FUSED;
+        *fusion_saved += c->ref_ns - c->ns;
+        i += 2;
+        continue;
+      }
+    }
+    if (mbt_pair_fusable(m, i)) {
+      mbt_pair_key(&L[i], &L[i + 1], key, sizeof key);
+      if (fused_rows(pl, key)) {
+        const struct mbt_choice *c = mbt_plan_find(pl, key);
+        r[i].kind = r[i + 1].kind = K_FUSED;
+        *fusion_saved += c->ref_ns - c->ns;
+        i++;
+      }
+    }
+  }
+}
+
+/* Chart geometry: log10 axes. */
+#define CW 860
+#define CH 520
+#define ML 70
+#define MB 50
+#define MT 20
+#define MR 230
+struct axes {
+  double x0, x1, y0, y1; /* log10 ranges */
+};
+static double px(const struct axes *a, double v) {
+  return ML + (log10(v) - a->x0) / (a->x1 - a->x0) * (CW - ML - MR);
+}
+static double py(const struct axes *a, double v) {
+  const double y = CH - MB - (log10(v) - a->y0) / (a->y1 - a->y0) * (CH - MB - MT);
+  return y < MT ? MT : y > CH - MB ? CH - MB : y;
+}
+
+/* A compute roof: an ISA's FMA (or mul+add) ceiling at a thread count. */
+struct roof {
+  char label[48];
+  double v;
+  int all; /* 1: all threads */
+};
+
+static void chart(struct buf *b, const struct mbt_profile *p, const struct row *r, int n,
+                  double total, int id) {
+  struct roof roofs[MBT_MAX_PEAKS];
+  int nr = 0;
+  double top = 1;
+  for (int k = 0; k < p->npeaks; k++) {
+    const struct mbt_peak *pk = &p->peaks[k];
+    if (!strcmp(pk->kernel, "fma+add") || (pk->threads != 1 && pk->threads != p->threads)) continue;
+    struct roof *f = &roofs[nr++];
+    snprintf(f->label, sizeof f->label, "%s %s, %d thread%s %.0f GFLOP/s", pk->isa, pk->kernel,
+             pk->threads, pk->threads > 1 ? "s" : "", pk->gflops.best);
+    f->v = pk->gflops.best, f->all = pk->threads > 1;
+    top = fmax(top, f->v);
+  }
+  for (int i = 0; i < nr; i++) /* highest first, for the label stacking */
+    for (int j = i + 1; j < nr; j++)
+      if (roofs[j].v > roofs[i].v) {
+        const struct roof t = roofs[i];
+        roofs[i] = roofs[j], roofs[j] = t;
+      }
+  struct axes a = {-2, 3, -1, ceil(log10(top * 2))};
+  put(b, "<p><label><input type='checkbox' onchange=\"document.getElementById('roofline%d')"
+         ".classList.toggle('showc')\"> show every candidate the tuner timed (hollow)</label></p>\n", id);
+  put(b, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' viewBox='0 0 %d %d' "
+         "role='img' aria-label='roofline chart' id='roofline%d' class='roofline'>\n",
+      CW, CH, CW, CH, id);
+  put(b, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#333'/>\n", ML, MT,
+      CW - ML - MR, CH - MB - MT);
+  /* regions (1 thread, widest SIMD): memory-bound wherever the data lives left of the L1
+   * ridge, compute-bound wherever it lives right of the DRAM ridge; between them the level
+   * that holds the data decides */
+  const double peak = p->peak_simd1.best;
+  const double ridge_dram = peak / p->levels[p->nlevels - 1].read1.best;
+  const double ridge_l1 = peak / p->levels[0].read1.best;
+  put(b, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#fbe3e3'/>"
+         "<text x='%d' y='%d' font-size='11' fill='#a33'>memory-bound</text>"
+         "<text x='%d' y='%d' font-size='9' fill='#a33'>at every level</text>\n",
+      ML, MT, px(&a, ridge_l1) - ML, CH - MB - MT, ML + 6, CH - MB - 20, ML + 6, CH - MB - 8);
+  put(b, "<rect x='%.1f' y='%d' width='%.1f' height='%d' fill='#e3ecfb'/>"
+         "<text x='%.1f' y='%d' font-size='11' fill='#236' text-anchor='end'>compute-bound</text>"
+         "<text x='%.1f' y='%d' font-size='9' fill='#236' text-anchor='end'>from every level, "
+         "DRAM included</text>\n", px(&a, ridge_dram), MT, CW - MR - px(&a, ridge_dram),
+      CH - MB - MT, (double)(CW - MR - 6), CH - MB - 20, (double)(CW - MR - 6), CH - MB - 8);
+  put(b, "<text x='%.1f' y='%d' font-size='9' fill='#555' text-anchor='middle'>bound by the level "
+         "that holds the data</text>\n", (px(&a, ridge_l1) + px(&a, ridge_dram)) / 2, CH - MB - 8);
+  for (int e = (int)a.x0; e <= (int)a.x1; e++) {
+    const double x = px(&a, pow(10, e));
+    put(b, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#ccc'/><text x='%.1f' y='%d' "
+           "font-size='11' text-anchor='middle'>%g</text>\n", x, MT, x, CH - MB, x, CH - MB + 15,
+        pow(10, e));
+  }
+  for (int e = (int)a.y0; e <= (int)a.y1; e++) {
+    const double y = py(&a, pow(10, e));
+    put(b, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ccc'/><text x='%d' y='%.1f' "
+           "font-size='11' text-anchor='end'>%g</text>\n", ML, y, CW - MR, y, ML - 5, y + 4,
+        pow(10, e));
+  }
+  put(b, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>operational intensity "
+         "(FLOP per byte of compulsory fp32 traffic, log scale)</text>\n", (ML + CW - MR) / 2, CH - 14);
+  put(b, "<text x='16' y='%d' font-size='12' text-anchor='middle' transform='rotate(-90 16 %d)'>"
+         "performance (GFLOP/s, log scale)</text>\n", (MT + CH - MB) / 2, (MT + CH - MB) / 2);
+  /* compute roofs: 1 thread solid, all threads dashed; labels stacked on the right */
+  double last = -100;
+  for (int i = 0; i < nr; i++) {
+    const double y = py(&a, roofs[i].v);
+    const double ly = y + 4 < last + 11 ? last + 11 : y + 4;
+    last = ly;
+    put(b, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#000' stroke-width='%s' %s/>"
+           "<text x='%d' y='%.1f' font-size='10'>%s</text>\n", ML, y, CW - MR, y,
+        roofs[i].all ? "1" : "2", roofs[i].all ? "stroke-dasharray='5,3'" : "", CW - MR + 4, ly,
+        roofs[i].label);
+  }
+  /* bandwidth roofs (1 thread) up to the SIMD peak, each with its ridge point */
+  static const char *const dash[] = {"", "6,3", "2,3", "8,3,2,3", "1,2"};
+  for (int i = 0; i < p->nlevels; i++) {
+    const double bw = p->levels[i].read1.best, xr = peak / bw;
+    if (!(bw > 0)) continue;
+    const double xs = pow(10, a.x0);
+    put(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#555' stroke-width='1.5' "
+           "stroke-dasharray='%s'/>", px(&a, xs), py(&a, xs * bw), px(&a, xr), py(&a, peak),
+        dash[i % 5]);
+    put(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%d' stroke='#555' stroke-dasharray='1,3'/>"
+           "<text x='%.1f' y='%d' font-size='9' fill='#555' text-anchor='middle'>%s ridge %.2f</text>",
+        px(&a, xr), py(&a, peak), px(&a, xr), CH - MB, px(&a, xr), MT + 12 + 11 * (i % 4),
+        p->levels[i].name, xr);
+    /* the label sits on its own line, each level further down-left so they do not overlap */
+    const double xl = xr / pow(10, 0.6 + 0.45 * i);
+    put(b, "<text x='%.1f' y='%.1f' font-size='10' fill='#555' transform='rotate(-38 %.1f %.1f)'>"
+           "%s read %.0f GB/s</text>\n", px(&a, xl), py(&a, bw * xl) - 4, px(&a, xl),
+        py(&a, bw * xl) - 4, p->levels[i].name, bw);
+  }
+  /* every candidate the tuner timed (hidden until asked for), then the chosen variants */
+  for (int i = 0; i < n; i++) {
+    const struct mbt_choice *c = r[i].c;
+    if (!c || r[i].pc.flops <= 0) continue;
+    for (int j = 0; j < c->ncand; j++) {
+      if (c->cand[j].ns <= 0 || !strcmp(c->cand[j].variant, c->variant)) continue;
+      put(b, "<circle class='cand' cx='%.1f' cy='%.1f' r='3' fill='none' stroke='%s'><title>",
+          px(&a, r[i].pc.intensity), py(&a, r[i].pc.flops / c->cand[j].ns), kind_colors[r[i].kind]);
+      put(b, "%s candidate ", r[i].l->name);
+      esc(b, c->cand[j].variant);
+      put(b, ": %.1f us, %.1f GFLOP/s</title></circle>\n", c->cand[j].ns / 1e3,
+          r[i].pc.flops / c->cand[j].ns);
+    }
+  }
+  int labelled = 0;
+  for (int i = 0; i < n; i++) {
+    const struct mbt_layer *l = r[i].l;
+    const struct mbt_choice *c = r[i].c;
+    if (!c || r[i].pc.flops <= 0) continue;
+    const double g = r[i].pc.flops / c->ns, x = px(&a, r[i].pc.intensity), y = py(&a, g);
+    put(b, "<circle cx='%.1f' cy='%.1f' r='5' fill='%s' fill-opacity='0.8' stroke='#000'>"
+           "<title>", x, y, kind_colors[r[i].kind]);
+    put(b, "%s (%s) %dx%dx%d -&gt; %dx%dx%d&#10;variant ", l->name, mbt_op_name(l->op), l->ih,
+        l->iw, l->ic, l->oh, l->ow, l->oc);
+    esc(b, c->variant);
+    put(b, "&#10;%.1f us, %.1f GFLOP/s, I = %.2f FLOP/B, %.0f%% of attainable</title></circle>\n",
+        c->ns / 1e3, g, r[i].pc.intensity,
+        r[i].pc.attainable > 0 ? 100 * g / r[i].pc.attainable : 0.0);
+    if (total > 0 && c->ns / total >= 0.05) /* printed charts name the layers that matter, */
+      put(b, "<text x='%.1f' y='%.1f' font-size='9'>%s</text>\n", x + 7, /* above and below */
+          y + (labelled++ % 2 ? 12 : -4), l->name);
+  }
+  for (int k = 0; k < K_COUNT; k++)
+    put(b, "<circle cx='%d' cy='%d' r='5' fill='%s' stroke='#000'/><text x='%d' y='%d' "
+           "font-size='11'>%s</text>\n", CW - MR + 12, CH - MB - 100 + 16 * k, kind_colors[k],
+        CW - MR + 22, CH - MB - 96 + 16 * k, kind_names[k]);
+  put(b, "<text x='%d' y='%d' font-size='10'>labelled: layers with 5%%+ of the time</text>\n",
+      CW - MR + 12, CH - MB - 100 + 16 * K_COUNT);
+  put(b, "</svg>\n");
+}
+
+/* The published totals of a network at 1.0/224 (0 when there is none to compare with). */
+static void published(const struct mbt_model *m, double *macs, double *params) {
+  *macs = *params = 0;
+  if (m->alpha != 1.0 || m->res != 224) return;
+  switch (m->kind) {
+    case MBT_NET_V1: *macs = 569, *params = 4.2; break;
+    case MBT_NET_V2: *macs = 300, *params = 3.4; break;
+    case MBT_NET_V3L: *macs = 219, *params = 5.4; break;
+    default: *macs = 56, *params = 2.5; break;
+  }
+}
+
+/* @p s as one quoted CSV field (quotes doubled). */
+static void csv_quote(const char *s, char *out, size_t n) {
+  size_t k = 0;
+  out[k++] = '"';
+  for (; *s && k + 3 < n; s++) {
+    if (*s == '"') out[k++] = '"';
+    out[k++] = *s;
+  }
+  out[k++] = '"';
+  out[k] = 0;
+}
+
+/* The numbers of one network's summary. */
+struct summary {
+  double total, total_ref, predicted, mem_time, mem_time_net, fusion_saved;
+  struct e2e e;
+};
+
+static void network(struct buf *b, json_object *jn, FILE *csv, const struct mbt_profile *p,
+                    const struct mbt_plan *pl, const struct mbt_model *m, const char *e2e_file,
+                    int id) {
+  struct row r[MBT_MAX_LAYERS];
+  struct summary s;
+  memset(&s, 0, sizeof s);
+  e2e_load(e2e_file, &s.e);
+  rows_of(m, p, pl, &s.e, r, &s.fusion_saved);
+  for (int i = 0; i < m->nlayers; i++) {
+    s.total += r[i].ns;
+    s.total_ref += r[i].c ? r[i].c->ref_ns : 0;
+    if (r[i].pc.attainable > 0) s.predicted += r[i].pc.flops / r[i].pc.attainable;
+    else if (r[i].pc.bw > 0) s.predicted += r[i].l->bytes / r[i].pc.bw;
+    if (r[i].pc.memory_bound || r[i].pc.flops <= 0) s.mem_time += r[i].ns;
+    if (r[i].pc.net_memory_bound || r[i].pc.flops <= 0) s.mem_time_net += r[i].ns;
+  }
+  put(b, "<h2 id='net%d'>MobileNet %s, alpha %.3g, %dx%d, %d classes</h2>\n", id,
+      mbt_net_name(m->kind), m->alpha, m->res, m->res, m->classes);
+  put(b, "<h3>Roofline</h3>\n<p>Compute roofs: every instruction set's FMA (or multiply-add) "
+         "ceiling, 1 thread solid, all threads dashed.  Bandwidth roofs: each memory level's "
+         "read bandwidth, 1 thread, with its ridge point.  Points: each layer at its analytic "
+         "intensity and achieved rate with its planned variant, coloured by kind (hover for "
+         "details).</p>\n");
+  chart(b, p, r, m->nlayers, s.total, id);
+
+  put(b, "<h3>Layers</h3>\n<p>Click a column to sort.  Highlighted: layers with 8%%+ of the "
+         "tuned time.  Intensity from counters: %s.</p>\n",
+      p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine");
+  put(b, "<table class='sortable layers' id='layers%d'><thead><tr><th class='l'>layer</th>"
+         "<th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
+         "<th>MACs</th><th>params</th><th>bytes</th><th>FLOP/B</th><th>FLOP/B counted</th>"
+         "<th class='l'>bound alone (level)</th><th class='l'>in network</th>"
+         "<th class='l'>variant</th><th>time us</th><th>spread</th><th>GFLOP/s</th>"
+         "<th>%% attainable</th><th>x ref</th><th>x best fixed</th><th>%% time</th></tr></thead>"
+         "<tbody>\n", id);
+  json_object *jl = json_object_new_array();
+  for (int i = 0; i < m->nlayers; i++) {
+    const struct mbt_layer *l = r[i].l;
+    const struct mbt_choice *c = r[i].c;
+    const struct mbt_place *pc = &r[i].pc;
+    const double share = s.total > 0 ? r[i].ns / s.total : 0;
+    const double g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
+    const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
+    const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
+    const double xfix = c && r[i].fixed_ns > 0 ? r[i].fixed_ns / c->ns : 0;
+    const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
+    const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
+    put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
+           "%dx%dx%d</td><td class='l'>%dx%dx%d</td><td>%d</td><td>%.0f</td><td>%.0f</td>"
+           "<td>%.0f</td><td>%.2f</td><td>%s</td><td class='l %s'>%s (%s)</td>"
+           "<td class='l %s'>%s (%s)</td><td class='l'>", share >= 0.08 ? " class='hot'" : "", i,
+        l->name, mbt_op_name(l->op), r[i].kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic,
+        l->oh, l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
+        r[i].counter_i > 0 ? "" : "-", alone[0] == 'm' ? "mem" : "cmp", alone,
+        p->levels[pc->level].name, innet[0] == 'm' ? "mem" : "cmp", innet,
+        p->levels[pc->net_level].name);
+    if (c) esc(b, c->variant);
+    else put(b, "not tuned");
+    put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>"
+           "<td>%.2f</td><td>%.1f</td></tr>\n", r[i].ns / 1e3, c ? 100 * c->spread : 0.0, g,
+        100 * att, xref, xfix, 100 * share);
+    if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
+      char quoted[2 * sizeof c->variant + 3];
+      csv_quote(c ? c->variant : "", quoted, sizeof quoted);
+      fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
+              "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%.3f,%.4f\n", mbt_net_name(m->kind), m->alpha,
+              m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
+              l->stride, l->macs, l->params, l->bytes, pc->intensity, r[i].counter_i, alone,
+              p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
+              r[i].ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix, share);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "layer", json_object_new_string(l->name));
+    json_object_object_add(o, "kind", json_object_new_string(mbt_op_name(l->op)));
+    json_object_object_add(o, "fused", json_object_new_boolean(r[i].kind == K_FUSED));
+    json_object_object_add(o, "macs", json_object_new_double(l->macs));
+    json_object_object_add(o, "params", json_object_new_double(l->params));
+    json_object_object_add(o, "bytes", json_object_new_double(l->bytes));
+    json_object_object_add(o, "intensity", json_object_new_double(pc->intensity));
+    json_object_object_add(o, "intensity_counted", r[i].counter_i > 0 ? json_object_new_double(r[i].counter_i) : NULL);
+    json_object_object_add(o, "bound_alone", json_object_new_string(alone));
+    json_object_object_add(o, "level_alone", json_object_new_string(p->levels[pc->level].name));
+    json_object_object_add(o, "bound_in_network", json_object_new_string(innet));
+    json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
+    json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
+    json_object_object_add(o, "time_us", json_object_new_double(r[i].ns / 1e3));
+    json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
+    json_object_object_add(o, "gflops", json_object_new_double(g));
+    json_object_object_add(o, "fraction_of_attainable", json_object_new_double(att));
+    json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
+    json_object_object_add(o, "speedup_over_best_fixed", json_object_new_double(xfix));
+    json_object_object_add(o, "share_of_time", json_object_new_double(share));
+    json_object_array_add(jl, o);
+  }
+  put(b, "</tbody></table>\n");
+
+  double pub_macs, pub_params;
+  published(m, &pub_macs, &pub_params);
+  put(b, "<h3>Network summary</h3>\n<ul id='summary%d'>\n", id);
+  if (s.e.have) {
+    put(b, "<li>end to end (mobitune bench --e2e, 1 thread, interleaved): tuned plan median "
+           "%.3f ms (min %.3f, max %.3f)", s.e.tuned, s.e.tuned_lo, s.e.tuned_hi);
+    if (s.e.def > 0) put(b, "; untuned default plan %.3f ms (%.2fx)", s.e.def, s.e.def / s.e.tuned);
+    if (s.e.fixed > 0) put(b, "; best fixed configuration (%s) %.3f ms (%.2fx)", s.e.best_family,
+                           s.e.fixed, s.e.fixed / s.e.tuned);
+    if (s.e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s.e.ref, s.e.ref / s.e.tuned);
+    put(b, "</li>\n");
+  } else {
+    put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --net %s --alpha "
+           "%g --res %d</code>, then the report again)</li>\n", mbt_net_name(m->kind), m->alpha,
+        m->res);
+  }
+  put(b, "<li>%.1f M MACs, %.3f M parameters (+%.3f M biases)", m->macs / 1e6, m->params / 1e6,
+      m->bias / 1e6);
+  if (pub_macs > 0) put(b, "; published: %.0f M multiply-adds, %.1f M parameters", pub_macs, pub_params);
+  put(b, "</li>\n<li>sum of the tuned per-layer medians %.3f ms; the roofline's prediction (sum "
+         "of per-layer bounds, 1 thread) %.3f ms: measured / predicted %.2f</li>\n",
+      s.total / 1e6, s.predicted / 1e6, s.predicted > 0 ? s.total / s.predicted : 0.0);
+  put(b, "<li id='memshare%d'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
+         "(each layer alone, its working set in its own level), %.0f%% inside the network "
+         "(activations from the level the previous layer left them in, weights from the last "
+         "level or DRAM)</li>\n", id, s.total > 0 ? 100 * s.mem_time / s.total : 0.0,
+      s.total > 0 ? 100 * s.mem_time_net / s.total : 0.0);
+  put(b, "<li>fusion saved %.3f ms (the fused pairs and blocks against their layers apart)</li>\n",
+      s.fusion_saved / 1e6);
+  if (s.total_ref > 0)
+    put(b, "<li>reference kernels, per layer alone: %.3f ms (%.1fx the tuned sum)</li>\n",
+        s.total_ref / 1e6, s.total_ref / s.total);
+  put(b, "</ul>\n");
+
+  put(b, "<h3>Tuning decisions</h3>\n<div class='decisions'><p>Every candidate the tuner tried "
+         "for each problem, timed inside the network (median over interleaved passes), with its "
+         "time alone where it was screened, its roofline lower bound, its counter values where "
+         "hardware counters exist (%s), and why it stopped being timed.</p>\n",
+      p->counters ? "they exist here" : "none on this machine: time only");
+  for (int i = 0; pl && i < m->nlayers; i++) {
+    char key[96], k2[96];
+    const struct mbt_layer *l = m->layers;
+    const struct mbt_choice *c = r[i].c;
+    int first = 1;
+    mbt_layer_key(&l[i], key, sizeof key);
+    for (int k = 0; k < i && first; k++) {
+      mbt_layer_key(&l[k], k2, sizeof k2);
+      first = strcmp(k2, key) != 0;
+    }
+    if (c && first) {
+      snprintf(k2, sizeof k2, "%s (%s)", l[i].name, mbt_op_name(l[i].op));
+      decision(b, k2, c);
+    }
+    if (i + 1 < m->nlayers && mbt_pair_fusable(m, i)) {
+      mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
+      if ((c = mbt_plan_find(pl, key))) {
+        snprintf(k2, sizeof k2, "%s + %s fused", l[i].name, l[i + 1].name);
+        decision(b, k2, c);
+      }
+    }
+    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
+      mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
+      if ((c = mbt_plan_find(pl, key))) {
+        snprintf(k2, sizeof k2, "%s + %s + %s as a block", l[i].name, l[i + 1].name, l[i + 2].name);
+        decision(b, k2, c);
+      }
+    }
+  }
+  put(b, "</div>\n");
+
+  json_object_object_add(jn, "net", json_object_new_string(mbt_net_name(m->kind)));
+  json_object_object_add(jn, "alpha", json_object_new_double(m->alpha));
+  json_object_object_add(jn, "res", json_object_new_int(m->res));
+  json_object_object_add(jn, "classes", json_object_new_int(m->classes));
+  json_object_object_add(jn, "macs", json_object_new_double(m->macs));
+  json_object_object_add(jn, "params", json_object_new_double(m->params));
+  json_object_object_add(jn, "tuned_sum_ms", json_object_new_double(s.total / 1e6));
+  json_object_object_add(jn, "predicted_ms", json_object_new_double(s.predicted / 1e6));
+  json_object_object_add(jn, "memory_bound_share", json_object_new_double(s.total > 0 ? s.mem_time / s.total : 0));
+  json_object_object_add(jn, "memory_bound_share_in_network", json_object_new_double(s.total > 0 ? s.mem_time_net / s.total : 0));
+  json_object_object_add(jn, "fusion_saved_ms", json_object_new_double(s.fusion_saved / 1e6));
+  if (s.e.have) {
+    json_object *je = json_object_new_object();
+    json_object_object_add(je, "tuned_ms", json_object_new_double(s.e.tuned));
+    json_object_object_add(je, "tuned_min_ms", json_object_new_double(s.e.tuned_lo));
+    json_object_object_add(je, "tuned_max_ms", json_object_new_double(s.e.tuned_hi));
+    json_object_object_add(je, "default_ms", json_object_new_double(s.e.def));
+    json_object_object_add(je, "best_fixed", json_object_new_string(s.e.best_family));
+    json_object_object_add(je, "best_fixed_ms", json_object_new_double(s.e.fixed));
+    json_object_object_add(je, "reference_ms", json_object_new_double(s.e.ref));
+    json_object_object_add(jn, "end_to_end", je);
+  }
+  json_object_object_add(jn, "layers", jl);
+}
+
+/* A second profile beside this one: every ceiling of both, and their ratio. */
+static void compare(struct buf *b, const struct mbt_profile *p, const struct mbt_profile *q,
+                    const char *qname) {
+  put(b, "<h2 id='compare'>Profiles side by side</h2>\n<p>This profile (%s, %s) against ", p->fingerprint, p->date);
+  esc(b, qname);
+  put(b, " (%s, %s).</p>\n<table class='sortable'><thead><tr><th class='l'>ceiling</th>"
+         "<th>this</th><th>other</th><th>this / other</th></tr></thead><tbody>\n", q->fingerprint, q->date);
+  for (int k = 0; k < p->npeaks; k++) {
+    const struct mbt_peak *a = &p->peaks[k];
+    for (int j = 0; j < q->npeaks; j++) {
+      const struct mbt_peak *c = &q->peaks[j];
+      if (strcmp(a->isa, c->isa) || strcmp(a->kernel, c->kernel) || a->threads != c->threads) continue;
+      put(b, "<tr><td class='l'>%s %s %d thread%s GFLOP/s</td><td>%.1f</td><td>%.1f</td>"
+             "<td>%.2f</td></tr>\n", a->isa, a->kernel, a->threads, a->threads > 1 ? "s" : "",
+          a->gflops.best, c->gflops.best, c->gflops.best > 0 ? a->gflops.best / c->gflops.best : 0.0);
+    }
+  }
+  for (int i = 0; i < p->nlevels; i++)
+    for (int j = 0; j < q->nlevels; j++) {
+      if (strcmp(p->levels[i].name, q->levels[j].name)) continue;
+      for (int t = 0; t < 2; t++) {
+        const double x = p->levels[i].bw[MBT_BW_READ][t].best, y = q->levels[j].bw[MBT_BW_READ][t].best;
+        put(b, "<tr><td class='l'>%s read, %s GB/s</td><td>%.1f</td><td>%.1f</td><td>%.2f</td>"
+               "</tr>\n", p->levels[i].name, t ? "all threads" : "1 thread", x, y, y > 0 ? x / y : 0.0);
+      }
+    }
+  put(b, "</tbody></table>\n");
+}
+
+static const char *const script =
+    "<script>\n/* sort a table by the clicked column: numbers by value, text alphabetically */\n"
+    "document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener("
+    "'click',function(){var i=th.cellIndex,tb=th.closest('table').tBodies[0],rows=Array.from("
+    "tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';rows.sort(function(a,b){"
+    "var x=a.cells[i].dataset.v||a.cells[i].textContent,y=b.cells[i].dataset.v||b.cells[i]."
+    "textContent,nx=parseFloat(x),ny=parseFloat(y),r=(isNaN(nx)||isNaN(ny))?x.localeCompare(y)"
+    ":nx-ny;return asc?r:-r;});rows.forEach(function(r){tb.appendChild(r);});});});\n</script>\n";
+
+/* @p path with its extension replaced by @p ext. */
+static void twin(const char *path, const char *ext, char *buf, size_t n) {
+  const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+  const size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+  snprintf(buf, n, "%.*s%s", (int)stem, path, ext);
+}
+
+enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in) {
+  const struct mbt_machine *m = in->m;
+  const struct mbt_profile *p = in->p;
   struct buf b = {malloc(1 << 16), 0, 1 << 16, 0};
   if (!b.s) return mbt_fail(MBT_ENOMEM, "cannot allocate the report");
+  char csvpath[4200], jsonpath[4200], csvtmp[4300];
+  twin(path, ".csv", csvpath, sizeof csvpath);
+  twin(path, ".json", jsonpath, sizeof jsonpath);
+  snprintf(csvtmp, sizeof csvtmp, "%s.tmp", csvpath);
+  FILE *csv = fopen(csvtmp, "w");
+  if (!csv) {
+    free(b.s);
+    return mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
+  }
+  fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
+               "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
+               "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
+               "speedup_over_reference,speedup_over_best_fixed,share_of_time\n");
+  json_object *js = json_object_new_object(), *jnets = json_object_new_array();
   put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
           "<title>mobitune roofline report</title>\n<style>\n"
-          "body{font-family:sans-serif;margin:24px;color:#222}"
-          "table{border-collapse:collapse;font-size:12px}"
+          "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}"
+          "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
           "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-          "th{background:#eee}td.l,th.l{text-align:left}"
+          "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
           "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
-          ".mem{color:#a33}.cmp{color:#236}"
+          ".mem{color:#a33}.cmp{color:#236}svg .cand{display:none}svg.showc .cand{display:inline}"
           "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
+          "@media print{details{display:block}th{cursor:auto}input{display:none}}"
           "\n</style></head><body>\n");
-  put(&b, "<h1>mobitune report: MobileNet %s, alpha %.3g, %dx%d</h1>\n",
-      model->kind == MBT_NET_V1 ? "V1" : "V2", model->alpha, model->res, model->res);
-  put(&b, "<h2>Machine</h2><dl id='machine'>");
+  put(&b, "<h1>mobitune report</h1>\n<p>");
+  for (int k = 0; k < in->nmodels; k++)
+    put(&b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
+        mbt_net_name(in->models[k].kind), in->models[k].alpha, in->models[k].res);
+  if (in->other) put(&b, " &middot; <a href='#compare'>profiles side by side</a>");
+  put(&b, "</p>\n<h2>Machine</h2><dl id='machine'>");
   put(&b, "<dt>CPU</dt><dd>");
   esc(&b, m->model);
   put(&b, " (");
@@ -238,118 +708,44 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_machine *m,
   for (int i = 0; i < m->ncaches; i++)
     put(&b, "L%d %llu KiB (shared by %d) ", m->caches[i].level,
         (unsigned long long)(m->caches[i].size >> 10), m->caches[i].shared_by);
-  put(&b, "</dd><dt>counters</dt><dd>");
+  put(&b, "</dd><dt>clock</dt><dd>%.2f GHz inferred (dependent adds), FMA latency %.1f cycles</dd>",
+      p->clock_ghz, p->fma_latency);
+  put(&b, "<dt>counters</dt><dd id='counters'>");
   esc(&b, p->counters_note);
   put(&b, "</dd><dt>fingerprint</dt><dd>%s (profile %s, measured %s)</dd>", m->fingerprint,
       p->fingerprint, p->date);
   put(&b, "<dt>mobitune</dt><dd>%s</dd><dt>commands</dt><dd><code>", mbt_version());
-  esc(&b, commands ? commands : "");
+  esc(&b, in->commands ? in->commands : "");
   put(&b, "</code></dd></dl>\n");
-
-  put(&b, "<h2>Roofline</h2>\n<p>Compute roofs: FMA peak, 1 thread. Bandwidth roofs: read "
-          "bandwidth of each level, 1 thread. Points: each layer with its planned variant (hover "
-          "for details); colour = layer kind.</p>\n");
-  chart(&b, p, pl, model);
-
-  /* Per-layer table, with the layers taking most of the time highlighted. */
-  double total = 0, total_ref = 0, predicted = 0, mem_time = 0;
-  double *ns = calloc((size_t)model->nlayers, sizeof *ns);
-  if (!ns) {
-    free(b.s);
-    return mbt_fail(MBT_ENOMEM, "cannot allocate the report");
+  json_object *jm = json_object_new_object();
+  json_object_object_add(jm, "cpu", json_object_new_string(m->model));
+  json_object_object_add(jm, "isa", json_object_new_string(m->features));
+  json_object_object_add(jm, "cores", json_object_new_int(m->cores));
+  json_object_object_add(jm, "threads", json_object_new_int(m->threads));
+  json_object_object_add(jm, "fingerprint", json_object_new_string(m->fingerprint));
+  json_object_object_add(jm, "counters", json_object_new_string(p->counters_note));
+  json_object_object_add(js, "format", json_object_new_string("mobitune-report"));
+  json_object_object_add(js, "version", json_object_new_int(1));
+  json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
+  json_object_object_add(js, "machine", jm);
+  for (int k = 0; k < in->nmodels; k++) {
+    json_object *jn = json_object_new_object();
+    network(&b, jn, csv, p, in->pl, &in->models[k], in->e2e ? in->e2e[k] : NULL, k);
+    json_object_array_add(jnets, jn);
   }
-  for (int i = 0; i < model->nlayers; i++) {
-    char key[96];
-    mbt_layer_key(&model->layers[i], key, sizeof key);
-    const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
-    ns[i] = c ? c->ns : 0;
-    total += ns[i];
-    total_ref += c ? c->ref_ns : 0;
+  json_object_object_add(js, "networks", jnets);
+  if (in->other) compare(&b, p, in->other, in->other_name ? in->other_name : "another profile");
+  put(&b, "%s</body></html>\n", script);
+  enum mbt_status st = b.oom ? mbt_fail(MBT_ENOMEM, "cannot build the report text") : MBT_OK;
+  if (fclose(csv) != 0 && st == MBT_OK) st = mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
+  if (st == MBT_OK && rename(csvtmp, csvpath) != 0) st = mbt_fail(MBT_EIO, "cannot write %s", csvpath);
+  if (st != MBT_OK) remove(csvtmp);
+  if (st == MBT_OK) {
+    const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PRETTY);
+    st = mbt_write_atomic(jsonpath, text, strlen(text));
   }
-  put(&b, "<h2>Layers</h2>\n<table id='layers'><thead><tr><th class='l'>layer</th><th class='l'>"
-          "kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th><th>MACs</th>"
-          "<th>params</th><th>bytes</th><th>FLOP/B</th><th class='l'>bound (level)</th>"
-          "<th class='l'>variant</th><th>time us</th><th>spread</th><th>GFLOP/s</th>"
-          "<th>%% attainable</th><th>x ref</th><th>%% time</th></tr></thead><tbody>\n");
-  for (int i = 0; i < model->nlayers; i++) {
-    const struct mbt_layer *l = &model->layers[i];
-    char key[96];
-    mbt_layer_key(l, key, sizeof key);
-    const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
-    struct mbt_place pc;
-    mbt_roofline_place(p, model, i, 1, &pc);
-    const double share = total > 0 ? ns[i] / total : 0;
-    if (pc.attainable > 0) predicted += pc.flops / pc.attainable;
-    if (pc.memory_bound) mem_time += ns[i];
-    put(&b, "<tr%s><td class='l'>%s</td><td class='l'>%s</td><td class='l'>%dx%dx%d</td>"
-            "<td class='l'>%dx%dx%d</td><td>%d</td><td>%.0f</td><td>%.0f</td><td>%.0f</td>"
-            "<td>%.2f</td><td class='l %s'>%s (%s)</td><td class='l'>",
-        share >= 0.08 ? " class='hot'" : "", l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic,
-        l->oh, l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc.intensity,
-        pc.memory_bound ? "mem" : "cmp", pc.memory_bound ? "memory" : "compute",
-        p->levels[pc.level].name);
-    if (c) {
-      const double g = pc.flops / c->ns;
-      esc(&b, c->variant);
-      put(&b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>"
-              "<td>%.1f</td></tr>\n", c->ns / 1e3, 100 * c->spread, g,
-          pc.attainable > 0 ? 100 * g / pc.attainable : 0, c->ref_ns > 0 ? c->ref_ns / c->ns : 0,
-          100 * share);
-    } else {
-      put(&b, "not tuned</td><td></td><td></td><td></td><td></td><td></td><td></td></tr>\n");
-    }
-  }
-  put(&b, "</tbody></table>\n");
-  /* Tuning decisions: every distinct problem of the network, then its pairs and blocks. */
-  put(&b, "<h2>Tuning decisions</h2>\n<div id='decisions'><p>Every candidate the tuner tried for "
-          "each problem, timed inside the network (median over interleaved passes), with its "
-          "time alone where it was screened, its roofline lower bound, its counter values where "
-          "hardware counters exist (%s), and why it stopped being timed.</p>\n",
-      p->counters ? "they exist here" : "none on this machine: time only");
-  for (int i = 0; pl && i < model->nlayers; i++) {
-    char key[96], k2[96];
-    const struct mbt_layer *l = model->layers;
-    mbt_layer_key(&l[i], key, sizeof key);
-    const struct mbt_choice *c = mbt_plan_find(pl, key);
-    int first = 1;
-    for (int k = 0; k < i && first; k++) {
-      mbt_layer_key(&l[k], k2, sizeof k2);
-      first = strcmp(k2, key) != 0;
-    }
-    if (c && first) {
-      snprintf(k2, sizeof k2, "%s (%s)", l[i].name, mbt_op_name(l[i].op));
-      decision(&b, k2, c);
-    }
-    if (i + 1 < model->nlayers && mbt_pair_fusable(model, i)) {
-      mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
-      if ((c = mbt_plan_find(pl, key))) {
-        snprintf(k2, sizeof k2, "%s + %s fused", l[i].name, l[i + 1].name);
-        decision(&b, k2, c);
-      }
-    }
-    if (i + 2 < model->nlayers && mbt_block_fusable(model, i)) {
-      mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
-      if ((c = mbt_plan_find(pl, key))) {
-        snprintf(k2, sizeof k2, "%s + %s + %s as a block", l[i].name, l[i + 1].name, l[i + 2].name);
-        decision(&b, k2, c);
-      }
-    }
-  }
-  put(&b, "</div>\n");
-  put(&b, "<h2>Network summary</h2><ul id='summary'>"
-          "<li>total: %.1f M MACs, %.3f M parameters</li>"
-          "<li>sum of tuned per-layer medians: %.3f ms (reference kernels: %.3f ms, %.1fx)</li>"
-          "<li>roofline prediction (sum of flops / attainable per layer): %.3f ms</li>"
-          "<li>share of tuned time in memory-bound layers: %.0f%%</li></ul>\n",
-      model->macs / 1e6, model->params / 1e6, total / 1e6, total_ref / 1e6,
-      total > 0 ? total_ref / total : 0, predicted * 1e-6, total > 0 ? 100 * mem_time / total : 0);
-  put(&b, "</body></html>\n");
-  free(ns);
-  if (b.oom) {
-    free(b.s);
-    return mbt_fail(MBT_ENOMEM, "cannot build the report text");
-  }
-  enum mbt_status st = mbt_write_atomic(path, b.s, b.n);
+  if (st == MBT_OK) st = mbt_write_atomic(path, b.s, b.n);
+  json_object_put(js);
   free(b.s);
   return st;
 }

@@ -7,20 +7,7 @@ R=${MBT_RUNNER:-}
 M="${R:+$R }${MOBITUNE:-./mobitune}"
 T=$(mktemp -d /tmp/mbt-test-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-n=0 failed=0
-ok() { # ok <description> <command...>: passes when the command exits 0
-  d=$1; shift; n=$((n + 1))
-  if "$@" >"$T/out" 2>&1; then echo "ok $n - $d"; else
-    echo "not ok $n - $d"; failed=$((failed + 1)); sed 's/^/# /' "$T/out" | tail -20; fi
-}
-# fails_with <description> <exit code> <text expected in stderr/stdout> <command...>
-fails_with() {
-  d=$1 code=$2 text=$3; shift 3; n=$((n + 1))
-  "$@" >"$T/out" 2>&1; rc=$?
-  if [ "$rc" = "$code" ] && grep -q -- "$text" "$T/out"; then echo "ok $n - $d"; else
-    echo "not ok $n - $d (exit $rc, wanted $code and '$text')"; failed=$((failed + 1))
-    sed 's/^/# /' "$T/out" | tail -10; fi
-}
+. "${srcdir:-.}/tests/tap.sh"
 has() { grep -q -- "$1" "$T/out"; }
 
 ok "--version" sh -c "$M --version | grep -q '^mobitune [0-9]'"
@@ -72,7 +59,7 @@ else
 ok "a plan tuned at 2 threads (and re-tuned with --redo) loads and agrees with the reference" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$D' && $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --redo --data '$D' && grep -q ' t=2 |' '$D/plan.txt' && $M run --net v1 --res 64 --alpha 0.5 --runs 1 --threads 2 --verify --data '$D' | grep -q 'plan $D/plan.txt'"
 fi
 ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --net v2 --res 64 --alpha 0.5 --quick --quiet --data '$D' && $M run --net v2 --res 64 --alpha 0.5 --runs 1 --verify --data '$D'"
-ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
+ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers0'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
 
 cp "$D/plan.txt" "$T/good.txt"
 # The plan store: show, export, import into an empty store, merge (the faster entry wins).

@@ -19,19 +19,7 @@ if ! $PY -c 'import onnx, numpy' 2>/dev/null; then
   echo "1..0 # SKIP Debian's python3-onnx and python3-numpy are not installed (scripts/setup installs them)"
   exit 0
 fi
-n=0 failed=0
-ok() { # ok <description> <command...>
-  d=$1; shift; n=$((n + 1))
-  if "$@" >"$T/out" 2>&1; then echo "ok $n - $d"; else
-    echo "not ok $n - $d"; failed=$((failed + 1)); sed 's/^/# /' "$T/out" | tail -20; fi
-}
-fails_with() { # fails_with <description> <exit code> <text> <command...>
-  d=$1 code=$2 text=$3; shift 3; n=$((n + 1))
-  "$@" >"$T/out" 2>&1; rc=$?
-  if [ "$rc" = "$code" ] && grep -q -- "$text" "$T/out"; then echo "ok $n - $d"; else
-    echo "not ok $n - $d (exit $rc, wanted $code and '$text')"; failed=$((failed + 1))
-    sed 's/^/# /' "$T/out" | tail -10; fi
-}
+. "${srcdir:-.}/tests/tap.sh"
 # compare <expected.txt> <run --json output file>: max error within tolerance, same top-5
 compare() {
   $PY - "$1" "$2" <<'EOF'

@@ -1,0 +1,80 @@
+#!/bin/sh
+# tests/test-report.sh -- the report in a real browser (TAP): a small network is profiled,
+# tuned and benchmarked quickly, the report is written from that saved data, and headless
+# Chromium opens it: the chart and the layer table must be in the rendered DOM, the console
+# must stay free of errors, and the screenshot is kept as a build artifact
+# (tests/report-screenshot.png).  The CSV and JSON twins must parse and agree with the page.
+# Skipped with the reason where Chromium is not installed (scripts/setup installs it).
+set -u
+R=${MBT_RUNNER:-}
+M="${R:+$R }${MOBITUNE:-./mobitune}"
+T=$(mktemp -d /tmp/mbt-test-report-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+B=
+for c in chromium chromium-browser google-chrome; do
+  if command -v $c >/dev/null 2>&1; then B=$c; break; fi
+done
+if [ -n "$R" ]; then
+  echo "1..0 # SKIP the report test makes its data natively (not under an emulator)"
+  exit 0
+fi
+if [ -z "$B" ]; then
+  echo "1..0 # SKIP Chromium is not installed (scripts/setup installs Debian's chromium)"
+  exit 0
+fi
+. "${srcdir:-.}/tests/tap.sh"
+D=$T/data
+NET="--net v2 --alpha 0.35 --res 96"
+ok "the data: roofline, tune, bench --e2e (quick)" sh -c "$M roofline --quick --quiet --data '$D' && $M tune $NET --quick --quiet --data '$D' && $M tune --net v3-small --alpha 0.5 --res 64 --quick --quiet --data '$D' && $M bench --e2e --quick --runs 2 $NET --data '$D'"
+ok "report for two networks, from the saved data" $M report --nets v2:0.35:96,v3-small:0.5:64 --compare-profile "$D/profile.json" --data "$D"
+ok "the report is self-contained (no external script, stylesheet, font or image)" python3 -c "
+import re, sys
+page = open('$D/report.html').read()
+assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=', page, re.I), 'external resource'
+urls = set(re.findall(r'(?:https?:)?//[\\w.-]+', page)) - {'http://www.w3.org'}
+assert not urls, urls
+"
+ok "the report is under 4 MB" test "$(wc -c <"$D/report.html")" -lt 4000000
+H="$B --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions --user-data-dir=$T/profile"
+# the DOM after the page's script ran, and everything the page wrote to the console
+$H --enable-logging=stderr --v=0 --virtual-time-budget=3000 --dump-dom "file://$D/report.html" \
+  >"$T/dom.html" 2>"$T/console.log"
+ok "Chromium rendered the page (DOM dumped)" grep -q "<h1>mobitune report</h1>" "$T/dom.html"
+ok "the roofline chart of each network is in the DOM, with a point per tuned layer" sh -c \
+  "test \$(grep -c 'id=\"roofline[01]\"' '$T/dom.html') = 2 && test \$(grep -o '<circle cx=[^>]*r=\"5\" fill=[^>]*fill-opacity' '$T/dom.html' | wc -l) -gt 30"
+ok "the layer tables are in the DOM, a row per layer" sh -c \
+  "python3 -c \"
+import re, sys
+dom = open('$T/dom.html').read()
+for t, want in (('layers0', 54), ('layers1', 0)):
+    body = dom.split('id=\\\"%s\\\"' % t)[1].split('</table>')[0]
+    rows = body.count('<tr') - 1
+    assert rows >= want and rows > 20, (t, rows)
+\""
+ok "the summary states the memory-bound share and the end-to-end latency" sh -c \
+  "grep -q 'memory-bound layers: <b>[0-9]*%</b>' '$T/dom.html' && grep -q 'tuned plan median' '$T/dom.html'"
+ok "no console errors" sh -c "! grep -Ei 'CONSOLE.*(error|uncaught)|Uncaught' '$T/console.log'"
+rm -f tests/report-screenshot.png
+$H --window-size=1300,2200 --screenshot="$PWD/tests/report-screenshot.png" "file://$D/report.html" \
+  >/dev/null 2>&1
+ok "a screenshot is kept as a build artifact (tests/report-screenshot.png)" sh -c \
+  "test -s tests/report-screenshot.png && head -c 8 tests/report-screenshot.png | grep -q PNG && test \$(wc -c < tests/report-screenshot.png) -gt 20000"
+ok "the CSV twin has a row per layer of both networks" sh -c \
+  "python3 -c \"
+import csv
+rows = list(csv.DictReader(open('$D/report.csv')))
+assert len(rows) > 80 and {r['net'] for r in rows} == {'v2', 'v3-small'}, len(rows)
+assert all(float(r['time_us']) > 0 for r in rows), 'untimed rows'
+\""
+ok "the JSON twin agrees with the page (memory-bound share, layers)" sh -c \
+  "python3 -c \"
+import json, re
+d = json.load(open('$D/report.json'))
+n0 = d['networks'][0]
+share = round(100 * n0['memory_bound_share'])
+page = re.search(r'memory-bound layers: <b>(\\\\d+)%', open('$D/report.html').read()).group(1)
+assert int(page) == share, (page, share)
+assert len(n0['layers']) > 50 and n0['end_to_end']['tuned_ms'] > 0
+\""
+echo "1..$n"
+[ "$failed" = 0 ]
