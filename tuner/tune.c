@@ -188,6 +188,33 @@ static void rows_cands(struct mbt_choice *c, const double *score, int users, int
   }
 }
 
+/* The decision among strip heights for a pair or block (score[j]: time per use with
+ * fuse_rows[j] rows, 0 = apart; heights over @p oh are not tried): the fastest, taken only when
+ * it beats apart beyond TIE, and the runner-up, as a plan choice that records every height
+ * tried.  @return the index of the height chosen. */
+static int strip_choice(const char *key, const double *score, int users, int oh,
+                        const struct mbt_tune_opts *o, struct mbt_choice *c) {
+  int best = 0, second = -1;
+  for (int j = 1; j < nfuse; j++) {
+    if (fuse_rows[j] > oh) continue;
+    if (score[j] < score[best]) second = best, best = j;
+    else if (second < 0 || score[j] < score[second]) second = j;
+  }
+  if (best && score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
+  memset(c, 0, sizeof *c);
+  c->effort = o->effort, c->cold = o->cold != 0;
+  snprintf(c->key, sizeof c->key, "%s", key);
+  rows_name(fuse_rows[best], c->variant, sizeof c->variant);
+  c->ns = score[best] / users;
+  if (second >= 0) {
+    rows_name(fuse_rows[second], c->runner_up, sizeof c->runner_up);
+    c->runner_up_ns = score[second] / users;
+  }
+  c->ref_ns = score[0] / users; /* the layers as they ran apart: what fusion must beat */
+  rows_cands(c, score, users, oh);
+  return best;
+}
+
 /* 1 when @p key must be measured: no entry, one made at a lower effort, or --redo. */
 static int need(const struct mbt_plan *pl, const char *key, const struct mbt_tune_opts *o) {
   const struct mbt_choice *c = mbt_plan_find(pl, key);
@@ -239,25 +266,8 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
         for (int j = 0; j < nfuse; j++)
           score[j] += mbt_median(&t[((size_t)k * nfuse + (size_t)j) * passes], passes);
       }
-    int best = 0, second = -1;
-    for (int j = 1; j < nfuse; j++) {
-      if (fuse_rows[j] > model->layers[i].oh) continue;
-      if (score[j] < score[best]) second = best, best = j;
-      else if (second < 0 || score[j] < score[second]) second = j;
-    }
-    if (best && score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
     struct mbt_choice c;
-    memset(&c, 0, sizeof c);
-    c.effort = o->effort, c.cold = o->cold != 0;
-    memcpy(c.key, pkey[i], sizeof c.key);
-    rows_name(fuse_rows[best], c.variant, sizeof c.variant);
-    c.ns = score[best] / users;
-    if (second >= 0) {
-      rows_name(fuse_rows[second], c.runner_up, sizeof c.runner_up);
-      c.runner_up_ns = score[second] / users;
-    }
-    rows_cands(&c, score, users, model->layers[i].oh);
-    c.ref_ns = score[0] / users; /* the pair apart: what fusion is measured against */
+    const int best = strip_choice(pkey[i], score, users, model->layers[i].oh, o, &c);
     st = mbt_plan_put(pl, &c);
     if (o->verbose)
       fprintf(stderr, "tune fuse %-6s+%-6s %-10s %.1f us, apart %.1f us (%.2fx)\n",
@@ -309,32 +319,16 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
         if (pass >= 0) t[(size_t)j * passes + pass] = sum;
       }
     if (interrupted) break; /* decided blocks stay; this one is not measured in full */
-    int best = 0, second = -1, users = 0;
+    int users = 0;
     double score[MAXFUSE];
     for (int j = 0; j < nfuse; j++) score[j] = mbt_median(&t[(size_t)j * passes], passes);
-    for (int j = 1; j < nfuse; j++) {
-      if (fuse_rows[j] > oh) continue;
-      if (score[j] < score[best]) second = best, best = j;
-      else if (second < 0 || score[j] < score[second]) second = j;
-    }
-    if (score[best] > (1.0 - TIE) * score[0]) second = best, best = 0; /* within noise */
-    for (int k = i; k < n && st == MBT_OK; k++)
-      if (todo[k] && !strcmp(bkey[k], bkey[i])) {
-        users++;
-        st = mbt_engine_block(e, k, fuse_rows[best]); /* later keys see this decision */
-      }
+    for (int k = i; k < n; k++) users += todo[k] && !strcmp(bkey[k], bkey[i]);
+    /* the three layers as they ran before (pairs decided) are what a block must beat */
     struct mbt_choice c;
-    memset(&c, 0, sizeof c);
-    c.effort = o->effort, c.cold = o->cold != 0;
-    memcpy(c.key, bkey[i], sizeof c.key);
-    rows_name(fuse_rows[best], c.variant, sizeof c.variant);
-    c.ns = score[best] / users;
-    if (second >= 0) {
-      rows_name(fuse_rows[second], c.runner_up, sizeof c.runner_up);
-      c.runner_up_ns = score[second] / users;
-    }
-    c.ref_ns = score[0] / users; /* the three layers as they ran before: what a block must beat */
-    rows_cands(&c, score, users, oh);
+    const int best = strip_choice(bkey[i], score, users, oh, o, &c);
+    for (int k = i; k < n && st == MBT_OK; k++)
+      if (todo[k] && !strcmp(bkey[k], bkey[i]))
+        st = mbt_engine_block(e, k, fuse_rows[best]); /* later keys see this decision */
     if (st == MBT_OK) st = mbt_plan_put(pl, &c);
     if (o->verbose)
       fprintf(stderr, "tune block %s+%s+%s %-14s %.1f us, as before %.1f us (%.2fx)\n",
