@@ -31,7 +31,7 @@ struct opts {
   double budget; /* seconds, 0 = none */
   const char *compare[2]; /* bench: other plans to time beside the plan */
   int ncompare, e2e, cold, cands;
-  const char *weights, *image, *labels, *input, *nets, *other_profile;
+  const char *weights, *image, *labels, *input, *nets, *other_profile, *point;
   int classes, batch, fuse; /* fuse: -1 = the plan's */
   const struct mbt_weights *wts; /* loaded from --weights by main */
 };
@@ -77,6 +77,9 @@ static const struct optdef {
     {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
     {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
+    {"point", 1, C_ROOF, "measure one bandwidth point instead (nothing saved): KERNEL:BYTES, "
+     "KERNEL read, write, copy or triad, BYTES per thread (all arrays), with --threads; for "
+     "interleaved A/B runs beside another tool"},
     {"redo", 0, C_ROOF | C_TUNE, "measure again even when saved results exist"},
     {"runs", 1, C_RUN | C_BENCH, "timed runs after one warm-up (default 20)"},
     {"verify", 0, C_RUN, "compare the output with the reference path; fail beyond tolerance"},
@@ -214,6 +217,7 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "nets")) o->nets = v;
     else if (!strcmp(n, "compare-profile")) o->other_profile = v;
     else if (!strcmp(n, "labels")) o->labels = v;
+    else if (!strcmp(n, "point")) o->point = v;
     else if (!strcmp(n, "net")) {
       if (mbt_net_parse(v, &o->net) != MBT_OK)
         return bad("--net '%s' is not a known network (expected v1, v2, v3-large or v3-small)%s", v, "");
@@ -316,7 +320,33 @@ static int cmd_model(const struct opts *o, const struct mbt_model *model) {
   return 0;
 }
 
+/* roofline --point KERNEL:BYTES: one bandwidth point, printed as one line. */
+static int roofline_point(const struct opts *o, const struct mbt_machine *m) {
+  static const char *const names[MBT_BW_KERNELS] = {"read", "write", "copy", "triad"};
+  const char *colon = strchr(o->point, ':');
+  int k = -1;
+  for (int i = 0; i < MBT_BW_KERNELS && colon; i++)
+    if ((size_t)(colon - o->point) == strlen(names[i]) && !strncmp(o->point, names[i], strlen(names[i])))
+      k = i;
+  char *end = NULL;
+  errno = 0;
+  const double bytes = colon ? strtod(colon + 1, &end) : 0;
+  if (k < 0 || errno || end == colon + 1 || *end || !(bytes > 0)) {
+    fprintf(stderr, "mobitune: --point '%s' is not KERNEL:BYTES with KERNEL read, write, copy or "
+            "triad and BYTES a positive number\n", o->point);
+    return 2;
+  }
+  struct mbt_figure f;
+  const enum mbt_status st = mbt_roofline_point(m, k, bytes, o->threads, &f);
+  if (st != MBT_OK) return fail(st);
+  printf("point %s %.0f bytes/thread %d threads: best %.1f median %.1f min %.1f GB/s%s\n",
+         names[k], bytes, o->threads > 0 ? o->threads : m->threads, f.best, f.median, f.min,
+         f.flagged ? " FLAGGED: repetitions disagree >10%" : "");
+  return 0;
+}
+
 static int cmd_roofline(const struct opts *o, const struct mbt_machine *m) {
+  if (o->point) return roofline_point(o, m);
   char pb[4096];
   const char *path = data_path(o, o->profile, "profile.json", pb, sizeof pb, !o->show);
   struct mbt_profile p;

@@ -308,6 +308,11 @@ struct mbt_roofline_opts {
 /** Measure the ceilings of this machine. */
 enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
                                      const struct mbt_roofline_opts *o, struct mbt_profile *p);
+/** One bandwidth point as the sweeps measure it: @p kernel (enum mbt_bw_kernel) over a working
+ * set of @p bytes per thread (all the kernel's arrays together) on @p threads pinned threads
+ * (0 = all), in GB/s of all threads together; for A/B comparisons with another tool. */
+enum mbt_status mbt_roofline_point(const struct mbt_machine *m, int kernel, double bytes,
+                                   int threads, struct mbt_figure *f);
 enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path);
 enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p);
 void mbt_profile_print(const struct mbt_profile *p, FILE *out);
@@ -327,6 +332,11 @@ double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int thread
  */
 int mbt_plateaus(const double *ws, const double *gbs, int n, const double *cap, int ncap,
                  double *value, double *spread, double *edge);
+/** The working-set window [@p lo, @p hi] that mbt_plateaus takes level @p l's plateau from
+ * (the strict one, or the relaxed one when no point lies in it); returns how many of the @p n
+ * points lie in it (0: none, and lo, hi are not set). */
+int mbt_plateau_window(const double *ws, int n, const double *cap, int ncap, int l,
+                       double *lo, double *hi);
 
 /** Where a layer sits on the roofline. */
 struct mbt_place {

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -227,6 +228,44 @@ static void measure_compute(const struct mbt_machine *m, const struct mbt_roofli
   }
 }
 
+/* A compute peak on several threads that scales below 90% of linear from its one-thread
+ * figure is timed once more after the sweeps (another tenant may have held a core for a
+ * while); it keeps the better look. */
+static void recheck_peaks(const struct mbt_machine *m, struct mbt_profile *p, int reps, double ms,
+                          int verbose) {
+  const struct mbt_roof_isa *isa[8];
+  const int nisa = roof_isas(m, isa);
+  for (int i = 0; i < p->npeaks; i++) {
+    struct mbt_peak *pk = &p->peaks[i];
+    double one = 0;
+    for (int q = 0; q < p->npeaks; q++)
+      if (p->peaks[q].threads == 1 && !strcmp(p->peaks[q].isa, pk->isa) &&
+          !strcmp(p->peaks[q].kernel, pk->kernel))
+        one = p->peaks[q].gflops.best;
+    if (pk->threads < 2 || !(one > 0) || pk->gflops.best >= 0.9 * one * pk->threads) continue;
+    const struct mbt_roof_isa *I = NULL;
+    for (int k = 0; k < nisa; k++)
+      if (!strcmp(isa[k]->isa, pk->isa)) I = isa[k];
+    if (!I) continue;
+    struct job j = {NULL, NULL, 0, 0, NULL};
+    double per_iter = 0;
+    if (!strcmp(pk->kernel, "fma+add"))
+      j.flops = I->mix, per_iter = (2.0 * I->mix_fma + I->mix_add) * I->lanes;
+    else
+      for (int c = 0; c < I->nchains; c++)
+        if (I->chains[c] == pk->chains) j.flops = I->chain_fn[c], per_iter = 2.0 * pk->chains * I->lanes;
+    if (!j.flops) continue;
+    if (verbose)
+      fprintf(stderr, "roofline: %s %s on %d threads %.1f GFLOP/s is %.0f%% of %d x one thread; "
+              "timing it again\n", pk->isa, pk->kernel, pk->threads, pk->gflops.best,
+              100 * pk->gflops.best / (one * pk->threads), pk->threads);
+    struct mbt_figure f;
+    pin_team(pk->threads);
+    measure(&j, pk->threads, per_iter, ms, reps, &f);
+    if (f.best > pk->gflops.best) pk->gflops = f;
+  }
+}
+
 /* Peaks in print order: by instruction set and kernel as first measured, then threads. */
 static void sort_peaks(struct mbt_profile *p) {
   int rank[MBT_MAX_PEAKS];
@@ -258,6 +297,56 @@ static double share(const struct mbt_cache *c, int nt) {
 
 static const int arrays_of[MBT_BW_KERNELS] = {1, 1, 2, 3};
 static const char *const bw_names[MBT_BW_KERNELS] = {"read", "write", "copy", "triad"};
+
+/* Pin a team of @p nt threads and give each @p na arrays of @p n floats (1.0), first touched by
+ * the thread that streams them (its NUMA node, its TLB); rows[t] = arr[t].  Returns 0 when one
+ * could not be allocated (the others are still in arr, for free_arrays). */
+static int alloc_arrays(int nt, int na, size_t n, float *arr[][3], float **rows[]) {
+  memset(arr, 0, sizeof(arr[0]) * (size_t)nt);
+  pin_team(nt);
+  int fail = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) reduction(| : fail)
+#endif
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num();
+#else
+    const int t = 0;
+#endif
+    for (int a = 0; a < na; a++) {
+      arr[t][a] = mbt_alloc(n, sizeof(float));
+      if (!arr[t][a]) fail = 1;
+      else
+        for (size_t i = 0; i < n; i++) arr[t][a][i] = 1.0f;
+    }
+  }
+  for (int t = 0; t < nt; t++) rows[t] = arr[t];
+  return !fail;
+}
+
+static void free_arrays(int nt, float *arr[][3]) {
+  for (int t = 0; t < nt; t++)
+    for (int a = 0; a < 3; a++) mbt_free(arr[t][a]);
+}
+
+/* A level's ceiling is flagged when none was found or its plateau points disagree. */
+static int level_flagged(double value, double spread) {
+  return value <= 0 || spread > 1.5 * FLAG_SPREAD;
+}
+
+/* Time point @p i of sweep curve @p cv (its working set already set) on @p nt threads; the
+ * point keeps the better of this look and any earlier one (a ceiling is what was reached). */
+static void time_point(struct mbt_curve *cv, int i, const struct mbt_roof_isa *I, float ***rows,
+                       int nt, int reps, double ms) {
+  const int k = cv->kernel;
+  const size_t n = (size_t)(cv->ws[i] / arrays_of[k] / sizeof(float) + 0.5);
+  struct job j = {NULL, I->bw[k], 0, n, rows};
+  struct mbt_figure f;
+  measure(&j, nt, cv->ws[i], ms / 4, reps, &f);
+  if (f.best > cv->best[i]) cv->best[i] = f.best;
+  if (f.median > cv->median[i]) cv->median[i] = f.median;
+}
 
 /* The sweeps on one thread (@p multi = 0) or on all threads (@p multi = 1). */
 static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
@@ -294,28 +383,10 @@ static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
     const size_t maxn = ((size_t)(top / nt / sizeof(float)) + MBT_BW_ALIGN) / MBT_BW_ALIGN * MBT_BW_ALIGN;
     float *arr[256][3];
     float **rows[256];
-    memset(arr, 0, sizeof arr);
-    pin_team(nt);
-    int fail = 0;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) reduction(| : fail)
-#endif
-    { /* first touch by the thread that streams the array (its NUMA node, its TLB) */
-#ifdef _OPENMP
-      const int t = omp_get_thread_num();
-#else
-      const int t = 0;
-#endif
-      for (int a = 0; a < 3; a++) {
-        arr[t][a] = mbt_alloc(maxn, sizeof(float));
-        if (!arr[t][a]) fail = 1;
-        else
-          for (size_t i = 0; i < maxn; i++) arr[t][a][i] = 1.0f;
-      }
-    }
-    for (int t = 0; t < nt; t++) rows[t] = arr[t];
+    const int fail = !alloc_arrays(nt, 3, maxn, arr, rows);
     if (fail) st = mbt_fail(MBT_ENOMEM, "cannot allocate %zu MiB for the bandwidth sweep",
                             3 * maxn * sizeof(float) * (size_t)nt >> 20);
+    const int first = p->ncurves;
     for (int k = 0; k < MBT_BW_KERNELS && st == MBT_OK && p->ncurves < MBT_MAX_CURVES; k++) {
       struct mbt_curve *cv = &p->curves[p->ncurves++];
       memset(cv, 0, sizeof *cv);
@@ -324,23 +395,52 @@ static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
         size_t n = (size_t)(ws / arrays_of[k] / sizeof(float)) / MBT_BW_ALIGN * MBT_BW_ALIGN;
         if (n < MBT_BW_ALIGN) n = MBT_BW_ALIGN;
         if (n > maxn) n = maxn;
-        struct job j = {NULL, I->bw[k], 0, n, rows};
-        struct mbt_figure f;
-        measure(&j, nt, (double)n * arrays_of[k] * sizeof(float), ms / 4, reps, &f);
         cv->ws[cv->n] = (double)n * arrays_of[k] * sizeof(float);
-        cv->best[cv->n] = f.best, cv->median[cv->n] = f.median;
-        cv->n++;
+        time_point(cv, cv->n++, I, rows, nt, reps, ms);
       }
-      /* the levels' ceilings from this curve's plateaus */
+    }
+    /* A level whose plateau points disagree (another tenant took a core for a while) is swept
+     * again after every other curve of this thread count, up to twice, so the second look
+     * falls at another time; each point keeps the best of its looks. */
+    const double *cap = nt == 1 ? cap1 : capn;
+    for (int round = 0; round < 2 && st == MBT_OK; round++) {
+      int again = 0;
+      for (int c = first; c < p->ncurves; c++) {
+        struct mbt_curve *cv = &p->curves[c];
+        double val[MBT_MAX_LEVELS], spr[MBT_MAX_LEVELS], edge[MBT_MAX_LEVELS], lo, hi;
+        mbt_plateaus(cv->ws, cv->best, cv->n, cap, ncap, val, spr, edge);
+        for (int l = 0; l <= ncap; l++) {
+          if (!level_flagged(val[l], spr[l]) ||
+              !mbt_plateau_window(cv->ws, cv->n, cap, ncap, l, &lo, &hi))
+            continue;
+          if (o->verbose)
+            fprintf(stderr, "roofline: %s %d thread%s, %s: plateau points disagree by %.0f%%; "
+                    "sweeping them again\n", bw_names[cv->kernel], nt, nt > 1 ? "s" : "",
+                    p->levels[l].name, 100 * spr[l]);
+          for (int i = 0; i < cv->n; i++)
+            if (cv->ws[i] >= lo && cv->ws[i] <= hi) time_point(cv, i, I, rows, nt, reps, ms);
+          again = 1;
+        }
+      }
+      if (!again) break;
+    }
+    /* the levels' ceilings from the curves' plateaus */
+    for (int c = first; c < p->ncurves; c++) {
+      const struct mbt_curve *cv = &p->curves[c];
+      const int k = cv->kernel;
       double val[MBT_MAX_LEVELS], spr[MBT_MAX_LEVELS], edge[MBT_MAX_LEVELS], med[MBT_MAX_LEVELS];
       double dummy[MBT_MAX_LEVELS];
-      mbt_plateaus(cv->ws, cv->best, cv->n, nt == 1 ? cap1 : capn, ncap, val, spr, edge);
-      mbt_plateaus(cv->ws, cv->median, cv->n, nt == 1 ? cap1 : capn, ncap, med, dummy, dummy);
+      mbt_plateaus(cv->ws, cv->best, cv->n, cap, ncap, val, spr, edge);
+      mbt_plateaus(cv->ws, cv->median, cv->n, cap, ncap, med, dummy, dummy);
       for (int l = 0; l <= ncap; l++) {
         struct mbt_figure *f = &p->levels[l].bw[k][ti];
         f->best = f->max = val[l], f->median = med[l], f->reps = reps;
-        f->min = val[l] * (1 - spr[l]);
-        f->flagged = val[l] <= 0 || spr[l] > 1.5 * FLAG_SPREAD;
+        f->min = val[l]; /* the lowest point of the plateau */
+        double lo, hi;
+        if (mbt_plateau_window(cv->ws, cv->n, cap, ncap, l, &lo, &hi))
+          for (int i = 0; i < cv->n; i++)
+            if (cv->ws[i] >= lo && cv->ws[i] <= hi && cv->best[i] < f->min) f->min = cv->best[i];
+        f->flagged = level_flagged(val[l], spr[l]);
         if (k == MBT_BW_READ && nt == 1 && l < ncap) {
           p->levels[l].edge = edge[l];
           p->levels[l].agrees = edge[l] > 0 && edge[l] >= cap1[l] / 2 && edge[l] <= cap1[l] * 2;
@@ -352,9 +452,44 @@ static enum mbt_status measure_bandwidth(const struct mbt_machine *m,
           fprintf(stderr, " %s %.1f%s", p->levels[l].name, val[l], l < ncap ? "," : " GB/s\n");
       }
     }
-    for (int t = 0; t < nt; t++)
-      for (int a = 0; a < 3; a++) mbt_free(arr[t][a]);
+    free_arrays(nt, arr);
   }
+  return st;
+}
+
+enum mbt_status mbt_roofline_point(const struct mbt_machine *m, int kernel, double bytes,
+                                   int threads, struct mbt_figure *f) {
+  memset(f, 0, sizeof *f);
+  if (kernel < 0 || kernel >= MBT_BW_KERNELS)
+    return mbt_fail(MBT_EINVAL, "bandwidth kernel %d is not read, write, copy or triad", kernel);
+  const size_t per = (size_t)arrays_of[kernel] * sizeof(float) * MBT_BW_ALIGN;
+#ifdef _OPENMP
+  const int nt = threads > 0 ? threads : m->threads;
+#else
+  const int nt = 1;
+#endif
+  if (nt > 256) return mbt_fail(MBT_EINVAL, "%d threads is more than 256", nt);
+  /* every page is touched: at most half the memory, so a typo cannot start the OOM killer */
+  const long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+  const double most = pages > 0 && psz > 0 ? (double)pages * (double)psz / 2 / nt : 1e9;
+  if (!(bytes >= (double)per && bytes <= most))
+    return mbt_fail(MBT_EINVAL, "a %s working set of %.0f bytes per thread is outside [%zu, %.0f] "
+                    "(at most half the memory over %d threads)", bw_names[kernel], bytes, per, most, nt);
+  const struct mbt_roof_isa *isa[8];
+  const struct mbt_roof_isa *I = isa[roof_isas(m, isa) - 1]; /* the widest, as the sweeps */
+  const size_t n = (size_t)(bytes / (double)per) * MBT_BW_ALIGN;
+  float *arr[256][3];
+  float **rows[256];
+  const int fail = !alloc_arrays(nt, arrays_of[kernel], n, arr, rows);
+  enum mbt_status st = MBT_OK;
+  if (fail)
+    st = mbt_fail(MBT_ENOMEM, "cannot allocate %.0f MiB for the bandwidth point",
+                  (double)n * per / MBT_BW_ALIGN * nt / (1 << 20));
+  else {
+    struct job j = {NULL, I->bw[kernel], 0, n, rows};
+    measure(&j, nt, (double)n * arrays_of[kernel] * sizeof(float), 5, 5, f);
+  }
+  free_arrays(nt, arr);
   return st;
 }
 
@@ -383,6 +518,7 @@ enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
   if (st == MBT_OK && p->threads > 1) {
     measure_compute(m, o, p, reps, ms, 1);
     st = measure_bandwidth(m, o, p, reps, ms, 1);
+    recheck_peaks(m, p, reps, ms, o->verbose);
   }
   sort_peaks(p);
   mbt_profile_summarize(p);

@@ -22,18 +22,35 @@ static int window(const double *ws, const double *gbs, int n, double lo, double 
   return k;
 }
 
+int mbt_plateau_window(const double *ws, int n, const double *cap, int ncap, int l,
+                       double *lo, double *hi) {
+  const double below = l > 0 ? cap[l - 1] : 0, above = l < ncap ? cap[l] : INFINITY;
+  double a, b;
+  for (int relaxed = 0; relaxed < 2; relaxed++) {
+    if (!relaxed)
+      a = l == 0 ? 0 : l < ncap ? 2 * below : 4 * below, b = l < ncap ? above / 2 : INFINITY;
+    else
+      a = l == 0 ? 0 : 1.25 * below, b = l < ncap ? 0.8 * above : INFINITY;
+    int k = 0;
+    for (int i = 0; i < n; i++) k += ws[i] >= a && ws[i] <= b;
+    if (k > 0) {
+      *lo = a, *hi = b;
+      return k;
+    }
+  }
+  return 0;
+}
+
 int mbt_plateaus(const double *ws, const double *gbs, int n, const double *cap, int ncap,
                  double *value, double *spread, double *edge) {
   const int nl = ncap + 1; /* the caches, then DRAM */
   int found = 0;
   for (int l = 0; l < nl; l++) {
-    const double below = l > 0 ? cap[l - 1] : 0, above = l < ncap ? cap[l] : INFINITY;
+    double lo, hi;
     value[l] = spread[l] = edge[l] = 0;
-    double lo = l == 0 ? 0 : l < ncap ? 2 * below : 4 * below, hi = l < ncap ? above / 2 : INFINITY;
-    if (!window(ws, gbs, n, lo, hi, &value[l], &spread[l])) {
-      lo = l == 0 ? 0 : 1.25 * below, hi = l < ncap ? 0.8 * above : INFINITY;
-      if (!window(ws, gbs, n, lo, hi, &value[l], &spread[l])) continue;
-    }
+    if (!mbt_plateau_window(ws, n, cap, ncap, l, &lo, &hi) ||
+        !window(ws, gbs, n, lo, hi, &value[l], &spread[l]))
+      continue;
     found++;
   }
   /* Edges: past a level's plateau, the first point below the geometric mean of it and the

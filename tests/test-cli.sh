@@ -35,6 +35,11 @@ D="$T/data"
 # Under an emulator, OpenMP's spinning barriers crawl: measure one thread only there.
 ok "roofline --quick measures and saves a profile" $M roofline --quick --quiet --data "$D" ${R:+--threads 1}
 ok "roofline --show prints the saved profile" sh -c "$M roofline --show --data '$D' | grep -q 'DRAM read, 1 thr'"
+ok "roofline --point measures one bandwidth point" sh -c "$M roofline --point triad:24576 --threads 1 | grep -Eq '^point triad 24576 bytes/thread 1 threads: best [0-9.]+ median'"
+fails_with "roofline --point with an unknown kernel" 2 "is not KERNEL:BYTES" $M roofline --point stream:8192
+fails_with "roofline --point with no size" 2 "is not KERNEL:BYTES" $M roofline --point read:
+fails_with "roofline --point too small" 1 "outside \\[1024," $M roofline --point copy:100 --threads 1
+fails_with "roofline --point beyond half the memory" 1 "at most half the memory" $M roofline --point read:1e15 --threads 1
 ok "model places every layer on the saved profile" sh -c "$M model --data '$D' | grep -q '^dw1 .*-bound at ' && $M model --data '$D' | grep -q 'layers memory-bound in the network'"
 ok "model without a profile says how to get one" sh -c "$M model --data '$T/none' | grep -q 'no machine profile'"
 fails_with "run --strict without a plan" 1 "no plan at" $M run --net v1 --res 64 --runs 1 --strict --data "$D"

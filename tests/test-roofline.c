@@ -162,6 +162,18 @@ static void plateaus(void) {
   /* too few points for a level: reported as not found, not guessed */
   found = mbt_plateaus(ws, g, 3, cap2, 2, val, spr, edge);
   ok(found == 1 && val[1] == 0 && val[2] == 0, "a sweep that stops in L1 finds only L1");
+  /* the windows a flagged level is swept again over: strict, relaxed, none */
+  double lo = -1, hi = -1;
+  int k = mbt_plateau_window(ws, m, cap2, 2, 1, &lo, &hi);
+  ok(k == 4 && lo == 96 << 10 && hi == 1 << 20, "L2 window [%.0f, %.0f] KiB holds %d points",
+     lo / 1024, hi / 1024, k);
+  const double sparse[] = {8 << 10, 80 << 10, 1600 << 10};
+  k = mbt_plateau_window(sparse, 3, cap2, 2, 1, &lo, &hi);
+  ok(k == 2 && lo == 60 << 10 && fabs(hi - 0.8 * (2 << 20)) < 1e-6,
+     "a level with no point in its strict window gets the relaxed one (%d points)", k);
+  lo = hi = -1;
+  k = mbt_plateau_window(ws, 3, cap2, 2, 2, &lo, &hi);
+  ok(k == 0 && lo == -1 && hi == -1, "no DRAM point in a sweep that stops in L1: no window");
 }
 
 static void profile_file(void) {
