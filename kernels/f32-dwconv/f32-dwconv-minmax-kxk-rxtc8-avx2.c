@@ -40,3 +40,5 @@ KK(3, 1, 1, 4, 0) KK(3, 1, 2, 4, 0) KK(3, 1, 2, 2, 1)
 KK(3, 2, 1, 4, 0) KK(3, 2, 2, 4, 0) KK(3, 2, 2, 2, 1)
 KK(5, 1, 1, 4, 0) KK(5, 1, 2, 4, 0)
 KK(5, 2, 1, 4, 0) KK(5, 2, 2, 4, 0)
+/* 7-wide tiles: MobileNet's maps are 7 x 2^k pixels wide, so every tile is whole */
+KK(3, 1, 1, 7, 0) KK(3, 2, 1, 7, 0)
