@@ -33,7 +33,16 @@ struct mbt_exec {
   int hswish;          /* 1: after the clamp, y = y relu6(y + 3) / 6 (hard-swish) */
   int irow0;           /* depthwise only: in holds input rows from irow0 on (a window buffer);
                         * every input row the called output rows read must be in it */
+  size_t ldi;          /* depthwise only: floats from one input pixel to the next (0 = ic) */
+  size_t ldo;          /* pointwise only: floats from one output pixel to the next, in out and
+                        * res alike (0 = oc) */
 };
+
+/* The pixel stride the engine gives a pointwise layer's output that only a depthwise layer
+ * reads: 16 floats more when the channels are a multiple of 256.  At a stride of 1, 2 or 4 KiB
+ * every pixel's channel vector falls in the same two L1 sets, and the depthwise kernels ran at
+ * half speed (14x14x512 stride 2: 29 ns per channel against 15 at 480 or 528 channels). */
+static inline size_t mbt_act_stride(int c) { return c % 256 == 0 ? (size_t)c + 16 : (size_t)c; }
 
 /* Variant flags. */
 #define MBT_SPLIT_C 1 /* honours cpart/cparts, so threads can split output channels */

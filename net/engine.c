@@ -23,6 +23,7 @@ struct mbt_engine {
   float **w, **b, **act, **packed; /* act[i] points into bufs (activations share buffers) */
   float *bufs[MAX_BUFS];
   int nbufs;
+  size_t ldo[MBT_MAX_LAYERS]; /* pixel stride of layer i's output, 0 = dense (mbt_act_stride) */
   /* packed weights per layer and packer, kept so the tuner can switch variants cheaply */
   struct {
     const struct mbt_packer *packer;
@@ -132,8 +133,24 @@ static const struct mbt_variant *choose(const struct mbt_layer *l, const struct 
  * weights in the last-level cache when they fit, as in a deployed network. */
 static enum mbt_status assign_buffers(struct mbt_engine *e) {
   const int n = e->model.nlayers;
-  int last[MBT_MAX_LAYERS], owner[MAX_BUFS];
+  int last[MBT_MAX_LAYERS], owner[MAX_BUFS], readers[MBT_MAX_LAYERS] = {0};
   size_t need = 0;
+  /* A pointwise output (with no residual added) that only a depthwise layer reads gets the
+   * padded pixel stride of mbt_act_stride; the depthwise one reads it through ldi. */
+  for (int i = 0; i < n; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    if (l->src >= 0) readers[l->src]++;
+    if (l->res >= 0) readers[l->res] += 2; /* a residual read: never padded */
+  }
+  for (int i = 0; i < n; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    e->ldo[i] = 0;
+    if (l->op == MBT_OP_DWCONV && l->src >= 0 && readers[l->src] == 1) {
+      const struct mbt_layer *p = &e->model.layers[l->src];
+      if (p->op == MBT_OP_PWCONV && p->res < -1 && mbt_act_stride(p->oc) != (size_t)p->oc)
+        e->ldo[l->src] = mbt_act_stride(p->oc);
+    }
+  }
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
     last[i] = i;
@@ -144,7 +161,7 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
                                                         : i;
     if (l->src >= 0 && last[l->src] < reader) last[l->src] = reader;
     if (l->res >= 0 && last[l->res] < i) last[l->res] = i;
-    size_t sz = (size_t)l->oh * l->ow * (size_t)l->oc;
+    size_t sz = (size_t)l->oh * l->ow * (e->ldo[i] ? e->ldo[i] : (size_t)l->oc);
     need = sz > need ? sz : need;
   }
   for (int k = 0; k < MAX_BUFS; k++) owner[k] = -1;
@@ -442,7 +459,9 @@ static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_
   const struct mbt_layer *l = &e->model.layers[i];
   *x = (struct mbt_exec){l, l->src < 0 ? input : e->act[l->src], e->act[i],
                          l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  if (l->op == MBT_OP_PWCONV) x->ldo = e->ldo[i];
+  if (l->op == MBT_OP_DWCONV && l->src >= 0) x->ldi = e->ldo[l->src];
   mbt_exec_act(x, l->act);
   mbt_exec_bind(x, e->var[i], e->packed[i]);
 }

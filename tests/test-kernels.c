@@ -3,7 +3,9 @@
  *   |y - ref| <= 1e-6 + 1e-5 * (sum over its terms of |x w| + |bias| + |res|)
  * (the bound scales with the magnitude of the terms, fair when terms cancel).  Outputs are
  * NaN-filled before the call and followed by 64 canary bytes; inputs are exact-size heap
- * blocks so that AddressSanitizer sees any over-read. */
+ * blocks so that AddressSanitizer sees any over-read.  Depthwise variants run a second time on
+ * an input with a padded pixel stride (ldi; the padding NaN, so reading it shows) and
+ * pointwise ones writing a padded output stride (ldo; the padding must stay untouched). */
 #include <math.h>
 #include <string.h>
 
@@ -34,6 +36,77 @@ static struct mbt_layer make(enum mbt_op op, int h, int w, int ic, int oc, int k
 
 static float *exact(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
 
+/* Two row ranges (the first of an odd count of rows when it can), so variants must honour r0
+ * and r1, and those that split output channels for threads run each range as three channel
+ * parts. */
+static void run_split(const struct mbt_variant *v, const struct mbt_exec *x) {
+  const int oh = x->l->oh, mid = oh > 2 ? (oh / 2) | 1 : oh / 2;
+  if (v->flags & MBT_SPLIT_C) {
+    for (int part = 0; part < 3; part++) {
+      struct mbt_exec xp = *x;
+      xp.cpart = part;
+      xp.cparts = 3;
+      v->fn(&xp, 0, mid);
+      v->fn(&xp, mid, oh);
+    }
+  } else {
+    v->fn(x, 0, mid);
+    v->fn(x, mid, oh);
+  }
+}
+
+/* Elements of out (at stride ld per pixel, c channels) outside tolerance of ref (dense). */
+static size_t count_bad(const float *out, size_t ld, const float *ref, const float *mag,
+                        size_t npix, size_t c, size_t *at) {
+  size_t bad = 0;
+  for (size_t p = 0; p < npix; p++)
+    for (size_t k = 0; k < c; k++) {
+      const size_t i = p * c + k;
+      if (!(fabs((double)out[p * ld + k] - ref[i]) <= 1e-6 + 1e-5 * mag[i]) && !bad++) *at = i;
+    }
+  return bad;
+}
+
+/* The variant again with padded pixel strides: depthwise reading an input of stride ic + 3
+ * (padding NaN), pointwise writing (and adding a residual of) stride oc + 3, whose padding must
+ * stay as it was.  Returns 1 when the strided run agrees with the reference. */
+static int strided(const struct mbt_variant *v, const struct mbt_exec *x, const float *ref,
+                   const float *mag) {
+  const struct mbt_layer *l = x->l;
+  const size_t npin = (size_t)l->ih * l->iw, npix = (size_t)l->oh * l->ow;
+  const size_t ci = (size_t)l->ic, co = (size_t)l->oc, ld = (l->op == MBT_OP_DWCONV ? ci : co) + 3;
+  struct mbt_exec y = *x;
+  float *sin = NULL, *sout = NULL, *sres = NULL;
+  if (l->op == MBT_OP_DWCONV) {
+    sin = exact(npin * ld);
+    for (size_t i = 0; i < npin * ld; i++) sin[i] = NAN;
+    for (size_t p = 0; p < npin; p++) memcpy(sin + p * ld, x->in + p * ci, ci * sizeof(float));
+    y.in = sin, y.ldi = ld;
+    sout = exact(npix * co);
+    for (size_t i = 0; i < npix * co; i++) sout[i] = NAN;
+  } else {
+    sout = exact(npix * ld);
+    for (size_t i = 0; i < npix * ld; i++) sout[i] = (i % ld) < co ? NAN : 7.0f;
+    if (x->res) {
+      sres = exact(npix * ld);
+      for (size_t p = 0; p < npix; p++)
+        for (size_t k = 0; k < ld; k++) sres[p * ld + k] = k < co ? x->res[p * co + k] : NAN;
+      y.res = sres;
+    }
+    y.ldo = ld;
+  }
+  y.out = sout;
+  run_split(v, &y);
+  size_t at = 0;
+  const size_t lo = l->op == MBT_OP_DWCONV ? co : ld;
+  int good = count_bad(sout, lo, ref, mag, npix, co, &at) == 0;
+  if (l->op == MBT_OP_PWCONV)
+    for (size_t p = 0; p < npix; p++)
+      for (size_t k = co; k < ld; k++) good &= sout[p * ld + k] == 7.0f;
+  free(sin), free(sout), free(sres);
+  return good;
+}
+
 /* Run every runnable variant of l.op on l; return the number of failing variants. */
 static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what) {
   const size_t nin = (size_t)l->ih * l->iw * l->ic, nout = (size_t)l->oh * l->ow * l->oc;
@@ -48,10 +121,10 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   for (size_t i = 0; i < nw; i++) aw[i] = fabsf(w[i]);
   for (int i = 0; i < l->oc; i++) ab[i] = fabsf(b[i]);
   for (size_t i = 0; res && i < nout; i++) ares[i] = fabsf(res[i] = mbt_rng_range(r, -3.0f, 3.0f));
-  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
   mbt_exec_act(&x, l->act);
   mbt_ref_fn(l->op)(&x, 0, l->oh);
-  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0};
+  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
   mbt_ref_fn(l->op)(&xm, 0, l->oh);
   int nv, failures = 0;
   const struct mbt_variant *all = mbt_registry_all(&nv);
@@ -67,22 +140,7 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
       continue;
     }
     mbt_exec_bind(&x, &all[v], packed);
-    /* two row ranges (the first of an odd count of rows when it can), so variants must
-     * honour r0 and r1, and those that split output channels for threads run each range as
-     * three channel parts */
-    const int mid = l->oh > 2 ? (l->oh / 2) | 1 : l->oh / 2;
-    if (all[v].flags & MBT_SPLIT_C) {
-      for (int part = 0; part < 3; part++) {
-        struct mbt_exec xp = x;
-        xp.cpart = part;
-        xp.cparts = 3;
-        all[v].fn(&xp, 0, mid);
-        all[v].fn(&xp, mid, l->oh);
-      }
-    } else {
-      all[v].fn(&x, 0, mid);
-      all[v].fn(&x, mid, l->oh);
-    }
+    run_split(&all[v], &x);
     double worst = 0;
     size_t bad = 0, at = 0;
     for (size_t i = 0; i < nout; i++) {
@@ -93,14 +151,18 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
       }
       if (err / tol > worst) worst = err / tol;
     }
+    const int pixel_strides = l->op == MBT_OP_DWCONV || l->op == MBT_OP_PWCONV;
+    const int stride_ok = !pixel_strides || strided(&all[v], &x, ref, mag);
     mbt_free(packed);
     x.packed = NULL;
     int canary = 1;
     const unsigned char *cb = (const unsigned char *)(out + nout);
     for (size_t i = 0; i < CANARY * sizeof(float); i++) canary &= cb[i] == 0xA5;
-    if (!ok(bad == 0 && canary, "%s %s", all[v].name, what)) {
-      diag("%zu of %zu elements out of tolerance (first at %zu: got %g want %g), canary %s",
-           bad, nout, at, out[at], ref[at], canary ? "intact" : "OVERWRITTEN");
+    if (!ok(bad == 0 && canary && stride_ok, "%s %s%s", all[v].name, what,
+            pixel_strides ? " (and at a padded pixel stride)" : "")) {
+      diag("%zu of %zu elements out of tolerance (first at %zu: got %g want %g), canary %s, "
+           "padded pixel stride %s", bad, nout, at, out[at], ref[at],
+           canary ? "intact" : "OVERWRITTEN", stride_ok ? "agrees" : "DISAGREES");
       failures++;
     }
   }

@@ -10,7 +10,10 @@
 enum mbt_status mbt_layer_bufs_alloc(const struct mbt_layer *l, uint64_t seed,
                                      struct mbt_layer_bufs *b) {
   memset(b, 0, sizeof *b);
-  const size_t nin = (size_t)l->ih * l->iw * l->ic, nout = (size_t)l->oh * l->ow * l->oc;
+  /* a depthwise layer reads its input at the pixel stride the engine gives it (in MobileNets a
+   * pointwise layer always produces it) */
+  const size_t ldi = l->op == MBT_OP_DWCONV ? mbt_act_stride(l->ic) : (size_t)l->ic;
+  const size_t nin = (size_t)l->ih * l->iw * ldi, nout = (size_t)l->oh * l->ow * l->oc;
   b->in = mbt_alloc(nin, sizeof(float));
   b->out = mbt_alloc(nout, sizeof(float));
   b->w = mbt_alloc(mbt_layer_weight_count(l), sizeof(float));
@@ -26,7 +29,8 @@ enum mbt_status mbt_layer_bufs_alloc(const struct mbt_layer *l, uint64_t seed,
   if (b->res)
     for (size_t i = 0; i < nout; i++) b->res[i] = mbt_rng_range(&r, -1.0f, 1.0f);
   mbt_layer_init_weights(l, b->w, b->b, &r);
-  b->x = (struct mbt_exec){l, b->in, b->out, b->res, b->w, b->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0};
+  b->x = (struct mbt_exec){l, b->in, b->out, b->res, b->w, b->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  if (ldi != (size_t)l->ic) b->x.ldi = ldi;
   mbt_exec_act(&b->x, l->act);
   return MBT_OK;
 }

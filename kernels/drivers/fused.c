@@ -13,7 +13,7 @@ void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw
                         const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
                         float *scratch, int r0, int r1) {
   const struct mbt_layer *pl = pw->l;
-  const size_t row_out = (size_t)pl->ow * pl->oc;
+  const size_t row_out = (size_t)pl->ow * (pw->ldo ? pw->ldo : (size_t)pl->oc);
   for (int y = r0; y < r1; y += rows) {
     const int n = r1 - y < rows ? r1 - y : rows;
     struct mbt_exec d = *dw;
@@ -63,6 +63,7 @@ void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *
       x.l = &strip;
       x.in = ex->in + (size_t)whi * row_in;
       x.out = window + (size_t)(whi - wlo) * row_ex;
+      x.ldo = 0; /* the window is dense, whatever the layer's own output would be */
       x.res = ex->res ? ex->res + (size_t)whi * row_ex : NULL;
       exv->fn(&x, 0, b - whi);
       whi = b;
@@ -70,6 +71,7 @@ void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *
     struct mbt_exec d = *dw;
     d.in = window;
     d.irow0 = wlo;
+    d.ldi = 0;
     mbt_drv_dwpw_fused(dwv, &d, pwv, pw, n, scratch, y, y + n);
   }
 }

@@ -30,7 +30,7 @@
     const size_t NR = (size_t)MBT_PW_LANES * NV;                                               \
     const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 72;                     \
     const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
-    const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = N;                       \
+    const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = e->ldo ? e->ldo : N;     \
     /* this call's share of the NR-column panels (threads may split output channels) */        \
     const size_t np = (N + NR - 1) / NR, parts = e->cparts > 1 ? (size_t)e->cparts : 1;       \
     const size_t nb0 = np * (size_t)e->cpart / parts * NR;                                      \

@@ -64,7 +64,8 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
     /* (an edge tile reads no row only its unstored rows need: a window may end before it) */
     if (edge && (iy0 + i < 0 || iy0 + i >= H || i >= (nr - 1) * S + K)) continue;
     if (((SK & 4) && i < P) || ((SK & 8) && i >= (R - 1) * S + K - P)) continue;
-    const float *x = e->in + (size_t)(iy0 + i - e->irow0) * (size_t)W * c + (size_t)c0;
+    const size_t xc = e->ldi ? e->ldi : c; /* input pixel stride */
+    const float *x = e->in + (size_t)(iy0 + i - e->irow0) * (size_t)W * xc + (size_t)c0;
     if (!WRES) { /* the weight rows this input row meets: ky = i - r S for output row r */
 #pragma GCC unroll 4
       for (int r = 0; r < R; r++) {
@@ -78,7 +79,7 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
     for (int j = 0; j < (T - 1) * S + K; j++) { /* input column ix0 + j */
       if (edge && (ix0 + j < 0 || ix0 + j >= W)) continue;
       if (((SK & 1) && j < P) || ((SK & 2) && j >= (T - 1) * S + K - P)) continue;
-      DWT_V v = DWT_LD(x + (size_t)(ix0 + j) * c, full, m);
+      DWT_V v = DWT_LD(x + (size_t)(ix0 + j) * xc, full, m);
       DWT_KEEP(v); /* one load into a register, not one memory operand per use */
 #pragma GCC unroll 4
       for (int r = 0; r < R; r++) {

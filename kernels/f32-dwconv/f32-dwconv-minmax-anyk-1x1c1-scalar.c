@@ -23,7 +23,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, 
           for (int kx = 0; kx < k; kx++) {
             const int ix = ox * s - l->pad + kx;
             if (ix < 0 || ix >= l->iw) continue;
-            const float *x = e->in + ((size_t)(iy - e->irow0) * l->iw + ix) * c + c0;
+            const float *x = e->in + ((size_t)(iy - e->irow0) * l->iw + ix) * (e->ldi ? e->ldi : (size_t)c) + c0;
             const float *w = e->w + ((size_t)ky * k + kx) * c + c0;
             for (int j = 0; j < n; j++) acc[j] += x[j] * w[j];
           }

@@ -27,6 +27,7 @@ static inline void store(float *p, __m256 v, int n, __m256i mask) {
 void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, int r0, int r1) {
   const struct mbt_layer *l = e->l;
   const int c = l->ic, k = l->k, s = l->stride, W = l->iw, ow = l->ow;
+  const size_t xc = e->ldi ? e->ldi : (size_t)c; /* input pixel stride */
   const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
   for (int oy = r0; oy < r1; oy++) {
     const int iy0 = oy * s - l->pad;
@@ -42,16 +43,16 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, in
         const __m256 bias = e->b ? load(e->b + c0, n, mask) : _mm256_setzero_ps();
         __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
         for (int ky = ky0; ky < ky1; ky++) {
-          const float *row = e->in + (size_t)(iy0 + ky - e->irow0) * W * c + c0;
+          const float *row = e->in + (size_t)(iy0 + ky - e->irow0) * W * xc + c0;
           const float *wr = e->w + (size_t)ky * k * c + c0;
           if (interior) {
             for (int kx = 0; kx < k; kx++) {
               const __m256 w = load(wr + (size_t)kx * c, n, mask);
-              const float *x = row + (size_t)(ix0 + kx) * c;
+              const float *x = row + (size_t)(ix0 + kx) * xc;
               a0 = _mm256_fmadd_ps(load(x, n, mask), w, a0);
-              a1 = _mm256_fmadd_ps(load(x + (size_t)s * c, n, mask), w, a1);
-              a2 = _mm256_fmadd_ps(load(x + (size_t)2 * s * c, n, mask), w, a2);
-              a3 = _mm256_fmadd_ps(load(x + (size_t)3 * s * c, n, mask), w, a3);
+              a1 = _mm256_fmadd_ps(load(x + (size_t)s * xc, n, mask), w, a1);
+              a2 = _mm256_fmadd_ps(load(x + (size_t)2 * s * xc, n, mask), w, a2);
+              a3 = _mm256_fmadd_ps(load(x + (size_t)3 * s * xc, n, mask), w, a3);
             }
           } else {
             for (int kx = 0; kx < k; kx++) {
@@ -60,7 +61,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, in
               for (int p = 0; p < np; p++) {
                 const int ix = ix0 + p * s + kx;
                 if (ix < 0 || ix >= W) continue;
-                *acc[p] = _mm256_fmadd_ps(load(row + (size_t)ix * c, n, mask), w, *acc[p]);
+                *acc[p] = _mm256_fmadd_ps(load(row + (size_t)ix * xc, n, mask), w, *acc[p]);
               }
             }
           }

@@ -10,6 +10,7 @@
 void mbt_f32_pwconv_minmax_ukernel_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
   const struct mbt_layer *l = e->l;
   const int ic = l->ic, oc = l->oc;
+  const size_t ldo = e->ldo ? e->ldo : (size_t)oc;
   for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++) {
     const float *a = e->in + p * ic;
     for (int n0 = 0; n0 < oc; n0 += NR) {
@@ -20,10 +21,10 @@ void mbt_f32_pwconv_minmax_ukernel_1x16__scalar(const struct mbt_exec *e, int r0
         const float x = a[ci];
         for (int j = 0; j < n; j++) acc[j] += x * w[j];
       }
-      float *y = e->out + p * oc + n0;
+      float *y = e->out + p * ldo + n0;
       for (int j = 0; j < n; j++) {
         float v = mbt_actf(e, acc[j] + (e->b ? e->b[n0 + j] : 0.0f));
-        y[j] = e->res ? v + e->res[p * oc + n0 + j] : v;
+        y[j] = e->res ? v + e->res[p * ldo + n0 + j] : v;
       }
     }
   }

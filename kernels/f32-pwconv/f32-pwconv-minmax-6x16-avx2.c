@@ -49,7 +49,7 @@ static inline __attribute__((always_inline)) void tile(const struct mbt_exec *e,
   }
 #pragma GCC unroll 6
   for (int i = 0; i < mr; i++) {
-    const size_t o = (p0 + (size_t)i) * oc + n0;
+    const size_t o = (p0 + (size_t)i) * (e->ldo ? e->ldo : (size_t)oc) + n0;
     __m256 v0 = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(c0[i], bb0), lo), hi);
     __m256 v1 = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(c1[i], bb1), lo), hi);
     if (e->hswish) {

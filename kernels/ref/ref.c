@@ -37,6 +37,7 @@ void mbt_ref_conv(const struct mbt_exec *e, int r0, int r1) {
 void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
   const struct mbt_layer *l = e->l;
   const int c = l->ic;
+  const size_t xc = e->ldi ? e->ldi : (size_t)c;
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox++)
       for (int ch = 0; ch < c; ch++) {
@@ -47,7 +48,7 @@ void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
           for (int kx = 0; kx < l->k; kx++) {
             const int ix = ox * l->stride - l->pad + kx;
             if (ix < 0 || ix >= l->iw) continue;
-            acc += (double)e->in[((size_t)(iy - e->irow0) * l->iw + ix) * c + ch] *
+            acc += (double)e->in[((size_t)(iy - e->irow0) * l->iw + ix) * xc + ch] *
                    e->w[((size_t)ky * l->k + kx) * c + ch];
           }
         }
@@ -58,12 +59,13 @@ void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
 
 void mbt_ref_pwconv(const struct mbt_exec *e, int r0, int r1) {
   const struct mbt_layer *l = e->l;
+  const size_t ldo = e->ldo ? e->ldo : (size_t)l->oc;
   for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++)
     for (int co = 0; co < l->oc; co++) {
       double acc = 0;
       for (int ci = 0; ci < l->ic; ci++)
         acc += (double)e->in[p * l->ic + ci] * e->w[(size_t)ci * l->oc + co];
-      e->out[p * l->oc + co] = epilogue(e, acc, p * l->oc + co, co);
+      e->out[p * ldo + co] = epilogue(e, acc, p * ldo + co, co);
     }
 }
 
