@@ -42,8 +42,9 @@
 
 /* R x T outputs at (oy, ox) of channel vector c0; nr rows and np pixels of them are stored.
  * edge = 0 promises a tile with nr = R, np = T whose inputs lie inside the map except, where
- * the compile-time mask SK says so, exactly the padding on its left (1), right (2), top (4)
- * or bottom (8): those P columns or rows are skipped with no test at run time. */
+ * the compile-time mask SK says so, exactly the padding on its left (1) or right (2): those P
+ * columns are skipped with no test at run time; with SK & 4 its input rows outside the map
+ * (top or bottom padding) are skipped by one test per row. */
 DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full, DWT_MASK m,
                      int nr, int np, const int edge, const int K, const int S, const int R,
                      const int T, const int WRES, const int SK) {
@@ -63,7 +64,7 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
   for (int i = 0; i < (R - 1) * S + K; i++) { /* input row iy0 + i */
     /* (an edge tile reads no row only its unstored rows need: a window may end before it) */
     if (edge && (iy0 + i < 0 || iy0 + i >= H || i >= (nr - 1) * S + K)) continue;
-    if (((SK & 4) && i < P) || ((SK & 8) && i >= (R - 1) * S + K - P)) continue;
+    if ((SK & 4) && (iy0 + i < 0 || iy0 + i >= H)) continue;
     const size_t xc = e->ldi ? e->ldi : c; /* input pixel stride */
     const float *x = e->in + (size_t)(iy0 + i - e->irow0) * (size_t)W * xc + (size_t)c0;
     if (!WRES) { /* the weight rows this input row meets: ky = i - r S for output row r */
@@ -124,23 +125,21 @@ DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, cons
         int c0 = cc;
         /* columns and rows past each side of the map (0 inside) */
         const int lc = ix0 < 0 ? -ix0 : 0, rc = ix0 + (T - 1) * S + K - W;
-        const int tr = iy0 < 0 ? -iy0 : 0, br = iy0 + (R - 1) * S + K - H;
         if (rows_in && np == T && ix0 >= 0 && rc <= 0) {
           for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
             dwt_tile(e, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES, 0);
-        } else if (nr == R && np == T && (lc == 0 || lc == P) && (rc <= 0 || rc == P) &&
-                   (tr == 0 || tr == P) && (br <= 0 || br == P)) {
-          /* a whole tile that reads exactly the padding on some sides: those sides known at
-           * compile time (on maps of 7 x 2^k pixels, with T = 7 every edge tile is one) */
-          const int sk = (lc > 0) | (rc > 0) << 1 | (tr > 0) << 2 | (br > 0) << 3;
+        } else if (nr == R && np == T && (lc == 0 || lc == P) && (rc <= 0 || rc == P)) {
+          /* a whole tile that reads exactly the padding on its left or right, and maybe rows
+           * outside the map: the columns known at compile time, the rows tested (on maps of
+           * 7 x 2^k pixels, with T = 7 every edge tile is one) */
+          const int sk = (lc > 0) | (rc > 0) << 1 | !rows_in << 2;
 #define DWT_SK(k)                                                                              \
   case k:                                                                                      \
     for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)                                              \
       dwt_tile(e, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES, k);                             \
     break;
           switch (sk) {
-            DWT_SK(1) DWT_SK(2) DWT_SK(3) DWT_SK(4) DWT_SK(5) DWT_SK(6) DWT_SK(7) DWT_SK(8)
-            DWT_SK(9) DWT_SK(10) DWT_SK(11) DWT_SK(12) DWT_SK(13) DWT_SK(14) DWT_SK(15)
+            DWT_SK(1) DWT_SK(2) DWT_SK(3) DWT_SK(4) DWT_SK(5) DWT_SK(6) DWT_SK(7)
           }
 #undef DWT_SK
         } else {
