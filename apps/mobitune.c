@@ -455,10 +455,11 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     for (int i = 0; i < model->nlayers; i++) {
       const struct mbt_layer *l = &model->layers[i];
       struct mbt_place pc;
-      char key[96];
+      char key[96], tkey[96];
       mbt_roofline_place(&p, model, i, o->threads, &pc);
       mbt_layer_key(l, key, sizeof key);
-      const struct mbt_choice *c = mbt_plan_find(&pl, key);
+      mbt_key_threads(key, o->threads, tkey, sizeof tkey); /* this thread count's entry */
+      const struct mbt_choice *c = mbt_plan_find(&pl, tkey);
       mem += pc.net_memory_bound;
       sum += c ? c->ns : 0;
       printf("  %-12s %-8s I=%7.2f FLOP/B  alone %-7s-bound at %-4s %6.1f GFLOP/s; in the "

@@ -446,6 +446,8 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
 enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl);
 /** The problem key of a layer (shape, stride, activation; names excluded). */
 void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n);
+/** @p key as stored for a plan tuned at @p threads threads (" t=N" appended when N > 1). */
+void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
 
 /** Ask a running mbt_tune to stop (async-signal-safe: a SIGINT handler may call it); it keeps
  * every measurement complete so far, saves them and returns MBT_EINTR. */

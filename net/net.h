@@ -13,8 +13,6 @@ void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struc
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b);
 /* Run layer @p i with variant @p v from now on (packs its weights once per layout). */
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v);
-/* @p key for a plan tuned at @p threads threads (" t=N" appended when threads > 1). */
-void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
 /* 1 when an earlier layer of @p m has the same problem key as layer @p i (it shares that
  * layer's measurements). */
 int mbt_layer_repeats(const struct mbt_model *m, int i);

@@ -61,6 +61,7 @@ ok "the tuned plan (fusion included) agrees with the reference" $M run --net v1 
 if [ -n "$R" ]; then # OpenMP teams crawl under qemu-user
   n=$((n + 1)); echo "ok $n - # SKIP a plan tuned at 2 threads: multi-threaded runs under an emulator"
 else
+ok "a 2-thread tune's summary places that thread count's entries" sh -c "mkdir -p '$T/t2' && cp '$D/profile.json' '$T/t2/' && $M tune --net v1 --res 64 --alpha 0.5 --quick --threads 2 --data '$T/t2' >'$T/t2.out' && grep -q '^  pw1 .*achieved .*pwconv' '$T/t2.out' && ! grep -q '^  .*achieved .* -\$' '$T/t2.out'"
 ok "a plan tuned at 2 threads (and re-tuned with --redo) loads and agrees with the reference" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$D' && $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --redo --data '$D' && grep -q ' t=2 |' '$D/plan.txt' && $M run --net v1 --res 64 --alpha 0.5 --runs 1 --threads 2 --verify --data '$D' | grep -q 'plan $D/plan.txt'"
 fi
 ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --net v2 --res 64 --alpha 0.5 --quick --quiet --data '$D' && $M run --net v2 --res 64 --alpha 0.5 --runs 1 --verify --data '$D'"
