@@ -98,6 +98,16 @@ const struct mbt_cache *mbt_machine_cache(const struct mbt_machine *m, int level
  * threads to its own core, through hwloc.  @return MBT_OK, or MBT_EUNSUPPORTED without hwloc.
  */
 enum mbt_status mbt_pin_threads(int threads);
+/**
+ * How freely a team of @p threads runs now: each thread runs the same compute-only chain
+ * (about 5 ms, longer than a scheduler's slice) at once, and the result is the fastest time
+ * any team thread has reached in this process (three looks seed it on the first call) over
+ * the slowest thread's time now.  About 1 when the team's cores are free; about 0.5 when
+ * another process shares one of them (threads = 1: the calling thread's core).  Call it after
+ * mbt_pin_threads so the team runs where the work will.  Not thread-safe (it keeps the best
+ * time and the calibrated chain length).
+ */
+double mbt_team_share(int threads);
 /** @return the ISA name of one bit ("avx2", ...). */
 const char *mbt_isa_name(uint32_t bit);
 

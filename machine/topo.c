@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -151,4 +152,57 @@ enum mbt_status mbt_pin_threads(int threads) {
   }
   return bad ? mbt_fail(MBT_EUNSUPPORTED, "cannot pin threads (no hwloc, or binding refused)")
              : MBT_OK;
+}
+
+/* A latency-bound floating-point chain: the same work on every core, no memory traffic (its
+ * start comes from a volatile, so the compiler cannot fold the loop away). */
+static volatile double chain_seed = 1.0, chain_sink;
+static double chain(long n) {
+  double x = chain_seed;
+  for (long i = 0; i < n; i++) x = x * 0.9999999 + 1e-7;
+  return x;
+}
+
+/* Run the chain on each thread of a team of @p threads at once; each thread times its own
+ * (so waking the team is not counted).  Sets the slowest and the fastest thread's ns. */
+static void team_chain(int threads, long n, double *slowest, double *fastest) {
+  double hi = 0, lo = INFINITY;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) reduction(max : hi) reduction(min : lo)
+#endif
+  {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+    const double a = mbt_now_ns();
+    const double v = chain(n);
+    hi = lo = mbt_now_ns() - a;
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+    chain_sink += v;
+  }
+  (void)threads;
+  *slowest = hi, *fastest = lo;
+}
+
+double mbt_team_share(int threads) {
+  /* Longer than a scheduler's time slice (a short look slips in between another process's
+   * slices): about 5 ms on one core, calibrated once. */
+  static long n = 0;
+  static double best = INFINITY; /* the fastest any team thread has ever run the chain */
+  if (threads < 1) threads = 1;
+  if (n == 0) {
+    long k = 1000;
+    double d = 0;
+    while (k < (1L << 34) && (d = mbt_now_ns(), chain_sink = chain(k), mbt_now_ns() - d) < 1e6)
+      k *= 2;
+    n = 5 * k;
+  }
+  double slowest = 0, fastest = 0;
+  for (int look = 0; look < (best == INFINITY ? 3 : 1); look++) { /* three looks the first time */
+    team_chain(threads, n, &slowest, &fastest);
+    best = fastest < best ? fastest : best;
+  }
+  return slowest > 0 ? best / slowest : 1.0;
 }

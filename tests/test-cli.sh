@@ -62,6 +62,18 @@ if [ -n "$R" ]; then # OpenMP teams crawl under qemu-user
   n=$((n + 1)); echo "ok $n - # SKIP a plan tuned at 2 threads: multi-threaded runs under an emulator"
 else
 ok "a 2-thread tune's summary places that thread count's entries" sh -c "mkdir -p '$T/t2' && cp '$D/profile.json' '$T/t2/' && $M tune --net v1 --res 64 --alpha 0.5 --quick --threads 2 --data '$T/t2' >'$T/t2.out' && grep -q '^  pw1 .*achieved .*pwconv' '$T/t2.out' && ! grep -q '^  .*achieved .* -\$' '$T/t2.out'"
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  # three busy loops on every CPU but the first: the second tuning thread gets a quarter of its
+  # core at most, the first at least half of its own (make -j2 check runs one other test)
+  spin=""
+  for c in $(seq 1 $(($(nproc) - 1))); do
+    for k in 1 2 3; do taskset -c "$c" sh -c 'while :; do :; done' & spin="$spin $!"; done
+  done
+  ok "a 2-thread tune notices a core held by another process, waits, and warns" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$T/busy' >'$T/busy.out' 2>&1; cat '$T/busy.out'; grep -q 'warning: [0-9]* of [0-9]* passes on 2 thread(s) ran while something else' '$T/busy.out'"
+  kill $spin
+else
+  n=$((n + 1)); echo "ok $n - # SKIP a busy core during a 2-thread tune: needs 2 CPUs and taskset"
+fi
 ok "a plan tuned at 2 threads (and re-tuned with --redo) loads and agrees with the reference" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$D' && $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --redo --data '$D' && grep -q ' t=2 |' '$D/plan.txt' && $M run --net v1 --res 64 --alpha 0.5 --runs 1 --threads 2 --verify --data '$D' | grep -q 'plan $D/plan.txt'"
 fi
 ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --net v2 --res 64 --alpha 0.5 --quick --quiet --data '$D' && $M run --net v2 --res 64 --alpha 0.5 --runs 1 --verify --data '$D'"

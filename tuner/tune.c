@@ -7,12 +7,14 @@
  * machine's noise evenly, and each candidate's median over the passes is kept.  Layers that
  * share a problem key are scored by the sum of their medians.  The reference kernel is timed
  * once in isolation, only to report the speed-up over it. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "config.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/common.h"
 #include "machine/machine.h"
@@ -167,6 +169,36 @@ static int simpler(const struct mbt_variant *a, const struct mbt_variant *b) {
 static volatile sig_atomic_t interrupted;
 void mbt_tune_interrupt(void) { interrupted = 1; }
 
+/* Before each pass: is every core of the tuning team free?  Another process on one of its
+ * cores (this VM's other tenant, a build) slows the whole team, and a pass would time that
+ * load rather than the kernels.  The tuner waits for it to pass, within a budget
+ * for the whole tuning; a pass that runs busy all the same is counted, and the tuner says so
+ * at the end. */
+#define BUSY_SHARE 0.8 /* below this mbt_team_share, the machine is busy */
+static double wait_left_ns; /* waiting budget left in this tuning */
+static int busy_passes, team_passes;
+static double busy_worst;
+
+static void settle(int threads, int verbose) {
+  team_passes++;
+  double s = mbt_team_share(threads);
+  if (s >= BUSY_SHARE) return;
+  if (verbose && wait_left_ns > 0)
+    fprintf(stderr, "tune: the machine is busy (a tuning thread runs at %.0f%% of its free "
+            "speed): waiting up to %.1f s for it\n", 100 * s, wait_left_ns / 1e9);
+  while (s < BUSY_SHARE && wait_left_ns > 0 && !interrupted) {
+    const double t0 = mbt_now_ns();
+    const struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+    s = mbt_team_share(threads);
+    wait_left_ns -= mbt_now_ns() - t0;
+  }
+  if (s < BUSY_SHARE) {
+    busy_passes++;
+    busy_worst = s < busy_worst ? s : busy_worst;
+  }
+}
+
 /* Strip heights tried for fusion (0 = the two layers apart). */
 static const int rows_measure[] = {0, 1, 2, 4, 8}, rows_exhaustive[] = {0, 1, 2, 3, 4, 6, 8, 14};
 #define MAXFUSE 8
@@ -239,7 +271,8 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
   double *t = calloc((size_t)n * nfuse * (size_t)passes, sizeof *t);
   if (!t) return mbt_fail(MBT_ENOMEM, "cannot allocate the fusion timings");
   enum mbt_status st = MBT_OK;
-  for (int pass = -1; pass < passes && st == MBT_OK; pass++)
+  for (int pass = -1; pass < passes && st == MBT_OK; pass++) {
+    settle(threads, o->verbose);
     for (int j = 0; j < nfuse && st == MBT_OK; j++) {
       for (int i = 0; i < n && st == MBT_OK; i++)
         if (todo[i]) st = mbt_engine_fuse(e, i, fuse_rows[j] <= model->layers[i].oh ? fuse_rows[j] : 0);
@@ -254,6 +287,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
         return st;
       }
     }
+  }
   for (int i = 0; i < n && st == MBT_OK; i++) {
     int first = todo[i];
     for (int k = 0; k < i && first; k++) first = !todo[k] || strcmp(pkey[k], pkey[i]) != 0;
@@ -304,13 +338,14 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
     for (int k = 0; k < i && first; k++) first = !todo[k] || strcmp(bkey[k], bkey[i]) != 0;
     if (!first) continue;
     const int oh = model->layers[i + 1].oh;
-    for (int pass = -1; pass < passes && st == MBT_OK && !interrupted; pass++)
+    for (int pass = -1; pass < passes && st == MBT_OK && !interrupted; pass++) {
+      settle(threads, o->verbose);
       for (int j = 0; j < nfuse && st == MBT_OK; j++) {
         if (fuse_rows[j] > oh) continue;
         for (int k = i; k < n && st == MBT_OK; k++)
           if (todo[k] && !strcmp(bkey[k], bkey[i])) st = mbt_engine_block(e, k, fuse_rows[j]);
         flush_caches(cold, ncold);
-      mbt_engine_run(e, in);
+        mbt_engine_run(e, in);
         double sum = 0;
         for (int k = i; k < n; k++)
           if (todo[k] && !strcmp(bkey[k], bkey[i]))
@@ -318,6 +353,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
                    mbt_engine_layer_ns(e, k + 2);
         if (pass >= 0) t[(size_t)j * passes + pass] = sum;
       }
+    }
     if (interrupted) break; /* decided blocks stay; this one is not measured in full */
     int users = 0;
     double score[MAXFUSE];
@@ -407,6 +443,9 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   if (o->verbose && mbt_counters_get()->nevents == 0) fprintf(stderr, "tune: %s\n", m->counters_note);
   if (mbt_pin_threads(threads) != MBT_OK && o->verbose)
     fprintf(stderr, "tune: could not pin the tuning threads; timings may be noisier\n");
+  wait_left_ns = (o->quick ? 1.0 : 10.0) * 1e9;
+  busy_passes = team_passes = 0;
+  busy_worst = 1;
 
   static struct layer_cands lc[MAXL];
   static char keys[MAXL][96];
@@ -490,6 +529,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   memset(drop, 0, sizeof drop);
   int best_warm[MAXL] = {0}, dropped = 0;
   for (int pass = -1; pass < passes && !interrupted; pass++) { /* -1 warms caches, packs */
+    settle(threads, o->verbose);
     for (int j = 0; j < maxn && !interrupted; j++) {
       for (int i = 0; i < n; i++)
         if (lc[i].todo &&
@@ -660,6 +700,12 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   if (st == MBT_OK && !interrupted && !over2) st = mbt_engine_apply_plan(e, pl);
   if (st == MBT_OK && !interrupted && !over2) st = tune_blocks(e, model, o, pl, passes, in, threads);
   if (st == MBT_OK && o->save_path) st = mbt_plan_store(pl, m, o->save_path, 0);
+  if (busy_passes > 0) /* said even with --quiet: the plan may reflect the load, not the code */
+    fprintf(stderr, "tune: warning: %d of %d passes on %d thread(s) ran while something else "
+            "ran on one of their cores (a thread at %.0f%% of its free speed at worst); the "
+            "%d-thread choices may fit that load rather than this machine: tune again with "
+            "--redo when it is quiet\n", busy_passes, team_passes, threads, 100 * busy_worst,
+            threads);
   if (st == MBT_OK && interrupted)
     st = mbt_fail(MBT_EINTR, "tuning interrupted; the plan keeps every problem measured in "
                              "%d complete passes", np);
