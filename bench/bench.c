@@ -133,6 +133,12 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       json_object_object_add(jc, "runs", json_object_new_int(n));
       json_object_array_add(arr, jc);
     }
+    if (o->profile) { /* how far the plan is from what no plan can beat */
+      const double bound = mbt_roofline_net_bound_ns(o->profile, model, o->threads);
+      fprintf(out, "%-28s %11.3f %9.2f %12.2f %12.2f  (every layer at its roofline ceiling)\n",
+              "roofline bound", bound / 1e6, 2 * model->macs / bound, ref / bound, bound / base);
+      json_object_object_add(js, "bound_ms", json_object_new_double(bound / 1e6));
+    }
     json_object_object_add(js, "format", json_object_new_string("mobitune-e2e"));
     json_object_object_add(js, "version", json_object_new_int(1));
     json_object_object_add(js, "net", json_object_new_string(mbt_net_name(model->kind)));

@@ -365,10 +365,15 @@ struct mbt_place {
   int net_level;      /**< the level whose traffic takes longest */
   double net_attainable; /**< flops / max(compute time, activation + weight traffic time) */
   int net_memory_bound;
+  double net_ns;      /**< max(compute time, traffic time): no kernel runs the layer faster */
 };
 /** Place layer @p i of @p m on @p p at @p threads threads (1 or the profile's count). */
 void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, int i,
                         int threads, struct mbt_place *out);
+/** The roofline bound of the whole network: the sum of its layers' net_ns, ns.  No plan runs
+ * the network faster on the machine of @p p (to the accuracy of its ceilings). */
+double mbt_roofline_net_bound_ns(const struct mbt_profile *p, const struct mbt_model *m,
+                                 int threads);
 
 /* ------------------------------------------------------------------ tuning and plans */
 

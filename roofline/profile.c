@@ -385,5 +385,17 @@ void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, 
   const double tm = ta + tw;
   out->net_level = ta >= tw ? la : lw;
   out->net_memory_bound = tm > tc;
-  out->net_attainable = (tm > tc ? tm : tc) > 0 ? out->flops / (tm > tc ? tm : tc) : 0;
+  out->net_ns = tm > tc ? tm : tc;
+  out->net_attainable = out->net_ns > 0 ? out->flops / out->net_ns : 0;
+}
+
+double mbt_roofline_net_bound_ns(const struct mbt_profile *p, const struct mbt_model *m,
+                                 int threads) {
+  double ns = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    struct mbt_place pc;
+    mbt_roofline_place(p, m, i, threads, &pc);
+    ns += pc.net_ns;
+  }
+  return ns;
 }

@@ -99,6 +99,17 @@ static void placement(void) {
   ok(pc.net_memory_bound && pc.net_level == 3 && fabs(pc.net_attainable - 2e6 / 81000) < 1e-9,
      "in the network, weights from DRAM: memory-bound at %s, %.3g GFLOP/s",
      p.levels[pc.net_level].name, pc.net_attainable);
+  /* The network's bound sums its layers': the compute-bound layer above (20000 ns) and one of
+   * 1 MFLOP over 100 MB of activations from DRAM at 20 GB/s (5e6 ns, compute 1e4 ns). */
+  {
+    struct mbt_layer two[2];
+    memset(two, 0, sizeof two);
+    two[0].macs = 1e6, two[0].bytes = 1.8e6, two[0].params = 0.4e6;
+    two[1].macs = 0.5e6, two[1].bytes = 100e6;
+    struct mbt_model m2 = {MBT_NET_V1, 1.0, 224, 2, two, 1.5e6, 4e6, 0, 101.8e6, 1000};
+    const double b = mbt_roofline_net_bound_ns(&p, &m2, 1);
+    ok(fabs(b - 5.02e6) < 1e-3, "the network's roofline bound is the sum of its layers': %.6g ns", b);
+  }
   /* The seed's worked example: I = 1.125 MAC/B = 2.25 FLOP/B on 48 GMAC/s (96 GFLOP/s) with
    * 12 GB/s: beta = 8 FLOP/B (4 MAC/B), memory-bound, attainable 27 GFLOP/s. */
   struct mbt_profile mob = p;
