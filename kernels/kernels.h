@@ -53,6 +53,7 @@ typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
 struct mbt_packer {
   size_t (*size)(const struct mbt_layer *l); /* floats */
   void (*pack)(const struct mbt_layer *l, const float *w, float *dst);
+  int nr; /* output channels per packed panel: the unit a thread's channel part is made of */
 };
 
 struct mbt_variant {

@@ -428,27 +428,49 @@ void mbt_engine_set_threads(mbt_engine_t e, int threads) {
   }
 }
 
-/* Run one layer over the threads: split rows evenly, or -- when there are too few rows to
- * balance (7x7 maps, the fully connected layer) and the variant can -- output channels. */
+void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp) {
+  *rp = 1, *cp = 1;
+  if (threads <= 1 || rows < 1) return;
+  if (units < 1 || !by_channel) units = 1;
+  double best = -1;
+  for (int r = 1; r <= threads && r <= rows; r++) {
+    const int c = by_channel ? (threads / r < units ? threads / r : units) : 1;
+    /* the busiest thread's share (the parts are as even as whole rows and units allow) over
+     * an even share of the whole layer on every thread */
+    const double most = (double)((rows + r - 1) / r) * ((units + c - 1) / c);
+    const double eff = (double)rows * units / threads / most;
+    if (eff > best + 1e-9 || (eff > best - 1e-9 && c < *cp)) best = eff, *rp = r, *cp = c;
+  }
+}
+
+/* The units a thread's channel part of @p v on @p l is made of: packed panels, else vectors. */
+static int channel_units(const struct mbt_variant *v, const struct mbt_layer *l) {
+  int nr = v->packer && v->packer->nr > 0 ? v->packer->nr : 1;
+  if (!v->packer)
+    nr = v->isa & MBT_ISA_AVX512F ? 16 : v->isa & MBT_ISA_AVX2 ? 8 : v->isa & MBT_ISA_NEON ? 4 : 1;
+  return (l->oc + nr - 1) / nr;
+}
+
+/* Run one layer over the threads: a grid of row parts x output-channel parts (channels only
+ * for variants that can split them), the one that loads the busiest thread least -- rows
+ * alone on big maps, channels on 7x7 maps and the fully connected layer, both on many
+ * threads (14 rows on 16 threads: 2 x 8). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads) {
   const int rows = x->l->oh;
-  const int by_channel = (v->flags & MBT_SPLIT_C) && rows < 4 * threads;
-  if (threads <= 1 || (rows < 2 && !by_channel)) {
+  int rp = 1, cp = 1;
+  mbt_split_2d(rows, channel_units(v, x->l), threads, (v->flags & MBT_SPLIT_C) != 0, &rp, &cp);
+  if (rp * cp <= 1) {
     v->fn(x, 0, rows);
     return;
   }
 #ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(rp * cp)
   {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    if (by_channel) {
-      struct mbt_exec part = *x;
-      part.cpart = t;
-      part.cparts = nt;
-      v->fn(&part, 0, rows);
-    } else {
-      v->fn(x, rows * t / nt, rows * (t + 1) / nt);
-    }
+    const int t = omp_get_thread_num(), ri = t / cp;
+    struct mbt_exec part = *x;
+    part.cpart = t % cp;
+    part.cparts = cp;
+    v->fn(&part, rows * ri / rp, rows * (ri + 1) / rp);
   }
 #else
   v->fn(x, 0, rows);
@@ -471,7 +493,7 @@ static void run_fused(struct mbt_engine *e, int i, const float *input) {
   struct mbt_exec dw, pw;
   exec_of(e, i, input, &dw);
   exec_of(e, i + 1, input, &pw);
-  const int rows = e->model.layers[i + 1].oh, nt = e->threads < rows ? e->threads : 1;
+  const int rows = e->model.layers[i + 1].oh, nt = e->threads < rows ? e->threads : rows;
   count_start(e);
   const double t0 = mbt_now_ns();
 #ifdef _OPENMP
@@ -497,7 +519,7 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
   exec_of(e, i, input, &ex);
   exec_of(e, i + 1, input, &dw);
   exec_of(e, i + 2, input, &pw);
-  const int rows = e->model.layers[i + 2].oh, nt = e->threads < rows ? e->threads : 1;
+  const int rows = e->model.layers[i + 2].oh, nt = e->threads < rows ? e->threads : rows;
   const size_t strip = block_strip(e, i);
   count_start(e);
   const double t0 = mbt_now_ns();

@@ -23,6 +23,11 @@ void mbt_block_key(const struct mbt_layer *ex, const struct mbt_layer *dw,
                    const struct mbt_layer *pw, char *buf, size_t n);
 /* The rows of the block that runs from layer @p i (0 = none). */
 int mbt_engine_block_runs(mbt_engine_t e, int i);
+/* Run layer x->l with @p v on @p threads threads (a grid of row parts x channel parts). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
+/* The grid for @p rows rows and @p units channel units on @p threads threads: *rp row parts x
+ * *cp channel parts (cp = 1 unless @p by_channel), the one whose busiest thread has the least
+ * work; at equal balance, fewer channel parts. */
+void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp);
 
 #endif

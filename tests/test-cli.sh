@@ -76,6 +76,13 @@ else
 fi
 ok "a plan tuned at 2 threads (and re-tuned with --redo) loads and agrees with the reference" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$D' && $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --redo --data '$D' && grep -q ' t=2 |' '$D/plan.txt' && $M run --net v1 --res 64 --alpha 0.5 --runs 1 --threads 2 --verify --data '$D' | grep -q 'plan $D/plan.txt'"
 fi
+if [ -n "$R" ]; then
+  n=$((n + 2)); echo "ok $((n - 1)) - # SKIP run --verify on 6 threads: multi-threaded runs under an emulator"
+  echo "ok $n - # SKIP run --verify on 6 threads, fused: multi-threaded runs under an emulator"
+else
+  ok "run --verify on 6 threads (row x channel grids on the 3x3 and 6x6 maps)" $M run --net v2 --res 96 --runs 1 --threads 6 --verify --data "$T/none"
+  ok "run --verify on 6 threads, every pair and block fused (fewer rows than threads)" $M run --net v2 --res 96 --runs 1 --threads 6 --fuse 1 --verify --data "$T/none"
+fi
 ok "tune v2 --quick, then its plan agrees with the reference" sh -c "$M tune --net v2 --res 64 --alpha 0.5 --quick --quiet --data '$D' && $M run --net v2 --res 64 --alpha 0.5 --runs 1 --verify --data '$D'"
 ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res 64 --alpha 0.5 --data '$D' && grep -q '<svg' '$D/report.html' && grep -q \"id='layers0'\" '$D/report.html' && ! grep -q 'src=.http' '$D/report.html'"
 

@@ -92,7 +92,27 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
   mbt_free(x), mbt_free(ax), mbt_free(out), mbt_free(scratch);
 }
 
+/* The thread grid: rows alone on big maps, channels on 7x7 maps and the fully connected layer,
+ * both on many threads; rows when the channel units do not split evenly. */
+static void split_grid(void) {
+  static const struct {
+    int rows, units, threads, by_channel, rp, cp;
+  } c[] = {
+      {14, 64, 16, 1, 2, 8}, {112, 4, 16, 1, 16, 1}, {7, 64, 2, 1, 1, 2}, {14, 64, 2, 1, 2, 1},
+      {7, 3, 2, 1, 2, 1},    {7, 64, 16, 0, 7, 1},   {1, 16, 4, 1, 1, 4}, {28, 16, 16, 1, 4, 4},
+      {56, 64, 1, 1, 1, 1},  {3, 60, 6, 1, 3, 2},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    int rp, cp;
+    mbt_split_2d(c[i].rows, c[i].units, c[i].threads, c[i].by_channel, &rp, &cp);
+    ok(rp == c[i].rp && cp == c[i].cp, "%d rows x %d channel units on %d threads%s: %d x %d "
+       "(want %d x %d)", c[i].rows, c[i].units, c[i].threads, c[i].by_channel ? "" : ", rows only",
+       rp, cp, c[i].rp, c[i].cp);
+  }
+}
+
 int main(void) {
+  split_grid();
   struct mbt_rng r;
   mbt_rng_seed(&r, test_seed());
   int nv;

@@ -28,7 +28,7 @@ static void conv_pack(const struct mbt_layer *l, const float *w, float *dst) {
       }
 }
 
-const struct mbt_packer mbt_pack_f32_conv_nr32__avx2 = {conv_size, conv_pack};
+const struct mbt_packer mbt_pack_f32_conv_nr32__avx2 = {conv_size, conv_pack, 32};
 
 int mbt_conv_direct_applicable(const struct mbt_layer *l) { return l->ic <= 16 && l->k <= 7; }
 

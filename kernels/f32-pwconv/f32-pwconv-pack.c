@@ -21,7 +21,7 @@ static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int n
   static void pack_nr##NR(const struct mbt_layer *l, const float *w, float *dst) {             \
     pack_nr(l, w, dst, NR);                                                                    \
   }                                                                                            \
-  const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR};
+  const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR, NR};
 PACKER(8)
 PACKER(16)
 PACKER(24)
