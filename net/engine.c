@@ -464,13 +464,18 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
     return;
   }
 #ifdef _OPENMP
-#pragma omp parallel num_threads(rp * cp)
+  /* The whole team always, its spare threads idle: libgomp ends the threads a smaller team
+   * leaves out and starts new ones for the next bigger team, which lose their pinning (they
+   * inherit the master's core: 16 threads ran 100x slower that way). */
+#pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), ri = t / cp;
-    struct mbt_exec part = *x;
-    part.cpart = t % cp;
-    part.cparts = cp;
-    v->fn(&part, rows * ri / rp, rows * (ri + 1) / rp);
+    if (t < rp * cp) {
+      struct mbt_exec part = *x;
+      part.cpart = t % cp;
+      part.cparts = cp;
+      v->fn(&part, rows * ri / rp, rows * (ri + 1) / rp);
+    }
   }
 #else
   v->fn(x, 0, rows);
@@ -497,12 +502,13 @@ static void run_fused(struct mbt_engine *e, int i, const float *input) {
   count_start(e);
   const double t0 = mbt_now_ns();
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(e->threads) if (nt > 1) /* the whole team (mbt_run_rows) */
   {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    mbt_drv_dwpw_fused(e->var[i], &dw, e->var[i + 1], &pw, e->fuse[i],
-                       e->scratch + (size_t)t * e->scratch_per_thread, rows * t / n,
-                       rows * (t + 1) / n);
+    const int t = omp_get_thread_num();
+    if (t < nt)
+      mbt_drv_dwpw_fused(e->var[i], &dw, e->var[i + 1], &pw, e->fuse[i],
+                         e->scratch + (size_t)t * e->scratch_per_thread, rows * t / nt,
+                         rows * (t + 1) / nt);
   }
 #else
   (void)nt;
@@ -524,12 +530,13 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
   count_start(e);
   const double t0 = mbt_now_ns();
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(e->threads) if (nt > 1) /* the whole team (mbt_run_rows) */
   {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int t = omp_get_thread_num();
     float *s = e->scratch + (size_t)t * e->scratch_per_thread;
-    mbt_drv_pwdwpw_fused(e->var[i], &ex, e->var[i + 1], &dw, e->var[i + 2], &pw, e->block[i],
-                         s + strip, s, rows * t / n, rows * (t + 1) / n);
+    if (t < nt)
+      mbt_drv_pwdwpw_fused(e->var[i], &ex, e->var[i + 1], &dw, e->var[i + 2], &pw, e->block[i],
+                           s + strip, s, rows * t / nt, rows * (t + 1) / nt);
   }
 #else
   (void)nt;

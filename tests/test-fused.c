@@ -4,14 +4,22 @@
  * variants, strip heights 1, 3 and 8, and the rows split in two ranges (as two threads do).
  * Per element: |y - ref| <= 1e-6 + 2e-5 * (the same chain run on |x|, |w|, |bias|).  Blocks
  * (pointwise -> depthwise -> pointwise, mbt_drv_pwdwpw_fused) likewise, with 3e-5 for the
- * longer chain, and whole networks with every pair, then every block, fused. */
+ * longer chain, and whole networks with every pair, then every block, fused.  Also the thread
+ * grid of a layer, and that running one keeps the OpenMP team's threads (and their pinning). */
+#define _GNU_SOURCE /* syscall */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kernels/kernels.h"
 #include "net/net.h"
 #include "tests/tap.h"
+#include "tuner/tuner.h"
 
 static float *falloc(size_t n) { return mbt_alloc(n ? n : 1, sizeof(float)); }
 
@@ -111,8 +119,57 @@ static void split_grid(void) {
   }
 }
 
+#if defined(_OPENMP) && defined(SYS_gettid)
+/* The OS threads of a team of @p n. */
+static void team_tids(int n, long *tid) {
+#pragma omp parallel num_threads(n)
+  tid[omp_get_thread_num()] = (long)syscall(SYS_gettid);
+}
+#endif
+
+/* A layer whose grid uses fewer threads than the team (the fully connected layer: one row, 16
+ * panels, on 32 threads) must not shrink the team: libgomp would end the spare threads and
+ * start new, unpinned ones for the next full team. */
+static void team_kept(void) {
+#if defined(_OPENMP) && defined(SYS_gettid)
+  if (getenv("MBT_RUNNER") && *getenv("MBT_RUNNER")) { /* qemu-user: OpenMP teams crawl */
+    skip("the team kept", "32 threads under an emulator");
+    return;
+  }
+  enum { N = 32 };
+  struct mbt_model m;
+  mbt_model_build(MBT_NET_V1, 1.0, 224, &m);
+  const struct mbt_layer *l = &m.layers[m.nlayers - 1];
+  const struct mbt_variant *cand[32], *v = NULL;
+  const int nc = mbt_registry_candidates(l, cand, 32);
+  for (int k = 0; k < nc && !v; k++)
+    if (cand[k]->flags & MBT_SPLIT_C) v = cand[k];
+  struct mbt_layer_bufs b;
+  float *packed = NULL;
+  if (!v || mbt_layer_bufs_alloc(l, 7, &b) != MBT_OK) {
+    skip("the team kept", "no channel-splitting variant for the fully connected layer");
+    return;
+  }
+  if (mbt_variant_pack(v, l, b.w, &packed) != MBT_OK) exit(1);
+  mbt_exec_bind(&b.x, v, packed);
+  long before[N], after[N];
+  team_tids(N, before);
+  mbt_run_rows(v, &b.x, N);
+  team_tids(N, after);
+  int same = 1;
+  for (int t = 0; t < N; t++) same &= before[t] == after[t];
+  ok(same, "a layer split over fewer threads than the team (%s) keeps the team's %d threads",
+     v->name, N);
+  mbt_free(packed);
+  mbt_layer_bufs_free(&b);
+#else
+  skip("the team kept", "no OpenMP, or no gettid");
+#endif
+}
+
 int main(void) {
   split_grid();
+  team_kept();
   struct mbt_rng r;
   mbt_rng_seed(&r, test_seed());
   int nv;
