@@ -148,6 +148,7 @@ static void team_kept(void) {
   float *packed = NULL;
   if (!v || mbt_layer_bufs_alloc(l, 7, &b) != MBT_OK) {
     skip("the team kept", "no channel-splitting variant for the fully connected layer");
+    mbt_model_free(&m);
     return;
   }
   if (mbt_variant_pack(v, l, b.w, &packed) != MBT_OK) exit(1);
@@ -162,6 +163,7 @@ static void team_kept(void) {
      v->name, N);
   mbt_free(packed);
   mbt_layer_bufs_free(&b);
+  mbt_model_free(&m);
 #else
   skip("the team kept", "no OpenMP, or no gettid");
 #endif
