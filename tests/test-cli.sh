@@ -6,7 +6,9 @@ set -u
 R=${MBT_RUNNER:-}
 M="${R:+$R }${MOBITUNE:-./mobitune}"
 T=$(mktemp -d /tmp/mbt-test-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
+spin="" # busy loops of the busy-core test; never left running, whatever ends this script
+trap 'rm -rf "$T"; if [ -n "$spin" ]; then kill $spin 2>/dev/null; fi' EXIT
+trap 'exit 1' INT TERM
 . "${srcdir:-.}/tests/tap.sh"
 has() { grep -q -- "$1" "$T/out"; }
 
@@ -65,12 +67,12 @@ ok "a 2-thread tune's summary places that thread count's entries" sh -c "mkdir -
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   # three busy loops on every CPU but the first: the second tuning thread gets a quarter of its
   # core at most, the first at least half of its own (make -j2 check runs one other test)
-  spin=""
   for c in $(seq 1 $(($(nproc) - 1))); do
     for k in 1 2 3; do taskset -c "$c" sh -c 'while :; do :; done' & spin="$spin $!"; done
   done
   ok "a 2-thread tune notices a core held by another process, waits, and warns" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --threads 2 --data '$T/busy' >'$T/busy.out' 2>&1; cat '$T/busy.out'; grep -q 'warning: [0-9]* of [0-9]* passes on 2 thread(s) ran while something else' '$T/busy.out'"
   kill $spin
+  spin=""
 else
   n=$((n + 1)); echo "ok $n - # SKIP a busy core during a 2-thread tune: needs 2 CPUs and taskset"
 fi
