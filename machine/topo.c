@@ -200,7 +200,8 @@ double mbt_team_share(int threads) {
     n = 5 * k;
   }
   double slowest = 0, fastest = 0;
-  for (int look = 0; look < (best == INFINITY ? 3 : 1); look++) { /* three looks the first time */
+  const int looks = best == INFINITY ? 3 : 1; /* three looks the first time */
+  for (int look = 0; look < looks; look++) {
     team_chain(threads, n, &slowest, &fastest);
     best = fastest < best ? fastest : best;
   }
