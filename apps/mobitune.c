@@ -313,8 +313,9 @@ static void model_placement(const struct opts *o, const struct mbt_model *model)
   }
   printf("%d of %d layers memory-bound in the network\n", mem, model->nlayers);
   const double bound = mbt_roofline_net_bound_ns(&p, model, t);
-  printf("roofline bound of the network: %.3f ms, %.1f GFLOP/s (every layer at its ceiling in the "
-         "network: no plan runs faster here)\n", bound / 1e6, 2 * model->macs / bound);
+  if (bound > 0)
+    printf("roofline bound of the network: %.3f ms, %.1f GFLOP/s (every layer at its ceiling in "
+           "the network: no plan runs faster here)\n", bound / 1e6, 2 * model->macs / bound);
 }
 
 static int cmd_model(const struct opts *o, const struct mbt_model *model) {

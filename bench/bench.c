@@ -133,8 +133,8 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       json_object_object_add(jc, "runs", json_object_new_int(n));
       json_object_array_add(arr, jc);
     }
-    if (o->profile) { /* how far the plan is from what no plan can beat */
-      const double bound = mbt_roofline_net_bound_ns(o->profile, model, o->threads);
+    const double bound = o->profile ? mbt_roofline_net_bound_ns(o->profile, model, o->threads) : 0;
+    if (bound > 0) { /* how far the plan is from what no plan can beat */
       fprintf(out, "%-28s %11.3f %9.2f %12.2f %12.2f  (every layer at its roofline ceiling)\n",
               "roofline bound", bound / 1e6, 2 * model->macs / bound, ref / bound, bound / base);
       json_object_object_add(js, "bound_ms", json_object_new_double(bound / 1e6));
