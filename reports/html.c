@@ -434,8 +434,7 @@ static void network(struct buf *b, json_object *jn, FILE *csv, const struct mbt_
   for (int i = 0; i < m->nlayers; i++) {
     s.total += r[i].ns;
     s.total_ref += r[i].c ? r[i].c->ref_ns : 0;
-    if (r[i].pc.attainable > 0) s.predicted += r[i].pc.flops / r[i].pc.attainable;
-    else if (r[i].pc.bw > 0) s.predicted += r[i].l->bytes / r[i].pc.bw;
+    s.predicted += r[i].pc.net_ns; /* the roofline bound in the network: mbt_roofline_net_bound_ns */
     if (r[i].pc.memory_bound || r[i].pc.flops <= 0) s.mem_time += r[i].ns;
     if (r[i].pc.net_memory_bound || r[i].pc.flops <= 0) s.mem_time_net += r[i].ns;
   }
@@ -530,6 +529,9 @@ static void network(struct buf *b, json_object *jn, FILE *csv, const struct mbt_
                            s.e.fixed, s.e.fixed / s.e.tuned);
     if (s.e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s.e.ref, s.e.ref / s.e.tuned);
     put(b, "</li>\n");
+    if (s.predicted > 0)
+      put(b, "<li>the tuned plan end to end runs at %.0f%% of the network's roofline bound "
+             "(below)</li>\n", 100 * s.predicted / 1e6 / s.e.tuned);
   } else {
     put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --net %s --alpha "
            "%g --res %d</code>, then the report again)</li>\n", mbt_net_name(m->kind), m->alpha,
@@ -538,8 +540,9 @@ static void network(struct buf *b, json_object *jn, FILE *csv, const struct mbt_
   put(b, "<li>%.1f M MACs, %.3f M parameters (+%.3f M biases)", m->macs / 1e6, m->params / 1e6,
       m->bias / 1e6);
   if (pub_macs > 0) put(b, "; published: %.0f M multiply-adds, %.1f M parameters", pub_macs, pub_params);
-  put(b, "</li>\n<li>sum of the tuned per-layer medians %.3f ms; the roofline's prediction (sum "
-         "of per-layer bounds, 1 thread) %.3f ms: measured / predicted %.2f</li>\n",
+  put(b, "</li>\n<li>sum of the tuned per-layer medians %.3f ms; the network's roofline bound "
+         "(every layer at its ceiling in the network, 1 thread: no plan runs faster) %.3f ms: "
+         "measured / bound %.2f</li>\n",
       s.total / 1e6, s.predicted / 1e6, s.predicted > 0 ? s.total / s.predicted : 0.0);
   put(b, "<li id='memshare%d'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
          "(each layer alone, its working set in its own level), %.0f%% inside the network "

@@ -51,8 +51,8 @@ for t, want in (('layers0', 54), ('layers1', 0)):
     rows = body.count('<tr') - 1
     assert rows >= want and rows > 20, (t, rows)
 \""
-ok "the summary states the memory-bound share and the end-to-end latency" sh -c \
-  "grep -q 'memory-bound layers: <b>[0-9]*%</b>' '$T/dom.html' && grep -q 'tuned plan median' '$T/dom.html'"
+ok "the summary states the memory-bound share, the end-to-end latency and the roofline bound" sh -c \
+  "grep -q 'memory-bound layers: <b>[0-9]*%</b>' '$T/dom.html' && grep -q 'tuned plan median' '$T/dom.html' && grep -q 'runs at [0-9]*% of the network.s roofline bound' '$T/dom.html' && grep -q 'roofline bound (every layer at its ceiling in the network, 1 thread: no plan runs faster) [0-9.]* ms: measured / bound [0-9.]*' '$T/dom.html'"
 ok "no console errors" sh -c "! grep -Ei 'CONSOLE.*(error|uncaught)|Uncaught' '$T/console.log'"
 rm -f tests/report-screenshot.png
 $H --window-size=1300,2200 --screenshot="$PWD/tests/report-screenshot.png" "file://$D/report.html" \
