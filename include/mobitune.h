@@ -244,12 +244,22 @@ enum mbt_status mbt_image_input(const struct mbt_image *im, int res, const float
 #define MBT_MAX_PEAKS 48   /* compute ceilings: ISA x kernel x thread count */
 #define MBT_MAX_SWEEP 40   /* working-set sizes per bandwidth curve */
 #define MBT_MAX_CURVES 16  /* bandwidth kernels x thread counts */
+#define MBT_MAX_WARNINGS 24 /* profile warnings kept */
 
 /** A measured figure: the best of several repetitions with its spread. */
 struct mbt_figure {
   double best, median, min, max; /**< GFLOP/s or GB/s; min is the worst repetition */
   int reps;
-  int flagged;                   /**< 1 when the repetitions disagreed beyond the bound */
+  int flagged;                   /**< 1 when the repetitions disagreed beyond the bound, or the
+                                      figure could not be made consistent (see adjusted) */
+  int disturbed;                 /**< repetitions that ran while another process held one of
+                                      the measuring CPUs (they are retaken; > 0 means even the
+                                      retakes were disturbed: measured under load) */
+  int adjusted;                  /**< 1: it stayed below a figure it must reach (a narrower ISA,
+                                      fewer threads, a larger memory level) when measured again,
+                                      and was raised to that figure */
+  int suspect;                   /**< 1: a timed kernel beat this ceiling beyond the noise; the
+                                      next 'roofline' or 'tune' measures it again */
 };
 
 /** One compute ceiling: an instruction set's peak with one kernel at one thread count. */
@@ -295,6 +305,13 @@ struct mbt_profile {
   int threads;                   /**< "all threads" count used */
   double clock_ghz;              /**< inferred from a dependent integer add chain (0 unknown) */
   double fma_latency;            /**< cycles, measured on the widest SIMD FMA (0 unknown) */
+  double clock_os_ghz;           /**< the OS's figure for the clock (cpufreq maximum, else
+                                      /proc/cpuinfo; 0 unknown) */
+  int clock_flagged;             /**< 1: the clock estimate stayed implausible (its repetitions
+                                      disagreed, it fell below the OS's figure, or it made a
+                                      ceiling exceed its ISA's FLOP/cycle issue limit) */
+  int nwarnings;                 /**< what the measurement could not vouch for, in words */
+  char warnings[MBT_MAX_WARNINGS][200];
   int npeaks;
   struct mbt_peak peaks[MBT_MAX_PEAKS];
   int ncurves;
@@ -422,10 +439,35 @@ struct mbt_choice {
   int tie;            /**< 1: the runner-up was within the noise, so the simpler one was kept */
   int effort;         /**< enum mbt_effort it was made at */
   int cold;           /**< 1: timed with cold caches (tune --cold) */
+  int busy;           /**< 1: measured while the machine was busy (tune --force under load) */
+  int fallback;       /**< 1: the tuned choice ran slower than the default end to end, so the
+                           default choice was put back (the check after a tune) */
   int nevents;        /**< hardware events counted around each candidate (0 = clock only) */
   char events[MBT_PLAN_EVENTS][48]; /**< their PAPI names */
   int ncand;          /**< candidates recorded (0 in plans from before they were kept) */
   struct mbt_cand cand[MBT_MAX_CANDS];
+};
+
+/** What the check at the end of a tune found (mbt_check.outcome). */
+enum mbt_check_out {
+  MBT_CHECK_FASTER = 0,  /**< the tuned plan is at least as fast as the default and best fixed */
+  MBT_CHECK_FALLBACK = 1,/**< some choices ran slower than the default: they were put back */
+  MBT_CHECK_SLOWER = 2,  /**< still slower than the default after the fallback (noise, load) */
+};
+#define MBT_MAX_CHECKS 32
+
+/** The check at the end of a tune: the tuned plan, the default plan and the best fixed ISA
+ * family timed end to end, interleaved, on one network at one thread count. */
+struct mbt_check {
+  char key[96];       /**< "net v1 alpha=1 res=224 t=2" (mbt_check_key) */
+  double tuned_ns, default_ns, fixed_ns; /**< medians over the rounds */
+  char fixed[16];     /**< the fastest fixed family ("avx512f", "avx2", ...) */
+  double spread;      /**< the tuned plan's (p75 - p25) / median over the rounds */
+  int rounds;
+  int fallbacks;      /**< choices put back to the default */
+  int busy_passes, passes; /**< tuning passes that ran disturbed (after retries), of all */
+  int outcome;        /**< enum mbt_check_out */
+  int busy;           /**< 1: the tune was forced on a busy machine */
 };
 
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
@@ -434,7 +476,18 @@ struct mbt_plan {
   char registry[17];
   int n, cap;
   struct mbt_choice *v;
+  int nchecks;
+  struct mbt_check checks[MBT_MAX_CHECKS];
 };
+
+/** "net NAME alpha=A res=R" with " t=N" for @p threads > 1: the key of a check. */
+void mbt_check_key(const struct mbt_model *m, int threads, char *buf, size_t n);
+/** @return the check stored under @p key, or NULL. */
+const struct mbt_check *mbt_plan_check(const struct mbt_plan *pl, const char *key);
+/** Add or replace the check of its key. */
+enum mbt_status mbt_plan_put_check(struct mbt_plan *pl, const struct mbt_check *c);
+/** @return "faster", "fallback" or "slower". */
+const char *mbt_check_out_name(int outcome);
 
 void mbt_plan_init(struct mbt_plan *pl, const struct mbt_machine *m);
 void mbt_plan_free(struct mbt_plan *pl);

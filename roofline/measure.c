@@ -200,7 +200,8 @@ static void measure_compute(const struct mbt_machine *m, const struct mbt_roofli
     const double lat_cycles = p->clock_ghz > 0 ? p->clock_ghz / lat.best : 0;
     if (I->fma && k == nisa - 1) p->fma_latency = lat_cycles;
     /* every accumulator count on one thread; keep the fastest */
-    struct mbt_figure best = {0, 0, 0, 0, 0, 0};
+    struct mbt_figure best;
+    memset(&best, 0, sizeof best);
     int best_chains = 0;
     for (int c = 0; c < I->nchains; c++) {
       struct mbt_figure f;

@@ -18,6 +18,9 @@ static json_object *fig_json(const struct mbt_figure *f) {
   json_object_object_add(o, "max", json_object_new_double(f->max));
   json_object_object_add(o, "reps", json_object_new_int(f->reps));
   json_object_object_add(o, "flagged", json_object_new_boolean(f->flagged));
+  json_object_object_add(o, "disturbed", json_object_new_int(f->disturbed));
+  json_object_object_add(o, "adjusted", json_object_new_boolean(f->adjusted));
+  json_object_object_add(o, "suspect", json_object_new_boolean(f->suspect));
   return o;
 }
 
@@ -43,6 +46,11 @@ enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path) 
       "lines are not counted); working sets in bytes per thread"));
   json_object_object_add(o, "clock_ghz", json_object_new_double(p->clock_ghz));
   json_object_object_add(o, "fma_latency_cycles", json_object_new_double(p->fma_latency));
+  json_object_object_add(o, "clock_os_ghz", json_object_new_double(p->clock_os_ghz));
+  json_object_object_add(o, "clock_flagged", json_object_new_boolean(p->clock_flagged));
+  json_object *wa = json_object_new_array();
+  for (int i = 0; i < p->nwarnings; i++) json_object_array_add(wa, json_object_new_string(p->warnings[i]));
+  json_object_object_add(o, "warnings", wa);
   json_object *pk = json_object_new_array();
   for (int i = 0; i < p->npeaks; i++) {
     const struct mbt_peak *k = &p->peaks[i];
@@ -149,6 +157,12 @@ static void get_fig(struct reader *r, json_object *o, const char *key, struct mb
   json_object *fl = get(r, v, "flagged", json_type_boolean);
   if (reps) f->reps = json_object_get_int(reps);
   if (fl) f->flagged = json_object_get_boolean(fl);
+  json_object *x; /* optional: profiles from before they were kept */
+  if (v && json_object_object_get_ex(v, "disturbed", &x)) f->disturbed = json_object_get_int(x);
+  if (v && json_object_object_get_ex(v, "adjusted", &x)) f->adjusted = json_object_get_boolean(x);
+  if (v && json_object_object_get_ex(v, "suspect", &x)) f->suspect = json_object_get_boolean(x);
+  if (r->st == MBT_OK && (f->disturbed < 0 || f->disturbed > 1000))
+    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' has a bad disturbed count", r->path, key);
   if (r->st == MBT_OK && !(f->best >= 0 && f->best < 1e7))
     r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' is not a plausible number", r->path, key);
 }
@@ -187,6 +201,13 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
   if (ck) p->clock_ghz = json_object_get_double(ck);
   json_object *fl = get(&r, o, "fma_latency_cycles", json_type_double);
   if (fl) p->fma_latency = json_object_get_double(fl);
+  json_object *x; /* optional: profiles from before they were kept */
+  if (json_object_object_get_ex(o, "clock_os_ghz", &x)) p->clock_os_ghz = json_object_get_double(x);
+  if (json_object_object_get_ex(o, "clock_flagged", &x)) p->clock_flagged = json_object_get_boolean(x);
+  if (json_object_object_get_ex(o, "warnings", &x) && json_object_is_type(x, json_type_array))
+    for (size_t i = 0; i < json_object_array_length(x) && p->nwarnings < MBT_MAX_WARNINGS; i++)
+      snprintf(p->warnings[p->nwarnings++], sizeof p->warnings[0], "%s",
+               json_object_get_string(json_object_array_get_idx(x, i)));
   size_t n;
   json_object *pk = get_array(&r, o, "peaks", "compute ceilings", 1, MBT_MAX_PEAKS, &n);
   if (pk) {
@@ -266,7 +287,8 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
 
 void mbt_profile_summarize(struct mbt_profile *p) {
   static const char *const widest[] = {"avx512f", "avx2", "neon", "sse", "scalar"};
-  struct mbt_figure zero = {0, 0, 0, 0, 0, 0};
+  struct mbt_figure zero;
+  memset(&zero, 0, sizeof zero);
   p->peak_scalar1 = p->peak_scalarn = p->peak_simd1 = p->peak_simdn = zero;
   p->simd_isa[0] = 0;
   for (size_t w = 0; w < sizeof widest / sizeof widest[0] && !p->simd_isa[0]; w++)

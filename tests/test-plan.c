@@ -180,7 +180,7 @@ int main(void) {
   }
   /* A format-1 plan (before candidates were kept) still loads. */
   text = strdup(slurp(path));
-  char *one = strstr(text, "mobitune-plan 2");
+  char *one = strstr(text, "mobitune-plan 3");
   if (one) one[14] = '1';
   char *c1 = strstr(text, "\ncand ");
   while (c1) { /* drop the candidate lines and the events */
@@ -208,6 +208,72 @@ int main(void) {
   st = mbt_plan_load(path, &m, &back);
   ok(st == MBT_EPARSE && strstr(mbt_last_error(), "malformed"), "malformed timing: %s",
      mbt_last_error());
+
+  /* The end-to-end check and the busy / fallback marks round-trip; a broken check line is
+   * refused with its line number; a store keeps the caller's check and the store's others. */
+  {
+    struct mbt_plan ck;
+    mbt_plan_init(&ck, &m);
+    for (int i = 0; i < pl.n; i++) mbt_plan_put(&ck, &pl.v[i]);
+    ck.v[0].busy = 1, ck.v[1].fallback = 1;
+    struct mbt_check k1 = {0};
+    mbt_check_key(&model, 2, k1.key, sizeof k1.key);
+    k1.tuned_ns = 5.1e6, k1.default_ns = 5.4e6, k1.fixed_ns = 5.3e6, k1.spread = 0.012;
+    snprintf(k1.fixed, sizeof k1.fixed, "avx2");
+    k1.rounds = 15, k1.fallbacks = 2, k1.busy_passes = 3, k1.passes = 9;
+    k1.outcome = MBT_CHECK_FALLBACK, k1.busy = 1;
+    mbt_plan_put_check(&ck, &k1);
+    mbt_plan_save(&ck, &m, path);
+    st = mbt_plan_load(path, &m, &back);
+    const struct mbt_check *g = st == MBT_OK ? mbt_plan_check(&back, k1.key) : NULL;
+    ok(g && g->tuned_ns == k1.tuned_ns && g->default_ns == k1.default_ns &&
+       g->fixed_ns == k1.fixed_ns && !strcmp(g->fixed, "avx2") && g->rounds == 15 &&
+       g->fallbacks == 2 && g->busy_passes == 3 && g->passes == 9 &&
+       g->outcome == MBT_CHECK_FALLBACK && g->busy == 1 && back.v[0].busy && !back.v[0].fallback &&
+       back.v[1].fallback && !back.v[1].busy, "check '%s' and the busy and fallback marks round-trip",
+       k1.key);
+    ok(!strcmp(k1.key, "net v2 alpha=0.5 res=96 t=2"), "check key: %s", k1.key);
+    if (st == MBT_OK) mbt_plan_free(&back);
+    static const struct { const char *from, *to, *why; } bad_check[] = {
+        {"outcome=fallback", "outcome=maybe", "unknown check outcome"},
+        {"busy=3/9", "busy=10/9", "malformed check figures"},
+        {"tuned_ns=", "tuned_ns=-", "malformed check figures"},
+        {" forced=1", " forced=1 x=2", "unknown check field"},
+    };
+    for (size_t b = 0; b < sizeof bad_check / sizeof bad_check[0]; b++) {
+      mbt_plan_save(&ck, &m, path);
+      char *t0 = strdup(slurp(path)), *fixed = malloc(strlen(t0) + 64);
+      char *at = strstr(t0, bad_check[b].from);
+      if (at) {
+        sprintf(fixed, "%.*s%s%s", (int)(at - t0), t0, bad_check[b].to, at + strlen(bad_check[b].from));
+        write_text(path, fixed);
+      }
+      st = mbt_plan_load(path, &m, &back);
+      ok(at && st == MBT_EPARSE && strstr(mbt_last_error(), bad_check[b].why) &&
+         strstr(mbt_last_error(), "plan.txt:"), "broken check line (%s): %s", bad_check[b].why,
+         mbt_last_error());
+      free(fixed);
+      free(t0);
+    }
+    mbt_plan_save(&ck, &m, path);
+    struct mbt_plan other;
+    mbt_plan_init(&other, &m);
+    struct mbt_check k2 = k1;
+    mbt_check_key(&model, 1, k2.key, sizeof k2.key);
+    k2.outcome = MBT_CHECK_FASTER, k2.busy = 0;
+    k1.tuned_ns = 4.9e6;
+    mbt_plan_put_check(&other, &k2);
+    mbt_plan_put_check(&other, &k1);
+    mbt_plan_store(&other, &m, path, 0);
+    st = mbt_plan_load(path, &m, &back);
+    ok(st == MBT_OK && back.nchecks == 2 && back.n == pl.n &&
+       mbt_plan_check(&back, k1.key)->tuned_ns == 4.9e6 &&
+       mbt_plan_check(&back, k2.key)->outcome == MBT_CHECK_FASTER,
+       "a store merges checks: %d kept", st == MBT_OK ? back.nchecks : -1);
+    if (st == MBT_OK) mbt_plan_free(&back);
+    mbt_plan_free(&other);
+    mbt_plan_free(&ck);
+  }
 
   /* Two tuners storing at once: 8 processes each store 20 entries of their own, 10 times
    * over, into one store; with the lock and the merge every entry of every process is kept

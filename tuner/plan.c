@@ -10,9 +10,14 @@
  *         effort=measure [tie=1] [cold=1] [events=NAME,NAME...]
  *   cand <variant> | ns=... spread=... alone_ns=... bound_ns=... out=timed|limit|screen|roofline
  *         [counts=N,N...]          (every candidate tried for the entry above; format 2)
+ *   check <net key> | tuned_ns=... default_ns=... fixed=FAMILY fixed_ns=... spread=...
+ *         rounds=N fallbacks=N busy=N/N outcome=faster|fallback|slower [forced=1]
+ *         (the end-to-end check after a tune; format 3)
  *   end <number of entries>
  *
- * Format 1 (no cand lines, no events) still loads.
+ * Entries may carry busy=1 (measured on a busy machine, tune --force) and fallback=1 (put
+ * back to the default choice by the check).  Formats 1 (no cand lines, no events) and 2 (no
+ * check lines) still load.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
@@ -28,7 +33,7 @@
 #include "kernels/kernels.h"
 #include "net/net.h"
 
-#define PLAN_FORMAT 2
+#define PLAN_FORMAT 3
 
 const char *mbt_act_name(enum mbt_act a) {
   static const char *const names[] = {"linear", "relu6", "hswish", "relu", "hsigmoid"};
@@ -129,42 +134,79 @@ enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c) {
   return MBT_OK;
 }
 
+static const char *const check_names[] = {"faster", "fallback", "slower"};
+
+const char *mbt_check_out_name(int outcome) {
+  return outcome >= 0 && outcome < 3 ? check_names[outcome] : "slower";
+}
+
+void mbt_check_key(const struct mbt_model *m, int threads, char *buf, size_t n) {
+  char k[64];
+  snprintf(k, sizeof k, "net %s alpha=%g res=%d", mbt_net_name(m->kind), m->alpha, m->res);
+  mbt_key_threads(k, threads, buf, n);
+}
+
+const struct mbt_check *mbt_plan_check(const struct mbt_plan *pl, const char *key) {
+  for (int i = 0; i < pl->nchecks; i++)
+    if (!strcmp(pl->checks[i].key, key)) return &pl->checks[i];
+  return NULL;
+}
+
+enum mbt_status mbt_plan_put_check(struct mbt_plan *pl, const struct mbt_check *c) {
+  for (int i = 0; i < pl->nchecks; i++)
+    if (!strcmp(pl->checks[i].key, c->key)) {
+      pl->checks[i] = *c;
+      return MBT_OK;
+    }
+  if (pl->nchecks == MBT_MAX_CHECKS)
+    return mbt_fail(MBT_ENOMEM, "more than %d end-to-end checks in one plan", MBT_MAX_CHECKS);
+  pl->checks[pl->nchecks++] = *c;
+  return MBT_OK;
+}
+
+/* The text is streamed into a buffer that grows with what is written, whatever the length of
+ * the numbers in it. */
 enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machine *m,
                               const char *path) {
-  size_t cap = 1024, len = 0;
-  for (int i = 0; i < pl->n; i++) cap += 768 + (size_t)pl->v[i].ncand * 384;
-  char *buf = malloc(cap), mline[384];
-  if (!buf) return mbt_fail(MBT_ENOMEM, "cannot allocate the plan text");
+  char *buf = NULL, mline[384];
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return mbt_fail(MBT_ENOMEM, "cannot allocate the plan text");
   machine_line(m, mline, sizeof mline);
-  len += (size_t)snprintf(buf + len, cap - len,
-                          "# mobitune plan (wisdom), written by mobitune %s; one line per "
-                          "problem\nmobitune-plan %d\nfingerprint %s\nmachine %s\nregistry %s\n",
-                          mbt_version(), PLAN_FORMAT, pl->fingerprint, mline, pl->registry);
+  fprintf(f, "# mobitune plan (wisdom), written by mobitune %s; one line per problem\n"
+          "mobitune-plan %d\nfingerprint %s\nmachine %s\nregistry %s\n",
+          mbt_version(), PLAN_FORMAT, pl->fingerprint, mline, pl->registry);
   for (int i = 0; i < pl->n; i++) {
     const struct mbt_choice *c = &pl->v[i];
-    len += (size_t)snprintf(buf + len, cap - len,
-                            "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s "
-                            "runner_up_ns=%.1f effort=%s%s%s",
-                            c->key, c->variant, c->ns, c->spread, c->ref_ns,
-                            c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
-                            mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "",
-                            c->cold ? " cold=1" : "");
-    for (int k = 0; k < c->nevents; k++)
-      len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? "," : " events=", c->events[k]);
-    buf[len++] = '\n';
+    fprintf(f, "entry %s | %s | ns=%.1f spread=%.4f ref_ns=%.1f runner_up=%s runner_up_ns=%.1f "
+            "effort=%s%s%s%s%s", c->key, c->variant, c->ns, c->spread, c->ref_ns,
+            c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
+            mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "",
+            c->cold ? " cold=1" : "", c->busy ? " busy=1" : "", c->fallback ? " fallback=1" : "");
+    for (int k = 0; k < c->nevents; k++) fprintf(f, "%s%s", k ? "," : " events=", c->events[k]);
+    fputc('\n', f);
     for (int j = 0; j < c->ncand; j++) {
       const struct mbt_cand *d = &c->cand[j];
-      len += (size_t)snprintf(buf + len, cap - len,
-                              "cand %s | ns=%.1f spread=%.4f alone_ns=%.1f bound_ns=%.1f out=%s",
-                              d->variant, d->ns, d->spread, d->alone_ns, d->bound_ns,
-                              out_names[d->out >= 0 && d->out < 4 ? d->out : 0]);
-      for (int k = 0; k < c->nevents; k++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%lld", k ? "," : " counts=", d->counts[k]);
-      buf[len++] = '\n';
+      fprintf(f, "cand %s | ns=%.1f spread=%.4f alone_ns=%.1f bound_ns=%.1f out=%s", d->variant,
+              d->ns, d->spread, d->alone_ns, d->bound_ns,
+              out_names[d->out >= 0 && d->out < 4 ? d->out : 0]);
+      for (int k = 0; k < c->nevents; k++) fprintf(f, "%s%lld", k ? "," : " counts=", d->counts[k]);
+      fputc('\n', f);
     }
   }
-  len += (size_t)snprintf(buf + len, cap - len, "end %d\n", pl->n);
-  enum mbt_status st = mbt_write_atomic(path, buf, len);
+  for (int i = 0; i < pl->nchecks; i++) {
+    const struct mbt_check *c = &pl->checks[i];
+    fprintf(f, "check %s | tuned_ns=%.1f default_ns=%.1f fixed=%s fixed_ns=%.1f spread=%.4f "
+            "rounds=%d fallbacks=%d busy=%d/%d outcome=%s%s\n", c->key, c->tuned_ns,
+            c->default_ns, c->fixed[0] ? c->fixed : "-", c->fixed_ns, c->spread, c->rounds,
+            c->fallbacks, c->busy_passes, c->passes, mbt_check_out_name(c->outcome),
+            c->busy ? " forced=1" : "");
+  }
+  fprintf(f, "end %d\n", pl->n);
+  const int bad = ferror(f);
+  fclose(f);
+  enum mbt_status st = bad || !buf ? mbt_fail(MBT_ENOMEM, "cannot allocate the plan text")
+                                   : mbt_write_atomic(path, buf, len);
   free(buf);
   return st;
 }
@@ -188,6 +230,8 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
   memcpy(out.registry, pl->registry, sizeof out.registry);
   enum mbt_status st = MBT_OK;
   if (mbt_plan_load(path, m, &disk) == MBT_OK) { /* what other tuners stored meanwhile */
+    for (int i = 0; i < disk.nchecks && st == MBT_OK; i++)
+      if (!mbt_plan_check(pl, disk.checks[i].key)) st = mbt_plan_put_check(&out, &disk.checks[i]);
     for (int i = 0; i < disk.n && st == MBT_OK; i++) {
       const struct mbt_choice *mine = mbt_plan_find(pl, disk.v[i].key);
       if (!mine || (faster && disk.v[i].ns > 0 && disk.v[i].ns < mine->ns))
@@ -197,6 +241,7 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
   }
   for (int i = 0; i < pl->n && st == MBT_OK; i++)
     if (!mbt_plan_find(&out, pl->v[i].key)) st = mbt_plan_put(&out, &pl->v[i]);
+  for (int i = 0; i < pl->nchecks && st == MBT_OK; i++) st = mbt_plan_put_check(&out, &pl->checks[i]);
   if (st == MBT_OK) st = mbt_plan_save(&out, m, path);
   mbt_plan_free(&out);
   lk.l_type = F_UNLCK;
@@ -304,12 +349,47 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
     enum mbt_effort ef;
     if (!strcmp(tok, "tie=1")) c->tie = 1;
     else if (!strcmp(tok, "cold=1")) c->cold = 1;
+    else if (!strcmp(tok, "busy=1")) c->busy = 1;
+    else if (!strcmp(tok, "fallback=1")) c->fallback = 1;
     else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
     else if (!strncmp(tok, "events=", 7) && parse_events(tok + 7, c) == MBT_OK) continue;
     else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%s'", path, line, tok);
   }
   snprintf(c->runner_up, sizeof c->runner_up, "%s", strcmp(ru, "-") ? ru : "");
   return MBT_OK;
+}
+
+/* A "check" line: the end-to-end check of one network at one thread count. */
+static enum mbt_status parse_check(char *s, struct mbt_plan *pl, const char *path, int line) {
+  struct mbt_check c;
+  memset(&c, 0, sizeof c);
+  char *bar = strstr(s, " | ");
+  if (!bar || bar == s || (size_t)(bar - s) >= sizeof c.key)
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed check (it lacks 'net key | times')", path, line);
+  memcpy(c.key, s, (size_t)(bar - s));
+  char fixed[16] = "", out[16] = "";
+  int used = 0;
+  if (sscanf(bar + 3, "tuned_ns=%lf default_ns=%lf fixed=%15s fixed_ns=%lf spread=%lf rounds=%d "
+             "fallbacks=%d busy=%d/%d outcome=%15s%n", &c.tuned_ns, &c.default_ns, fixed,
+             &c.fixed_ns, &c.spread, &c.rounds, &c.fallbacks, &c.busy_passes, &c.passes, out,
+             &used) != 10 || !(c.tuned_ns >= 0 && c.tuned_ns < 1e15) ||
+      !(c.default_ns >= 0 && c.default_ns < 1e15) || !(c.fixed_ns >= 0 && c.fixed_ns < 1e15) ||
+      !(c.spread >= 0 && c.spread < 1e6) || c.rounds < 0 || c.fallbacks < 0 ||
+      c.busy_passes < 0 || c.passes < c.busy_passes)
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed check figures '%s'", path, line, bar + 3);
+  snprintf(c.fixed, sizeof c.fixed, "%s", strcmp(fixed, "-") ? fixed : "");
+  c.outcome = -1;
+  for (int k = 0; k < 3; k++)
+    if (!strcmp(out, check_names[k])) c.outcome = k;
+  if (c.outcome < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown check outcome '%s'", path, line, out);
+  const char *rest = bar + 3 + used;
+  while (*rest == ' ') rest++;
+  if (!strncmp(rest, "forced=1", 8)) c.busy = 1, rest += 8;
+  if (*rest && *rest != '\r')
+    return mbt_fail(MBT_EPARSE, "%s:%d: unknown check field '%s'", path, line, rest);
+  if (mbt_plan_check(pl, c.key))
+    return mbt_fail(MBT_EPARSE, "%s:%d: a second check for '%s'", path, line, c.key);
+  return mbt_plan_put_check(pl, &c);
 }
 
 enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl) {
@@ -330,6 +410,7 @@ enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, str
     else if (s[0] == '#') continue;
     else if (strncmp(s, "mobitune-plan ", 14) == 0) format = atoi(s + 14);
     else if (strncmp(s, "cand ", 5) == 0) st = parse_cand(s + 5, last, path, line);
+    else if (strncmp(s, "check ", 6) == 0) st = parse_check(s + 6, &tmp, path, line);
     else if (strncmp(s, "fingerprint ", 12) == 0) snprintf(fp, sizeof fp, "%s", s + 12);
     else if (strncmp(s, "registry ", 9) == 0) snprintf(reg, sizeof reg, "%s", s + 9);
     else if (strncmp(s, "machine ", 8) == 0) snprintf(mline, sizeof mline, "%s", s + 8);
@@ -344,8 +425,8 @@ enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, str
     }
   }
   free(text);
-  if (st == MBT_OK && format != PLAN_FORMAT && format != 1)
-    st = mbt_fail(MBT_EPARSE, "%s: not a mobitune plan of format 1 or %d (found %d)", path,
+  if (st == MBT_OK && (format < 1 || format > PLAN_FORMAT))
+    st = mbt_fail(MBT_EPARSE, "%s: not a mobitune plan of format 1 to %d (found %d)", path,
                   PLAN_FORMAT, format);
   else if (st == MBT_OK && ended != tmp.n)
     st = mbt_fail(MBT_EPARSE, "%s: truncated: %s", path,
