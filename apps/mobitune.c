@@ -19,7 +19,7 @@ enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN
 #define C_NET (C_MODEL | C_TUNE | C_REPORT | C_RUN | C_BENCH | C_WEIGHTS)
 
 struct opts {
-  int json, quick, show, redo, verify, strict, quiet, runs, threads, layers;
+  int json, quick, show, redo, verify, strict, quiet, runs, threads, layers, force;
   enum mbt_net_kind net;
   double alpha;
   int res;
@@ -81,6 +81,8 @@ static const struct optdef {
      "KERNEL read, write, copy or triad, BYTES per thread (all arrays), with --threads; for "
      "interleaved A/B runs beside another tool"},
     {"redo", 0, C_ROOF | C_TUNE, "measure again even when saved results exist"},
+    {"force", 0, C_ROOF | C_TUNE, "measure even while another process holds a CPU (figures and "
+     "plan entries are marked as measured under load); without it a busy machine is refused"},
     {"runs", 1, C_RUN | C_BENCH, "timed runs after one warm-up (default 20)"},
     {"verify", 0, C_RUN, "compare the output with the reference path; fail beyond tolerance"},
     {"strict", 0, C_RUN, "refuse to run without a valid plan for this machine"},
@@ -118,7 +120,8 @@ static void usage(FILE *f, const struct cmddef *c) {
       fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
     fprintf(f, "\n'mobitune <command> --help' lists a command's options.\n"
                "Environment: MBT_ISA=scalar|sse2|avx2|avx512f caps the kernels used; "
-               "MBT_VERBOSE=1 logs the kernel registry.\n");
+               "MBT_VERBOSE=1 logs the kernel registry; MBT_FORCE=1 is --force for roofline and "
+               "tune (measure on a busy machine, marking what was measured under load).\n");
     return;
   }
   fprintf(f, "usage: mobitune %s [options]\n%s\n\noptions:\n", c->name, c->what);
@@ -176,6 +179,8 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
   lo[NOPTS] = (struct option){0, 0, 0, 0};
   opterr = 0;
   optind = 1;
+  const char *force = getenv("MBT_FORCE"); /* as --force: test suites beside other work */
+  o->force = force && !strcmp(force, "1");
   for (;;) {
     int idx = getopt_long(argc, argv, "", lo, NULL);
     if (idx == -1) break;
@@ -195,6 +200,7 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     else if (!strcmp(n, "quick")) o->quick = 1;
     else if (!strcmp(n, "show")) o->show = 1;
     else if (!strcmp(n, "redo")) o->redo = 1;
+    else if (!strcmp(n, "force")) o->force = 1;
     else if (!strcmp(n, "verify")) o->verify = 1;
     else if (!strcmp(n, "strict")) o->strict = 1;
     else if (!strcmp(n, "quiet")) o->quiet = 1;
@@ -271,7 +277,7 @@ static const char *data_path(const struct opts *o, const char *given, const char
 
 static int fail(enum mbt_status st) {
   fprintf(stderr, "mobitune: %s: %s\n", mbt_status_str(st), mbt_last_error());
-  return 1;
+  return st == MBT_EBUSY ? 75 : 1; /* EX_TEMPFAIL: try again when the machine is quiet */
 }
 
 static int cmd_info(const struct opts *o, const struct mbt_machine *m) {
@@ -349,12 +355,36 @@ static int roofline_point(const struct opts *o, const struct mbt_machine *m) {
   return 0;
 }
 
+/* Measure the profile into @p path (the ceilings a kernel beat in @p old, when given, are
+ * marked as measured again: beaten once more, they are not measured a third time). */
+static enum mbt_status measure_profile(const struct opts *o, const struct mbt_machine *m,
+                                       const char *path, const struct mbt_profile *old,
+                                       struct mbt_profile *p) {
+  struct mbt_roofline_opts ro = {o->threads, o->quick, !o->quiet, o->force};
+  enum mbt_status st = mbt_roofline_measure(m, &ro, p);
+  if (st == MBT_OK && old) mbt_profile_carry_suspects(old, p);
+  if (st == MBT_OK) st = mbt_profile_save(p, path);
+  return st;
+}
+
+static void profile_brief(const struct mbt_profile *p, FILE *out) {
+  fprintf(out, "roofline: %d thread%s, clock %.2f GHz%s, FMA %.1f GFLOP/s on 1 thread", p->threads,
+          p->threads > 1 ? "s" : "", p->clock_ghz, p->clock_flagged ? " (not trusted)" : "",
+          mbt_profile_best_peak(p, 1));
+  if (p->threads > 1) fprintf(out, ", %.1f on %d", mbt_profile_best_peak(p, p->threads), p->threads);
+  for (int l = 0; l < p->nlevels; l++)
+    fprintf(out, "%s %s %.0f", l ? "," : "; read GB/s", p->levels[l].name, p->levels[l].read1.best);
+  fprintf(out, "\n");
+  mbt_profile_print_warnings(p, out);
+}
+
 static int cmd_roofline(const struct opts *o, const struct mbt_machine *m) {
   if (o->point) return roofline_point(o, m);
   char pb[4096];
   const char *path = data_path(o, o->profile, "profile.json", pb, sizeof pb, !o->show);
-  struct mbt_profile p;
+  struct mbt_profile p, old;
   enum mbt_status st;
+  int have_old = 0;
   if (o->show || !o->redo) {
     st = mbt_profile_load(path, &p);
     if (st == MBT_OK && strcmp(p.fingerprint, m->fingerprint) != 0 && !o->show) {
@@ -362,19 +392,28 @@ static int cmd_roofline(const struct opts *o, const struct mbt_machine *m) {
               path, p.fingerprint);
       st = MBT_EMISMATCH;
     }
-    if (st == MBT_OK) {
-      if (!o->show) printf("roofline: reusing %s (use --redo to measure again)\n", path);
+    if (st == MBT_OK && o->show) {
       mbt_profile_print(&p, stdout);
+      return 0;
+    }
+    if (st == MBT_OK && mbt_profile_suspects(&p, 1) > 0) {
+      fprintf(stderr, "roofline: %d ceiling%s of %s %s beaten by a timed kernel: measuring again\n",
+              mbt_profile_suspects(&p, 1), mbt_profile_suspects(&p, 1) > 1 ? "s" : "", path,
+              mbt_profile_suspects(&p, 1) > 1 ? "were" : "was");
+      old = p, have_old = 1;
+      st = MBT_EMISMATCH;
+    }
+    if (st == MBT_OK) {
+      printf("roofline: reusing %s, measured %s (--show prints it, --redo measures again)\n", path,
+             p.date);
+      profile_brief(&p, stdout);
       return 0;
     }
     if (o->show) return fail(st);
   }
-  struct mbt_roofline_opts ro = {o->threads, o->quick, !o->quiet};
-  st = mbt_roofline_measure(m, &ro, &p);
+  st = measure_profile(o, m, path, have_old ? &old : NULL, &p);
   if (st != MBT_OK) return fail(st);
   mbt_profile_print(&p, stdout);
-  st = mbt_profile_save(&p, path);
-  if (st != MBT_OK) return fail(st);
   printf("profile: %s\n", path);
   return 0;
 }
@@ -396,13 +435,52 @@ static void on_sigint(int sig) {
   mbt_tune_interrupt();
 }
 
-static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
-                    const struct mbt_model *model) {
-  char pb[4096], fb[4096];
-  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 1);
-  const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
-  struct mbt_plan pl;
-  enum mbt_status st = mbt_plan_load(path, m, &pl);
+/* "achieved X (P%)" of a layer against its bound, never more than 100% as a fact: within the
+ * noise above it, "at the ceiling"; beyond it, the ceiling is suspect. */
+static void achieved(double gflops, double bound, char *buf, size_t n) {
+  const double pct = bound > 0 ? 100 * gflops / bound : 0;
+  if (pct <= 100) snprintf(buf, n, "%6.1f (%3.0f%%)", gflops, pct);
+  else if (pct <= 105) snprintf(buf, n, "%6.1f (100%%, at the ceiling within noise)", gflops);
+  else snprintf(buf, n, "%6.1f (above the ceiling by %.0f%%: SUSPECT)", gflops, pct - 100);
+}
+
+/* Place every layer on the measured roofline (printed when @p print); a layer that beats its
+ * ceiling beyond the noise marks that ceiling suspect.  @return the ceilings newly marked. */
+static int place_layers(const struct opts *o, const struct mbt_model *model,
+                        const struct mbt_plan *pl, struct mbt_profile *p, int print) {
+  int mem = 0, marked = 0;
+  double sum = 0;
+  for (int i = 0; i < model->nlayers; i++) {
+    const struct mbt_layer *l = &model->layers[i];
+    struct mbt_place pc;
+    char key[96], tkey[96], ach[96];
+    mbt_roofline_place(p, model, i, o->threads, &pc);
+    mbt_layer_key(l, key, sizeof key);
+    mbt_key_threads(key, o->threads, tkey, sizeof tkey); /* this thread count's entry */
+    const struct mbt_choice *c = mbt_plan_find(pl, tkey);
+    mem += pc.net_memory_bound;
+    sum += c ? c->ns : 0;
+    const double gf = c ? pc.flops / c->ns : 0;
+    achieved(gf, pc.net_attainable, ach, sizeof ach);
+    if (c && pc.net_attainable > 0 && gf > 1.05 * pc.net_attainable)
+      marked += mbt_profile_beaten(p, mbt_profile_binding(p, &pc, o->threads, 0));
+    if (print)
+      printf("  %-12s %-8s I=%7.2f FLOP/B  alone %-7s-bound at %-4s %6.1f GFLOP/s; in the "
+             "network %-7s-bound at %-4s %6.1f; achieved %s  %s%s\n", l->name,
+             mbt_op_name(l->op), pc.intensity, pc.memory_bound ? "memory" : "compute",
+             p->levels[pc.level].name, pc.attainable, pc.net_memory_bound ? "memory" : "compute",
+             p->levels[pc.net_level].name, pc.net_attainable, ach, c ? c->variant : "-",
+             c && c->busy ? " [busy]" : c && c->fallback ? " [fallback]" : "");
+  }
+  if (print)
+    printf("tune: %d of %d layers memory-bound in the network; sum of per-layer medians %.3f ms\n",
+           mem, model->nlayers, sum / 1e6);
+  return marked;
+}
+
+/* The plan store for tune: an unreadable one is kept aside as PATH.rejected.  0 on success. */
+static int tune_load_plan(const char *path, const struct mbt_machine *m, struct mbt_plan *pl) {
+  enum mbt_status st = mbt_plan_load(path, m, pl);
   if (st == MBT_EPARSE || st == MBT_EMISMATCH) {
     /* Never destroy what we cannot read: keep it beside the new plan. */
     char keep[4200];
@@ -416,23 +494,65 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   } else if (st != MBT_OK && st != MBT_ENOTFOUND) {
     return fail(st);
   }
+  return 0;
+}
+
+/* The profile for tune: measured again first when a kernel beat one of its ceilings. */
+static int tune_profile(const struct opts *o, const struct mbt_machine *m, const char *ppath,
+                        struct mbt_profile *p) {
+  if (mbt_profile_load(ppath, p) != MBT_OK) return 0;
+  const int sus = mbt_profile_suspects(p, 1);
+  if (!sus) return 1;
+  fprintf(stderr, "tune: %d ceiling%s of %s %s beaten by a timed kernel: measuring the roofline "
+          "again first\n", sus, sus > 1 ? "s" : "", ppath, sus > 1 ? "were" : "was");
+  struct mbt_profile old = *p;
+  const enum mbt_status st = measure_profile(o, m, ppath, &old, p);
+  if (st != MBT_OK) {
+    fail(st);
+    return mbt_profile_load(ppath, p) == MBT_OK; /* the old one, marks and all */
+  }
+  return 1;
+}
+
+/* How many entries of @p pl are new or changed against the @p before first ones of @p old. */
+static int changed(const struct mbt_plan *pl, const struct mbt_choice *old, int before) {
+  int measured = 0;
+  for (int i = 0; i < pl->n; i++) {
+    int same = 0;
+    for (int k = 0; old && k < before && !same; k++)
+      same = !strcmp(old[k].key, pl->v[i].key) && old[k].ns == pl->v[i].ns &&
+             old[k].effort == pl->v[i].effort && !strcmp(old[k].variant, pl->v[i].variant);
+    measured += !same;
+  }
+  return measured;
+}
+
+static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
+                    const struct mbt_model *model) {
+  char pb[4096], fb[4096];
+  const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 1);
+  const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
+  struct mbt_plan pl;
+  int rc = tune_load_plan(path, m, &pl);
+  if (rc) return rc;
   const int before = pl.n;
   /* what the plan held, to count the problems this tune measured (new or measured again) */
   struct mbt_choice *old_v = before ? malloc((size_t)before * sizeof *old_v) : NULL;
   if (old_v) memcpy(old_v, pl.v, (size_t)before * sizeof *old_v);
   struct mbt_profile prof;
-  const int have_prof = mbt_profile_load(ppath, &prof) == MBT_OK;
+  const int have_prof = tune_profile(o, m, ppath, &prof);
   struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 0, path, o->quick,
                              o->threads, o->effort, o->budget, have_prof ? &prof : NULL,
-                             o->cold};
-  printf("tune: MobileNet %s alpha %.3g res %d, plan %s (%d entries already measured)\n",
-         mbt_net_name(model->kind), model->alpha, model->res, path, before);
+                             o->cold, o->force, 0};
+  printf("tune: MobileNet %s alpha %.3g res %d, %d thread%s, plan %s (%d entries already "
+         "measured)\n", mbt_net_name(model->kind), model->alpha, model->res,
+         o->threads > 1 ? o->threads : 1, o->threads > 1 ? "s" : "", path, before);
   fflush(stdout);
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint; /* Ctrl-C: stop measuring, keep what is measured */
   sigaction(SIGINT, &sa, &old);
-  st = mbt_tune(m, model, &to, &pl);
+  enum mbt_status st = mbt_tune(m, model, &to, &pl);
   sigaction(SIGINT, &old, NULL);
   char why[256];
   snprintf(why, sizeof why, "%s", mbt_last_error());
@@ -446,50 +566,40 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     }
     st = st2;
   }
+  const int measured = st == MBT_OK ? changed(&pl, old_v, before) : 0;
+  free(old_v);
+  char ck[96];
+  mbt_check_key(model, o->threads, ck, sizeof ck);
+  struct mbt_check chk;
+  if (st == MBT_OK && !mbt_plan_check(&pl, ck) && o->effort != MBT_ESTIMATE) {
+    /* a plan from before the checks, or another network's entries: check it now */
+    st = mbt_tune_check(model, &pl, o->threads, o->quick ? 5 : 0, !o->quiet, &chk);
+    if (st == MBT_OK) st = mbt_plan_put_check(&pl, &chk);
+    if (st == MBT_OK) st = mbt_plan_store(&pl, m, path, 0);
+  }
   if (st != MBT_OK) {
     mbt_plan_free(&pl);
-    free(old_v);
     return fail(st);
   }
-  /* Place every layer on the measured roofline, when a profile exists. */
-  struct mbt_profile p;
-  if (mbt_profile_load(ppath, &p) == MBT_OK) {
-    int mem = 0;
-    double sum = 0;
-    for (int i = 0; i < model->nlayers; i++) {
-      const struct mbt_layer *l = &model->layers[i];
-      struct mbt_place pc;
-      char key[96], tkey[96];
-      mbt_roofline_place(&p, model, i, o->threads, &pc);
-      mbt_layer_key(l, key, sizeof key);
-      mbt_key_threads(key, o->threads, tkey, sizeof tkey); /* this thread count's entry */
-      const struct mbt_choice *c = mbt_plan_find(&pl, tkey);
-      mem += pc.net_memory_bound;
-      sum += c ? c->ns : 0;
-      printf("  %-12s %-8s I=%7.2f FLOP/B  alone %-7s-bound at %-4s %6.1f GFLOP/s; in the "
-             "network %-7s-bound at %-4s %6.1f; achieved %6.1f (%3.0f%%)  %s\n", l->name,
-             mbt_op_name(l->op), pc.intensity, pc.memory_bound ? "memory" : "compute",
-             p.levels[pc.level].name, pc.attainable, pc.net_memory_bound ? "memory" : "compute",
-             p.levels[pc.net_level].name, pc.net_attainable, c ? pc.flops / c->ns : 0.0,
-             c && pc.net_attainable > 0 ? 100 * pc.flops / c->ns / pc.net_attainable : 0.0,
-             c ? c->variant : "-");
-    }
-    printf("tune: %d of %d layers memory-bound in the network; sum of per-layer medians %.3f ms\n", mem,
-           model->nlayers, sum / 1e6);
+  if (have_prof) {
+    if (place_layers(o, model, &pl, &prof, measured > 0) && mbt_profile_save(&prof, ppath) == MBT_OK)
+      fprintf(stderr, "tune: warning: a layer beat its roofline ceiling beyond the noise: the "
+              "ceiling is marked SUSPECT in %s and the next 'roofline' or 'tune' measures it "
+              "again\n", ppath);
+    mbt_profile_print_warnings(&prof, stderr);
   } else {
     printf("tune: no machine profile at %s, so no roofline placement (run 'mobitune roofline')\n",
            ppath);
   }
-  int measured = 0;
-  for (int i = 0; i < pl.n; i++) {
-    int same = 0;
-    for (int k = 0; old_v && k < before && !same; k++)
-      same = !strcmp(old_v[k].key, pl.v[i].key) && old_v[k].ns == pl.v[i].ns &&
-             old_v[k].effort == pl.v[i].effort && !strcmp(old_v[k].variant, pl.v[i].variant);
-    measured += !same;
+  const struct mbt_check *c = mbt_plan_check(&pl, ck);
+  if (c) {
+    FILE *f = c->outcome == MBT_CHECK_SLOWER ? stderr : stdout; /* a warning: --quiet shows it */
+    fputs("tune: ", f);
+    mbt_check_print(c, f);
   }
-  free(old_v);
-  printf("tune: measured %d new problems; plan: %s\n", measured, path);
+  printf("tune: measured %d new problems; plan: %s%s\n", measured, path,
+         measured ? "" : " (it held every problem of this network already: --redo measures "
+                         "again, 'mobitune plan show' prints it)");
   mbt_plan_free(&pl);
   return 0;
 }
@@ -594,6 +704,18 @@ struct stats {
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* 1 when layer @p i, timed at @p ms inside the network, beat its roofline ceiling in the
+ * network beyond the noise; the ceiling is then marked suspect in @p p. */
+static int above_roof(struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
+                      double ms) {
+  struct mbt_place pc;
+  mbt_roofline_place(p, m, i, threads, &pc);
+  if (!(pc.net_attainable > 0 && ms > 0 && pc.flops / (ms * 1e6) > 1.05 * pc.net_attainable))
+    return 0;
+  mbt_profile_beaten(p, mbt_profile_binding(p, &pc, threads, 0));
+  return 1;
 }
 
 /* Warm up once, then time runs; fills median, min, p90 (ms) and, when @p layer_ms is given,
@@ -858,6 +980,11 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     printf("\n");
     /* a fused pair or block reports its whole time on its first layer; the layers fused
      * into it report none, and its GFLOP/s count the whole group's work */
+    char fb[4096];
+    struct mbt_profile prof;
+    const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
+    const int have_prof = o->layers && mbt_profile_load(ppath, &prof) == MBT_OK;
+    int beaten = 0;
     for (int i = 0, lead = 0; o->layers && i < model->nlayers; i++) {
       const struct mbt_layer *l = &model->layers[i];
       if (layer_ms[i] <= 0 && i > 0) {
@@ -869,10 +996,16 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
       for (int j = i + 1; j < model->nlayers && j <= i + 2 && layer_ms[j] <= 0; j++)
         macs += model->layers[j].macs;
       lead = i;
-      printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s\n", l->name, mbt_op_name(l->op),
+      const int over = have_prof && macs == l->macs && above_roof(&prof, model, i, o->threads, layer_ms[i]);
+      beaten += over;
+      printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s%s\n", l->name, mbt_op_name(l->op),
              layer_ms[i], 100 * layer_ms[i] / s.median, 2 * macs / (layer_ms[i] * 1e6),
-             mbt_engine_variant(e, i));
+             mbt_engine_variant(e, i), over ? "  (above its roofline ceiling: SUSPECT)" : "");
     }
+    if (beaten && mbt_profile_save(&prof, ppath) == MBT_OK)
+      fprintf(stderr, "run: warning: %d layer%s beat %s roofline ceiling beyond the noise: marked "
+              "SUSPECT in %s; the next 'roofline' or 'tune' measures it again\n", beaten,
+              beaten > 1 ? "s" : "", beaten > 1 ? "their" : "its", ppath);
     if (o->verify)
       printf("verify: max |logit - reference| = %.3g (tolerance %.3g) over %d input%s, top-1 %s\n",
              max_err, tol, o->batch, o->batch > 1 ? "s" : "", top1_ok ? "agrees" : "DIFFERS");
@@ -927,7 +1060,9 @@ static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
            c->runner_up_ns > 0 ? c->runner_up_ns / c->ns : 0, c->ref_ns > 0 ? c->ref_ns / c->ns : 0,
            c->variant);
     if (c->runner_up[0]) printf(" (%s)", c->runner_up);
-    printf("%s\n", c->tie ? " [tie]" : "");
+    printf("%s%s%s%s\n", c->tie ? " [tie]" : "", c->busy ? " [busy: measured under load]" : "",
+           c->fallback ? " [fallback: the tuned choice ran slower than the default]" : "",
+           c->spread > 0.10 ? " [spread over 10%]" : "");
     for (int j = 0; cands && j < c->ncand; j++) {
       const struct mbt_cand *d = &c->cand[j];
       printf("    %-66s", d->variant);
@@ -940,6 +1075,16 @@ static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
       printf("  %s\n", outs[d->out >= 0 && d->out < 4 ? d->out : 0]);
     }
   }
+  int busy = 0, back = 0, wide = 0;
+  for (int i = 0; i < pl->n; i++)
+    busy += pl->v[i].busy, back += pl->v[i].fallback, wide += pl->v[i].spread > 0.10;
+  for (int i = 0; i < pl->nchecks; i++) mbt_check_print(&pl->checks[i], stdout);
+  if (busy)
+    printf("warning: %d entr%s measured while another process held a CPU (tune --force): tune "
+           "again with --redo when the machine is quiet\n", busy, busy > 1 ? "ies were" : "y was");
+  if (back) printf("note: %d entr%s put back to the default choice by the check after a tune\n",
+                   back, back > 1 ? "ies were" : "y was");
+  if (wide) printf("note: %d entr%s a spread over 10%% between passes\n", wide, wide > 1 ? "ies have" : "y has");
   if (cands) {
     int ev = 0;
     for (int i = 0; i < pl->n; i++) ev |= pl->v[i].nevents > 0;
@@ -1012,7 +1157,13 @@ static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
     if ((st = mbt_plan_load(o->compare[k], m, &other[k])) == MBT_OK)
       bo.compare[k] = &other[k],
       bo.compare_name[k] = strrchr(o->compare[k], '/') ? strrchr(o->compare[k], '/') + 1 : o->compare[k];
+  const int sus = have_prof ? mbt_profile_suspects(&prof, 1) + mbt_profile_suspects(&prof, 2) : 0;
   if (st == MBT_OK) st = mbt_bench(model, have ? &pl : NULL, &bo, stdout);
+  if (st == MBT_OK && have_prof &&
+      mbt_profile_suspects(&prof, 1) + mbt_profile_suspects(&prof, 2) > sus &&
+      mbt_profile_save(&prof, fb) == MBT_OK)
+    fprintf(stderr, "bench: warning: a variant beat its roofline ceiling beyond the noise: the "
+            "ceiling is marked SUSPECT in %s and the next 'roofline' or 'tune' measures it again\n", fb);
   for (int k = 0; k < 2; k++)
     if (bo.compare[k]) mbt_plan_free(&other[k]);
   mbt_plan_free(&pl);

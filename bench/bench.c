@@ -55,7 +55,15 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       fprintf(out, "%-12s %-64s %10.2f %6.1f%% %9.2f %8.2f", l->name, cand[v]->name,
               t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
               2 * l->macs / t.median_ns, l->bytes / t.median_ns);
-      if (pc.attainable > 0) fprintf(out, " %6.1f%%", 100 * 2 * l->macs / t.median_ns / pc.attainable);
+      const double pct = pc.attainable > 0 ? 100 * 2 * l->macs / t.median_ns / pc.attainable : 0;
+      if (pct > 105) { /* a ceiling is what the machine reaches: this one is too low */
+        mbt_profile_beaten(o->profile, mbt_profile_binding(o->profile, &pc, 1, 1));
+        fprintf(out, "   >100%% (ceiling SUSPECT)");
+      } else if (pct > 100) {
+        fprintf(out, "   ~100%%");
+      } else if (pct > 0) {
+        fprintf(out, " %6.1f%%", pct);
+      }
       double cf, cb; /* where the machine counts FLOPs and misses: measured I and GFLOP/s */
       if (mbt_counters_roofline(cc->events, t.counters, t.ncounters, line, &cf, &cb))
         fprintf(out, "  counters: I %.2f FLOP/B (analytic %.2f), %.1f GFLOP/s", cb > 0 ? cf / cb : 0,

@@ -29,6 +29,7 @@ const char *mbt_status_str(enum mbt_status s) {
       [MBT_ENOCOUNTERS] = "no hardware counters on this machine",
       [MBT_EVERIFY] = "result disagrees with the reference",
       [MBT_EINTR] = "interrupted",
+      [MBT_EBUSY] = "the machine is too busy to measure reliably",
   };
   if ((unsigned)s < sizeof text / sizeof text[0] && text[s]) return text[s];
   return "unknown status";

@@ -37,6 +37,7 @@ enum mbt_status {
   MBT_ENOCOUNTERS,       /**< no hardware counters are accessible */
   MBT_EVERIFY,           /**< a result disagrees with the reference */
   MBT_EINTR,             /**< interrupted (what was measured so far is kept) */
+  MBT_EBUSY,             /**< another process held the measuring CPUs: nothing was stored */
 };
 
 /** @return a sentence describing @p s (never NULL). */
@@ -259,7 +260,9 @@ struct mbt_figure {
                                       fewer threads, a larger memory level) when measured again,
                                       and was raised to that figure */
   int suspect;                   /**< 1: a timed kernel beat this ceiling beyond the noise; the
-                                      next 'roofline' or 'tune' measures it again */
+                                      next 'roofline' or 'tune' measures it again; 3: measured
+                                      again after that; 2: beaten once more after that (the
+                                      placement model, not the figure, is then in question) */
 };
 
 /** One compute ceiling: an instruction set's peak with one kernel at one thread count. */
@@ -282,6 +285,8 @@ struct mbt_curve {
   double ws[MBT_MAX_SWEEP];      /**< bytes per thread, all arrays of the kernel together */
   double best[MBT_MAX_SWEEP];    /**< GB/s, best repetition, all threads together */
   double median[MBT_MAX_SWEEP];  /**< GB/s, median repetition */
+  int disturbed[MBT_MAX_SWEEP];  /**< repetitions of the best look measured under load (not
+                                      saved: the level figures count them) */
 };
 
 struct mbt_bw_level {
@@ -330,6 +335,7 @@ struct mbt_roofline_opts {
   int threads;    /**< 0 = all hardware threads */
   int quick;      /**< 1 = fewer sizes and repetitions (tests) */
   int verbose;    /**< progress lines on stderr */
+  int force;      /**< 1 = keep figures measured under load (marked) instead of MBT_EBUSY */
 };
 
 /** Measure the ceilings of this machine. */
@@ -345,6 +351,23 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p);
 void mbt_profile_print(const struct mbt_profile *p, FILE *out);
 /** Fill the summary fields (peak_*, simd_isa, levels' read1/readn) from peaks and levels. */
 void mbt_profile_summarize(struct mbt_profile *p);
+/** The best FMA (or mul+add) ceiling of any ISA at @p threads, GFLOP/s: what a layer's code,
+ * whichever ISA it uses, is placed against. */
+double mbt_profile_best_peak(const struct mbt_profile *p, int threads);
+/** "  ADJUSTED: ...  UNDER LOAD: ..." for a figure's marks ("" when none). */
+void mbt_figure_marks(const struct mbt_figure *f, char *buf, size_t n);
+/** Ceilings whose suspect state is @p state (1: beaten, to measure again; 2: beaten again
+ * after being measured again). */
+int mbt_profile_suspects(const struct mbt_profile *p, int state);
+/** Ceilings of @p old that were suspect are marked, in the new profile @p p, as measured again
+ * after a kernel beat them (suspect = 3). */
+void mbt_profile_carry_suspects(const struct mbt_profile *old, struct mbt_profile *p);
+/** A timed kernel beat ceiling @p f (of @p p) beyond the noise: mark it suspect (1), or, if it
+ * was already measured again after that (3), beaten again (2).  @return 1 when the mark
+ * changed (the profile should be saved). */
+int mbt_profile_beaten(struct mbt_profile *p, struct mbt_figure *f);
+/** The profile's warnings, one "warning: ..." line each. */
+void mbt_profile_print_warnings(const struct mbt_profile *p, FILE *out);
 /** The best FMA (or mul+add) ceiling of @p isa ("" = widest SIMD) at @p threads, GFLOP/s. */
 double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int threads);
 
@@ -391,6 +414,10 @@ void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, 
  * the network faster on the machine of @p p (to the accuracy of its ceilings). */
 double mbt_roofline_net_bound_ns(const struct mbt_profile *p, const struct mbt_model *m,
                                  int threads);
+/** The ceiling that bounds a layer placed at @p pc, in the network or (@p alone) alone: its
+ * compute peak, or the read bandwidth of the level its traffic comes from; to mark it suspect. */
+struct mbt_figure *mbt_profile_binding(struct mbt_profile *p, const struct mbt_place *pc,
+                                       int threads, int alone);
 
 /* ------------------------------------------------------------------ tuning and plans */
 
@@ -536,7 +563,23 @@ struct mbt_tune_opts {
   int cold;        /**< 1 = before every timed network run, stream a buffer of twice the
                         last-level cache so that weights and activations start in DRAM (a
                         first inference); 0 = the in-network, warm condition (default) */
+  int force;       /**< 1 = keep choices measured on a busy machine (marked busy) rather than
+                        refuse with MBT_EBUSY */
+  int check;       /**< rounds of the end-to-end check after tuning (0 = 15; -1 = none) */
 };
+
+/**
+ * The check after a tune: the plan @p pl, the default plan and every fixed SIMD family run the
+ * network @p rounds times each, round-robin, on @p threads threads.  Where the tuned plan is
+ * slower than the default beyond the noise, the problems whose layers ran slower get the
+ * default choice back in @p pl (marked fallback) and the plans are timed again.  @p out gets the
+ * figures and the outcome (the caller stores it: mbt_plan_put_check).
+ */
+enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, int threads,
+                               int rounds, int verbose, struct mbt_check *out);
+
+/** One line saying what a check found. */
+void mbt_check_print(const struct mbt_check *c, FILE *out);
 
 /** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
@@ -619,7 +662,9 @@ struct mbt_bench_opts {
   int quick;    /**< shorter timings */
   int runs;     /**< end-to-end timed runs per configuration */
   int threads;  /**< threads for the end-to-end runs */
-  const struct mbt_profile *profile; /**< when set, each layer's % of its roofline bound */
+  struct mbt_profile *profile; /**< when set, each layer's % of its roofline bound; a ceiling a
+                                    variant beat beyond the noise is marked suspect in it (the
+                                    caller saves it when mbt_profile_suspects grew) */
   const struct mbt_plan *compare[2];  /**< other plans timed beside the plan (NULL = none) */
   const char *compare_name[2];        /**< their labels */
   int e2e_only;                       /**< 1 = skip the per-variant table */

@@ -313,6 +313,32 @@ void mbt_profile_summarize(struct mbt_profile *p) {
   }
 }
 
+double mbt_profile_best_peak(const struct mbt_profile *p, int threads) {
+  double best = 0; /* the code that runs a layer may be of any ISA the machine has */
+  for (int i = 0; i < p->npeaks; i++) {
+    const struct mbt_peak *k = &p->peaks[i];
+    if (strcmp(k->kernel, "fma+add") && k->threads == threads && k->gflops.best > best)
+      best = k->gflops.best;
+  }
+  return best;
+}
+
+struct mbt_figure *mbt_profile_binding(struct mbt_profile *p, const struct mbt_place *pc,
+                                       int threads, int alone) {
+  if (alone ? pc->memory_bound : pc->net_memory_bound) {
+    const int t = threads > 1 && p->threads > 1 ? 1 : 0;
+    return &p->levels[alone ? pc->level : pc->net_level].bw[MBT_BW_READ][t];
+  }
+  struct mbt_figure *best = NULL;
+  const int th = threads > 1 ? p->threads : 1;
+  for (int i = 0; i < p->npeaks; i++) {
+    struct mbt_peak *k = &p->peaks[i];
+    if (strcmp(k->kernel, "fma+add") && k->threads == th && (!best || k->gflops.best > best->best))
+      best = &k->gflops;
+  }
+  return best;
+}
+
 double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int threads) {
   double best = 0;
   const char *want = isa && *isa ? isa : p->simd_isa;
@@ -325,10 +351,22 @@ double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int thread
   return best;
 }
 
+/* What a figure's marks say, in words ("" when it has none). */
+void mbt_figure_marks(const struct mbt_figure *f, char *buf, size_t n) {
+  snprintf(buf, n, "%s%s%s%s", f->adjusted ? "  ADJUSTED: raised to the figure it must reach"
+                               : f->flagged ? "  FLAGGED: repetitions disagree >10%" : "",
+           f->disturbed > 0 ? "  UNDER LOAD: measured while another process held a CPU" : "",
+           f->suspect == 1 ? "  SUSPECT: a timed kernel beat it; measured again next time" : "",
+           f->suspect == 2 ? "  BEATEN: a kernel beat it after it was measured again" :
+           f->suspect == 3 ? "  RECHECKED: measured again after a kernel beat it" : "");
+}
+
 static void fig_row(FILE *out, const char *what, const struct mbt_figure *f, const char *unit,
                     const char *extra) {
+  char marks[256];
+  mbt_figure_marks(f, marks, sizeof marks);
   fprintf(out, "  %-30s %9.1f %9.1f %9.1f %9.1f  %-7s %d%s%s\n", what, f->best, f->median, f->min,
-          f->max, unit, f->reps, extra, f->flagged ? "  FLAGGED: repetitions disagree >10%" : "");
+          f->max, unit, f->reps, extra, marks);
 }
 
 static void human(double bytes, char *buf, size_t n) {
@@ -339,15 +377,20 @@ static void human(double bytes, char *buf, size_t n) {
 void mbt_profile_print(const struct mbt_profile *p, FILE *out) {
   fprintf(out, "machine profile %s (mobitune %s, %s), threads 1..%d\n", p->fingerprint,
           p->version, p->date, p->threads);
-  fprintf(out, "clock %.2f GHz (dependent integer adds); FMA latency %.1f cycles (dependent chain)\n",
-          p->clock_ghz, p->fma_latency);
+  if (p->clock_flagged)
+    fprintf(out, "clock %.2f GHz (dependent integer adds): NOT TRUSTED (see the warnings); the OS "
+            "says %.2f GHz\n", p->clock_ghz, p->clock_os_ghz);
+  else
+    fprintf(out, "clock %.2f GHz (dependent integer adds%s); FMA latency %.1f cycles (dependent "
+            "chain)\n", p->clock_ghz, p->clock_os_ghz > 0 ? ", consistent with the OS's figure and "
+            "every ceiling's issue limit" : "", p->fma_latency);
   fprintf(out, "compute ceilings:\n  %-30s %9s %9s %9s %9s  %-7s %s\n", "isa kernel threads (chains)",
           "best", "median", "worst", "max", "unit", "reps");
   for (int i = 0; i < p->npeaks; i++) {
     const struct mbt_peak *k = &p->peaks[i];
     char what[64], extra[48] = "";
     snprintf(what, sizeof what, "%s %s %d thr (%d)", k->isa, k->kernel, k->threads, k->chains);
-    if (p->clock_ghz > 0)
+    if (p->clock_ghz > 0 && !p->clock_flagged)
       snprintf(extra, sizeof extra, "  %.1f FLOP/cycle/core", k->gflops.best / p->clock_ghz / k->threads);
     fig_row(out, what, &k->gflops, "GFLOP/s", extra);
   }
@@ -368,6 +411,46 @@ void mbt_profile_print(const struct mbt_profile *p, FILE *out) {
       }
   }
   fprintf(out, "counters: %s\n", p->counters_note);
+  mbt_profile_print_warnings(p, out);
+}
+
+void mbt_profile_carry_suspects(const struct mbt_profile *old, struct mbt_profile *p) {
+  for (int i = 0; i < old->npeaks; i++) {
+    const struct mbt_peak *o = &old->peaks[i];
+    for (int k = 0; k < p->npeaks && o->gflops.suspect; k++)
+      if (!strcmp(p->peaks[k].isa, o->isa) && !strcmp(p->peaks[k].kernel, o->kernel) &&
+          p->peaks[k].threads == o->threads)
+        p->peaks[k].gflops.suspect = 3;
+  }
+  for (int l = 0; l < old->nlevels && l < p->nlevels; l++)
+    for (int k = 0; k < MBT_BW_KERNELS; k++)
+      for (int t = 0; t < 2; t++)
+        if (old->levels[l].bw[k][t].suspect) p->levels[l].bw[k][t].suspect = 3;
+  mbt_profile_summarize(p);
+}
+
+int mbt_profile_beaten(struct mbt_profile *p, struct mbt_figure *f) {
+  (void)p;
+  if (!f || f->suspect == 1 || f->suspect == 2) return 0;
+  f->suspect = f->suspect == 3 ? 2 : 1;
+  return 1;
+}
+
+int mbt_profile_suspects(const struct mbt_profile *p, int state) {
+  int n = 0;
+  for (int i = 0; i < p->npeaks; i++) n += p->peaks[i].gflops.suspect == state;
+  for (int l = 0; l < p->nlevels; l++)
+    for (int k = 0; k < MBT_BW_KERNELS; k++) n += (p->levels[l].bw[k][0].suspect == state) +
+                                                  (p->levels[l].bw[k][1].suspect == state);
+  return n;
+}
+
+void mbt_profile_print_warnings(const struct mbt_profile *p, FILE *out) {
+  for (int i = 0; i < p->nwarnings; i++) fprintf(out, "warning: %s\n", p->warnings[i]);
+  const int sus = mbt_profile_suspects(p, 1);
+  if (sus)
+    fprintf(out, "warning: %d ceiling%s beaten by a timed kernel (SUSPECT above): 'roofline' or "
+            "'tune' measures %s again\n", sus, sus > 1 ? "s were" : " was", sus > 1 ? "them" : "it");
 }
 
 /* The smallest level whose capacity (per thread) holds @p bytes; the last level otherwise. */
@@ -384,7 +467,7 @@ void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, 
   const int t = threads > 1 && p->threads > 1 ? 1 : 0;
   out->flops = 2.0 * l->macs;
   out->intensity = l->bytes > 0 ? out->flops / l->bytes : 0;
-  out->peak = t ? p->peak_simdn.best : p->peak_simd1.best;
+  out->peak = mbt_profile_best_peak(p, t ? p->threads : 1);
   for (int k = 0; k < p->nlevels; k++) {
     const double bw = p->levels[k].bw[MBT_BW_READ][t].best;
     out->ridges[k] = bw > 0 ? out->peak / bw : 0;

@@ -45,7 +45,9 @@ extern const struct mbt_roof_isa mbt_roof_avx512;
 extern const struct mbt_roof_isa mbt_roof_neon;
 #endif
 
-/* Clock in GHz from a chain of dependent integer adds (one cycle each); 0 where unknown. */
-double mbt_roof_clock_ghz(void);
+/* Clock in GHz from a chain of dependent integer adds (one cycle each), the best of short
+ * repetitions that ran undisturbed (@p f: all of them, the looks that were disturbed counted);
+ * 0 where unknown. */
+double mbt_roof_clock_ghz(struct mbt_figure *f);
 
 #endif

@@ -37,9 +37,51 @@ int main(void) {
   mbt_plan_init(&pl, &m);
   struct mbt_tune_opts o;
   memset(&o, 0, sizeof o);
-  o.reps = 3, o.quick = 1, o.effort = MBT_MEASURE, o.profile = &prof;
+  /* force: a busy machine (this test beside others) must not refuse the tune */
+  o.reps = 3, o.quick = 1, o.effort = MBT_MEASURE, o.profile = &prof, o.force = 1;
   enum mbt_status st = mbt_tune(&m, &model, &o, &pl);
   ok(st == MBT_OK, "tune with a made-up profile: %s", st == MBT_OK ? "ok" : mbt_last_error());
+  char ckey[96];
+  mbt_check_key(&model, 1, ckey, sizeof ckey);
+  const struct mbt_check *ck = mbt_plan_check(&pl, ckey);
+  ok(ck && ck->rounds == 5 && ck->tuned_ns > 0 && ck->default_ns > 0 && ck->outcome >= 0 &&
+     ck->outcome <= MBT_CHECK_SLOWER && (!ck->fixed[0] || ck->fixed_ns > 0) &&
+     ck->passes > 0 && ck->busy_passes <= ck->passes,
+     "the tune ends with an end-to-end check (%s: tuned %.3f ms, default %.3f ms, %s)", ckey,
+     ck ? ck->tuned_ns / 1e6 : 0, ck ? ck->default_ns / 1e6 : 0,
+     ck ? mbt_check_out_name(ck->outcome) : "none");
+  /* The check puts back a choice that runs slower than the default: the largest pointwise
+   * layer on its plain C variant (ten times slower or more than any SIMD one) is found and
+   * given the default variant again, marked as a fallback. */
+  if ((m.isa & (MBT_ISA_AVX2 | MBT_ISA_AVX512F)) != 0) {
+    int big = -1;
+    for (int i = 0; i < model.nlayers; i++)
+      if (model.layers[i].op == MBT_OP_PWCONV && (big < 0 || model.layers[i].macs > model.layers[big].macs))
+        big = i;
+    char k[96];
+    mbt_layer_key(&model.layers[big], k, sizeof k);
+    struct mbt_choice *c = (struct mbt_choice *)mbt_plan_find(&pl, k);
+    const char *plain = NULL;
+    for (int j = 0; c && j < c->ncand; j++)
+      if (strstr(c->cand[j].variant, "scalar")) plain = c->cand[j].variant;
+    if (c && plain) {
+      char was[96];
+      snprintf(was, sizeof was, "%s", plain);
+      snprintf(c->variant, sizeof c->variant, "%s", was);
+      struct mbt_check out;
+      st = mbt_tune_check(&model, &pl, 1, 5, 0, &out);
+      c = (struct mbt_choice *)mbt_plan_find(&pl, k);
+      ok(st == MBT_OK && out.fallbacks >= 1 && c && c->fallback && strcmp(c->variant, was) != 0 &&
+         out.outcome != MBT_CHECK_FASTER,
+         "a slower choice (%s on %s) is put back to the default by the check: %d fallback(s), "
+         "now %s, outcome %s", was, model.layers[big].name, out.fallbacks, c ? c->variant : "-",
+         mbt_check_out_name(out.outcome));
+    } else {
+      ok(0, "the largest pointwise layer has an entry with a plain C candidate");
+    }
+  } else {
+    skip("a slower choice is put back by the check", "no AVX2 or AVX-512 on this machine");
+  }
   const int simd = (m.isa & (MBT_ISA_AVX2 | MBT_ISA_AVX512F)) != 0;
   int layers = 0, recorded = 0, roof = 0, roof_simd = 0, roof_plain = 0, plain_run = 0;
   int winner_timed = 0, bound_ok = 1, outcome_ok = 1;
@@ -56,7 +98,9 @@ int main(void) {
     for (int j = 0; j < c->ncand; j++) {
       const struct mbt_cand *d = &c->cand[j];
       const int plain = strstr(d->variant, "scalar") != NULL;
-      if (!strcmp(d->variant, c->variant)) winner_timed += d->out == MBT_CAND_TIMED && d->ns > 0;
+      /* (a choice the end-to-end check put back is the default, whatever was timed) */
+      if (!strcmp(d->variant, c->variant) || (c->fallback && j == 0))
+        winner_timed += c->fallback || (d->out == MBT_CAND_TIMED && d->ns > 0);
       if (d->out == MBT_CAND_ROOFLINE) {
         roof++;
         roof_simd += !plain, roof_plain += plain;

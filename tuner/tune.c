@@ -178,6 +178,11 @@ void mbt_tune_interrupt(void) { interrupted = 1; }
 static double wait_left_ns; /* waiting budget left in this tuning */
 static int busy_passes, team_passes;
 static double busy_worst;
+static int busy_cpu = -1;   /* the CPU another process held most often */
+static int busy_hits[MBT_LOAD_MAX];
+static int repeats_left;    /* disturbed passes that may still be repeated in this tuning */
+static int repeats_done;
+static int forced_busy;      /* 1: too busy, kept by --force */
 
 static void settle(int threads, int verbose) {
   team_passes++;
@@ -193,10 +198,48 @@ static void settle(int threads, int verbose) {
     s = mbt_team_share(threads);
     wait_left_ns -= mbt_now_ns() - t0;
   }
-  if (s < BUSY_SHARE) {
-    busy_passes++;
-    busy_worst = s < busy_worst ? s : busy_worst;
+  (void)s; /* a pass that runs busy all the same is caught by pass_disturbed */
+}
+
+/* After a pass: did a tuning thread have less than PASS_SHARE of its CPU while it ran (its CPU
+ * time over the wall time: another process held that CPU)?  Such a pass measured the load, not
+ * the kernels: @return 1 when it is to be repeated (within a budget for the whole tuning, said
+ * even with --quiet), 0 when it stands (counted as busy when it was disturbed). */
+#define PASS_SHARE 0.90
+static double pass_ns, busy_ns; /* time of the passes that count, and of those that ran busy */
+static int pass_disturbed(struct mbt_load *lp, const char *phase, int pass, int passes) {
+  const double s = mbt_load_end(lp), wall = mbt_now_ns() - lp->wall0;
+  if (s >= PASS_SHARE) {
+    pass_ns += wall;
+    return 0;
   }
+  if (lp->cpu >= 0 && lp->cpu < MBT_LOAD_MAX && ++busy_hits[lp->cpu] > (busy_cpu >= 0 ? busy_hits[busy_cpu] : 0))
+    busy_cpu = lp->cpu;
+  busy_worst = s < busy_worst ? s : busy_worst;
+  if (repeats_left > 0 && !interrupted) {
+    repeats_left--, repeats_done++;
+    fprintf(stderr, "tune: %s pass %d/%d ran while another process held CPU %d (tuning thread "
+            "%d had %.0f%% of it): repeating it (%d repeat%s left)\n", phase, pass + 1, passes,
+            lp->cpu, lp->busiest, 100 * s, repeats_left, repeats_left == 1 ? "" : "s");
+    return 1;
+  }
+  busy_passes++;
+  pass_ns += wall, busy_ns += wall;
+  return 0;
+}
+
+/* Keys this tuning put into the plan (to mark them when it was forced on a busy machine). */
+static char (*put_keys)[96];
+static int nput, put_cap;
+static enum mbt_status put(struct mbt_plan *pl, const struct mbt_choice *c) {
+  if (nput == put_cap) {
+    const int cap = put_cap ? 2 * put_cap : 64;
+    char (*k)[96] = realloc(put_keys, (size_t)cap * sizeof *k);
+    if (!k) return mbt_fail(MBT_ENOMEM, "cannot grow the tuner's key list");
+    put_keys = k, put_cap = cap;
+  }
+  memcpy(put_keys[nput++], c->key, sizeof put_keys[0]);
+  return mbt_plan_put(pl, c);
 }
 
 /* Strip heights tried for fusion (0 = the two layers apart). */
@@ -273,6 +316,8 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
   enum mbt_status st = MBT_OK;
   for (int pass = -1; pass < passes && st == MBT_OK; pass++) {
     settle(threads, o->verbose);
+    struct mbt_load lp;
+    mbt_load_begin(&lp, threads);
     for (int j = 0; j < nfuse && st == MBT_OK; j++) {
       for (int i = 0; i < n && st == MBT_OK; i++)
         if (todo[i]) st = mbt_engine_fuse(e, i, fuse_rows[j] <= model->layers[i].oh ? fuse_rows[j] : 0);
@@ -287,6 +332,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
         return st;
       }
     }
+    if (pass >= 0 && pass_disturbed(&lp, "fusion", pass, passes)) pass--;
   }
   for (int i = 0; i < n && st == MBT_OK; i++) {
     int first = todo[i];
@@ -302,7 +348,7 @@ static enum mbt_status tune_fusion(mbt_engine_t e, const struct mbt_model *model
       }
     struct mbt_choice c;
     const int best = strip_choice(pkey[i], score, users, model->layers[i].oh, o, &c);
-    st = mbt_plan_put(pl, &c);
+    st = put(pl, &c);
     if (o->verbose)
       fprintf(stderr, "tune fuse %-6s+%-6s %-10s %.1f us, apart %.1f us (%.2fx)\n",
               model->layers[i].name, model->layers[i + 1].name, c.variant, c.ns / 1e3,
@@ -340,6 +386,8 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
     const int oh = model->layers[i + 1].oh;
     for (int pass = -1; pass < passes && st == MBT_OK && !interrupted; pass++) {
       settle(threads, o->verbose);
+      struct mbt_load lp;
+      mbt_load_begin(&lp, threads);
       for (int j = 0; j < nfuse && st == MBT_OK; j++) {
         if (fuse_rows[j] > oh) continue;
         for (int k = i; k < n && st == MBT_OK; k++)
@@ -353,6 +401,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
                    mbt_engine_layer_ns(e, k + 2);
         if (pass >= 0) t[(size_t)j * passes + pass] = sum;
       }
+      if (pass >= 0 && pass_disturbed(&lp, "block", pass, passes)) pass--;
     }
     if (interrupted) break; /* decided blocks stay; this one is not measured in full */
     int users = 0;
@@ -365,7 +414,7 @@ static enum mbt_status tune_blocks(mbt_engine_t e, const struct mbt_model *model
     for (int k = i; k < n && st == MBT_OK; k++)
       if (todo[k] && !strcmp(bkey[k], bkey[i]))
         st = mbt_engine_block(e, k, fuse_rows[best]); /* later keys see this decision */
-    if (st == MBT_OK) st = mbt_plan_put(pl, &c);
+    if (st == MBT_OK) st = put(pl, &c);
     if (o->verbose)
       fprintf(stderr, "tune block %s+%s+%s %-14s %.1f us, as before %.1f us (%.2fx)\n",
               model->layers[i].name, model->layers[i + 1].name, model->layers[i + 2].name,
@@ -428,6 +477,53 @@ static int groups_todo(const struct mbt_model *model, const struct mbt_plan *pl,
   return 0;
 }
 
+/* After the passes: a tuning whose passes ran disturbed (after their repeats) for more than a
+ * quarter of their time measured the load; without --force nothing of it may be stored (MBT_EBUSY),
+ * with it every entry it made is marked busy.  Fewer disturbed passes are said (medians over
+ * the passes outvote them).  Said even with --quiet. */
+static enum mbt_status busy_verdict(const struct mbt_tune_opts *o, struct mbt_plan *pl, int threads) {
+  if (busy_passes == 0) {
+    if (repeats_done > 0)
+      fprintf(stderr, "tune: %d disturbed pass%s repeated; every pass that counts ran undisturbed\n",
+              repeats_done, repeats_done > 1 ? "es" : "");
+    return MBT_OK;
+  }
+  const int too_busy = 4 * busy_ns > pass_ns;
+  forced_busy = too_busy;
+  if (too_busy && !o->force)
+    return mbt_fail(MBT_EBUSY, "another process held CPU %d during %d of %d passes on %d "
+                    "thread(s) (%.0f%% of their time), even after %d repeats (a tuning thread had "
+                    "%.0f%% of its CPU at worst); nothing was stored: tune again when it is "
+                    "quiet, or with --force to keep choices marked as measured under load",
+                    busy_cpu, busy_passes, team_passes, threads, 100 * busy_ns / pass_ns,
+                    repeats_done, 100 * busy_worst);
+  fprintf(stderr, "tune: warning: %d of %d passes on %d thread(s) ran while another process held "
+          "CPU %d (a tuning thread had %.0f%% of its CPU at worst)%s\n", busy_passes,
+          team_passes, threads, busy_cpu, 100 * busy_worst,
+          too_busy ? "; forced: every choice made is marked busy in the plan; tune again with "
+                     "--redo when it is quiet" : "; the medians over the passes outvote them");
+  for (int k = 0; too_busy && k < nput; k++) {
+    const struct mbt_choice *c = mbt_plan_find(pl, put_keys[k]);
+    if (c) ((struct mbt_choice *)c)->busy = 1;
+  }
+  return MBT_OK;
+}
+
+void mbt_check_print(const struct mbt_check *c, FILE *out) {
+  fprintf(out, "check (%s, %d interleaved rounds): tuned %.3f ms, default %.3f ms (%.2fx)",
+          c->key, c->rounds, c->tuned_ns / 1e6, c->default_ns / 1e6,
+          c->tuned_ns > 0 ? c->default_ns / c->tuned_ns : 0);
+  if (c->fixed[0])
+    fprintf(out, ", best fixed %s %.3f ms (%.2fx)", c->fixed, c->fixed_ns / 1e6,
+            c->tuned_ns > 0 ? c->fixed_ns / c->tuned_ns : 0);
+  fprintf(out, ": %s", c->outcome == MBT_CHECK_FASTER ? "the tuned plan is not slower"
+                       : c->outcome == MBT_CHECK_FALLBACK ? "slower choices were put back to the default"
+                                                          : "STILL SLOWER than the default");
+  if (c->fallbacks) fprintf(out, " (%d fallback%s)", c->fallbacks, c->fallbacks > 1 ? "s" : "");
+  if (c->busy_passes) fprintf(out, "; %d of %d passes ran busy", c->busy_passes, c->passes);
+  fprintf(out, "\n");
+}
+
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl) {
   static const int effort_passes[] = {0, 7, 11, 15};
@@ -444,8 +540,12 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   if (mbt_pin_threads(threads) != MBT_OK && o->verbose)
     fprintf(stderr, "tune: could not pin the tuning threads; timings may be noisier\n");
   wait_left_ns = (o->quick ? 1.0 : 10.0) * 1e9;
-  busy_passes = team_passes = 0;
-  busy_worst = 1;
+  busy_passes = team_passes = repeats_done = 0;
+  repeats_left = passes; /* up to twice the passes in all */
+  busy_worst = 1, busy_cpu = -1, forced_busy = 0;
+  memset(busy_hits, 0, sizeof busy_hits);
+  pass_ns = busy_ns = 0;
+  nput = 0;
 
   static struct layer_cands lc[MAXL];
   static char keys[MAXL][96];
@@ -530,6 +630,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   int best_warm[MAXL] = {0}, dropped = 0;
   for (int pass = -1; pass < passes && !interrupted; pass++) { /* -1 warms caches, packs */
     settle(threads, o->verbose);
+    struct mbt_load lp;
+    mbt_load_begin(&lp, threads);
     for (int j = 0; j < maxn && !interrupted; j++) {
       for (int i = 0; i < n; i++)
         if (lc[i].todo &&
@@ -565,6 +667,10 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
           }
         for (int j = 0; j < lc[i].n; j++) dropped += drop[i][j];
       }
+    if (pass >= 0 && !interrupted && pass_disturbed(&lp, "layer", pass, passes)) {
+      pass--;
+      continue;
+    }
     if (pass < 0 && dropped && o->verbose)
       fprintf(stderr, "tune: %d candidates over %.0fx their problem's fastest in the warm-up "
               "pass are not timed further (time limit)\n", dropped, LIMIT);
@@ -665,7 +771,7 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
         cd->counts[e2] = (long long)(sum / users + 0.5);
       }
     }
-    if ((st = mbt_plan_put(pl, &c)) != MBT_OK) goto done;
+    if ((st = put(pl, &c)) != MBT_OK) goto done;
     done_keys++;
     if (o->verbose) {
       const struct mbt_layer *l = &model->layers[i];
@@ -699,13 +805,14 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   const int over2 = o->budget_s > 0 && mbt_now_ns() - t_begin > 1e9 * o->budget_s;
   if (st == MBT_OK && !interrupted && !over2) st = mbt_engine_apply_plan(e, pl);
   if (st == MBT_OK && !interrupted && !over2) st = tune_blocks(e, model, o, pl, passes, in, threads);
+  if (st == MBT_OK) st = busy_verdict(o, pl, threads);
+  if (st == MBT_OK && !interrupted && o->check >= 0) {
+    struct mbt_check ck;
+    st = mbt_tune_check(model, pl, threads, o->quick ? 5 : o->check, o->verbose, &ck);
+    ck.busy_passes = busy_passes, ck.passes = team_passes, ck.busy = forced_busy;
+    if (st == MBT_OK) st = mbt_plan_put_check(pl, &ck);
+  }
   if (st == MBT_OK && o->save_path) st = mbt_plan_store(pl, m, o->save_path, 0);
-  if (busy_passes > 0) /* said even with --quiet: the plan may reflect the load, not the code */
-    fprintf(stderr, "tune: warning: %d of %d passes on %d thread(s) ran while something else "
-            "ran on one of their cores (a thread at %.0f%% of its free speed at worst); the "
-            "%d-thread choices may fit that load rather than this machine: tune again with "
-            "--redo when it is quiet\n", busy_passes, team_passes, threads, 100 * busy_worst,
-            threads);
   if (st == MBT_OK && interrupted)
     st = mbt_fail(MBT_EINTR, "tuning interrupted; the plan keeps every problem measured in "
                              "%d complete passes", np);
