@@ -90,8 +90,10 @@ ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res
 
 cp "$D/plan.txt" "$T/good.txt"
 # The plan store: show, export, import into an empty store, merge (the faster entry wins).
-ok "plan show lists the store's entries" sh -c "$M plan show --data '$D' | grep -q '^pwconv h=.*tiled/'"
-ok "plan show --candidates lists every candidate with its outcome" sh -c "$M plan show --candidates --data '$D' | grep -q '^    tiled/.* timed$'"
+# (any registered variant may win a problem: which one is the machine's business, not the test's;
+# a winner is always timed to the end, so some candidate is listed as timed)
+ok "plan show lists the store's entries" sh -c "$M plan show --data '$D' | grep -q '^pwconv h=.* [a-z]*/mbt_f32_[a-z0-9_]*pwconv'"
+ok "plan show --candidates lists every candidate with its outcome" sh -c "$M plan show --candidates --data '$D' | grep -q '^    [a-z]*/mbt_f32_.* timed$'"
 ok "plan export writes a loadable copy" sh -c "$M plan export '$T/exported.txt' --data '$D' && $M plan show --plan '$T/exported.txt' | grep -q 'entries'"
 ok "plan import into an empty store takes every entry" sh -c "$M plan import '$T/exported.txt' --data '$T/store' && test \"\$(grep -c '^entry' '$T/store/plan.txt')\" = \"\$(grep -c '^entry' '$T/exported.txt')\""
 awk '/^entry / && !done { sub(/ns=[0-9.]+/, "ns=1.0"); done = 1 } { print }' "$T/exported.txt" > "$T/faster.txt"
@@ -111,10 +113,16 @@ if [ -n "$R" ]; then
   n=$((n + 1)); echo "ok $n - # SKIP Ctrl-C during tune: timing under an emulator"
 else
   # Ctrl-C while the full V1 tunes (its first phase alone takes seconds): exit 130, and the plan
-  # keeps what was measured, whole and loadable.
-  $M tune --net v1 --quiet --data "$T/int" >/dev/null 2>"$T/int.err" & pid=$!
-  sleep 2; kill -INT $pid; wait $pid; rc=$?
-  ok "Ctrl-C during tune: exit 130, the plan keeps what was measured" sh -c "test $rc = 130 && grep -q 'interrupted' '$T/int.err' && $M plan show --data '$T/int' | grep -q 'entries'"
+  # keeps what was measured, whole and loadable.  The signal goes once the tuner reports its first
+  # complete pass (so its handler is in place and a pass is measured, however slow the machine),
+  # not after a fixed sleep (the wait is bounded only against a tuner that hangs: 10 minutes).
+  $M tune --net v1 --data "$T/int" >/dev/null 2>"$T/int.err" & pid=$!
+  w=0
+  while [ $w -lt 6000 ] && kill -0 $pid 2>/dev/null && ! grep -q '^tune: pass 1/' "$T/int.err"; do
+    sleep 0.1; w=$((w + 1))
+  done
+  kill -INT $pid; wait $pid; rc=$?
+  ok "Ctrl-C during tune: exit 130, the plan keeps what was measured" sh -c "tail -3 '$T/int.err'; test $rc = 130 && grep -q 'interrupted' '$T/int.err' && $M plan show --data '$T/int' | grep -q ' [1-9][0-9]* entries'"
 fi
 ok "tune keeps a rejected plan aside" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --data '$D' 2>&1 | grep -q 'keeping the old file' && test -f '$D/plan.txt.rejected'"
 printf 'garbage' > "$D/profile.json"
