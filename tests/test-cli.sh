@@ -94,8 +94,10 @@ ok "report writes HTML with the chart and table" sh -c "$M report --net v1 --res
 
 cp "$D/plan.txt" "$T/good.txt"
 # The plan store: show, export, import into an empty store, merge (the faster entry wins).
-ok "plan show lists the store's entries" sh -c "$M plan show --data '$D' | grep -q '^pwconv h=.*tiled/'"
-ok "plan show --candidates lists every candidate with its outcome" sh -c "$M plan show --candidates --data '$D' | grep -q '^    tiled/.* timed$'"
+# (any registered variant may win a problem: which one is the machine's business, not the test's;
+# a winner is always timed to the end, so some candidate is listed as timed)
+ok "plan show lists the store's entries" sh -c "$M plan show --data '$D' | grep -q '^pwconv h=.* [a-z]*/mbt_f32_[a-z0-9_]*pwconv'"
+ok "plan show --candidates lists every candidate with its outcome" sh -c "$M plan show --candidates --data '$D' | grep -q '^    [a-z]*/mbt_f32_.* timed$'"
 ok "plan export writes a loadable copy" sh -c "$M plan export '$T/exported.txt' --data '$D' && $M plan show --plan '$T/exported.txt' | grep -q 'entries'"
 ok "plan import into an empty store takes every entry" sh -c "$M plan import '$T/exported.txt' --data '$T/store' && test \"\$(grep -c '^entry' '$T/store/plan.txt')\" = \"\$(grep -c '^entry' '$T/exported.txt')\""
 awk '/^entry / && !done { sub(/ns=[0-9.]+/, "ns=1.0"); done = 1 } { print }' "$T/exported.txt" > "$T/faster.txt"
@@ -115,10 +117,16 @@ if [ -n "$R" ]; then
   n=$((n + 1)); echo "ok $n - # SKIP Ctrl-C during tune: timing under an emulator"
 else
   # Ctrl-C while the full V1 tunes (its first phase alone takes seconds): exit 130, and the plan
-  # keeps what was measured, whole and loadable.
-  $M tune --net v1 --quiet --data "$T/int" >/dev/null 2>"$T/int.err" & pid=$!
-  sleep 2; kill -INT $pid; wait $pid; rc=$?
-  ok "Ctrl-C during tune: exit 130, the plan keeps what was measured" sh -c "test $rc = 130 && grep -q 'interrupted' '$T/int.err' && $M plan show --data '$T/int' | grep -q 'entries'"
+  # keeps what was measured, whole and loadable.  The signal goes once the tuner reports its first
+  # complete pass (so its handler is in place and a pass is measured, however slow the machine),
+  # not after a fixed sleep (the wait is bounded only against a tuner that hangs: 10 minutes).
+  $M tune --net v1 --data "$T/int" >/dev/null 2>"$T/int.err" & pid=$!
+  w=0
+  while [ $w -lt 6000 ] && kill -0 $pid 2>/dev/null && ! grep -q '^tune: pass 1/' "$T/int.err"; do
+    sleep 0.1; w=$((w + 1))
+  done
+  kill -INT $pid; wait $pid; rc=$?
+  ok "Ctrl-C during tune: exit 130, the plan keeps what was measured" sh -c "tail -3 '$T/int.err'; test $rc = 130 && grep -q 'interrupted' '$T/int.err' && $M plan show --data '$T/int' | grep -q ' [1-9][0-9]* entries'"
 fi
 ok "tune keeps a rejected plan aside" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --data '$D' 2>&1 | grep -q 'keeping the old file' && test -f '$D/plan.txt.rejected'"
 printf 'garbage' > "$D/profile.json"
@@ -129,7 +137,8 @@ for net in v1 v2; do
   ok "run --verify $net 96 px (tuned/default variants vs reference)" $M run --net $net --res 96 --runs 1 --verify --data "$D"
   ok "run --verify $net 64 px alpha 0.35, scalar variants" $M run --net $net --res 64 --alpha 0.35 --runs 1 --verify --variant __scalar --data "$D"
 done
-ok "kernel tests with the ISA capped at scalar" env MBT_ISA=scalar $R ./tests/test-kernels
+# (a TAP program exits 0 when it printed its results: its "not ok" lines are what fails)
+ok "kernel tests with the ISA capped at scalar" sh -c "env MBT_ISA=scalar $R ./tests/test-kernels >'$T/k.tap' 2>&1; s=\$?; grep '^not ok' '$T/k.tap'; test \$s = 0 && grep -q '^1\.\.[1-9]' '$T/k.tap' && ! grep -q '^not ok' '$T/k.tap'"
 ok "MBT_ISA=scalar leaves only scalar variants" sh -c "MBT_ISA=scalar MBT_VERBOSE=1 $M run --net v1 --res 32 --runs 1 --data '$D' 2>&1 | grep 'kept' | grep -qv avx2 && ! (MBT_ISA=scalar MBT_VERBOSE=1 $M run --net v1 --res 32 --runs 1 --data '$D' 2>&1 | grep 'kept' | grep -q avx2)"
 
 # Weight files, images and labels (the converter and the framework comparison: test-onnx.sh).
@@ -159,5 +168,4 @@ ok "the example program classifies with the C API" sh -c "$X '$W' '$T/img.ppm' >
 ok "the example agrees with mobitune run on the top class" sh -c "test \"\$(sed -n 's/^top-5: \([0-9]*\) .*/\1/p' '$T/ex')\" = \"\$($M run --weights '$W' --image '$T/img.ppm' --json --runs 1 --data '$T/none' 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"top5\"][0][\"class\"])')\""
 fails_with "the example reports a bad model file" 1 "bad magic" $X "$T/img.ppm" "$T/img.ppm"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_done

@@ -1,9 +1,15 @@
 /* tests/test-counters.c -- the counter path, end to end: MBT_EVENTS names a PAPI event, the
- * tuner's timing loop (mbt_measure) reads it around every repetition, and the value per call
- * must agree with the clock.  The event is perf::TASK-CLOCK, a Linux software event (task time
- * in ns) that PAPI's perf_event component counts even in VMs without hardware counters, so the
- * plumbing is exercised here; where PAPI cannot count it (no PAPI, perf_event_paranoid, no
- * perf_event component) the test is skipped with the reason. */
+ * component starts, stops and reads it, the tuner's timing loop (mbt_measure) reads it around
+ * every repetition, and the tuner keeps a count per candidate.  The event is perf::TASK-CLOCK, a
+ * Linux software event (task time in ns) that PAPI's perf_event component counts even in VMs
+ * without hardware counters, so the plumbing is exercised here; where PAPI cannot count it (no
+ * PAPI, perf_event_paranoid, no perf_event component) the test is skipped with the reason.
+ *
+ * Only the plumbing is checked, never the speed: no count is compared with the wall clock or
+ * with a rate (a loaded machine stretches the wall clock, and a core shared with another tenant
+ * stretches task time).  Counts are compared only with counts of the same work in the same
+ * process, in the direction that load cannot reverse: four times the work counts more than the
+ * least of three runs of it, with a factor of 4 to spare. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,22 @@
 #include "tests/tap.h"
 #include "tuner/counters.h"
 #include "tuner/tuner.h"
+
+#define UNTOUCHED (-123456789LL)
+
+/* The component's count of @p calls calls of @p v on @p x (its first event), or -1 when start or
+ * stop fails.  The values past the component's events must stay as they were: *stray is set
+ * when stop wrote more counts than the events it names. */
+static long long count_calls(const struct mbt_counters *c, const struct mbt_variant *v,
+                             const struct mbt_exec *x, long calls, int *stray) {
+  long long val[MBT_MAX_EVENTS + 2];
+  for (int k = 0; k < MBT_MAX_EVENTS + 2; k++) val[k] = UNTOUCHED;
+  if (c->start() != 0) return -1;
+  for (long i = 0; i < calls; i++) mbt_run_rows(v, x, 1);
+  if (c->stop(val) != 0) return -1;
+  for (int k = c->nevents; k < MBT_MAX_EVENTS + 2; k++) *stray |= val[k] != UNTOUCHED;
+  return val[0] == UNTOUCHED ? -1 : val[0];
+}
 
 int main(void) {
   /* What counts say about the roofline, on fixed numbers (no machine needed). */
@@ -34,8 +56,8 @@ int main(void) {
     return done();
   }
   const struct mbt_counters *c = mbt_counters_get();
-  ok(c->nevents == 1 && !strcmp(c->events[0], "perf::TASK-CLOCK"), "the component counts %s (%s)",
-     c->nevents ? c->events[0] : "nothing", note);
+  ok(c->nevents == 1 && !strcmp(c->events[0], "perf::TASK-CLOCK") && c->start && c->stop,
+     "the component counts %s (%s)", c->nevents ? c->events[0] : "nothing", note);
   struct mbt_layer l;
   memset(&l, 0, sizeof l);
   l.op = MBT_OP_PWCONV, l.ih = l.oh = l.iw = l.ow = 14, l.ic = 64, l.oc = 64, l.k = l.stride = 1;
@@ -43,21 +65,41 @@ int main(void) {
   struct mbt_layer_bufs b;
   if (mbt_layer_bufs_alloc(&l, 1, &b) != MBT_OK) skip_all("cannot allocate the layer");
   const struct mbt_variant *v = mbt_registry_find("ref/mbt_f32_pwconv_ref", &l);
+  if (!v) skip_all("no reference pointwise variant");
+
+  /* The component around a loop of calls: a call count whose run counts some 2 ms of task time
+   * (found by the counts themselves, not by a clock), then 4x that work, then three runs of it.
+   * The 4x run comes first, so that a counter never reset by start would fail the comparison. */
+  int stray = 0;
+  mbt_run_rows(v, &b.x, 1); /* warm-up: pages, caches */
+  long n = 1;
+  long long first = count_calls(c, v, &b.x, n, &stray);
+  while (first >= 0 && first < 2000000 && n < 256) first = count_calls(c, v, &b.x, n *= 2, &stray);
+  const long long four = count_calls(c, v, &b.x, 4 * n, &stray);
+  long long least = -1;
+  int failed = first < 0 || four < 0;
+  for (int r = 0; r < 3; r++) {
+    const long long one = count_calls(c, v, &b.x, n, &stray);
+    failed |= one < 0;
+    if (one >= 0 && (least < 0 || one < least)) least = one;
+  }
+  ok(!failed && !stray && first > 0 && four > 0 && least > 0,
+     "start and stop around %ld calls read one non-zero count (%lld), and no more counts than "
+     "events", n, first);
+  ok(!failed && four > least, "more work counts more: %lld for %ld calls, against the least of "
+     "three runs of %ld calls, %lld", four, 4 * n, n, least);
+
+  /* The tuner's timing loop reads the component around every repetition and keeps the median
+   * repetition's count per call. */
   struct mbt_timing t;
   mbt_measure(v, &b.x, 1, 5.0, 5, &t);
-  /* Task time cannot exceed the wall time of its repetition (1 thread), and is about the
-   * least disturbed repetition's wall time (another tenant may take the core: the task
-   * clock then stops while the wall clock runs on). */
-  const double task = t.ncounters == 1 ? (double)t.counters[0] : 0;
-  ok(t.ncounters == 1 && task >= 0.5 * t.min_ns && task <= 1.2 * t.max_ns,
-     "task clock per call %.0f ns, by the wall clock %.0f ns (fastest repetition) to %.0f ns",
-     task, t.min_ns, t.max_ns);
+  ok(t.ncounters == 1 && t.counters[0] > 0 && t.reps == 5 && t.iters >= 1,
+     "mbt_measure reads %d count(s) around its %d repetitions of %ld calls: %lld per call",
+     t.ncounters, t.reps, t.iters, t.ncounters ? t.counters[0] : 0);
   mbt_layer_bufs_free(&b);
 
   /* In the network: the tuner reads the counters around every layer run and keeps, per
-   * candidate, the median count beside the median time.  Summed over every timed candidate,
-   * task time and wall time must agree (task time also holds the counter reads' own few
-   * microseconds per layer; a preempted run loses task time). */
+   * candidate, the median count beside the median time. */
   if (getenv("MBT_RUNNER") && *getenv("MBT_RUNNER")) {
     skip("counts per candidate in the tuner's network runs", "tuning under an emulator is slow");
     return done();
@@ -72,7 +114,6 @@ int main(void) {
   memset(&o, 0, sizeof o);
   o.reps = 3, o.quick = 1, o.effort = MBT_MEASURE;
   const enum mbt_status st = mbt_tune(&m, &model, &o, &pl);
-  double sum_task = 0, sum_ns = 0;
   int counted = 0, timed = 0, named = 1;
   for (int i = 0; i < pl.n; i++)
     for (int j = 0; j < pl.v[i].ncand; j++) {
@@ -83,12 +124,9 @@ int main(void) {
       timed++;
       named &= pl.v[i].nevents == 1 && !strcmp(pl.v[i].events[0], "perf::TASK-CLOCK");
       counted += d->counts[0] > 0;
-      sum_task += (double)d->counts[0], sum_ns += d->ns;
     }
   ok(st == MBT_OK && timed > 10 && counted == timed && named,
      "every timed candidate of the tuning has a perf::TASK-CLOCK count (%d of %d)", counted, timed);
-  ok(sum_task >= 0.6 * sum_ns && sum_task <= 1.3 * sum_ns + 20e3 * timed,
-     "their task time %.0f us against their wall time %.0f us", sum_task / 1e3, sum_ns / 1e3);
   mbt_plan_free(&pl);
   mbt_model_free(&model);
   return done();

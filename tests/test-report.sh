@@ -76,5 +76,4 @@ page = re.search(r'memory-bound layers: <b>(\\\\d+)%', open('$D/report.html').re
 assert int(page) == share, (page, share)
 assert len(n0['layers']) > 50 and n0['end_to_end']['tuned_ms'] > 0
 \""
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_done

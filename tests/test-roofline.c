@@ -241,8 +241,10 @@ static void profile_file(void) {
   rmdir(dir);
 }
 
-/* The clock estimate is a clock: within what any CPU runs at.  (A chain of adds of an
- * immediate read 11.9 GHz on a Sapphire Rapids Xeon, whose renamer folds such adds.) */
+/* The clock estimate is a clock: it measured something, and no more than any CPU runs at.  (A
+ * chain of adds of an immediate read 11.9 GHz on a Sapphire Rapids Xeon, whose renamer folds
+ * such adds.)  Only the upper bound is asserted: a loaded machine stretches the chain's wall time
+ * and so lowers the estimate without limit, but can never raise it. */
 static void clock_estimate(void) {
 #if defined(__x86_64__) || defined(__aarch64__)
   if (getenv("MBT_RUNNER") && *getenv("MBT_RUNNER")) {
@@ -251,10 +253,11 @@ static void clock_estimate(void) {
   }
   struct mbt_figure f;
   const double ghz = mbt_roof_clock_ghz(&f);
-  /* a busy machine may slow every look (then they are counted as disturbed), never speed one */
-  ok((ghz > 0.2 || f.disturbed > 0) && ghz < 8 && f.reps >= 1 && f.best == ghz && f.min <= f.best,
+  /* load only stretches the wall time (it may lower the estimate, never raise it) */
+  ok(ghz > 0 && ghz < 8 && f.reps >= 1 && f.best == ghz && f.min <= f.best,
      "the clock from a chain of dependent adds is a CPU's: %.2f GHz (%d looks kept, %d disturbed)",
      ghz, f.reps, f.disturbed);
+  if (ghz > 0 && ghz < 0.2) diag("(under 0.2 GHz: the machine was busy while it was measured)");
 #endif
 }
 
