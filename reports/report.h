@@ -1,0 +1,41 @@
+/* reports/report.h -- what the report's parts share: the text buffer the page is written into,
+ * the rows of a network, and the chart that draws them. */
+#ifndef MBT_REPORT_H
+#define MBT_REPORT_H
+
+#include <stddef.h>
+
+#include "include/mobitune.h"
+
+/* A growable text buffer, written to disk atomically at the end. */
+struct buf {
+  char *s;
+  size_t n, cap;
+  int oom;
+};
+/* (The library exports every extern symbol: these keep the mbt_ prefix, used by short names.) */
+#define put mbt_report_put
+#define esc mbt_report_esc
+void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text escaped for HTML element content and attribute values. */
+void esc(struct buf *b, const char *s);
+
+/* What a point on the chart is: the layer kinds of the legend. */
+enum kind { K_CONV, K_DW, K_PW, K_FUSED, K_OTHER, K_COUNT };
+
+/* Everything the report says about one layer, from the saved data. */
+struct row {
+  const struct mbt_layer *l;
+  const struct mbt_choice *c; /* its plan entry (NULL: not tuned) */
+  struct mbt_place pc;        /* roofline placement, 1 thread */
+  enum kind kind;
+  double ns;                  /* its median time in the network (0: not tuned) */
+  double fixed_ns;            /* the best fixed configuration's variant here (0: unknown) */
+  double counter_i;           /* FLOP/byte from counters (0: no counters) */
+};
+
+/* The roofline chart of one network: every layer at its intensity and achieved rate. */
+void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct row *r, int n, double total,
+           int id);
+
+#endif
