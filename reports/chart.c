@@ -40,7 +40,8 @@ struct roof {
 };
 
 void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct row *r, int n,
-                      double total, int id) {
+                      double total, int threads, const char *id) {
+  const int t = threads > 1 && p->threads > 1; /* which of each level's two figures */
   struct roof roofs[MBT_MAX_PEAKS];
   int nr = 0;
   double top = 1;
@@ -60,19 +61,19 @@ void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct r
         roofs[i] = roofs[j], roofs[j] = t;
       }
   struct axes a = {-2, 3, -1, ceil(log10(top * 2))};
-  put(b, "<p><label><input type='checkbox' onchange=\"document.getElementById('roofline%d')"
+  put(b, "<p><label><input type='checkbox' onchange=\"document.getElementById('roofline%s')"
          ".classList.toggle('showc')\"> show every candidate the tuner timed (hollow)</label></p>\n", id);
   put(b, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' viewBox='0 0 %d %d' "
-         "role='img' aria-label='roofline chart' id='roofline%d' class='roofline'>\n",
+         "role='img' aria-label='roofline chart' id='roofline%s' class='roofline'>\n",
       CW, CH, CW, CH, id);
   put(b, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#333'/>\n", ML, MT,
       CW - ML - MR, CH - MB - MT);
-  /* regions (1 thread, widest SIMD): memory-bound wherever the data lives left of the L1
+  /* regions (widest SIMD at the section's thread count): memory-bound wherever the data lives left of the L1
    * ridge, compute-bound wherever it lives right of the DRAM ridge; between them the level
    * that holds the data decides */
-  const double peak = p->peak_simd1.best;
-  const double ridge_dram = peak / p->levels[p->nlevels - 1].read1.best;
-  const double ridge_l1 = peak / p->levels[0].read1.best;
+  const double peak = t ? p->peak_simdn.best : p->peak_simd1.best;
+  const double ridge_dram = peak / p->levels[p->nlevels - 1].bw[MBT_BW_READ][t].best;
+  const double ridge_l1 = peak / p->levels[0].bw[MBT_BW_READ][t].best;
   put(b, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#fbe3e3'/>"
          "<text x='%d' y='%d' font-size='11' fill='#a33'>memory-bound</text>"
          "<text x='%d' y='%d' font-size='9' fill='#a33'>at every level</text>\n",
@@ -111,10 +112,10 @@ void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct r
         roofs[i].all ? "1" : "2", roofs[i].all ? "stroke-dasharray='5,3'" : "", CW - MR + 4, ly,
         roofs[i].label);
   }
-  /* bandwidth roofs (1 thread) up to the SIMD peak, each with its ridge point */
+  /* bandwidth roofs (the section's thread count) up to the SIMD peak, each with its ridge */
   static const char *const dash[] = {"", "6,3", "2,3", "8,3,2,3", "1,2"};
   for (int i = 0; i < p->nlevels; i++) {
-    const double bw = p->levels[i].read1.best, xr = peak / bw;
+    const double bw = p->levels[i].bw[MBT_BW_READ][t].best, xr = peak / bw;
     if (!(bw > 0)) continue;
     const double xs = pow(10, a.x0);
     put(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#555' stroke-width='1.5' "

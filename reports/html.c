@@ -3,9 +3,10 @@
  * One file, no network access: the roofline chart is SVG (chart.c), the table sorting a
  * few lines of inline script.  Everything comes from saved data (machine, profile, plan, the
  * end-to-end results 'mobitune bench --e2e' saved), never from a live run, so a report can be
- * made on another machine.  Per network: the chart with every layer on the roofline (and, on
- * demand, every candidate the tuner timed), the layer table, the network summary and the
- * tuning decisions; optionally a second profile side by side. */
+ * made on another machine.  Per network and thread count the plan was tuned at (a section
+ * each): the chart with every layer on the roofline (and, on demand, every candidate the tuner
+ * timed), the layer table, the network summary and the tuning decisions; optionally a second
+ * profile side by side. */
 #include "config.h"
 
 #include <json-c/json.h>
@@ -104,75 +105,6 @@ static void e2e_load(const char *path, struct e2e *r) {
   json_object_put(js);
 }
 
-/* The plan entry for a fusion key, when it says fused. */
-static int fused_rows(const struct mbt_plan *pl, const char *key) {
-  const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
-  int rows = 0;
-  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
-}
-
-/* Rows of one network: placement, plan entry, kind (fused groups as the engine runs them:
- * blocks left to right without overlap, then pairs), the best fixed family's time. */
-static void rows_of(const struct mbt_model *m, const struct mbt_profile *p,
-                    const struct mbt_plan *pl, const struct e2e *e, struct row *r,
-                    double *fusion_saved) {
-  const struct mbt_layer *L = m->layers;
-  *fusion_saved = 0;
-  for (int i = 0; i < m->nlayers; i++) {
-    char key[96];
-    memset(&r[i], 0, sizeof r[i]);
-    r[i].l = &L[i];
-    mbt_layer_key(&L[i], key, sizeof key);
-    r[i].c = pl ? mbt_plan_find(pl, key) : NULL;
-    r[i].ns = r[i].c ? r[i].c->ns : 0;
-    mbt_roofline_place(p, m, i, 1, &r[i].pc);
-    r[i].kind = L[i].op == MBT_OP_CONV ? K_CONV : L[i].op == MBT_OP_DWCONV ? K_DW
-                : L[i].op == MBT_OP_PWCONV ? K_PW : K_OTHER;
-    const struct mbt_choice *c = r[i].c;
-    if (c && e->best_family[0]) { /* the family's variant, as a forced engine would pick it */
-      const struct mbt_variant *cand[32];
-      const int n = mbt_registry_candidates(&L[i], cand, 32);
-      for (int k = 0; k < n && r[i].fixed_ns == 0; k++)
-        if (strstr(cand[k]->name, e->best_family))
-          for (int j = 0; j < c->ncand; j++)
-            if (!strcmp(c->cand[j].variant, cand[k]->name) && c->cand[j].ns > 0)
-              r[i].fixed_ns = c->cand[j].ns;
-    }
-    if (c && c->nevents) { /* measured intensity, when the counters give FLOPs and traffic */
-      const char *ev[MBT_PLAN_EVENTS];
-      for (int k = 0; k < c->nevents; k++) ev[k] = c->events[k];
-      for (int j = 0; j < c->ncand; j++) {
-        double fl, by;
-        if (!strcmp(c->cand[j].variant, c->variant) &&
-            mbt_counters_roofline(ev, c->cand[j].counts, c->nevents, 64, &fl, &by) && by > 0)
-          r[i].counter_i = fl / by;
-      }
-    }
-  }
-  for (int i = 0; pl && i + 1 < m->nlayers; i++) {
-    char key[96];
-    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
-      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], key, sizeof key);
-      if (fused_rows(pl, key)) {
-        const struct mbt_choice *c = mbt_plan_find(pl, key);
-        for (int k = i; k < i + 3; k++) r[k].kind = K_FUSED;
-        *fusion_saved += c->ref_ns - c->ns;
-        i += 2;
-        continue;
-      }
-    }
-    if (mbt_pair_fusable(m, i)) {
-      mbt_pair_key(&L[i], &L[i + 1], key, sizeof key);
-      if (fused_rows(pl, key)) {
-        const struct mbt_choice *c = mbt_plan_find(pl, key);
-        r[i].kind = r[i + 1].kind = K_FUSED;
-        *fusion_saved += c->ref_ns - c->ns;
-        i++;
-      }
-    }
-  }
-}
-
 /* The published totals of a network at 1.0/224 (0 when there is none to compare with). */
 static void published(const struct mbt_model *m, double *macs, double *params) {
   *macs = *params = 0;
@@ -197,204 +129,399 @@ static void csv_quote(const char *s, char *out, size_t n) {
   out[k] = 0;
 }
 
-/* The numbers of one network's summary. */
+/* The plan entry for a fusion key, when it says fused. */
+static int fused_rows(const struct mbt_plan *pl, const char *key) {
+  const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
+  int rows = 0;
+  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
+}
+
+/* The numbers of one section's summary. */
 struct summary {
   double total, total_ref, predicted, mem_time, mem_time_net, fusion_saved;
   struct e2e e;
 };
 
-static void network(struct buf *b, json_object *jn, FILE *csv, const struct mbt_profile *p,
-                    const struct mbt_plan *pl, const struct mbt_model *m, const char *e2e_file,
-                    int id) {
+/* One section of the page: a network at one thread count that the plan was tuned at. */
+struct section {
+  const struct mbt_profile *p;
+  const struct mbt_plan *pl;  /* NULL: no plan */
+  const struct mbt_model *m;
+  int threads;
+  char id[16];                /* "0": network 0 at 1 thread; "0t2": at 2 threads */
   struct row r[MBT_MAX_LAYERS];
   struct summary s;
-  memset(&s, 0, sizeof s);
-  e2e_load(e2e_file, &s.e);
-  rows_of(m, p, pl, &s.e, r, &s.fusion_saved);
-  for (int i = 0; i < m->nlayers; i++) {
-    s.total += r[i].ns;
-    s.total_ref += r[i].c ? r[i].c->ref_ns : 0;
-    s.predicted += r[i].pc.net_ns; /* the roofline bound in the network: mbt_roofline_net_bound_ns */
-    if (r[i].pc.memory_bound || r[i].pc.flops <= 0) s.mem_time += r[i].ns;
-    if (r[i].pc.net_memory_bound || r[i].pc.flops <= 0) s.mem_time_net += r[i].ns;
+};
+
+/* The section's plan entry for problem @p key (its thread count's key). */
+static const struct mbt_choice *entry(const struct section *sc, const char *key) {
+  char kt[128];
+  if (!sc->pl) return NULL;
+  mbt_key_threads(key, sc->threads, kt, sizeof kt);
+  return mbt_plan_find(sc->pl, kt);
+}
+
+static int sec_fused_rows(const struct section *sc, const char *key) {
+  char kt[128];
+  mbt_key_threads(key, sc->threads, kt, sizeof kt);
+  return fused_rows(sc->pl, kt);
+}
+
+/* Row @p i: placement, plan entry, kind, the best fixed family's time, counted intensity. */
+static void row_fill(struct section *sc, int i) {
+  const struct mbt_layer *l = &sc->m->layers[i];
+  struct row *r = &sc->r[i];
+  char key[96];
+  memset(r, 0, sizeof *r);
+  r->l = l;
+  mbt_layer_key(l, key, sizeof key);
+  r->c = entry(sc, key);
+  r->ns = r->c ? r->c->ns : 0;
+  mbt_roofline_place(sc->p, sc->m, i, sc->threads, &r->pc);
+  r->kind = l->op == MBT_OP_CONV ? K_CONV : l->op == MBT_OP_DWCONV ? K_DW
+            : l->op == MBT_OP_PWCONV ? K_PW : K_OTHER;
+  const struct mbt_choice *c = r->c;
+  if (c && sc->s.e.best_family[0]) { /* the family's variant, as a forced engine would pick it */
+    const struct mbt_variant *cand[32];
+    const int n = mbt_registry_candidates(l, cand, 32);
+    for (int k = 0; k < n && r->fixed_ns == 0; k++)
+      if (strstr(cand[k]->name, sc->s.e.best_family))
+        for (int j = 0; j < c->ncand; j++)
+          if (!strcmp(c->cand[j].variant, cand[k]->name) && c->cand[j].ns > 0)
+            r->fixed_ns = c->cand[j].ns;
   }
-  put(b, "<h2 id='net%d'>MobileNet %s, alpha %.3g, %dx%d, %d classes</h2>\n", id,
-      mbt_net_name(m->kind), m->alpha, m->res, m->res, m->classes);
+  if (c && c->nevents) { /* measured intensity, when the counters give FLOPs and traffic */
+    const char *ev[MBT_PLAN_EVENTS];
+    for (int k = 0; k < c->nevents; k++) ev[k] = c->events[k];
+    for (int j = 0; j < c->ncand; j++) {
+      double fl, by;
+      if (!strcmp(c->cand[j].variant, c->variant) &&
+          mbt_counters_roofline(ev, c->cand[j].counts, c->nevents, 64, &fl, &by) && by > 0)
+        r->counter_i = fl / by;
+    }
+  }
+}
+
+/* Fused groups as the engine runs them: blocks left to right without overlap, then pairs. */
+static void mark_fused(struct section *sc) {
+  const struct mbt_model *m = sc->m;
+  const struct mbt_layer *L = m->layers;
+  for (int i = 0; sc->pl && i + 1 < m->nlayers; i++) {
+    char key[96];
+    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
+      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], key, sizeof key);
+      if (sec_fused_rows(sc, key)) {
+        const struct mbt_choice *c = entry(sc, key);
+        for (int k = i; k < i + 3; k++) sc->r[k].kind = K_FUSED;
+        sc->s.fusion_saved += c->ref_ns - c->ns;
+        i += 2;
+        continue;
+      }
+    }
+    if (mbt_pair_fusable(m, i)) {
+      mbt_pair_key(&L[i], &L[i + 1], key, sizeof key);
+      if (sec_fused_rows(sc, key)) {
+        const struct mbt_choice *c = entry(sc, key);
+        sc->r[i].kind = sc->r[i + 1].kind = K_FUSED;
+        sc->s.fusion_saved += c->ref_ns - c->ns;
+        i++;
+      }
+    }
+  }
+}
+
+/* Rows and summary of a section. */
+static void section_fill(struct section *sc, const char *e2e_file) {
+  struct summary *s = &sc->s;
+  memset(s, 0, sizeof *s);
+  e2e_load(e2e_file, &s->e);
+  for (int i = 0; i < sc->m->nlayers; i++) row_fill(sc, i);
+  mark_fused(sc);
+  for (int i = 0; i < sc->m->nlayers; i++) {
+    const struct row *r = &sc->r[i];
+    s->total += r->ns;
+    s->total_ref += r->c ? r->c->ref_ns : 0;
+    s->predicted += r->pc.net_ns; /* the roofline bound in the network: mbt_roofline_net_bound_ns */
+    if (r->pc.memory_bound || r->pc.flops <= 0) s->mem_time += r->ns;
+    if (r->pc.net_memory_bound || r->pc.flops <= 0) s->mem_time_net += r->ns;
+  }
+}
+
+/* The thread counts network @p m has sections for: 1, then every N > 1 at which the plan has
+ * an entry for one of its layers (key + " t=N"), ascending. */
+static int tuned_threads(const struct mbt_model *m, const struct mbt_plan *pl, int *out, int max) {
+  int n = 0;
+  out[n++] = 1;
+  for (int e = 0; pl && e < pl->n && n < max; e++) {
+    const char *t = strstr(pl->v[e].key, " t=");
+    int th = 0, have = 0;
+    if (!t || sscanf(t, " t=%d", &th) != 1 || th < 2) continue;
+    for (int k = 0; k < n; k++) have |= out[k] == th;
+    for (int i = 0; i < m->nlayers && !have; i++) {
+      char key[96], kt[128];
+      mbt_layer_key(&m->layers[i], key, sizeof key);
+      mbt_key_threads(key, th, kt, sizeof kt);
+      if (!strcmp(kt, pl->v[e].key)) out[n++] = th, have = 1;
+    }
+  }
+  for (int i = 1; i < n; i++) /* insertion sort */
+    for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+      const int t = out[j];
+      out[j] = out[j - 1], out[j - 1] = t;
+    }
+  return n;
+}
+
+/* "1 thread", "2 threads". */
+static const char *threads_name(int threads, char *buf, size_t n) {
+  snprintf(buf, n, "%d thread%s", threads, threads > 1 ? "s" : "");
+  return buf;
+}
+
+static void section_head(struct buf *b, const struct section *sc) {
+  const struct mbt_model *m = sc->m;
+  const struct mbt_profile *p = sc->p;
+  char tn[32];
+  threads_name(sc->threads, tn, sizeof tn);
+  put(b, "<h2 id='net%s'>MobileNet %s, alpha %.3g, %dx%d, %d classes, %s</h2>\n", sc->id,
+      mbt_net_name(m->kind), m->alpha, m->res, m->res, m->classes, tn);
   put(b, "<h3>Roofline</h3>\n<p>Compute roofs: every instruction set's FMA (or multiply-add) "
          "ceiling, 1 thread solid, all threads dashed.  Bandwidth roofs: each memory level's "
-         "read bandwidth, 1 thread, with its ridge point.  Points: each layer at its analytic "
-         "intensity and achieved rate with its planned variant, coloured by kind (hover for "
-         "details).</p>\n");
-  mbt_report_chart(b, p, r, m->nlayers, s.total, id);
+         "read bandwidth at %s, with its ridge point.  Points: each layer at its analytic "
+         "intensity and achieved rate with its planned variant (the plan's entries for %s), "
+         "coloured by kind (hover for details).", tn, tn);
+  if (sc->threads > 1 && sc->threads != p->threads)
+    put(b, "  The profile has ceilings for 1 and %d threads: the %d-thread ones are drawn.",
+        p->threads, p->threads);
+  put(b, "</p>\n");
+  mbt_report_chart(b, p, sc->r, m->nlayers, sc->s.total, sc->threads, sc->id);
+}
 
+/* One row of the layer table: the page, the CSV and the JSON twins. */
+static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct section *sc, int i) {
+  const struct mbt_profile *p = sc->p;
+  const struct mbt_model *m = sc->m;
+  const struct row *r = &sc->r[i];
+  const struct mbt_layer *l = r->l;
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  const double share = sc->s.total > 0 ? r->ns / sc->s.total : 0;
+  const double g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
+  const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
+  const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
+  const double xfix = c && r->fixed_ns > 0 ? r->fixed_ns / c->ns : 0;
+  const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
+  const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
+  put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
+         "%dx%dx%d</td><td class='l'>%dx%dx%d</td><td>%d</td><td>%.0f</td><td>%.0f</td>"
+         "<td>%.0f</td><td>%.2f</td><td>%s</td><td class='l %s'>%s (%s)</td>"
+         "<td class='l %s'>%s (%s)</td><td class='l'>", share >= 0.08 ? " class='hot'" : "", i,
+      l->name, mbt_op_name(l->op), r->kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic,
+      l->oh, l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
+      r->counter_i > 0 ? "" : "-", alone[0] == 'm' ? "mem" : "cmp", alone,
+      p->levels[pc->level].name, innet[0] == 'm' ? "mem" : "cmp", innet,
+      p->levels[pc->net_level].name);
+  if (c) esc(b, c->variant);
+  else put(b, "not tuned");
+  put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>"
+         "<td>%.2f</td><td>%.1f</td></tr>\n", r->ns / 1e3, c ? 100 * c->spread : 0.0, g,
+      100 * att, xref, xfix, 100 * share);
+  if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
+    char quoted[2 * sizeof c->variant + 3];
+    csv_quote(c ? c->variant : "", quoted, sizeof quoted);
+    fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
+            "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%.3f,%.4f,%d\n", mbt_net_name(m->kind), m->alpha,
+            m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
+            l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, alone,
+            p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
+            r->ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix, share, sc->threads);
+  }
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "layer", json_object_new_string(l->name));
+  json_object_object_add(o, "kind", json_object_new_string(mbt_op_name(l->op)));
+  json_object_object_add(o, "fused", json_object_new_boolean(r->kind == K_FUSED));
+  json_object_object_add(o, "macs", json_object_new_double(l->macs));
+  json_object_object_add(o, "params", json_object_new_double(l->params));
+  json_object_object_add(o, "bytes", json_object_new_double(l->bytes));
+  json_object_object_add(o, "intensity", json_object_new_double(pc->intensity));
+  json_object_object_add(o, "intensity_counted", r->counter_i > 0 ? json_object_new_double(r->counter_i) : NULL);
+  json_object_object_add(o, "bound_alone", json_object_new_string(alone));
+  json_object_object_add(o, "level_alone", json_object_new_string(p->levels[pc->level].name));
+  json_object_object_add(o, "bound_in_network", json_object_new_string(innet));
+  json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
+  json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
+  json_object_object_add(o, "time_us", json_object_new_double(r->ns / 1e3));
+  json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
+  json_object_object_add(o, "gflops", json_object_new_double(g));
+  json_object_object_add(o, "fraction_of_attainable", json_object_new_double(att));
+  json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
+  json_object_object_add(o, "speedup_over_best_fixed", json_object_new_double(xfix));
+  json_object_object_add(o, "share_of_time", json_object_new_double(share));
+  json_object_array_add(jl, o);
+}
+
+static json_object *layer_table(struct buf *b, FILE *csv, const struct section *sc) {
   put(b, "<h3>Layers</h3>\n<p>Click a column to sort.  Highlighted: layers with 8%%+ of the "
          "tuned time.  Intensity from counters: %s.</p>\n",
-      p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine");
-  put(b, "<table class='sortable layers' id='layers%d'><thead><tr><th class='l'>layer</th>"
+      sc->p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine");
+  put(b, "<table class='sortable layers' id='layers%s'><thead><tr><th class='l'>layer</th>"
          "<th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
          "<th>MACs</th><th>params</th><th>bytes</th><th>FLOP/B</th><th>FLOP/B counted</th>"
          "<th class='l'>bound alone (level)</th><th class='l'>in network</th>"
          "<th class='l'>variant</th><th>time us</th><th>spread</th><th>GFLOP/s</th>"
          "<th>%% attainable</th><th>x ref</th><th>x best fixed</th><th>%% time</th></tr></thead>"
-         "<tbody>\n", id);
+         "<tbody>\n", sc->id);
   json_object *jl = json_object_new_array();
-  for (int i = 0; i < m->nlayers; i++) {
-    const struct mbt_layer *l = r[i].l;
-    const struct mbt_choice *c = r[i].c;
-    const struct mbt_place *pc = &r[i].pc;
-    const double share = s.total > 0 ? r[i].ns / s.total : 0;
-    const double g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
-    const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
-    const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
-    const double xfix = c && r[i].fixed_ns > 0 ? r[i].fixed_ns / c->ns : 0;
-    const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
-    const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
-    put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
-           "%dx%dx%d</td><td class='l'>%dx%dx%d</td><td>%d</td><td>%.0f</td><td>%.0f</td>"
-           "<td>%.0f</td><td>%.2f</td><td>%s</td><td class='l %s'>%s (%s)</td>"
-           "<td class='l %s'>%s (%s)</td><td class='l'>", share >= 0.08 ? " class='hot'" : "", i,
-        l->name, mbt_op_name(l->op), r[i].kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic,
-        l->oh, l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
-        r[i].counter_i > 0 ? "" : "-", alone[0] == 'm' ? "mem" : "cmp", alone,
-        p->levels[pc->level].name, innet[0] == 'm' ? "mem" : "cmp", innet,
-        p->levels[pc->net_level].name);
-    if (c) esc(b, c->variant);
-    else put(b, "not tuned");
-    put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>"
-           "<td>%.2f</td><td>%.1f</td></tr>\n", r[i].ns / 1e3, c ? 100 * c->spread : 0.0, g,
-        100 * att, xref, xfix, 100 * share);
-    if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
-      char quoted[2 * sizeof c->variant + 3];
-      csv_quote(c ? c->variant : "", quoted, sizeof quoted);
-      fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
-              "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%.3f,%.4f\n", mbt_net_name(m->kind), m->alpha,
-              m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
-              l->stride, l->macs, l->params, l->bytes, pc->intensity, r[i].counter_i, alone,
-              p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
-              r[i].ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix, share);
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "layer", json_object_new_string(l->name));
-    json_object_object_add(o, "kind", json_object_new_string(mbt_op_name(l->op)));
-    json_object_object_add(o, "fused", json_object_new_boolean(r[i].kind == K_FUSED));
-    json_object_object_add(o, "macs", json_object_new_double(l->macs));
-    json_object_object_add(o, "params", json_object_new_double(l->params));
-    json_object_object_add(o, "bytes", json_object_new_double(l->bytes));
-    json_object_object_add(o, "intensity", json_object_new_double(pc->intensity));
-    json_object_object_add(o, "intensity_counted", r[i].counter_i > 0 ? json_object_new_double(r[i].counter_i) : NULL);
-    json_object_object_add(o, "bound_alone", json_object_new_string(alone));
-    json_object_object_add(o, "level_alone", json_object_new_string(p->levels[pc->level].name));
-    json_object_object_add(o, "bound_in_network", json_object_new_string(innet));
-    json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
-    json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
-    json_object_object_add(o, "time_us", json_object_new_double(r[i].ns / 1e3));
-    json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
-    json_object_object_add(o, "gflops", json_object_new_double(g));
-    json_object_object_add(o, "fraction_of_attainable", json_object_new_double(att));
-    json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
-    json_object_object_add(o, "speedup_over_best_fixed", json_object_new_double(xfix));
-    json_object_object_add(o, "share_of_time", json_object_new_double(share));
-    json_object_array_add(jl, o);
-  }
+  for (int i = 0; i < sc->m->nlayers; i++) layer_row(b, csv, jl, sc, i);
   put(b, "</tbody></table>\n");
+  return jl;
+}
 
-  double pub_macs, pub_params;
-  published(m, &pub_macs, &pub_params);
-  put(b, "<h3>Network summary</h3>\n<ul id='summary%d'>\n", id);
-  if (s.e.have) {
-    put(b, "<li>end to end (mobitune bench --e2e, 1 thread, interleaved): tuned plan median "
-           "%.3f ms (min %.3f, max %.3f)", s.e.tuned, s.e.tuned_lo, s.e.tuned_hi);
-    if (s.e.def > 0) put(b, "; untuned default plan %.3f ms (%.2fx)", s.e.def, s.e.def / s.e.tuned);
-    if (s.e.fixed > 0) put(b, "; best fixed configuration (%s) %.3f ms (%.2fx)", s.e.best_family,
-                           s.e.fixed, s.e.fixed / s.e.tuned);
-    if (s.e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s.e.ref, s.e.ref / s.e.tuned);
-    put(b, "</li>\n");
-    if (s.predicted > 0)
-      put(b, "<li>the tuned plan end to end runs at %.0f%% of the network's roofline bound "
-             "(below)</li>\n", 100 * s.predicted / 1e6 / s.e.tuned);
-  } else {
+static void summary_e2e(struct buf *b, const struct section *sc) {
+  const struct summary *s = &sc->s;
+  const struct mbt_model *m = sc->m;
+  char tn[32];
+  threads_name(sc->threads, tn, sizeof tn);
+  if (!s->e.have) {
     put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --net %s --alpha "
-           "%g --res %d</code>, then the report again)</li>\n", mbt_net_name(m->kind), m->alpha,
-        m->res);
+           "%g --res %d", mbt_net_name(m->kind), m->alpha, m->res);
+    if (sc->threads > 1) put(b, " --threads %d", sc->threads);
+    put(b, "</code>, then the report again)</li>\n");
+    return;
   }
+  put(b, "<li>end to end (mobitune bench --e2e, %s, interleaved): tuned plan median "
+         "%.3f ms (min %.3f, max %.3f)", tn, s->e.tuned, s->e.tuned_lo, s->e.tuned_hi);
+  if (s->e.def > 0) put(b, "; untuned default plan %.3f ms (%.2fx)", s->e.def, s->e.def / s->e.tuned);
+  if (s->e.fixed > 0) put(b, "; best fixed configuration (%s) %.3f ms (%.2fx)", s->e.best_family,
+                          s->e.fixed, s->e.fixed / s->e.tuned);
+  if (s->e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s->e.ref, s->e.ref / s->e.tuned);
+  put(b, "</li>\n");
+  if (s->predicted > 0)
+    put(b, "<li>the tuned plan end to end runs at %.0f%% of the network's roofline bound "
+           "(below)</li>\n", 100 * s->predicted / 1e6 / s->e.tuned);
+}
+
+static void summary(struct buf *b, const struct section *sc) {
+  const struct summary *s = &sc->s;
+  const struct mbt_model *m = sc->m;
+  double pub_macs, pub_params;
+  char tn[32];
+  threads_name(sc->threads, tn, sizeof tn);
+  published(m, &pub_macs, &pub_params);
+  put(b, "<h3>Network summary</h3>\n<ul id='summary%s'>\n", sc->id);
+  summary_e2e(b, sc);
   put(b, "<li>%.1f M MACs, %.3f M parameters (+%.3f M biases)", m->macs / 1e6, m->params / 1e6,
       m->bias / 1e6);
   if (pub_macs > 0) put(b, "; published: %.0f M multiply-adds, %.1f M parameters", pub_macs, pub_params);
   put(b, "</li>\n<li>sum of the tuned per-layer medians %.3f ms; the network's roofline bound "
-         "(every layer at its ceiling in the network, 1 thread: no plan runs faster) %.3f ms: "
+         "(every layer at its ceiling in the network, %s: no plan runs faster) %.3f ms: "
          "measured / bound %.2f</li>\n",
-      s.total / 1e6, s.predicted / 1e6, s.predicted > 0 ? s.total / s.predicted : 0.0);
-  put(b, "<li id='memshare%d'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
+      s->total / 1e6, tn, s->predicted / 1e6, s->predicted > 0 ? s->total / s->predicted : 0.0);
+  put(b, "<li id='memshare%s'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
          "(each layer alone, its working set in its own level), %.0f%% inside the network "
          "(activations from the level the previous layer left them in, weights from the last "
-         "level or DRAM)</li>\n", id, s.total > 0 ? 100 * s.mem_time / s.total : 0.0,
-      s.total > 0 ? 100 * s.mem_time_net / s.total : 0.0);
+         "level or DRAM)</li>\n", sc->id, s->total > 0 ? 100 * s->mem_time / s->total : 0.0,
+      s->total > 0 ? 100 * s->mem_time_net / s->total : 0.0);
   put(b, "<li>fusion saved %.3f ms (the fused pairs and blocks against their layers apart)</li>\n",
-      s.fusion_saved / 1e6);
-  if (s.total_ref > 0)
+      s->fusion_saved / 1e6);
+  if (s->total_ref > 0)
     put(b, "<li>reference kernels, per layer alone: %.3f ms (%.1fx the tuned sum)</li>\n",
-        s.total_ref / 1e6, s.total_ref / s.total);
+        s->total_ref / 1e6, s->total_ref / s->total);
   put(b, "</ul>\n");
+}
 
+/* The candidates of each distinct problem, then of each fused pair and block. */
+static void decisions(struct buf *b, const struct section *sc) {
+  const struct mbt_layer *l = sc->m->layers;
+  const int n = sc->m->nlayers;
   put(b, "<h3>Tuning decisions</h3>\n<div class='decisions'><p>Every candidate the tuner tried "
          "for each problem, timed inside the network (median over interleaved passes), with its "
          "time alone where it was screened, its roofline lower bound, its counter values where "
          "hardware counters exist (%s), and why it stopped being timed.</p>\n",
-      p->counters ? "they exist here" : "none on this machine: time only");
-  for (int i = 0; pl && i < m->nlayers; i++) {
+      sc->p->counters ? "they exist here" : "none on this machine: time only");
+  for (int i = 0; sc->pl && i < n; i++) {
     char key[96], k2[96];
-    const struct mbt_layer *l = m->layers;
-    const struct mbt_choice *c = r[i].c;
-    int first = 1;
+    const struct mbt_choice *c = sc->r[i].c;
     mbt_layer_key(&l[i], key, sizeof key);
-    for (int k = 0; k < i && first; k++) {
-      mbt_layer_key(&l[k], k2, sizeof k2);
-      first = strcmp(k2, key) != 0;
-    }
-    if (c && first) {
+    if (c && !mbt_layer_repeats(sc->m, i)) {
       snprintf(k2, sizeof k2, "%s (%s)", l[i].name, mbt_op_name(l[i].op));
       decision(b, k2, c);
     }
-    if (i + 1 < m->nlayers && mbt_pair_fusable(m, i)) {
+    if (i + 1 < n && mbt_pair_fusable(sc->m, i)) {
       mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
-      if ((c = mbt_plan_find(pl, key))) {
+      if ((c = entry(sc, key))) {
         snprintf(k2, sizeof k2, "%s + %s fused", l[i].name, l[i + 1].name);
         decision(b, k2, c);
       }
     }
-    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
+    if (i + 2 < n && mbt_block_fusable(sc->m, i)) {
       mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
-      if ((c = mbt_plan_find(pl, key))) {
+      if ((c = entry(sc, key))) {
         snprintf(k2, sizeof k2, "%s + %s + %s as a block", l[i].name, l[i + 1].name, l[i + 2].name);
         decision(b, k2, c);
       }
     }
   }
   put(b, "</div>\n");
+}
 
+static void section_json(json_object *jn, const struct section *sc, json_object *jl) {
+  const struct mbt_model *m = sc->m;
+  const struct summary *s = &sc->s;
   json_object_object_add(jn, "net", json_object_new_string(mbt_net_name(m->kind)));
   json_object_object_add(jn, "alpha", json_object_new_double(m->alpha));
   json_object_object_add(jn, "res", json_object_new_int(m->res));
+  json_object_object_add(jn, "threads", json_object_new_int(sc->threads));
   json_object_object_add(jn, "classes", json_object_new_int(m->classes));
   json_object_object_add(jn, "macs", json_object_new_double(m->macs));
   json_object_object_add(jn, "params", json_object_new_double(m->params));
-  json_object_object_add(jn, "tuned_sum_ms", json_object_new_double(s.total / 1e6));
-  json_object_object_add(jn, "predicted_ms", json_object_new_double(s.predicted / 1e6));
-  json_object_object_add(jn, "memory_bound_share", json_object_new_double(s.total > 0 ? s.mem_time / s.total : 0));
-  json_object_object_add(jn, "memory_bound_share_in_network", json_object_new_double(s.total > 0 ? s.mem_time_net / s.total : 0));
-  json_object_object_add(jn, "fusion_saved_ms", json_object_new_double(s.fusion_saved / 1e6));
-  if (s.e.have) {
+  json_object_object_add(jn, "tuned_sum_ms", json_object_new_double(s->total / 1e6));
+  json_object_object_add(jn, "predicted_ms", json_object_new_double(s->predicted / 1e6));
+  json_object_object_add(jn, "memory_bound_share", json_object_new_double(s->total > 0 ? s->mem_time / s->total : 0));
+  json_object_object_add(jn, "memory_bound_share_in_network", json_object_new_double(s->total > 0 ? s->mem_time_net / s->total : 0));
+  json_object_object_add(jn, "fusion_saved_ms", json_object_new_double(s->fusion_saved / 1e6));
+  if (s->e.have) {
     json_object *je = json_object_new_object();
-    json_object_object_add(je, "tuned_ms", json_object_new_double(s.e.tuned));
-    json_object_object_add(je, "tuned_min_ms", json_object_new_double(s.e.tuned_lo));
-    json_object_object_add(je, "tuned_max_ms", json_object_new_double(s.e.tuned_hi));
-    json_object_object_add(je, "default_ms", json_object_new_double(s.e.def));
-    json_object_object_add(je, "best_fixed", json_object_new_string(s.e.best_family));
-    json_object_object_add(je, "best_fixed_ms", json_object_new_double(s.e.fixed));
-    json_object_object_add(je, "reference_ms", json_object_new_double(s.e.ref));
+    json_object_object_add(je, "tuned_ms", json_object_new_double(s->e.tuned));
+    json_object_object_add(je, "tuned_min_ms", json_object_new_double(s->e.tuned_lo));
+    json_object_object_add(je, "tuned_max_ms", json_object_new_double(s->e.tuned_hi));
+    json_object_object_add(je, "default_ms", json_object_new_double(s->e.def));
+    json_object_object_add(je, "best_fixed", json_object_new_string(s->e.best_family));
+    json_object_object_add(je, "best_fixed_ms", json_object_new_double(s->e.fixed));
+    json_object_object_add(je, "reference_ms", json_object_new_double(s->e.ref));
     json_object_object_add(jn, "end_to_end", je);
   }
   json_object_object_add(jn, "layers", jl);
+}
+
+/* A section of the page: chart, layer table, summary, tuning decisions; and its twins. */
+static void section(struct buf *b, json_object *jn, FILE *csv, struct section *sc) {
+  section_head(b, sc);
+  json_object *jl = layer_table(b, csv, sc);
+  summary(b, sc);
+  decisions(b, sc);
+  section_json(jn, sc, jl);
+}
+
+/* Every network, a section per thread count it was tuned at. */
+static void sections(struct buf *b, json_object *jnets, FILE *csv, const struct mbt_report_in *in) {
+  static struct section sc; /* large: a row per layer */
+  for (int k = 0; k < in->nmodels; k++) {
+    int th[16];
+    const int nt = tuned_threads(&in->models[k], in->pl, th, 16);
+    for (int t = 0; t < nt; t++) {
+      char path[4200] = "";
+      if (th[t] == 1 && in->e2e && in->e2e[k]) snprintf(path, sizeof path, "%s", in->e2e[k]);
+      else if (th[t] > 1 && in->e2e_threads) in->e2e_threads(in->e2e_ctx, &in->models[k], th[t], path, sizeof path);
+      sc.p = in->p, sc.pl = in->pl, sc.m = &in->models[k], sc.threads = th[t];
+      if (th[t] == 1) snprintf(sc.id, sizeof sc.id, "%d", k);
+      else snprintf(sc.id, sizeof sc.id, "%dt%d", k, th[t]);
+      section_fill(&sc, path[0] ? path : NULL);
+      json_object *jn = json_object_new_object();
+      section(b, jn, csv, &sc);
+      json_object_array_add(jnets, jn);
+    }
+  }
 }
 
 /* A second profile beside this one: every ceiling of both, and their ratio. */
@@ -459,7 +586,7 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
   fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
                "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
                "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
-               "speedup_over_reference,speedup_over_best_fixed,share_of_time\n");
+               "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads\n");
   json_object *js = json_object_new_object(), *jnets = json_object_new_array();
   put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
           "<title>mobitune roofline report</title>\n<style>\n"
@@ -473,9 +600,13 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
           "@media print{details{display:block}th{cursor:auto}input{display:none}}"
           "\n</style></head><body>\n");
   put(&b, "<h1>mobitune report</h1>\n<p>");
-  for (int k = 0; k < in->nmodels; k++)
+  for (int k = 0; k < in->nmodels; k++) {
+    int th[16];
+    const int nt = tuned_threads(&in->models[k], in->pl, th, 16);
     put(&b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
         mbt_net_name(in->models[k].kind), in->models[k].alpha, in->models[k].res);
+    for (int t = 1; t < nt; t++) put(&b, " <a href='#net%dt%d'>(%d threads)</a>", k, th[t], th[t]);
+  }
   if (in->other) put(&b, " &middot; <a href='#compare'>profiles side by side</a>");
   put(&b, "</p>\n<h2>Machine</h2><dl id='machine'>");
   put(&b, "<dt>CPU</dt><dd>");
@@ -511,11 +642,7 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
   json_object_object_add(js, "version", json_object_new_int(1));
   json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
   json_object_object_add(js, "machine", jm);
-  for (int k = 0; k < in->nmodels; k++) {
-    json_object *jn = json_object_new_object();
-    network(&b, jn, csv, p, in->pl, &in->models[k], in->e2e ? in->e2e[k] : NULL, k);
-    json_object_array_add(jnets, jn);
-  }
+  sections(&b, jnets, csv, in);
   json_object_object_add(js, "networks", jnets);
   if (in->other) compare(&b, p, in->other, in->other_name ? in->other_name : "another profile");
   put(&b, "%s</body></html>\n", script);

@@ -1,5 +1,5 @@
 /* reports/report.h -- what the report's parts share: the text buffer the page is written into,
- * the rows of a network, and the chart that draws them. */
+ * the rows of a section (a network at one thread count), and the chart that draws them. */
 #ifndef MBT_REPORT_H
 #define MBT_REPORT_H
 
@@ -26,16 +26,17 @@ enum kind { K_CONV, K_DW, K_PW, K_FUSED, K_OTHER, K_COUNT };
 /* Everything the report says about one layer, from the saved data. */
 struct row {
   const struct mbt_layer *l;
-  const struct mbt_choice *c; /* its plan entry (NULL: not tuned) */
-  struct mbt_place pc;        /* roofline placement, 1 thread */
+  const struct mbt_choice *c; /* its plan entry at the section's thread count (NULL: not tuned) */
+  struct mbt_place pc;        /* roofline placement at the section's thread count */
   enum kind kind;
   double ns;                  /* its median time in the network (0: not tuned) */
   double fixed_ns;            /* the best fixed configuration's variant here (0: unknown) */
   double counter_i;           /* FLOP/byte from counters (0: no counters) */
 };
 
-/* The roofline chart of one network: every layer at its intensity and achieved rate. */
-void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct row *r, int n, double total,
-           int id);
+/* The roofline chart of one section: every layer at its intensity and achieved rate, against
+ * the bandwidth ceilings at @p threads threads (1 or the profile's all-thread count). */
+void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct row *r, int n,
+                      double total, int threads, const char *id);
 
 #endif

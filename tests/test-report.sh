@@ -25,7 +25,7 @@ fi
 . "${srcdir:-.}/tests/tap.sh"
 D=$T/data
 NET="--net v2 --alpha 0.35 --res 96"
-ok "the data: roofline, tune, bench --e2e (quick)" sh -c "$M roofline --quick --quiet --data '$D' && $M tune $NET --quick --quiet --data '$D' && $M tune --net v3-small --alpha 0.5 --res 64 --quick --quiet --data '$D' && $M bench --e2e --quick --runs 2 $NET --data '$D'"
+ok "the data: roofline, tune (v2 at 1 and 2 threads), bench --e2e (quick)" sh -c "$M roofline --quick --quiet --data '$D' && $M tune $NET --quick --quiet --data '$D' && $M tune $NET --threads 2 --quick --quiet --data '$D' && $M tune --net v3-small --alpha 0.5 --res 64 --quick --quiet --data '$D' && $M bench --e2e --quick --runs 2 $NET --data '$D' && $M bench --e2e --quick --runs 2 $NET --threads 2 --data '$D'"
 ok "report for two networks, from the saved data" $M report --nets v2:0.35:96,v3-small:0.5:64 --compare-profile "$D/profile.json" --data "$D"
 ok "the report is self-contained (no external script, stylesheet, font or image)" python3 -c "
 import re, sys
@@ -53,6 +53,17 @@ for t, want in (('layers0', 54), ('layers1', 0)):
 \""
 ok "the summary states the memory-bound share, the end-to-end latency and the roofline bound" sh -c \
   "grep -q 'memory-bound layers: <b>[0-9]*%</b>' '$T/dom.html' && grep -q 'tuned plan median' '$T/dom.html' && grep -q 'runs at [0-9]*% of the network.s roofline bound' '$T/dom.html' && grep -q 'roofline bound (every layer at its ceiling in the network, 1 thread: no plan runs faster) [0-9.]* ms: measured / bound [0-9.]*' '$T/dom.html'"
+ok "a section per tuned thread count: v2 at 2 threads has its chart, layer table and end-to-end line" \
+  python3 - "$T/dom.html" <<'EOF'
+import sys
+dom = open(sys.argv[1]).read()
+assert 'id="net0t2"' in dom and 'id="roofline0t2"' in dom, 'no 2-thread section'
+body = dom.split('id="layers0t2"')[1].split('</table>')[0]
+assert body.count('<tr') - 1 >= 54, body.count('<tr')
+summ = dom.split('id="summary0t2"')[1].split('</ul>')[0]
+assert '2 threads, interleaved): tuned plan median' in summ, summ[:300]
+assert 'id="net1t2"' not in dom, 'v3-small was not tuned at 2 threads'
+EOF
 ok "no console errors" sh -c "! grep -Ei 'CONSOLE.*(error|uncaught)|Uncaught' '$T/console.log'"
 rm -f tests/report-screenshot.png
 $H --window-size=1300,2200 --screenshot="$PWD/tests/report-screenshot.png" "file://$D/report.html" \
@@ -65,6 +76,7 @@ import csv
 rows = list(csv.DictReader(open('$D/report.csv')))
 assert len(rows) > 80 and {r['net'] for r in rows} == {'v2', 'v3-small'}, len(rows)
 assert all(float(r['time_us']) > 0 for r in rows), 'untimed rows'
+assert {(r['net'], r['threads']) for r in rows} == {('v2', '1'), ('v2', '2'), ('v3-small', '1')}
 \""
 ok "the JSON twin agrees with the page (memory-bound share, layers)" sh -c \
   "python3 -c \"
