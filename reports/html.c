@@ -140,6 +140,8 @@ static int fused_rows(const struct mbt_plan *pl, const char *key) {
 struct summary {
   double total, total_ref, predicted, mem_time, mem_time_net, fusion_saved;
   struct e2e e;
+  char family[16];         /* the best fixed family ("": none known) */
+  const char *family_from; /* what says so */
 };
 
 /* One section of the page: a network at one thread count that the plan was tuned at. */
@@ -167,7 +169,7 @@ static int sec_fused_rows(const struct section *sc, const char *key) {
   return fused_rows(sc->pl, kt);
 }
 
-/* Row @p i: placement, plan entry, kind, the best fixed family's time, counted intensity. */
+/* Row @p i: placement, plan entry, kind, counted intensity. */
 static void row_fill(struct section *sc, int i) {
   const struct mbt_layer *l = &sc->m->layers[i];
   struct row *r = &sc->r[i];
@@ -181,15 +183,6 @@ static void row_fill(struct section *sc, int i) {
   r->kind = l->op == MBT_OP_CONV ? K_CONV : l->op == MBT_OP_DWCONV ? K_DW
             : l->op == MBT_OP_PWCONV ? K_PW : K_OTHER;
   const struct mbt_choice *c = r->c;
-  if (c && sc->s.e.best_family[0]) { /* the family's variant, as a forced engine would pick it */
-    const struct mbt_variant *cand[32];
-    const int n = mbt_registry_candidates(l, cand, 32);
-    for (int k = 0; k < n && r->fixed_ns == 0; k++)
-      if (strstr(cand[k]->name, sc->s.e.best_family))
-        for (int j = 0; j < c->ncand; j++)
-          if (!strcmp(c->cand[j].variant, cand[k]->name) && c->cand[j].ns > 0)
-            r->fixed_ns = c->cand[j].ns;
-  }
   if (c && c->nevents) { /* measured intensity, when the counters give FLOPs and traffic */
     const char *ev[MBT_PLAN_EVENTS];
     for (int k = 0; k < c->nevents; k++) ev[k] = c->events[k];
@@ -230,6 +223,28 @@ static void mark_fused(struct section *sc) {
   }
 }
 
+/* The best fixed family of a section: the fastest end to end in the saved 'bench --e2e'
+ * results, else the one the check after the tune timed, else the estimate from the plan's
+ * per-layer times; then its ratio on every row. */
+static void section_fixed(struct section *sc) {
+  struct summary *s = &sc->s;
+  char key[128];
+  mbt_check_key(sc->m, sc->threads, key, sizeof key);
+  const struct mbt_check *ck = sc->pl ? mbt_plan_check(sc->pl, key) : NULL;
+  if (s->e.best_family[0]) {
+    snprintf(s->family, sizeof s->family, "%s", s->e.best_family);
+    s->family_from = "the fastest family end to end in the saved bench --e2e results";
+  } else if (ck && ck->fixed[0]) {
+    snprintf(s->family, sizeof s->family, "%s", ck->fixed);
+    s->family_from = "the fastest family in the end-to-end check after the tune";
+  } else if (mbt_report_family_estimate(sc->r, sc->m->nlayers, s->family, sizeof s->family)) {
+    s->family_from = "estimated: no end-to-end results, so the family whose variants sum to the "
+                     "least time over the plan's per-layer times";
+  }
+  for (int i = 0; i < sc->m->nlayers; i++)
+    mbt_report_fixed(sc->r[i].l, sc->r[i].c, s->family, &sc->r[i].fix);
+}
+
 /* Rows and summary of a section. */
 static void section_fill(struct section *sc, const char *e2e_file) {
   struct summary *s = &sc->s;
@@ -237,6 +252,7 @@ static void section_fill(struct section *sc, const char *e2e_file) {
   e2e_load(e2e_file, &s->e);
   for (int i = 0; i < sc->m->nlayers; i++) row_fill(sc, i);
   mark_fused(sc);
+  section_fixed(sc);
   for (int i = 0; i < sc->m->nlayers; i++) {
     const struct row *r = &sc->r[i];
     s->total += r->ns;
@@ -297,6 +313,29 @@ static void section_head(struct buf *b, const struct section *sc) {
   mbt_report_chart(b, p, sc->r, m->nlayers, sc->s.total, sc->threads, sc->id);
 }
 
+/* How the row's "x best fixed" was found, or why there is none, in a sentence. */
+static void fixed_note(const struct section *sc, const struct row *r, char *buf, size_t n) {
+  const struct fixed *f = &r->fix;
+  switch (f->basis) {
+    case FIX_SAME: snprintf(buf, n, "the tuned choice is the %s family's own variant", sc->s.family); break;
+    case FIX_NET: snprintf(buf, n, "in the network: %s, %.1f us", f->variant, f->x * r->c->ns / 1e3); break;
+    case FIX_ALONE:
+      snprintf(buf, n, "alone: %s was screened out of the network timing, so the ratio of the two "
+               "variants' times alone", f->variant);
+      break;
+    default: snprintf(buf, n, "n/a: %s", f->why);
+  }
+}
+
+static void fixed_cell(struct buf *b, const struct section *sc, const struct row *r) {
+  char note[400];
+  fixed_note(sc, r, note, sizeof note);
+  put(b, "<td data-v='%.3f' title='", r->fix.x);
+  esc(b, note);
+  if (r->fix.basis == FIX_NONE) put(b, "' class='na'>n/a: %s</td>", r->fix.shortwhy);
+  else put(b, "'>%s%.2f</td>", r->fix.basis == FIX_ALONE ? "~" : "", r->fix.x);
+}
+
 /* One row of the layer table: the page, the CSV and the JSON twins. */
 static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct section *sc, int i) {
   const struct mbt_profile *p = sc->p;
@@ -309,7 +348,10 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
   const double g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
   const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
   const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
-  const double xfix = c && r->fixed_ns > 0 ? r->fixed_ns / c->ns : 0;
+  const double xfix = r->fix.x;
+  char fnote[400], xfix_s[16] = "";
+  fixed_note(sc, r, fnote, sizeof fnote);
+  if (xfix > 0) snprintf(xfix_s, sizeof xfix_s, "%.3f", xfix);
   const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
   const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
   put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
@@ -323,18 +365,21 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
       p->levels[pc->net_level].name);
   if (c) esc(b, c->variant);
   else put(b, "not tuned");
-  put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>"
-         "<td>%.2f</td><td>%.1f</td></tr>\n", r->ns / 1e3, c ? 100 * c->spread : 0.0, g,
-      100 * att, xref, xfix, 100 * share);
+  put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>",
+      r->ns / 1e3, c ? 100 * c->spread : 0.0, g, 100 * att, xref);
+  fixed_cell(b, sc, r);
+  put(b, "<td>%.1f</td></tr>\n", 100 * share);
   if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
-    char quoted[2 * sizeof c->variant + 3];
+    char quoted[2 * sizeof c->variant + 3], qnote[2 * sizeof fnote + 3];
     csv_quote(c ? c->variant : "", quoted, sizeof quoted);
+    csv_quote(fnote, qnote, sizeof qnote);
     fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
-            "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%.3f,%.4f,%d\n", mbt_net_name(m->kind), m->alpha,
+            "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%s,%.4f,%d,%s,%s\n", mbt_net_name(m->kind), m->alpha,
             m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
             l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, alone,
             p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
-            r->ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix, share, sc->threads);
+            r->ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix_s, share, sc->threads,
+            sc->s.family, qnote);
   }
   json_object *o = json_object_new_object();
   json_object_object_add(o, "layer", json_object_new_string(l->name));
@@ -355,15 +400,24 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
   json_object_object_add(o, "gflops", json_object_new_double(g));
   json_object_object_add(o, "fraction_of_attainable", json_object_new_double(att));
   json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
-  json_object_object_add(o, "speedup_over_best_fixed", json_object_new_double(xfix));
+  json_object_object_add(o, "speedup_over_best_fixed", xfix > 0 ? json_object_new_double(xfix) : NULL);
+  json_object_object_add(o, "best_fixed_note", json_object_new_string(fnote));
   json_object_object_add(o, "share_of_time", json_object_new_double(share));
   json_object_array_add(jl, o);
 }
 
 static json_object *layer_table(struct buf *b, FILE *csv, const struct section *sc) {
   put(b, "<h3>Layers</h3>\n<p>Click a column to sort.  Highlighted: layers with 8%%+ of the "
-         "tuned time.  Intensity from counters: %s.</p>\n",
+         "tuned time.  Intensity from counters: %s.  ",
       sc->p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine");
+  if (sc->s.family[0])
+    put(b, "x best fixed: the %s family's variant (what a forced engine runs on the layer) "
+           "against the tuned choice, %s; ~: the ratio of their times alone (the family's "
+           "variant was screened out of the network timing); n/a: hover for why.</p>\n",
+        sc->s.family, sc->s.family_from);
+  else
+    put(b, "x best fixed: n/a, no fixed family is known (no end-to-end results, no check, no "
+           "candidate records).</p>\n");
   put(b, "<table class='sortable layers' id='layers%s'><thead><tr><th class='l'>layer</th>"
          "<th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
          "<th>MACs</th><th>params</th><th>bytes</th><th>FLOP/B</th><th>FLOP/B counted</th>"
@@ -586,7 +640,8 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
   fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
                "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
                "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
-               "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads\n");
+               "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads,best_fixed_family,"
+               "best_fixed_note\n");
   json_object *js = json_object_new_object(), *jnets = json_object_new_array();
   put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
           "<title>mobitune roofline report</title>\n<style>\n"

@@ -78,6 +78,20 @@ assert len(rows) > 80 and {r['net'] for r in rows} == {'v2', 'v3-small'}, len(ro
 assert all(float(r['time_us']) > 0 for r in rows), 'untimed rows'
 assert {(r['net'], r['threads']) for r in rows} == {('v2', '1'), ('v2', '2'), ('v3-small', '1')}
 \""
+ok "x best fixed: a ratio on every row of the CSV, or n/a with the reason (the page says it too)" \
+  python3 - "$D/report.csv" "$T/dom.html" <<'EOF'
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for r in rows:
+    x, note = r['speedup_over_best_fixed'], r['best_fixed_note']
+    assert (x and float(x) > 0 and not note.startswith('n/a')) or (not x and re.match(r'n/a: \w.{10,}', note)), (r['layer'], x, note)
+assert all(r['best_fixed_family'] for r in rows), 'a section without a best fixed family'
+assert any(r['speedup_over_best_fixed'] for r in rows if r['kind'] == 'pwconv'), 'no pointwise ratio'
+dom = open(sys.argv[2]).read()
+cells = re.findall(r'<td data-v="[0-9.]+" title="([^"]*)"[^>]*>(n/a: [a-z ]+|~?[0-9.]+)</td><td>[0-9.]+</td></tr>', dom)
+assert len(cells) >= len(rows), (len(cells), len(rows))
+assert all(t for t, v in cells), 'a best fixed cell without its note'
+EOF
 ok "the JSON twin agrees with the page (memory-bound share, layers)" sh -c \
   "python3 -c \"
 import json, re
