@@ -1,6 +1,7 @@
-/* reports/buf.c -- the report's text buffer. */
+/* reports/buf.c -- the report's text buffer, and the wording of figures every part uses. */
 #include "config.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,4 +43,21 @@ void esc(struct buf *b, const char *s) {
       case '\'': put(b, "&#39;"); break;
       default: put(b, "%c", *s);
     }
+}
+
+int mbt_report_attainable(double ratio, char *text, size_t n) {
+  const int state = !(ratio > 1) ? 0 : ratio <= 1 + NOISE_BAND ? 1 : 2;
+  if (state == 0) snprintf(text, n, "%.0f%%", 100 * fmax(ratio, 0));
+  else snprintf(text, n, "%s", state == 1 ? "100%*" : ">100% (ceiling suspect)");
+  return state;
+}
+
+void mbt_report_attainable_note(double ratio, char *text, size_t n) {
+  if (!(ratio > 1)) snprintf(text, n, "%s", "");
+  else if (ratio <= 1 + NOISE_BAND)
+    snprintf(text, n, "within the %.0f%% noise band: measured %.0f%% of its ceiling, stated as "
+             "100%%", 100 * NOISE_BAND, 100 * ratio);
+  else
+    snprintf(text, n, "ceiling suspect: measured %.2fx its ceiling, beyond the %.0f%% noise "
+             "band, so the ceiling is too low", ratio, 100 * NOISE_BAND);
 }

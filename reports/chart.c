@@ -156,9 +156,10 @@ void mbt_report_chart(struct buf *b, const struct mbt_profile *p, const struct r
     put(b, "%s (%s) %dx%dx%d -&gt; %dx%dx%d&#10;variant ", l->name, mbt_op_name(l->op), l->ih,
         l->iw, l->ic, l->oh, l->ow, l->oc);
     esc(b, c->variant);
-    put(b, "&#10;%.1f us, %.1f GFLOP/s, I = %.2f FLOP/B, %.0f%% of attainable</title></circle>\n",
-        c->ns / 1e3, g, r[i].pc.intensity,
-        r[i].pc.attainable > 0 ? 100 * g / r[i].pc.attainable : 0.0);
+    char att[40];
+    mbt_report_attainable(r[i].pc.attainable > 0 ? g / r[i].pc.attainable : 0, att, sizeof att);
+    put(b, "&#10;%.1f us, %.1f GFLOP/s, I = %.2f FLOP/B, %s of attainable</title></circle>\n",
+        c->ns / 1e3, g, r[i].pc.intensity, att);
     if (total > 0 && c->ns / total >= 0.05) /* printed charts name the layers that matter, */
       put(b, "<text x='%.1f' y='%.1f' font-size='9'>%s</text>\n", x + 7, /* above and below */
           y + (labelled++ % 2 ? 12 : -4), l->name);

@@ -327,6 +327,19 @@ static void fixed_note(const struct section *sc, const struct row *r, char *buf,
   }
 }
 
+static void attainable_cell(struct buf *b, double att) {
+  char text[40], note[200];
+  const int state = mbt_report_attainable(att, text, sizeof text);
+  mbt_report_attainable_note(att, note, sizeof note);
+  put(b, "<td data-v='%.4f'%s", att, state == 2 ? " class='over'" : "");
+  if (state) {
+    put(b, " title='");
+    esc(b, note);
+    put(b, "'");
+  }
+  put(b, ">%s</td>", state == 2 ? "&gt;100% (ceiling suspect)" : text);
+}
+
 static void fixed_cell(struct buf *b, const struct section *sc, const struct row *r) {
   char note[400];
   fixed_note(sc, r, note, sizeof note);
@@ -349,9 +362,12 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
   const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
   const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
   const double xfix = r->fix.x;
-  char fnote[400], xfix_s[16] = "";
+  char fnote[400], xfix_s[16] = "", att_s[16] = "", anote[200], att_text[40];
   fixed_note(sc, r, fnote, sizeof fnote);
   if (xfix > 0) snprintf(xfix_s, sizeof xfix_s, "%.3f", xfix);
+  const int att_state = mbt_report_attainable(att, att_text, sizeof att_text);
+  mbt_report_attainable_note(att, anote, sizeof anote);
+  if (att_state < 2) snprintf(att_s, sizeof att_s, "%.4f", att_state ? 1.0 : att);
   const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
   const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
   put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
@@ -365,21 +381,24 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
       p->levels[pc->net_level].name);
   if (c) esc(b, c->variant);
   else put(b, "not tuned");
-  put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>",
-      r->ns / 1e3, c ? 100 * c->spread : 0.0, g, 100 * att, xref);
+  put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td>", r->ns / 1e3,
+      c ? 100 * c->spread : 0.0, g);
+  attainable_cell(b, att);
+  put(b, "<td>%.1f</td>", xref);
   fixed_cell(b, sc, r);
   put(b, "<td>%.1f</td></tr>\n", 100 * share);
   if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
-    char quoted[2 * sizeof c->variant + 3], qnote[2 * sizeof fnote + 3];
+    char quoted[2 * sizeof c->variant + 3], qnote[2 * sizeof fnote + 3], qanote[2 * sizeof anote + 3];
     csv_quote(c ? c->variant : "", quoted, sizeof quoted);
     csv_quote(fnote, qnote, sizeof qnote);
+    csv_quote(anote, qanote, sizeof qanote);
     fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
-            "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%s,%.4f,%d,%s,%s\n", mbt_net_name(m->kind), m->alpha,
+            "%s,%s,%s,%.3f,%.4f,%.3f,%s,%.3f,%s,%.4f,%d,%s,%s,%s\n", mbt_net_name(m->kind), m->alpha,
             m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
             l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, alone,
             p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
-            r->ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix_s, share, sc->threads,
-            sc->s.family, qnote);
+            r->ns / 1e3, c ? c->spread : 0.0, g, att_s, xref, xfix_s, share, sc->threads,
+            sc->s.family, qnote, qanote);
   }
   json_object *o = json_object_new_object();
   json_object_object_add(o, "layer", json_object_new_string(l->name));
@@ -398,7 +417,10 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
   json_object_object_add(o, "time_us", json_object_new_double(r->ns / 1e3));
   json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
   json_object_object_add(o, "gflops", json_object_new_double(g));
-  json_object_object_add(o, "fraction_of_attainable", json_object_new_double(att));
+  /* never above 1 as a fact: 1 within the noise band, null beyond it (the raw ratio apart) */
+  json_object_object_add(o, "fraction_of_attainable", att_state < 2 ? json_object_new_double(att_state ? 1.0 : att) : NULL);
+  json_object_object_add(o, "measured_over_ceiling", json_object_new_double(att));
+  json_object_object_add(o, "attainable_note", anote[0] ? json_object_new_string(anote) : NULL);
   json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
   json_object_object_add(o, "speedup_over_best_fixed", xfix > 0 ? json_object_new_double(xfix) : NULL);
   json_object_object_add(o, "best_fixed_note", json_object_new_string(fnote));
@@ -408,8 +430,11 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
 
 static json_object *layer_table(struct buf *b, FILE *csv, const struct section *sc) {
   put(b, "<h3>Layers</h3>\n<p>Click a column to sort.  Highlighted: layers with 8%%+ of the "
-         "tuned time.  Intensity from counters: %s.  ",
-      sc->p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine");
+         "tuned time.  Intensity from counters: %s.  %% attainable: 100%%* is up to %.0f%% over "
+         "the ceiling (within the noise); beyond that the ceiling is suspect, and no figure is "
+         "stated.  ", 
+      sc->p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine",
+      100 * NOISE_BAND);
   if (sc->s.family[0])
     put(b, "x best fixed: the %s family's variant (what a forced engine runs on the layer) "
            "against the tuned choice, %s; ~: the ratio of their times alone (the family's "
@@ -450,9 +475,15 @@ static void summary_e2e(struct buf *b, const struct section *sc) {
                           s->e.fixed, s->e.fixed / s->e.tuned);
   if (s->e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s->e.ref, s->e.ref / s->e.tuned);
   put(b, "</li>\n");
-  if (s->predicted > 0)
-    put(b, "<li>the tuned plan end to end runs at %.0f%% of the network's roofline bound "
-           "(below)</li>\n", 100 * s->predicted / 1e6 / s->e.tuned);
+  char att[40];
+  const double frac = s->predicted / 1e6 / s->e.tuned;
+  if (s->predicted > 0 && mbt_report_attainable(frac, att, sizeof att) < 2)
+    put(b, "<li>the tuned plan end to end runs at %s of the network's roofline bound "
+           "(below)%s</li>\n", att, frac > 1 ? ": faster within the noise" : "");
+  else if (s->predicted > 0)
+    put(b, "<li class='over'>the tuned plan end to end beat the network's roofline bound "
+           "(below; bound / measured %.2f): a ceiling is too low, so the bound is suspect</li>\n",
+        frac);
 }
 
 static void summary(struct buf *b, const struct section *sc) {
@@ -467,10 +498,12 @@ static void summary(struct buf *b, const struct section *sc) {
   put(b, "<li>%.1f M MACs, %.3f M parameters (+%.3f M biases)", m->macs / 1e6, m->params / 1e6,
       m->bias / 1e6);
   if (pub_macs > 0) put(b, "; published: %.0f M multiply-adds, %.1f M parameters", pub_macs, pub_params);
+  const double over = s->predicted > 0 ? s->total / s->predicted : 0.0;
   put(b, "</li>\n<li>sum of the tuned per-layer medians %.3f ms; the network's roofline bound "
          "(every layer at its ceiling in the network, %s: no plan runs faster) %.3f ms: "
-         "measured / bound %.2f</li>\n",
-      s->total / 1e6, tn, s->predicted / 1e6, s->predicted > 0 ? s->total / s->predicted : 0.0);
+         "measured / bound %.2f%s</li>\n", s->total / 1e6, tn, s->predicted / 1e6, over,
+      over > 0 && over < 1 / (1 + NOISE_BAND) ? " (below 1: the layers beat the bound, so a "
+      "ceiling is too low)" : "");
   put(b, "<li id='memshare%s'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
          "(each layer alone, its working set in its own level), %.0f%% inside the network "
          "(activations from the level the previous layer left them in, weights from the last "
@@ -641,7 +674,7 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
                "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
                "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
                "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads,best_fixed_family,"
-               "best_fixed_note\n");
+               "best_fixed_note,attainable_note\n");
   json_object *js = json_object_new_object(), *jnets = json_object_new_array();
   put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
           "<title>mobitune roofline report</title>\n<style>\n"
@@ -651,6 +684,7 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
           "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
           "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
           ".mem{color:#a33}.cmp{color:#236}svg .cand{display:none}svg.showc .cand{display:inline}"
+          ".over{color:#a33;font-weight:bold}td.na{color:#777}"
           "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
           "@media print{details{display:block}th{cursor:auto}input{display:none}}"
           "\n</style></head><body>\n");

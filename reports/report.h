@@ -23,6 +23,14 @@ void esc(struct buf *b, const char *s);
 /* What a point on the chart is: the layer kinds of the legend. */
 enum kind { K_CONV, K_DW, K_PW, K_FUSED, K_OTHER, K_COUNT };
 
+/* A layer's achieved rate over its attainable ceiling, as the report states it: never above
+ * 100% as a fact.  Up to NOISE_BAND over, "100%*" (within the noise); beyond it, ">100%
+ * (ceiling suspect)".  @return 0 at or below the ceiling, 1 within the band, 2 beyond it. */
+#define NOISE_BAND 0.05
+int mbt_report_attainable(double ratio, char *text, size_t n);
+/* Its explanation, for a tooltip or the CSV's note ("" at or below the ceiling). */
+void mbt_report_attainable_note(double ratio, char *text, size_t n);
+
 /* The best fixed family's variant on one layer against the tuned choice (fixed.c). */
 enum fix_basis {
   FIX_NONE,  /* no ratio: why says why */
