@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reports/report.h"
 
@@ -60,4 +61,13 @@ void mbt_report_attainable_note(double ratio, char *text, size_t n) {
   else
     snprintf(text, n, "ceiling suspect: measured %.2fx its ceiling, beyond the %.0f%% noise "
              "band, so the ceiling is too low", ratio, 100 * NOISE_BAND);
+}
+
+void mbt_report_cat(char *out, size_t n, const char *fmt, ...) {
+  const size_t k = strlen(out);
+  if (k + 1 >= n) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out + k, n - k, fmt, ap);
+  va_end(ap);
 }

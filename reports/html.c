@@ -70,14 +70,6 @@ static void decision(struct buf *b, const char *label, const struct mbt_choice *
 }
 
 
-/* The best fixed configuration: the variant family with the lowest end-to-end median in the
- * saved bench results ("" when there are none). */
-struct e2e {
-  int have;
-  char best_family[16];
-  double tuned, tuned_lo, tuned_hi, def, def_lo, def_hi, ref, fixed;
-};
-
 static void e2e_load(const char *path, struct e2e *r) {
   memset(r, 0, sizeof *r);
   json_object *js = path ? json_object_from_file(path) : NULL, *arr;
@@ -136,27 +128,7 @@ static int fused_rows(const struct mbt_plan *pl, const char *key) {
   return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
 }
 
-/* The numbers of one section's summary. */
-struct summary {
-  double total, total_ref, predicted, mem_time, mem_time_net, fusion_saved;
-  struct e2e e;
-  char family[16];         /* the best fixed family ("": none known) */
-  const char *family_from; /* what says so */
-};
-
-/* One section of the page: a network at one thread count that the plan was tuned at. */
-struct section {
-  const struct mbt_profile *p;
-  const struct mbt_plan *pl;  /* NULL: no plan */
-  const struct mbt_model *m;
-  int threads;
-  char id[16];                /* "0": network 0 at 1 thread; "0t2": at 2 threads */
-  struct row r[MBT_MAX_LAYERS];
-  struct summary s;
-};
-
-/* The section's plan entry for problem @p key (its thread count's key). */
-static const struct mbt_choice *entry(const struct section *sc, const char *key) {
+const struct mbt_choice *mbt_report_entry(const struct section *sc, const char *key) {
   char kt[128];
   if (!sc->pl) return NULL;
   mbt_key_threads(key, sc->threads, kt, sizeof kt);
@@ -177,7 +149,7 @@ static void row_fill(struct section *sc, int i) {
   memset(r, 0, sizeof *r);
   r->l = l;
   mbt_layer_key(l, key, sizeof key);
-  r->c = entry(sc, key);
+  r->c = mbt_report_entry(sc, key);
   r->ns = r->c ? r->c->ns : 0;
   mbt_roofline_place(sc->p, sc->m, i, sc->threads, &r->pc);
   r->kind = l->op == MBT_OP_CONV ? K_CONV : l->op == MBT_OP_DWCONV ? K_DW
@@ -204,7 +176,7 @@ static void mark_fused(struct section *sc) {
     if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
       mbt_block_key(&L[i], &L[i + 1], &L[i + 2], key, sizeof key);
       if (sec_fused_rows(sc, key)) {
-        const struct mbt_choice *c = entry(sc, key);
+        const struct mbt_choice *c = mbt_report_entry(sc, key);
         for (int k = i; k < i + 3; k++) sc->r[k].kind = K_FUSED;
         sc->s.fusion_saved += c->ref_ns - c->ns;
         i += 2;
@@ -214,7 +186,7 @@ static void mark_fused(struct section *sc) {
     if (mbt_pair_fusable(m, i)) {
       mbt_pair_key(&L[i], &L[i + 1], key, sizeof key);
       if (sec_fused_rows(sc, key)) {
-        const struct mbt_choice *c = entry(sc, key);
+        const struct mbt_choice *c = mbt_report_entry(sc, key);
         sc->r[i].kind = sc->r[i + 1].kind = K_FUSED;
         sc->s.fusion_saved += c->ref_ns - c->ns;
         i++;
@@ -228,9 +200,7 @@ static void mark_fused(struct section *sc) {
  * per-layer times; then its ratio on every row. */
 static void section_fixed(struct section *sc) {
   struct summary *s = &sc->s;
-  char key[128];
-  mbt_check_key(sc->m, sc->threads, key, sizeof key);
-  const struct mbt_check *ck = sc->pl ? mbt_plan_check(sc->pl, key) : NULL;
+  const struct mbt_check *ck = sc->ck;
   if (s->e.best_family[0]) {
     snprintf(s->family, sizeof s->family, "%s", s->e.best_family);
     s->family_from = "the fastest family end to end in the saved bench --e2e results";
@@ -248,11 +218,18 @@ static void section_fixed(struct section *sc) {
 /* Rows and summary of a section. */
 static void section_fill(struct section *sc, const char *e2e_file) {
   struct summary *s = &sc->s;
+  const struct mbt_model *m = sc->m;
+  char key[128];
   memset(s, 0, sizeof *s);
+  snprintf(sc->title, sizeof sc->title, "MobileNet %s %.3g/%d, %d thread%s", mbt_net_name(m->kind),
+           m->alpha, m->res, sc->threads, sc->threads > 1 ? "s" : "");
+  mbt_check_key(m, sc->threads, key, sizeof key);
+  sc->ck = sc->pl ? mbt_plan_check(sc->pl, key) : NULL;
   e2e_load(e2e_file, &s->e);
   for (int i = 0; i < sc->m->nlayers; i++) row_fill(sc, i);
   mark_fused(sc);
   section_fixed(sc);
+  for (int i = 0; i < sc->m->nlayers; i++) mbt_report_row_marks(sc, &sc->r[i]);
   for (int i = 0; i < sc->m->nlayers; i++) {
     const struct row *r = &sc->r[i];
     s->total += r->ns;
@@ -349,58 +326,106 @@ static void fixed_cell(struct buf *b, const struct section *sc, const struct row
   else put(b, "'>%s%.2f</td>", r->fix.basis == FIX_ALONE ? "~" : "", r->fix.x);
 }
 
-/* One row of the layer table: the page, the CSV and the JSON twins. */
-static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct section *sc, int i) {
+/* A row's figures, as the page, the CSV and the JSON state them. */
+struct figs {
+  double share, g, att, xref;
+  const char *alone, *innet; /* "memory" or "compute" */
+  int att_state;             /* mbt_report_attainable's */
+  char fnote[400];           /* how x best fixed was found, or why there is none */
+  char anote[200];           /* % attainable's note ("" at or below the ceiling) */
+  char marks[1600];          /* the marks' sentences ("; " between) */
+};
+
+static void figs_of(const struct section *sc, const struct row *r, struct figs *f) {
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  char text[40];
+  f->share = sc->s.total > 0 ? r->ns / sc->s.total : 0;
+  f->g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
+  f->att = pc->attainable > 0 && f->g > 0 ? f->g / pc->attainable : 0;
+  f->xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
+  f->alone = pc->flops <= 0 || pc->memory_bound ? "memory" : "compute";
+  f->innet = pc->flops <= 0 || pc->net_memory_bound ? "memory" : "compute";
+  f->att_state = mbt_report_attainable(f->att, text, sizeof text);
+  mbt_report_attainable_note(f->att, f->anote, sizeof f->anote);
+  fixed_note(sc, r, f->fnote, sizeof f->fnote);
+  f->marks[0] = 0;
+  for (int k = 0; k < r->nmarks; k++)
+    mbt_report_cat(f->marks, sizeof f->marks, "%s%s: %s", k ? "; " : "", r->marks[k].tag,
+                   r->marks[k].why);
+}
+
+static void marks_cell(struct buf *b, const struct row *r) {
+  put(b, "<td class='l marks'>");
+  for (int k = 0; k < r->nmarks; k++) {
+    put(b, "<span class='mk' title='");
+    esc(b, r->marks[k].why);
+    put(b, "'>%s</span>", r->marks[k].tag);
+  }
+  put(b, "</td>");
+}
+
+static void row_html(struct buf *b, const struct section *sc, int i, const struct figs *f) {
+  const struct mbt_profile *p = sc->p;
+  const struct row *r = &sc->r[i];
+  const struct mbt_layer *l = r->l;
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  put(b, "<tr%s%s><td class='l' data-v='%d'>%s</td>", f->share >= 0.08 ? " class='hot'" : "",
+      r->nmarks ? " data-marks='1'" : "", i, l->name);
+  marks_cell(b, r);
+  put(b, "<td class='l'>%s%s</td><td class='l'>%dx%dx%d</td><td class='l'>%dx%dx%d</td>"
+         "<td>%d</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.2f</td><td>%s</td>"
+         "<td class='l %s'>%s (%s)</td><td class='l %s'>%s (%s)</td><td class='l'>",
+      mbt_op_name(l->op), r->kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic, l->oh,
+      l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
+      r->counter_i > 0 ? "" : "-", f->alone[0] == 'm' ? "mem" : "cmp", f->alone,
+      p->levels[pc->level].name, f->innet[0] == 'm' ? "mem" : "cmp", f->innet,
+      p->levels[pc->net_level].name);
+  if (c) esc(b, c->variant);
+  else put(b, "not tuned");
+  put(b, "</td><td>%.1f</td><td%s>%.0f%%</td><td>%.2f</td>", r->ns / 1e3,
+      c && c->spread > SPREAD_BOUND ? " class='over'" : "", c ? 100 * c->spread : 0.0, f->g);
+  attainable_cell(b, f->att);
+  put(b, "<td>%.1f</td>", f->xref);
+  fixed_cell(b, sc, r);
+  put(b, "<td>%.1f</td></tr>\n", 100 * f->share);
+}
+
+/* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted. */
+static void row_csv(FILE *csv, const struct section *sc, int i, const struct figs *f,
+                    const char *warnings) {
   const struct mbt_profile *p = sc->p;
   const struct mbt_model *m = sc->m;
   const struct row *r = &sc->r[i];
   const struct mbt_layer *l = r->l;
   const struct mbt_choice *c = r->c;
   const struct mbt_place *pc = &r->pc;
-  const double share = sc->s.total > 0 ? r->ns / sc->s.total : 0;
-  const double g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
-  const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
-  const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
-  const double xfix = r->fix.x;
-  char fnote[400], xfix_s[16] = "", att_s[16] = "", anote[200], att_text[40];
-  fixed_note(sc, r, fnote, sizeof fnote);
-  if (xfix > 0) snprintf(xfix_s, sizeof xfix_s, "%.3f", xfix);
-  const int att_state = mbt_report_attainable(att, att_text, sizeof att_text);
-  mbt_report_attainable_note(att, anote, sizeof anote);
-  if (att_state < 2) snprintf(att_s, sizeof att_s, "%.4f", att_state ? 1.0 : att);
-  const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
-  const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
-  put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
-         "%dx%dx%d</td><td class='l'>%dx%dx%d</td><td>%d</td><td>%.0f</td><td>%.0f</td>"
-         "<td>%.0f</td><td>%.2f</td><td>%s</td><td class='l %s'>%s (%s)</td>"
-         "<td class='l %s'>%s (%s)</td><td class='l'>", share >= 0.08 ? " class='hot'" : "", i,
-      l->name, mbt_op_name(l->op), r->kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic,
-      l->oh, l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
-      r->counter_i > 0 ? "" : "-", alone[0] == 'm' ? "mem" : "cmp", alone,
-      p->levels[pc->level].name, innet[0] == 'm' ? "mem" : "cmp", innet,
-      p->levels[pc->net_level].name);
-  if (c) esc(b, c->variant);
-  else put(b, "not tuned");
-  put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td>", r->ns / 1e3,
-      c ? 100 * c->spread : 0.0, g);
-  attainable_cell(b, att);
-  put(b, "<td>%.1f</td>", xref);
-  fixed_cell(b, sc, r);
-  put(b, "<td>%.1f</td></tr>\n", 100 * share);
-  if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
-    char quoted[2 * sizeof c->variant + 3], qnote[2 * sizeof fnote + 3], qanote[2 * sizeof anote + 3];
-    csv_quote(c ? c->variant : "", quoted, sizeof quoted);
-    csv_quote(fnote, qnote, sizeof qnote);
-    csv_quote(anote, qanote, sizeof qanote);
-    fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
-            "%s,%s,%s,%.3f,%.4f,%.3f,%s,%.3f,%s,%.4f,%d,%s,%s,%s\n", mbt_net_name(m->kind), m->alpha,
-            m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
-            l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, alone,
-            p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
-            r->ns / 1e3, c ? c->spread : 0.0, g, att_s, xref, xfix_s, share, sc->threads,
-            sc->s.family, qnote, qanote);
-  }
-  json_object *o = json_object_new_object();
+  char var[2 * sizeof c->variant + 3], fnote[2 * sizeof f->fnote + 3], anote[2 * sizeof f->anote + 3];
+  char marks[2 * sizeof f->marks + 3], warn[2 * 600 + 3], xfix[16] = "", att[16] = "";
+  csv_quote(c ? c->variant : "", var, sizeof var);
+  csv_quote(f->fnote, fnote, sizeof fnote);
+  csv_quote(f->anote, anote, sizeof anote);
+  csv_quote(f->marks, marks, sizeof marks);
+  csv_quote(warnings, warn, sizeof warn);
+  if (r->fix.x > 0) snprintf(xfix, sizeof xfix, "%.3f", r->fix.x);
+  if (f->att_state < 2) snprintf(att, sizeof att, "%.4f", f->att_state ? 1.0 : f->att);
+  fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
+          "%s,%s,%s,%.3f,%.4f,%.3f,%s,%.3f,%s,%.4f,%d,%s,%s,%s,%s,%s\n", mbt_net_name(m->kind),
+          m->alpha, m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow,
+          l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, f->alone,
+          p->levels[pc->level].name, f->innet, p->levels[pc->net_level].name, var, r->ns / 1e3,
+          c ? c->spread : 0.0, f->g, att, f->xref, xfix, f->share, sc->threads, sc->s.family,
+          fnote, anote, marks, warn);
+}
+
+static void row_json(json_object *jl, const struct section *sc, int i, const struct figs *f) {
+  const struct mbt_profile *p = sc->p;
+  const struct row *r = &sc->r[i];
+  const struct mbt_layer *l = r->l;
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  json_object *o = json_object_new_object(), *jm = json_object_new_array();
   json_object_object_add(o, "layer", json_object_new_string(l->name));
   json_object_object_add(o, "kind", json_object_new_string(mbt_op_name(l->op)));
   json_object_object_add(o, "fused", json_object_new_boolean(r->kind == K_FUSED));
@@ -409,32 +434,43 @@ static void layer_row(struct buf *b, FILE *csv, json_object *jl, const struct se
   json_object_object_add(o, "bytes", json_object_new_double(l->bytes));
   json_object_object_add(o, "intensity", json_object_new_double(pc->intensity));
   json_object_object_add(o, "intensity_counted", r->counter_i > 0 ? json_object_new_double(r->counter_i) : NULL);
-  json_object_object_add(o, "bound_alone", json_object_new_string(alone));
+  json_object_object_add(o, "bound_alone", json_object_new_string(f->alone));
   json_object_object_add(o, "level_alone", json_object_new_string(p->levels[pc->level].name));
-  json_object_object_add(o, "bound_in_network", json_object_new_string(innet));
+  json_object_object_add(o, "bound_in_network", json_object_new_string(f->innet));
   json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
   json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
   json_object_object_add(o, "time_us", json_object_new_double(r->ns / 1e3));
   json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
-  json_object_object_add(o, "gflops", json_object_new_double(g));
+  json_object_object_add(o, "gflops", json_object_new_double(f->g));
   /* never above 1 as a fact: 1 within the noise band, null beyond it (the raw ratio apart) */
-  json_object_object_add(o, "fraction_of_attainable", att_state < 2 ? json_object_new_double(att_state ? 1.0 : att) : NULL);
-  json_object_object_add(o, "measured_over_ceiling", json_object_new_double(att));
-  json_object_object_add(o, "attainable_note", anote[0] ? json_object_new_string(anote) : NULL);
-  json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
-  json_object_object_add(o, "speedup_over_best_fixed", xfix > 0 ? json_object_new_double(xfix) : NULL);
-  json_object_object_add(o, "best_fixed_note", json_object_new_string(fnote));
-  json_object_object_add(o, "share_of_time", json_object_new_double(share));
+  json_object_object_add(o, "fraction_of_attainable", f->att_state < 2 ? json_object_new_double(f->att_state ? 1.0 : f->att) : NULL);
+  json_object_object_add(o, "measured_over_ceiling", json_object_new_double(f->att));
+  json_object_object_add(o, "attainable_note", f->anote[0] ? json_object_new_string(f->anote) : NULL);
+  json_object_object_add(o, "speedup_over_reference", json_object_new_double(f->xref));
+  json_object_object_add(o, "speedup_over_best_fixed", r->fix.x > 0 ? json_object_new_double(r->fix.x) : NULL);
+  json_object_object_add(o, "best_fixed_note", json_object_new_string(f->fnote));
+  json_object_object_add(o, "share_of_time", json_object_new_double(f->share));
+  for (int k = 0; k < r->nmarks; k++) {
+    json_object *x = json_object_new_object();
+    json_object_object_add(x, "mark", json_object_new_string(r->marks[k].tag));
+    json_object_object_add(x, "why", json_object_new_string(r->marks[k].why));
+    json_object_array_add(jm, x);
+  }
+  json_object_object_add(o, "marks", jm);
   json_object_array_add(jl, o);
 }
 
-static json_object *layer_table(struct buf *b, FILE *csv, const struct section *sc) {
+static json_object *layer_table(struct buf *b, FILE *csv, const struct section *sc,
+                                const char *warnings) {
   put(b, "<h3>Layers</h3>\n<p>Click a column to sort.  Highlighted: layers with 8%%+ of the "
-         "tuned time.  Intensity from counters: %s.  %% attainable: 100%%* is up to %.0f%% over "
-         "the ceiling (within the noise); beyond that the ceiling is suspect, and no figure is "
-         "stated.  ", 
+         "tuned time.  Intensity from counters: %s.  Marks (hover for why): <i>busy</i> measured "
+         "on a busy machine, <i>fallback</i> put back to the default choice, <i>ceiling</i> "
+         "placed against a ceiling the roofline could not vouch for, <i>spread</i> passes that "
+         "disagreed by more than %.0f%% (the spread is then in red).  %% attainable: 100%%* is "
+         "up to %.0f%% over the ceiling (within the noise); beyond that the ceiling is suspect, "
+         "and no figure is stated.  ", 
       sc->p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine",
-      100 * NOISE_BAND);
+      100 * SPREAD_BOUND, 100 * NOISE_BAND);
   if (sc->s.family[0])
     put(b, "x best fixed: the %s family's variant (what a forced engine runs on the layer) "
            "against the tuned choice, %s; ~: the ratio of their times alone (the family's "
@@ -444,14 +480,20 @@ static json_object *layer_table(struct buf *b, FILE *csv, const struct section *
     put(b, "x best fixed: n/a, no fixed family is known (no end-to-end results, no check, no "
            "candidate records).</p>\n");
   put(b, "<table class='sortable layers' id='layers%s'><thead><tr><th class='l'>layer</th>"
-         "<th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
+         "<th class='l'>marks</th><th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
          "<th>MACs</th><th>params</th><th>bytes</th><th>FLOP/B</th><th>FLOP/B counted</th>"
          "<th class='l'>bound alone (level)</th><th class='l'>in network</th>"
          "<th class='l'>variant</th><th>time us</th><th>spread</th><th>GFLOP/s</th>"
          "<th>%% attainable</th><th>x ref</th><th>x best fixed</th><th>%% time</th></tr></thead>"
          "<tbody>\n", sc->id);
   json_object *jl = json_object_new_array();
-  for (int i = 0; i < sc->m->nlayers; i++) layer_row(b, csv, jl, sc, i);
+  for (int i = 0; i < sc->m->nlayers; i++) {
+    static struct figs f;
+    figs_of(sc, &sc->r[i], &f);
+    row_html(b, sc, i, &f);
+    if (csv) row_csv(csv, sc, i, &f, warnings);
+    row_json(jl, sc, i, &f);
+  }
   put(b, "</tbody></table>\n");
   return jl;
 }
@@ -494,6 +536,17 @@ static void summary(struct buf *b, const struct section *sc) {
   threads_name(sc->threads, tn, sizeof tn);
   published(m, &pub_macs, &pub_params);
   put(b, "<h3>Network summary</h3>\n<ul id='summary%s'>\n", sc->id);
+  if (sc->ck) {
+    char text[640];
+    const int warns = mbt_report_check_sentence(sc->ck, text, sizeof text);
+    put(b, "<li id='check%s'%s>", sc->id, warns ? " class='over'" : "");
+    esc(b, text);
+    put(b, "</li>\n");
+  } else if (sc->pl && sc->s.total > 0) {
+    put(b, "<li id='check%s'>the check after the tune: none recorded (a plan from before "
+           "mobitune-plan 3: tune again to have the tuned plan timed against the default)</li>\n",
+        sc->id);
+  }
   summary_e2e(b, sc);
   put(b, "<li>%.1f M MACs, %.3f M parameters (+%.3f M biases)", m->macs / 1e6, m->params / 1e6,
       m->bias / 1e6);
@@ -536,14 +589,14 @@ static void decisions(struct buf *b, const struct section *sc) {
     }
     if (i + 1 < n && mbt_pair_fusable(sc->m, i)) {
       mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
-      if ((c = entry(sc, key))) {
+      if ((c = mbt_report_entry(sc, key))) {
         snprintf(k2, sizeof k2, "%s + %s fused", l[i].name, l[i + 1].name);
         decision(b, k2, c);
       }
     }
     if (i + 2 < n && mbt_block_fusable(sc->m, i)) {
       mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
-      if ((c = entry(sc, key))) {
+      if ((c = mbt_report_entry(sc, key))) {
         snprintf(k2, sizeof k2, "%s + %s + %s as a block", l[i].name, l[i + 1].name, l[i + 2].name);
         decision(b, k2, c);
       }
@@ -567,6 +620,23 @@ static void section_json(json_object *jn, const struct section *sc, json_object 
   json_object_object_add(jn, "memory_bound_share", json_object_new_double(s->total > 0 ? s->mem_time / s->total : 0));
   json_object_object_add(jn, "memory_bound_share_in_network", json_object_new_double(s->total > 0 ? s->mem_time_net / s->total : 0));
   json_object_object_add(jn, "fusion_saved_ms", json_object_new_double(s->fusion_saved / 1e6));
+  json_object_object_add(jn, "best_fixed_family", s->family[0] ? json_object_new_string(s->family) : NULL);
+  if (sc->ck) {
+    const struct mbt_check *ck = sc->ck;
+    json_object *jc = json_object_new_object();
+    json_object_object_add(jc, "tuned_ms", json_object_new_double(ck->tuned_ns / 1e6));
+    json_object_object_add(jc, "default_ms", json_object_new_double(ck->default_ns / 1e6));
+    json_object_object_add(jc, "fixed", json_object_new_string(ck->fixed));
+    json_object_object_add(jc, "fixed_ms", json_object_new_double(ck->fixed_ns / 1e6));
+    json_object_object_add(jc, "spread", json_object_new_double(ck->spread));
+    json_object_object_add(jc, "rounds", json_object_new_int(ck->rounds));
+    json_object_object_add(jc, "fallbacks", json_object_new_int(ck->fallbacks));
+    json_object_object_add(jc, "busy_passes", json_object_new_int(ck->busy_passes));
+    json_object_object_add(jc, "passes", json_object_new_int(ck->passes));
+    json_object_object_add(jc, "outcome", json_object_new_string(mbt_check_out_name(ck->outcome)));
+    json_object_object_add(jc, "forced", json_object_new_boolean(ck->busy));
+    json_object_object_add(jn, "check", jc);
+  }
   if (s->e.have) {
     json_object *je = json_object_new_object();
     json_object_object_add(je, "tuned_ms", json_object_new_double(s->e.tuned));
@@ -582,17 +652,22 @@ static void section_json(json_object *jn, const struct section *sc, json_object 
 }
 
 /* A section of the page: chart, layer table, summary, tuning decisions; and its twins. */
-static void section(struct buf *b, json_object *jn, FILE *csv, struct section *sc) {
+static void section(struct buf *b, json_object *jn, FILE *csv, struct section *sc,
+                    const char *warnings) {
   section_head(b, sc);
-  json_object *jl = layer_table(b, csv, sc);
+  json_object *jl = layer_table(b, csv, sc, warnings);
   summary(b, sc);
   decisions(b, sc);
   section_json(jn, sc, jl);
 }
 
-/* Every network, a section per thread count it was tuned at. */
-static void sections(struct buf *b, json_object *jnets, FILE *csv, const struct mbt_report_in *in) {
+/* Every network, a section per thread count it was tuned at; their warnings into @p w (the
+ * profile's already there) and @p passed. */
+static void sections(struct buf *b, json_object *jnets, FILE *csv, const struct mbt_report_in *in,
+                     struct warnings *w, struct warnings *passed) {
   static struct section sc; /* large: a row per layer */
+  char profile[96] = "";
+  if (w->n) snprintf(profile, sizeof profile, "profile: %d warning%s", w->n, w->n > 1 ? "s" : "");
   for (int k = 0; k < in->nmodels; k++) {
     int th[16];
     const int nt = tuned_threads(&in->models[k], in->pl, th, 16);
@@ -604,8 +679,11 @@ static void sections(struct buf *b, json_object *jnets, FILE *csv, const struct 
       if (th[t] == 1) snprintf(sc.id, sizeof sc.id, "%d", k);
       else snprintf(sc.id, sizeof sc.id, "%dt%d", k, th[t]);
       section_fill(&sc, path[0] ? path : NULL);
+      mbt_report_section_warnings(&sc, w, passed);
+      char brief[600];
+      snprintf(brief, sizeof brief, "%s%s%s", sc.brief, sc.brief[0] && profile[0] ? "; " : "", profile);
       json_object *jn = json_object_new_object();
-      section(b, jn, csv, &sc);
+      section(b, jn, csv, &sc, brief);
       json_object_array_add(jnets, jn);
     }
   }
@@ -656,86 +734,162 @@ static void twin(const char *path, const char *ext, char *buf, size_t n) {
   snprintf(buf, n, "%.*s%s", (int)stem, path, ext);
 }
 
-enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in) {
-  const struct mbt_machine *m = in->m;
-  const struct mbt_profile *p = in->p;
-  struct buf b = {malloc(1 << 16), 0, 1 << 16, 0};
-  if (!b.s) return mbt_fail(MBT_ENOMEM, "cannot allocate the report");
-  char csvpath[4200], jsonpath[4200], csvtmp[4300];
-  twin(path, ".csv", csvpath, sizeof csvpath);
-  twin(path, ".json", jsonpath, sizeof jsonpath);
-  snprintf(csvtmp, sizeof csvtmp, "%s.tmp", csvpath);
-  FILE *csv = fopen(csvtmp, "w");
-  if (!csv) {
-    free(b.s);
-    return mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
-  }
-  fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
-               "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
-               "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
-               "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads,best_fixed_family,"
-               "best_fixed_note,attainable_note\n");
-  json_object *js = json_object_new_object(), *jnets = json_object_new_array();
-  put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-          "<title>mobitune roofline report</title>\n<style>\n"
-          "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}"
-          "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
-          "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-          "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
-          "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
-          ".mem{color:#a33}.cmp{color:#236}svg .cand{display:none}svg.showc .cand{display:inline}"
-          ".over{color:#a33;font-weight:bold}td.na{color:#777}"
-          "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
-          "@media print{details{display:block}th{cursor:auto}input{display:none}}"
-          "\n</style></head><body>\n");
-  put(&b, "<h1>mobitune report</h1>\n<p>");
+/* The top of the page: style, title, the links to every section. */
+static void page_head(struct buf *b, const struct mbt_report_in *in) {
+  put(b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+         "<title>mobitune roofline report</title>\n<style>\n"
+         "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}"
+         "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
+         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+         "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
+         "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
+         ".mem{color:#a33}.cmp{color:#236}svg .cand{display:none}svg.showc .cand{display:inline}"
+         ".over{color:#a33;font-weight:bold}td.na{color:#777}"
+         ".mk{display:inline-block;background:#f8d7da;color:#721c24;border-radius:3px;"
+         "padding:0 3px;margin:1px;font-size:10px;cursor:help}"
+         "#warnings.banner{border:2px solid #c33;background:#fff5f5;padding:4px 14px;margin:12px 0}"
+         "#warnings h2{margin:6px 0;color:#a33}#warnings h3{margin:8px 0 2px}"
+         "#warnings ul{margin:2px 0;columns:2 36em;font-size:13px}#warnings li{break-inside:avoid}"
+         "#warnings.nowarn{color:#2a6b2a}"
+         "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
+         "@media print{details{display:block}th{cursor:auto}input{display:none}}"
+         "\n</style></head><body>\n");
+  put(b, "<h1>mobitune report</h1>\n<p>");
   for (int k = 0; k < in->nmodels; k++) {
     int th[16];
     const int nt = tuned_threads(&in->models[k], in->pl, th, 16);
-    put(&b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
+    put(b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
         mbt_net_name(in->models[k].kind), in->models[k].alpha, in->models[k].res);
-    for (int t = 1; t < nt; t++) put(&b, " <a href='#net%dt%d'>(%d threads)</a>", k, th[t], th[t]);
+    for (int t = 1; t < nt; t++) put(b, " <a href='#net%dt%d'>(%d threads)</a>", k, th[t], th[t]);
   }
-  if (in->other) put(&b, " &middot; <a href='#compare'>profiles side by side</a>");
-  put(&b, "</p>\n<h2>Machine</h2><dl id='machine'>");
-  put(&b, "<dt>CPU</dt><dd>");
-  esc(&b, m->model);
-  put(&b, " (");
-  esc(&b, m->vendor);
-  put(&b, "), family %d model %d stepping %d</dd>", m->family, m->cpu_model, m->stepping);
-  put(&b, "<dt>ISA</dt><dd>");
-  esc(&b, m->features);
-  put(&b, "</dd><dt>cores</dt><dd>%d cores, %d threads, %d NUMA node(s)</dd>", m->cores,
+  if (in->other) put(b, " &middot; <a href='#compare'>profiles side by side</a>");
+  put(b, "</p>\n");
+}
+
+/* What the measurements cannot vouch for, at the top of the page; a plain line when nothing. */
+static void banner(struct buf *b, const struct warnings *w, const struct warnings *passed) {
+  if (w->n == 0) {
+    put(b, "<p id='warnings' class='nowarn'>No warnings: every ceiling was measured quietly and "
+           "consistently, and no tuned entry was measured busy, put back or spread beyond "
+           "%.0f%%.</p>\n", 100 * SPREAD_BOUND);
+  } else {
+    put(b, "<div id='warnings' class='banner'><h2>%d warning%s: what the measurements cannot "
+           "vouch for</h2>\n", w->n, w->n > 1 ? "s" : "");
+    for (int i = 0; i < w->n; i++) {
+      if (i == 0 || strcmp(w->v[i].group, w->v[i - 1].group)) {
+        put(b, "%s<h3>", i ? "</ul>\n" : "");
+        esc(b, w->v[i].group);
+        put(b, "</h3>\n<ul>\n");
+      }
+      put(b, "<li>");
+      esc(b, w->v[i].text);
+      put(b, "</li>\n");
+    }
+    put(b, "</ul>\n");
+  }
+  for (int i = 0; i < passed->n; i++) {
+    put(b, "<p class='checked'><b>Nothing to warn about</b> in ");
+    esc(b, passed->v[i].group);
+    put(b, ": ");
+    esc(b, passed->v[i].text);
+    put(b, "</p>\n");
+  }
+  if (w->n) put(b, "</div>\n");
+}
+
+static void machine_card(struct buf *b, const struct mbt_report_in *in) {
+  const struct mbt_machine *m = in->m;
+  const struct mbt_profile *p = in->p;
+  put(b, "<h2>Machine</h2><dl id='machine'><dt>CPU</dt><dd>");
+  esc(b, m->model);
+  put(b, " (");
+  esc(b, m->vendor);
+  put(b, "), family %d model %d stepping %d</dd><dt>ISA</dt><dd>", m->family, m->cpu_model,
+      m->stepping);
+  esc(b, m->features);
+  put(b, "</dd><dt>cores</dt><dd>%d cores, %d threads, %d NUMA node(s)</dd>", m->cores,
       m->threads, m->numa_nodes);
-  put(&b, "<dt>caches</dt><dd>");
+  put(b, "<dt>caches</dt><dd>");
   for (int i = 0; i < m->ncaches; i++)
-    put(&b, "L%d %llu KiB (shared by %d) ", m->caches[i].level,
+    put(b, "L%d %llu KiB (shared by %d) ", m->caches[i].level,
         (unsigned long long)(m->caches[i].size >> 10), m->caches[i].shared_by);
-  put(&b, "</dd><dt>clock</dt><dd>%.2f GHz inferred (dependent adds), FMA latency %.1f cycles</dd>",
-      p->clock_ghz, p->fma_latency);
-  put(&b, "<dt>counters</dt><dd id='counters'>");
-  esc(&b, p->counters_note);
-  put(&b, "</dd><dt>fingerprint</dt><dd>%s (profile %s, measured %s)</dd>", m->fingerprint,
+  put(b, "</dd><dt>clock</dt><dd%s>%.2f GHz inferred (dependent adds)", p->clock_flagged ?
+      " class='over'" : "", p->clock_ghz);
+  if (p->clock_os_ghz > 0) put(b, ", %.2f GHz by the OS", p->clock_os_ghz);
+  put(b, "%s, FMA latency %.1f cycles</dd>", p->clock_flagged ? " (implausible: flagged)" : "",
+      p->fma_latency);
+  put(b, "<dt>counters</dt><dd id='counters'>");
+  esc(b, p->counters_note);
+  put(b, "</dd><dt>fingerprint</dt><dd>%s (profile %s, measured %s)</dd>", m->fingerprint,
       p->fingerprint, p->date);
-  put(&b, "<dt>mobitune</dt><dd>%s</dd><dt>commands</dt><dd><code>", mbt_version());
-  esc(&b, in->commands ? in->commands : "");
-  put(&b, "</code></dd></dl>\n");
-  json_object *jm = json_object_new_object();
+  put(b, "<dt>mobitune</dt><dd>%s</dd><dt>commands</dt><dd><code>", mbt_version());
+  esc(b, in->commands ? in->commands : "");
+  put(b, "</code></dd></dl>\n");
+}
+
+static void page_json(json_object *js, const struct mbt_report_in *in, const struct warnings *w) {
+  const struct mbt_machine *m = in->m;
+  json_object *jm = json_object_new_object(), *jw = json_object_new_array();
   json_object_object_add(jm, "cpu", json_object_new_string(m->model));
   json_object_object_add(jm, "isa", json_object_new_string(m->features));
   json_object_object_add(jm, "cores", json_object_new_int(m->cores));
   json_object_object_add(jm, "threads", json_object_new_int(m->threads));
   json_object_object_add(jm, "fingerprint", json_object_new_string(m->fingerprint));
-  json_object_object_add(jm, "counters", json_object_new_string(p->counters_note));
+  json_object_object_add(jm, "counters", json_object_new_string(in->p->counters_note));
+  json_object_object_add(jm, "clock_ghz", json_object_new_double(in->p->clock_ghz));
+  json_object_object_add(jm, "clock_os_ghz", json_object_new_double(in->p->clock_os_ghz));
+  json_object_object_add(jm, "clock_flagged", json_object_new_boolean(in->p->clock_flagged));
   json_object_object_add(js, "format", json_object_new_string("mobitune-report"));
   json_object_object_add(js, "version", json_object_new_int(1));
   json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
   json_object_object_add(js, "machine", jm);
-  sections(&b, jnets, csv, in);
-  json_object_object_add(js, "networks", jnets);
-  if (in->other) compare(&b, p, in->other, in->other_name ? in->other_name : "another profile");
+  for (int i = 0; i < w->n; i++) {
+    char text[sizeof w->v[i].group + sizeof w->v[i].text + 2];
+    snprintf(text, sizeof text, "%s: %s", w->v[i].group, w->v[i].text);
+    json_object_array_add(jw, json_object_new_string(text));
+  }
+  json_object_object_add(js, "warnings", jw);
+}
+
+/* The CSV twin, written as the sections are (to a temporary file, renamed at the end). */
+static FILE *csv_open(const char *tmp) {
+  FILE *csv = fopen(tmp, "w");
+  if (csv)
+    fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
+                 "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
+                 "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
+                 "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads,"
+                 "best_fixed_family,best_fixed_note,attainable_note,marks,warnings\n");
+  return csv;
+}
+
+enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in) {
+  struct buf b = {malloc(1 << 16), 0, 1 << 16, 0}, body = {malloc(1 << 16), 0, 1 << 16, 0};
+  char csvpath[4200], jsonpath[4200], csvtmp[4300];
+  twin(path, ".csv", csvpath, sizeof csvpath);
+  twin(path, ".json", jsonpath, sizeof jsonpath);
+  snprintf(csvtmp, sizeof csvtmp, "%s.tmp", csvpath);
+  const int mem = b.s && body.s;
+  FILE *csv = mem ? csv_open(csvtmp) : NULL;
+  if (!csv) {
+    free(b.s);
+    free(body.s);
+    return mem ? mbt_fail(MBT_EIO, "cannot write %s", csvtmp)
+               : mbt_fail(MBT_ENOMEM, "cannot allocate the report");
+  }
+  json_object *js = json_object_new_object(), *jnets = json_object_new_array();
+  struct warnings w = {0, 0, NULL}, passed = {0, 0, NULL};
+  mbt_report_profile_warnings(in->p, &w);
+  sections(&body, jnets, csv, in, &w, &passed); /* the banner needs their warnings first */
+  page_head(&b, in);
+  banner(&b, &w, &passed);
+  machine_card(&b, in);
+  put(&b, "%.*s", (int)body.n, body.s);
+  if (in->other) compare(&b, in->p, in->other, in->other_name ? in->other_name : "another profile");
   put(&b, "%s</body></html>\n", script);
-  enum mbt_status st = b.oom ? mbt_fail(MBT_ENOMEM, "cannot build the report text") : MBT_OK;
+  page_json(js, in, &w);
+  json_object_object_add(js, "networks", jnets);
+  enum mbt_status st = b.oom || body.oom ? mbt_fail(MBT_ENOMEM, "cannot build the report text") : MBT_OK;
   if (fclose(csv) != 0 && st == MBT_OK) st = mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
   if (st == MBT_OK && rename(csvtmp, csvpath) != 0) st = mbt_fail(MBT_EIO, "cannot write %s", csvpath);
   if (st != MBT_OK) remove(csvtmp);
@@ -745,6 +899,9 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
   }
   if (st == MBT_OK) st = mbt_write_atomic(path, b.s, b.n);
   json_object_put(js);
+  mbt_report_warnings_free(&w);
+  mbt_report_warnings_free(&passed);
   free(b.s);
+  free(body.s);
   return st;
 }
