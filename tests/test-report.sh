@@ -27,8 +27,8 @@ fi
 . "${srcdir:-.}/tests/tap.sh"
 D=$T/data
 NET="--net v2 --alpha 0.35 --res 96"
-ok "the data: roofline, tune (v2 at 1 and 2 threads), bench --e2e (quick)" sh -c "$M roofline --quick --quiet --data '$D' && $M tune $NET --quick --quiet --data '$D' && $M tune $NET --threads 2 --quick --quiet --data '$D' && $M tune --net v3-small --alpha 0.5 --res 64 --quick --quiet --data '$D' && $M bench --e2e --quick --runs 2 $NET --data '$D' && $M bench --e2e --quick --runs 2 $NET --threads 2 --data '$D'"
-ok "report for two networks, from the saved data" $M report --nets v2:0.35:96,v3-small:0.5:64 --compare-profile "$D/profile.json" --data "$D"
+ok "the data: roofline, tune (v2 at 1 and 2 threads, v3-small, v1), bench --e2e (quick)" sh -c "$M roofline --quick --quiet --data '$D' && $M tune $NET --quick --quiet --data '$D' && $M tune $NET --threads 2 --quick --quiet --data '$D' && $M tune --net v3-small --alpha 0.5 --res 64 --quick --quiet --data '$D' && $M tune --net v1 --alpha 0.25 --res 128 --quick --quiet --data '$D' && $M bench --e2e --quick --runs 2 $NET --data '$D' && $M bench --e2e --quick --runs 2 $NET --threads 2 --data '$D'"
+ok "report for three networks, from the saved data" $M report --nets v2:0.35:96,v3-small:0.5:64,v1:0.25:128 --compare-profile "$D/profile.json" --data "$D"
 ok "the report is self-contained (no external script, stylesheet, font or image)" python3 -c "
 import re, sys
 page = open('$D/report.html').read()
@@ -66,7 +66,58 @@ summ = dom.split('id="summary0t2"')[1].split('</ul>')[0]
 assert '2 threads, interleaved): tuned plan median' in summ, summ[:300]
 assert 'id="net1t2"' not in dom, 'v3-small was not tuned at 2 threads'
 EOF
+ok "the pool layer is on every chart: at the left edge (0 FLOP/B), labelled" \
+  python3 - "$T/dom.html" <<'EOF'
+import re, sys
+dom = open(sys.argv[1]).read()
+for sid in ('0', '0t2', '1', '2'):
+    svg = dom.split('id="roofline%s"' % sid)[1].split('</svg>')[0]
+    edge = re.findall(r'<path class="edge" d="M70(?:\.0)? [0-9.]+l9 -5v10z"[^>]*><title>([^<]*)', svg)
+    assert any(t.startswith('pool (gavgpool)') and 'drawn at its left edge' in t for t in edge), (sid, edge[:3])
+    assert 'class="lbl">pool (0 FLOP/B: edge)</text>' in svg, sid
+    assert '0 FLOP/B (pool, SE product): at the' in svg, 'the legend says why'
+EOF
 ok "no console errors" sh -c "! grep -Ei 'CONSOLE.*(error|uncaught)|Uncaught' '$T/console.log'"
+# The layout as the browser lays it out in a 1400 x 900 window: a copy of the page with a script
+# that measures the layer tables (and their boxes) and the chart labels into an attribute.
+cat >"$T/layout.js" <<'EOF'
+<script>(function () {
+  var o = {page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+           tables: [], labels: []};
+  document.querySelectorAll('table.layers').forEach(function (t) {
+    var c = t.parentElement;
+    o.tables.push([t.id, t.scrollWidth, c.clientWidth, c.className, t.getBoundingClientRect().right]);
+  });
+  document.querySelectorAll('svg.roofline').forEach(function (s) {
+    var b = [];
+    s.querySelectorAll('text.lbl').forEach(function (x) {
+      var r = x.getBBox(); b.push([x.textContent, r.x, r.y, r.width, r.height]);
+    });
+    o.labels.push([s.id, b]);
+  });
+  document.body.setAttribute('data-layout', JSON.stringify(o));
+})();</script>
+EOF
+layout() { # layout PAGE: $T/layout.json
+  python3 -c "import sys; p = open(sys.argv[1]).read(); open(sys.argv[3], 'w').write(p.replace('</body>', open(sys.argv[2]).read() + '</body>'))" "$1" "$T/layout.js" "$T/layout.html" &&
+  $H --window-size=1400,900 --virtual-time-budget=3000 --dump-dom "file://$T/layout.html" 2>/dev/null |
+  python3 -c "import html, re, sys; open(sys.argv[1], 'w').write(html.unescape(re.search(r'data-layout=\"([^\"]*)\"', sys.stdin.read()).group(1)))" "$T/layout.json"
+}
+ok "the browser lays out the page in a 1400-pixel window" layout "$D/report.html"
+ok "chart labels: none overlaps another; identical layers are labelled once (v1's pw7-10)" \
+  python3 - "$T/layout.json" <<'EOF'
+import json, re, sys
+o = json.load(open(sys.argv[1]))
+for sid, boxes in o['labels']:
+    texts = [b[0] for b in boxes]
+    assert len(texts) == len(set(texts)), (sid, texts)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[1] < b[1] + b[3] - 0.5 and b[1] < a[1] + a[3] - 0.5 and
+                        a[2] < b[2] + b[4] - 0.5 and b[2] < a[2] + a[4] - 0.5), (sid, a, b)
+v1 = dict(o['labels'])['roofline2']
+assert any(re.fullmatch(r'pw\d+-\d+', b[0]) for b in v1), [b[0] for b in v1]
+EOF
 rm -f tests/report-screenshot.png
 $H --window-size=1300,2200 --screenshot="$PWD/tests/report-screenshot.png" "file://$D/report.html" \
   >/dev/null 2>&1
@@ -76,9 +127,9 @@ ok "the CSV twin has a row per layer of both networks" sh -c \
   "python3 -c \"
 import csv
 rows = list(csv.DictReader(open('$D/report.csv')))
-assert len(rows) > 80 and {r['net'] for r in rows} == {'v2', 'v3-small'}, len(rows)
+assert len(rows) > 80 and {r['net'] for r in rows} == {'v2', 'v3-small', 'v1'}, len(rows)
 assert all(float(r['time_us']) > 0 for r in rows), 'untimed rows'
-assert {(r['net'], r['threads']) for r in rows} == {('v2', '1'), ('v2', '2'), ('v3-small', '1')}
+assert {(r['net'], r['threads']) for r in rows} == {('v2', '1'), ('v2', '2'), ('v3-small', '1'), ('v1', '1')}
 \""
 ok "x best fixed: a ratio on every row of the CSV, or n/a with the reason (the page says it too)" \
   python3 - "$D/report.csv" "$T/dom.html" <<'EOF'
