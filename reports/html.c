@@ -365,29 +365,80 @@ static void marks_cell(struct buf *b, const struct row *r) {
   put(b, "</td>");
 }
 
+/* @p v in at most four characters and a unit prefix: 995k, 1.2M. */
+static const char *si(double v, char *buf, size_t n) {
+  if (v < 1e3) snprintf(buf, n, "%.0f", v);
+  else if (v < 1e4) snprintf(buf, n, "%.1fk", v / 1e3);
+  else if (v < 1e6) snprintf(buf, n, "%.0fk", v / 1e3);
+  else if (v < 1e7) snprintf(buf, n, "%.1fM", v / 1e6);
+  else if (v < 1e9) snprintf(buf, n, "%.0fM", v / 1e6);
+  else snprintf(buf, n, "%.1fG", v / 1e9);
+  return buf;
+}
+
+/* A variant name as the table shows it: without the "mbt_f32_" and "minmax_ukernel_" every
+ * name has (the title keeps it whole), a break allowed before its blocking parameters. */
+static void variant_cell(struct buf *b, const struct mbt_choice *c) {
+  if (!c) {
+    put(b, "<td class='l var'>not tuned</td>");
+    return;
+  }
+  char s[sizeof c->variant];
+  size_t k = 0;
+  for (const char *v = c->variant; *v && k + 1 < sizeof s;) {
+    if (!strncmp(v, "mbt_f32_", 8)) v += 8;
+    else if (!strncmp(v, "minmax_", 7)) v += 7;
+    else if (!strncmp(v, "ukernel_", 8)) v += 8;
+    else s[k++] = *v++;
+  }
+  s[k] = 0;
+  put(b, "<td class='l var' title='");
+  esc(b, c->variant);
+  put(b, "'>");
+  char *br = strchr(s, '[');
+  if (br) *br = 0;
+  esc(b, s);
+  if (br) {
+    *br = '[';
+    put(b, "<wbr>");
+    esc(b, br);
+  }
+  put(b, "</td>");
+}
+
+/* Where a layer is bound, alone or in the network: "cmp L2", the whole sentence on hover. */
+static void bound_cell(struct buf *b, const char *bound, const char *level, const char *where) {
+  put(b, "<td class='l %s' title='%s-bound %s, the data in %s'>%s %s</td>",
+      bound[0] == 'm' ? "mem" : "cmp", bound, where, level, bound[0] == 'm' ? "mem" : "cmp", level);
+}
+
 static void row_html(struct buf *b, const struct section *sc, int i, const struct figs *f) {
   const struct mbt_profile *p = sc->p;
   const struct row *r = &sc->r[i];
   const struct mbt_layer *l = r->l;
   const struct mbt_choice *c = r->c;
   const struct mbt_place *pc = &r->pc;
+  char v1[16], v2[16], v3[16];
   put(b, "<tr%s%s><td class='l' data-v='%d'>%s</td>", f->share >= 0.08 ? " class='hot'" : "",
       r->nmarks ? " data-marks='1'" : "", i, l->name);
   marks_cell(b, r);
-  put(b, "<td class='l'>%s%s</td><td class='l'>%dx%dx%d</td><td class='l'>%dx%dx%d</td>"
-         "<td>%d</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.2f</td><td>%s</td>"
-         "<td class='l %s'>%s (%s)</td><td class='l %s'>%s (%s)</td><td class='l'>",
-      mbt_op_name(l->op), r->kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic, l->oh,
-      l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
-      r->counter_i > 0 ? "" : "-", f->alone[0] == 'm' ? "mem" : "cmp", f->alone,
-      p->levels[pc->level].name, f->innet[0] == 'm' ? "mem" : "cmp", f->innet,
-      p->levels[pc->net_level].name);
-  if (c) esc(b, c->variant);
-  else put(b, "not tuned");
-  put(b, "</td><td>%.1f</td><td%s>%.0f%%</td><td>%.2f</td>", r->ns / 1e3,
+  put(b, "<td class='l'>%s%s</td><td class='l' data-v='%d'>%dx%dx%d<br>&rarr; %dx%dx%d%s</td>"
+         "<td data-v='%.0f'>%s</td><td data-v='%.0f'>%s</td><td data-v='%.0f'>%s</td>"
+         "<td>%.2f</td>", mbt_op_name(l->op), r->kind == K_FUSED ? " fused" : "",
+      l->ih * l->iw * l->ic, l->ih, l->iw, l->ic, l->oh, l->ow, l->oc, l->stride > 1 ? " /2" : "",
+      l->macs, si(l->macs, v1, sizeof v1), l->params, si(l->params, v2, sizeof v2), l->bytes,
+      si(l->bytes, v3, sizeof v3), pc->intensity);
+  if (r->counter_i > 0) put(b, "<td>%.2f</td>", r->counter_i);
+  else put(b, "<td>-</td>");
+  bound_cell(b, f->alone, p->levels[pc->level].name, "alone");
+  bound_cell(b, f->innet, p->levels[pc->net_level].name, "in the network");
+  variant_cell(b, c);
+  put(b, "<td>%.1f</td><td%s>%.0f%%</td><td>%.1f</td>", r->ns / 1e3,
       c && c->spread > SPREAD_BOUND ? " class='over'" : "", c ? 100 * c->spread : 0.0, f->g);
   attainable_cell(b, f->att);
-  put(b, "<td>%.1f</td>", f->xref);
+  if (f->xref > 0) put(b, "<td>%.1f</td>", f->xref);
+  else put(b, "<td data-v='0' class='na' title='the reference kernel was not timed (tune --quick, or "
+              "more than 1 thread)'>-</td>");
   fixed_cell(b, sc, r);
   put(b, "<td>%.1f</td></tr>\n", 100 * f->share);
 }
@@ -479,13 +530,17 @@ static json_object *layer_table(struct buf *b, FILE *csv, const struct section *
   else
     put(b, "x best fixed: n/a, no fixed family is known (no end-to-end results, no check, no "
            "candidate records).</p>\n");
-  put(b, "<table class='sortable layers' id='layers%s'><thead><tr><th class='l'>layer</th>"
-         "<th class='l'>marks</th><th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
-         "<th>MACs</th><th>params</th><th>bytes</th><th>FLOP/B</th><th>FLOP/B counted</th>"
-         "<th class='l'>bound alone (level)</th><th class='l'>in network</th>"
-         "<th class='l'>variant</th><th>time us</th><th>spread</th><th>GFLOP/s</th>"
-         "<th>%% attainable</th><th>x ref</th><th>x best fixed</th><th>%% time</th></tr></thead>"
-         "<tbody>\n", sc->id);
+  put(b, "<div class='wide'><table class='sortable layers' id='layers%s'><thead><tr>"
+         "<th class='l'>layer</th><th class='l'>marks</th><th class='l'>kind</th>"
+         "<th class='l' title='input, output (/2: stride 2)'>shape</th><th>MACs</th>"
+         "<th>params</th><th title='compulsory fp32 bytes: input, weights, output'>bytes</th>"
+         "<th title='analytic intensity, FLOP per compulsory byte'>FLOP/B</th>"
+         "<th title='FLOP/B from the hardware counters'>counted</th>"
+         "<th class='l' title='bound alone, and the level that holds its working set'>alone</th>"
+         "<th class='l' title='bound inside the network, and the level whose traffic takes "
+         "longest'>in network</th><th class='l'>variant</th><th>time us</th><th>spread</th>"
+         "<th>GFLOP/s</th><th>%% attainable</th><th>x ref</th><th>x best fixed</th>"
+         "<th>%% time</th></tr></thead><tbody>\n", sc->id);
   json_object *jl = json_object_new_array();
   for (int i = 0; i < sc->m->nlayers; i++) {
     static struct figs f;
@@ -494,7 +549,7 @@ static json_object *layer_table(struct buf *b, FILE *csv, const struct section *
     if (csv) row_csv(csv, sc, i, &f, warnings);
     row_json(jl, sc, i, &f);
   }
-  put(b, "</tbody></table>\n");
+  put(b, "</tbody></table></div>\n");
   return jl;
 }
 
@@ -740,6 +795,8 @@ static void page_head(struct buf *b, const struct mbt_report_in *in) {
          "<title>mobitune roofline report</title>\n<style>\n"
          "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}"
          "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
+         ".wide{overflow-x:auto}table.layers{font-size:11px}table.layers td,table.layers th"
+         "{padding:2px 4px}td.var{max-width:17em;overflow-wrap:anywhere}td.marks{max-width:6em}"
          "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
          "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
          "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"

@@ -5,7 +5,9 @@
 # must stay free of errors, and the screenshot is kept as a build artifact
 # (tests/report-screenshot.png).  The CSV and JSON twins must parse and agree with the page.
 # A second data set made from the first (ceilings lowered and marked, a plan whose check came
-# out slower) must bring the banner, the row marks and no figure above 100% of attainable.
+# out slower) must bring the banner, the row marks and no figure above 100% of attainable.  In
+# a 1400 x 900 window the page measures itself: no layer table wider than its box, no chart
+# label over another.
 # Skipped with the reason where Chromium is not installed (scripts/setup installs it).
 set -u
 R=${MBT_RUNNER:-}
@@ -38,10 +40,35 @@ assert not urls, urls
 "
 ok "the report is under 4 MB" test "$(wc -c <"$D/report.html")" -lt 4000000
 H="$B --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions --user-data-dir=$T/profile"
-# the DOM after the page's script ran, and everything the page wrote to the console
-$H --enable-logging=stderr --v=0 --virtual-time-budget=3000 --dump-dom "file://$D/report.html" \
-  >"$T/dom.html" 2>"$T/console.log"
-ok "Chromium rendered the page (DOM dumped)" grep -q "<h1>mobitune report</h1>" "$T/dom.html"
+# The page as the browser lays it out in a 1400 x 900 window: a copy of it with a script that
+# measures the layer tables (and their boxes) and the chart labels into an attribute.
+cat >"$T/layout.js" <<'EOF'
+<script>(function () {
+  var o = {page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+           tables: [], labels: []};
+  document.querySelectorAll('table.layers').forEach(function (t) {
+    var c = t.parentElement;
+    o.tables.push([t.id, t.scrollWidth, c.clientWidth, c.className, t.getBoundingClientRect().right]);
+  });
+  document.querySelectorAll('svg.roofline').forEach(function (s) {
+    var b = [];
+    s.querySelectorAll('text.lbl').forEach(function (x) {
+      var r = x.getBBox(); b.push([x.textContent, r.x, r.y, r.width, r.height]);
+    });
+    o.labels.push([s.id, b]);
+  });
+  document.body.setAttribute('data-layout', JSON.stringify(o));
+})();</script>
+EOF
+layout() { # layout PAGE: its DOM after the scripts ran in $T/dom.html, what it wrote to the
+  # console in $T/console.log, its measurements in $T/layout.json
+  python3 -c "import sys; p = open(sys.argv[1]).read(); open(sys.argv[3], 'w').write(p.replace('</body>', open(sys.argv[2]).read() + '</body>'))" "$1" "$T/layout.js" "$T/layout.html" &&
+  $H --enable-logging=stderr --v=0 --window-size=1400,900 --virtual-time-budget=3000 \
+    --dump-dom "file://$T/layout.html" >"$T/dom.html" 2>"$T/console.log"
+  python3 -c "import html, re, sys; open(sys.argv[2], 'w').write(html.unescape(re.search(r'data-layout=\"([^\"]*)\"', open(sys.argv[1]).read()).group(1)))" "$T/dom.html" "$T/layout.json"
+}
+layout "$D/report.html"
+ok "Chromium rendered the page (DOM dumped, the layout measured)" sh -c "grep -q '<h1>mobitune report</h1>' '$T/dom.html' && test -s '$T/layout.json'"
 ok "the roofline chart of each network is in the DOM, with a point per tuned layer" sh -c \
   "test \$(grep -c 'id=\"roofline[01]\"' '$T/dom.html') = 2 && test \$(grep -o '<circle cx=[^>]*r=\"5\" fill=[^>]*fill-opacity' '$T/dom.html' | wc -l) -gt 30"
 ok "the layer tables are in the DOM, a row per layer" sh -c \
@@ -78,32 +105,6 @@ for sid in ('0', '0t2', '1', '2'):
     assert '0 FLOP/B (pool, SE product): at the' in svg, 'the legend says why'
 EOF
 ok "no console errors" sh -c "! grep -Ei 'CONSOLE.*(error|uncaught)|Uncaught' '$T/console.log'"
-# The layout as the browser lays it out in a 1400 x 900 window: a copy of the page with a script
-# that measures the layer tables (and their boxes) and the chart labels into an attribute.
-cat >"$T/layout.js" <<'EOF'
-<script>(function () {
-  var o = {page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
-           tables: [], labels: []};
-  document.querySelectorAll('table.layers').forEach(function (t) {
-    var c = t.parentElement;
-    o.tables.push([t.id, t.scrollWidth, c.clientWidth, c.className, t.getBoundingClientRect().right]);
-  });
-  document.querySelectorAll('svg.roofline').forEach(function (s) {
-    var b = [];
-    s.querySelectorAll('text.lbl').forEach(function (x) {
-      var r = x.getBBox(); b.push([x.textContent, r.x, r.y, r.width, r.height]);
-    });
-    o.labels.push([s.id, b]);
-  });
-  document.body.setAttribute('data-layout', JSON.stringify(o));
-})();</script>
-EOF
-layout() { # layout PAGE: $T/layout.json
-  python3 -c "import sys; p = open(sys.argv[1]).read(); open(sys.argv[3], 'w').write(p.replace('</body>', open(sys.argv[2]).read() + '</body>'))" "$1" "$T/layout.js" "$T/layout.html" &&
-  $H --window-size=1400,900 --virtual-time-budget=3000 --dump-dom "file://$T/layout.html" 2>/dev/null |
-  python3 -c "import html, re, sys; open(sys.argv[1], 'w').write(html.unescape(re.search(r'data-layout=\"([^\"]*)\"', sys.stdin.read()).group(1)))" "$T/layout.json"
-}
-ok "the browser lays out the page in a 1400-pixel window" layout "$D/report.html"
 ok "chart labels: none overlaps another; identical layers are labelled once (v1's pw7-10)" \
   python3 - "$T/layout.json" <<'EOF'
 import json, re, sys
@@ -118,8 +119,19 @@ for sid, boxes in o['labels']:
 v1 = dict(o['labels'])['roofline2']
 assert any(re.fullmatch(r'pw\d+-\d+', b[0]) for b in v1), [b[0] for b in v1]
 EOF
+fits() { # fits: in $T/layout.json, no layer table is wider than its box, the page no wider than the window
+  python3 - "$T/layout.json" <<'EOF'
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o['page'][0] <= o['page'][1], ('the page scrolls sideways', o['page'])
+assert len(o['tables']) >= 2
+for tid, sw, cw, cls, right in o['tables']:
+    assert sw <= cw and right <= o['page'][1], (tid, sw, cw, right, o['page'])
+EOF
+}
+ok "at 1400 pixels the layer tables fit their box: every figure visible without scrolling sideways" fits
 rm -f tests/report-screenshot.png
-$H --window-size=1300,2200 --screenshot="$PWD/tests/report-screenshot.png" "file://$D/report.html" \
+$H --window-size=1400,2200 --screenshot="$PWD/tests/report-screenshot.png" "file://$D/report.html" \
   >/dev/null 2>&1
 ok "a screenshot is kept as a build artifact (tests/report-screenshot.png)" sh -c \
   "test -s tests/report-screenshot.png && head -c 8 tests/report-screenshot.png | grep -q PNG && test \$(wc -c < tests/report-screenshot.png) -gt 20000"
@@ -343,6 +355,15 @@ subprocess.run(m.split() + ['report', '--net', 'v2', '--alpha', '0.35', '--res',
 page = open(q + '/report.html').read()
 assert "<p id='warnings' class='nowarn'>No warnings" in page and "class='banner'" not in page
 assert json.load(open(q + '/report.json'))['warnings'] == []
+EOF
+layout_fits() { layout "$1" && fits; }
+ok "the warned page too (marks, notes) fits 1400 pixels" layout_fits "$W/report.html"
+ok "variant names are shortened in the table, whole in the tooltip" \
+  python3 - "$T" "$W" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1]); import rep
+for text, a in rep.column(rep.layer_tables(sys.argv[2] + '/report.html')['layers0'], 'variant'):
+    assert 'mbt_f32_' not in text and a['title'].startswith(text.split('/')[0] + '/mbt_f32_'), (text, a)
 EOF
 echo "1..$n"
 [ "$failed" = 0 ]
