@@ -613,6 +613,12 @@ static void e2e_path(const struct opts *o, const struct mbt_model *m, int thread
   data_path(o, NULL, name, buf, n, 1);
 }
 
+/* e2e_path for the report's sections at other thread counts (ctx: the options). */
+static void report_e2e(const void *ctx, const struct mbt_model *m, int threads, char *buf,
+                       size_t n) {
+  e2e_path(ctx, m, threads, buf, n);
+}
+
 /* One network of --nets: NET[:ALPHA[:RES]]. */
 static int parse_net(const char *spec, const struct opts *o, struct mbt_model *m) {
   char name[32] = "";
@@ -688,7 +694,7 @@ static int cmd_report(const struct opts *o, const struct mbt_machine *m,
   }
   if (len < sizeof cmdline) snprintf(cmdline + len, sizeof cmdline - len, " mobitune report");
   struct mbt_report_in in = {m, &p, o->other_profile ? &other : NULL, o->other_profile, &pl,
-                             models, n, e2ep, cmdline};
+                             models, n, e2ep, cmdline, report_e2e, o};
   st = mbt_report_write(out, &in);
   mbt_plan_free(&pl);
   for (int k = 0; o->nets && k < n; k++) mbt_model_free(&models[k]);

@@ -694,6 +694,11 @@ struct mbt_report_in {
   int nmodels;
   const char *const *e2e;            /**< per network: the file 'bench --e2e' saved (or NULL) */
   const char *commands;              /**< the commands that made the data, shown on the page */
+  /** Where 'bench --e2e --threads N' saved a network's results, for each thread count N > 1
+   * that the plan was tuned at (the report has a section per count); NULL: none. */
+  void (*e2e_threads)(const void *ctx, const struct mbt_model *m, int threads, char *buf,
+                      size_t n);
+  const void *e2e_ctx;               /**< passed to e2e_threads */
 };
 
 /** Write the self-contained HTML report at @p path and its twins (same path, .csv: the layer

@@ -1,68 +1,24 @@
 /* reports/html.c -- the self-contained HTML report and its CSV and JSON twins.
  *
- * One file, no network access: the roofline chart is SVG written here, the table sorting a
+ * One file, no network access: the roofline chart is SVG (chart.c), the table sorting a
  * few lines of inline script.  Everything comes from saved data (machine, profile, plan, the
  * end-to-end results 'mobitune bench --e2e' saved), never from a live run, so a report can be
- * made on another machine.  Per network: the chart with every layer on the roofline (and, on
- * demand, every candidate the tuner timed), the layer table, the network summary and the
- * tuning decisions; optionally a second profile side by side. */
+ * made on another machine.  Per network and thread count the plan was tuned at (a section
+ * each): the chart with every layer on the roofline (and, on demand, every candidate the tuner
+ * timed), the layer table, the network summary and the tuning decisions; optionally a second
+ * profile side by side. */
 #include "config.h"
 
 #include <json-c/json.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "net/net.h"
+#include "reports/report.h"
 #include "tuner/counters.h"
-
-/* A growable text buffer, written to disk atomically at the end. */
-struct buf {
-  char *s;
-  size_t n, cap;
-  int oom;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...) {
-  if (b->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    if (w < 0) {
-      b->oom = 1;
-      return;
-    }
-    if ((size_t)w < b->cap - b->n) {
-      b->n += (size_t)w;
-      return;
-    }
-    size_t cap = (b->cap + (size_t)w + 1) * 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-      b->oom = 1;
-      return;
-    }
-    b->s = s;
-    b->cap = cap;
-  }
-}
-
-/* Text escaped for HTML element content and attribute values. */
-static void esc(struct buf *b, const char *s) {
-  for (; *s; s++) switch (*s) {
-      case '<': put(b, "&lt;"); break;
-      case '>': put(b, "&gt;"); break;
-      case '&': put(b, "&amp;"); break;
-      case '"': put(b, "&quot;"); break;
-      default: put(b, "%c", *s);
-    }
-}
 
 /* One problem's candidates: what was tried, how each fared and why the winner won. */
 static void decision(struct buf *b, const char *label, const struct mbt_choice *c) {
@@ -114,32 +70,6 @@ static void decision(struct buf *b, const char *label, const struct mbt_choice *
 }
 
 
-/* What a point on the chart is: the layer kinds of the legend. */
-enum kind { K_CONV, K_DW, K_PW, K_FUSED, K_OTHER, K_COUNT };
-static const char *const kind_names[K_COUNT] = {"full conv", "depthwise", "pointwise",
-                                                "fused group", "other (pool, fc, SE product)"};
-static const char *const kind_colors[K_COUNT] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e",
-                                                 "#7f7f7f"};
-
-/* Everything the report says about one layer, from the saved data. */
-struct row {
-  const struct mbt_layer *l;
-  const struct mbt_choice *c; /* its plan entry (NULL: not tuned) */
-  struct mbt_place pc;        /* roofline placement, 1 thread */
-  enum kind kind;
-  double ns;                  /* its median time in the network (0: not tuned) */
-  double fixed_ns;            /* the best fixed configuration's variant here (0: unknown) */
-  double counter_i;           /* FLOP/byte from counters (0: no counters) */
-};
-
-/* The best fixed configuration: the variant family with the lowest end-to-end median in the
- * saved bench results ("" when there are none). */
-struct e2e {
-  int have;
-  char best_family[16];
-  double tuned, tuned_lo, tuned_hi, def, def_lo, def_hi, ref, fixed;
-};
-
 static void e2e_load(const char *path, struct e2e *r) {
   memset(r, 0, sizeof *r);
   json_object *js = path ? json_object_from_file(path) : NULL, *arr;
@@ -167,232 +97,6 @@ static void e2e_load(const char *path, struct e2e *r) {
   json_object_put(js);
 }
 
-/* The plan entry for a fusion key, when it says fused. */
-static int fused_rows(const struct mbt_plan *pl, const char *key) {
-  const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
-  int rows = 0;
-  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
-}
-
-/* Rows of one network: placement, plan entry, kind (fused groups as the engine runs them:
- * blocks left to right without overlap, then pairs), the best fixed family's time. */
-static void rows_of(const struct mbt_model *m, const struct mbt_profile *p,
-                    const struct mbt_plan *pl, const struct e2e *e, struct row *r,
-                    double *fusion_saved) {
-  const struct mbt_layer *L = m->layers;
-  *fusion_saved = 0;
-  for (int i = 0; i < m->nlayers; i++) {
-    char key[96];
-    memset(&r[i], 0, sizeof r[i]);
-    r[i].l = &L[i];
-    mbt_layer_key(&L[i], key, sizeof key);
-    r[i].c = pl ? mbt_plan_find(pl, key) : NULL;
-    r[i].ns = r[i].c ? r[i].c->ns : 0;
-    mbt_roofline_place(p, m, i, 1, &r[i].pc);
-    r[i].kind = L[i].op == MBT_OP_CONV ? K_CONV : L[i].op == MBT_OP_DWCONV ? K_DW
-                : L[i].op == MBT_OP_PWCONV ? K_PW : K_OTHER;
-    const struct mbt_choice *c = r[i].c;
-    if (c && e->best_family[0]) { /* the family's variant, as a forced engine would pick it */
-      const struct mbt_variant *cand[32];
-      const int n = mbt_registry_candidates(&L[i], cand, 32);
-      for (int k = 0; k < n && r[i].fixed_ns == 0; k++)
-        if (strstr(cand[k]->name, e->best_family))
-          for (int j = 0; j < c->ncand; j++)
-            if (!strcmp(c->cand[j].variant, cand[k]->name) && c->cand[j].ns > 0)
-              r[i].fixed_ns = c->cand[j].ns;
-    }
-    if (c && c->nevents) { /* measured intensity, when the counters give FLOPs and traffic */
-      const char *ev[MBT_PLAN_EVENTS];
-      for (int k = 0; k < c->nevents; k++) ev[k] = c->events[k];
-      for (int j = 0; j < c->ncand; j++) {
-        double fl, by;
-        if (!strcmp(c->cand[j].variant, c->variant) &&
-            mbt_counters_roofline(ev, c->cand[j].counts, c->nevents, 64, &fl, &by) && by > 0)
-          r[i].counter_i = fl / by;
-      }
-    }
-  }
-  for (int i = 0; pl && i + 1 < m->nlayers; i++) {
-    char key[96];
-    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
-      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], key, sizeof key);
-      if (fused_rows(pl, key)) {
-        const struct mbt_choice *c = mbt_plan_find(pl, key);
-        for (int k = i; k < i + 3; k++) r[k].kind = K_FUSED;
-        *fusion_saved += c->ref_ns - c->ns;
-        i += 2;
-        continue;
-      }
-    }
-    if (mbt_pair_fusable(m, i)) {
-      mbt_pair_key(&L[i], &L[i + 1], key, sizeof key);
-      if (fused_rows(pl, key)) {
-        const struct mbt_choice *c = mbt_plan_find(pl, key);
-        r[i].kind = r[i + 1].kind = K_FUSED;
-        *fusion_saved += c->ref_ns - c->ns;
-        i++;
-      }
-    }
-  }
-}
-
-/* Chart geometry: log10 axes. */
-#define CW 860
-#define CH 520
-#define ML 70
-#define MB 50
-#define MT 20
-#define MR 230
-struct axes {
-  double x0, x1, y0, y1; /* log10 ranges */
-};
-static double px(const struct axes *a, double v) {
-  return ML + (log10(v) - a->x0) / (a->x1 - a->x0) * (CW - ML - MR);
-}
-static double py(const struct axes *a, double v) {
-  const double y = CH - MB - (log10(v) - a->y0) / (a->y1 - a->y0) * (CH - MB - MT);
-  return y < MT ? MT : y > CH - MB ? CH - MB : y;
-}
-
-/* A compute roof: an ISA's FMA (or mul+add) ceiling at a thread count. */
-struct roof {
-  char label[48];
-  double v;
-  int all; /* 1: all threads */
-};
-
-static void chart(struct buf *b, const struct mbt_profile *p, const struct row *r, int n,
-                  double total, int id) {
-  struct roof roofs[MBT_MAX_PEAKS];
-  int nr = 0;
-  double top = 1;
-  for (int k = 0; k < p->npeaks; k++) {
-    const struct mbt_peak *pk = &p->peaks[k];
-    if (!strcmp(pk->kernel, "fma+add") || (pk->threads != 1 && pk->threads != p->threads)) continue;
-    struct roof *f = &roofs[nr++];
-    snprintf(f->label, sizeof f->label, "%s %s, %d thread%s %.0f GFLOP/s", pk->isa, pk->kernel,
-             pk->threads, pk->threads > 1 ? "s" : "", pk->gflops.best);
-    f->v = pk->gflops.best, f->all = pk->threads > 1;
-    top = fmax(top, f->v);
-  }
-  for (int i = 0; i < nr; i++) /* highest first, for the label stacking */
-    for (int j = i + 1; j < nr; j++)
-      if (roofs[j].v > roofs[i].v) {
-        const struct roof t = roofs[i];
-        roofs[i] = roofs[j], roofs[j] = t;
-      }
-  struct axes a = {-2, 3, -1, ceil(log10(top * 2))};
-  put(b, "<p><label><input type='checkbox' onchange=\"document.getElementById('roofline%d')"
-         ".classList.toggle('showc')\"> show every candidate the tuner timed (hollow)</label></p>\n", id);
-  put(b, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' viewBox='0 0 %d %d' "
-         "role='img' aria-label='roofline chart' id='roofline%d' class='roofline'>\n",
-      CW, CH, CW, CH, id);
-  put(b, "<rect x='%d' y='%d' width='%d' height='%d' fill='#fff' stroke='#333'/>\n", ML, MT,
-      CW - ML - MR, CH - MB - MT);
-  /* regions (1 thread, widest SIMD): memory-bound wherever the data lives left of the L1
-   * ridge, compute-bound wherever it lives right of the DRAM ridge; between them the level
-   * that holds the data decides */
-  const double peak = p->peak_simd1.best;
-  const double ridge_dram = peak / p->levels[p->nlevels - 1].read1.best;
-  const double ridge_l1 = peak / p->levels[0].read1.best;
-  put(b, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#fbe3e3'/>"
-         "<text x='%d' y='%d' font-size='11' fill='#a33'>memory-bound</text>"
-         "<text x='%d' y='%d' font-size='9' fill='#a33'>at every level</text>\n",
-      ML, MT, px(&a, ridge_l1) - ML, CH - MB - MT, ML + 6, CH - MB - 20, ML + 6, CH - MB - 8);
-  put(b, "<rect x='%.1f' y='%d' width='%.1f' height='%d' fill='#e3ecfb'/>"
-         "<text x='%.1f' y='%d' font-size='11' fill='#236' text-anchor='end'>compute-bound</text>"
-         "<text x='%.1f' y='%d' font-size='9' fill='#236' text-anchor='end'>from every level, "
-         "DRAM included</text>\n", px(&a, ridge_dram), MT, CW - MR - px(&a, ridge_dram),
-      CH - MB - MT, (double)(CW - MR - 6), CH - MB - 20, (double)(CW - MR - 6), CH - MB - 8);
-  put(b, "<text x='%.1f' y='%d' font-size='9' fill='#555' text-anchor='middle'>bound by the level "
-         "that holds the data</text>\n", (px(&a, ridge_l1) + px(&a, ridge_dram)) / 2, CH - MB - 8);
-  for (int e = (int)a.x0; e <= (int)a.x1; e++) {
-    const double x = px(&a, pow(10, e));
-    put(b, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#ccc'/><text x='%.1f' y='%d' "
-           "font-size='11' text-anchor='middle'>%g</text>\n", x, MT, x, CH - MB, x, CH - MB + 15,
-        pow(10, e));
-  }
-  for (int e = (int)a.y0; e <= (int)a.y1; e++) {
-    const double y = py(&a, pow(10, e));
-    put(b, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ccc'/><text x='%d' y='%.1f' "
-           "font-size='11' text-anchor='end'>%g</text>\n", ML, y, CW - MR, y, ML - 5, y + 4,
-        pow(10, e));
-  }
-  put(b, "<text x='%d' y='%d' font-size='12' text-anchor='middle'>operational intensity "
-         "(FLOP per byte of compulsory fp32 traffic, log scale)</text>\n", (ML + CW - MR) / 2, CH - 14);
-  put(b, "<text x='16' y='%d' font-size='12' text-anchor='middle' transform='rotate(-90 16 %d)'>"
-         "performance (GFLOP/s, log scale)</text>\n", (MT + CH - MB) / 2, (MT + CH - MB) / 2);
-  /* compute roofs: 1 thread solid, all threads dashed; labels stacked on the right */
-  double last = -100;
-  for (int i = 0; i < nr; i++) {
-    const double y = py(&a, roofs[i].v);
-    const double ly = y + 4 < last + 11 ? last + 11 : y + 4;
-    last = ly;
-    put(b, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#000' stroke-width='%s' %s/>"
-           "<text x='%d' y='%.1f' font-size='10'>%s</text>\n", ML, y, CW - MR, y,
-        roofs[i].all ? "1" : "2", roofs[i].all ? "stroke-dasharray='5,3'" : "", CW - MR + 4, ly,
-        roofs[i].label);
-  }
-  /* bandwidth roofs (1 thread) up to the SIMD peak, each with its ridge point */
-  static const char *const dash[] = {"", "6,3", "2,3", "8,3,2,3", "1,2"};
-  for (int i = 0; i < p->nlevels; i++) {
-    const double bw = p->levels[i].read1.best, xr = peak / bw;
-    if (!(bw > 0)) continue;
-    const double xs = pow(10, a.x0);
-    put(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#555' stroke-width='1.5' "
-           "stroke-dasharray='%s'/>", px(&a, xs), py(&a, xs * bw), px(&a, xr), py(&a, peak),
-        dash[i % 5]);
-    put(b, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%d' stroke='#555' stroke-dasharray='1,3'/>"
-           "<text x='%.1f' y='%d' font-size='9' fill='#555' text-anchor='middle'>%s ridge %.2f</text>",
-        px(&a, xr), py(&a, peak), px(&a, xr), CH - MB, px(&a, xr), MT + 12 + 11 * (i % 4),
-        p->levels[i].name, xr);
-    /* the label sits on its own line, each level further down-left so they do not overlap */
-    const double xl = xr / pow(10, 0.6 + 0.45 * i);
-    put(b, "<text x='%.1f' y='%.1f' font-size='10' fill='#555' transform='rotate(-38 %.1f %.1f)'>"
-           "%s read %.0f GB/s</text>\n", px(&a, xl), py(&a, bw * xl) - 4, px(&a, xl),
-        py(&a, bw * xl) - 4, p->levels[i].name, bw);
-  }
-  /* every candidate the tuner timed (hidden until asked for), then the chosen variants */
-  for (int i = 0; i < n; i++) {
-    const struct mbt_choice *c = r[i].c;
-    if (!c || r[i].pc.flops <= 0) continue;
-    for (int j = 0; j < c->ncand; j++) {
-      if (c->cand[j].ns <= 0 || !strcmp(c->cand[j].variant, c->variant)) continue;
-      put(b, "<circle class='cand' cx='%.1f' cy='%.1f' r='3' fill='none' stroke='%s'><title>",
-          px(&a, r[i].pc.intensity), py(&a, r[i].pc.flops / c->cand[j].ns), kind_colors[r[i].kind]);
-      put(b, "%s candidate ", r[i].l->name);
-      esc(b, c->cand[j].variant);
-      put(b, ": %.1f us, %.1f GFLOP/s</title></circle>\n", c->cand[j].ns / 1e3,
-          r[i].pc.flops / c->cand[j].ns);
-    }
-  }
-  int labelled = 0;
-  for (int i = 0; i < n; i++) {
-    const struct mbt_layer *l = r[i].l;
-    const struct mbt_choice *c = r[i].c;
-    if (!c || r[i].pc.flops <= 0) continue;
-    const double g = r[i].pc.flops / c->ns, x = px(&a, r[i].pc.intensity), y = py(&a, g);
-    put(b, "<circle cx='%.1f' cy='%.1f' r='5' fill='%s' fill-opacity='0.8' stroke='#000'>"
-           "<title>", x, y, kind_colors[r[i].kind]);
-    put(b, "%s (%s) %dx%dx%d -&gt; %dx%dx%d&#10;variant ", l->name, mbt_op_name(l->op), l->ih,
-        l->iw, l->ic, l->oh, l->ow, l->oc);
-    esc(b, c->variant);
-    put(b, "&#10;%.1f us, %.1f GFLOP/s, I = %.2f FLOP/B, %.0f%% of attainable</title></circle>\n",
-        c->ns / 1e3, g, r[i].pc.intensity,
-        r[i].pc.attainable > 0 ? 100 * g / r[i].pc.attainable : 0.0);
-    if (total > 0 && c->ns / total >= 0.05) /* printed charts name the layers that matter, */
-      put(b, "<text x='%.1f' y='%.1f' font-size='9'>%s</text>\n", x + 7, /* above and below */
-          y + (labelled++ % 2 ? 12 : -4), l->name);
-  }
-  for (int k = 0; k < K_COUNT; k++)
-    put(b, "<circle cx='%d' cy='%d' r='5' fill='%s' stroke='#000'/><text x='%d' y='%d' "
-           "font-size='11'>%s</text>\n", CW - MR + 12, CH - MB - 100 + 16 * k, kind_colors[k],
-        CW - MR + 22, CH - MB - 96 + 16 * k, kind_names[k]);
-  put(b, "<text x='%d' y='%d' font-size='10'>labelled: layers with 5%%+ of the time</text>\n",
-      CW - MR + 12, CH - MB - 100 + 16 * K_COUNT);
-  put(b, "</svg>\n");
-}
-
 /* The published totals of a network at 1.0/224 (0 when there is none to compare with). */
 static void published(const struct mbt_model *m, double *macs, double *params) {
   *macs = *params = 0;
@@ -417,204 +121,627 @@ static void csv_quote(const char *s, char *out, size_t n) {
   out[k] = 0;
 }
 
-/* The numbers of one network's summary. */
-struct summary {
-  double total, total_ref, predicted, mem_time, mem_time_net, fusion_saved;
-  struct e2e e;
-};
+/* The plan entry for a fusion key, when it says fused. */
+static int fused_rows(const struct mbt_plan *pl, const char *key) {
+  const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
+  int rows = 0;
+  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
+}
 
-static void network(struct buf *b, json_object *jn, FILE *csv, const struct mbt_profile *p,
-                    const struct mbt_plan *pl, const struct mbt_model *m, const char *e2e_file,
-                    int id) {
-  struct row r[MBT_MAX_LAYERS];
-  struct summary s;
-  memset(&s, 0, sizeof s);
-  e2e_load(e2e_file, &s.e);
-  rows_of(m, p, pl, &s.e, r, &s.fusion_saved);
-  for (int i = 0; i < m->nlayers; i++) {
-    s.total += r[i].ns;
-    s.total_ref += r[i].c ? r[i].c->ref_ns : 0;
-    s.predicted += r[i].pc.net_ns; /* the roofline bound in the network: mbt_roofline_net_bound_ns */
-    if (r[i].pc.memory_bound || r[i].pc.flops <= 0) s.mem_time += r[i].ns;
-    if (r[i].pc.net_memory_bound || r[i].pc.flops <= 0) s.mem_time_net += r[i].ns;
+const struct mbt_choice *mbt_report_entry(const struct section *sc, const char *key) {
+  char kt[128];
+  if (!sc->pl) return NULL;
+  mbt_key_threads(key, sc->threads, kt, sizeof kt);
+  return mbt_plan_find(sc->pl, kt);
+}
+
+static int sec_fused_rows(const struct section *sc, const char *key) {
+  char kt[128];
+  mbt_key_threads(key, sc->threads, kt, sizeof kt);
+  return fused_rows(sc->pl, kt);
+}
+
+/* Row @p i: placement, plan entry, kind, counted intensity. */
+static void row_fill(struct section *sc, int i) {
+  const struct mbt_layer *l = &sc->m->layers[i];
+  struct row *r = &sc->r[i];
+  char key[96];
+  memset(r, 0, sizeof *r);
+  r->l = l;
+  mbt_layer_key(l, key, sizeof key);
+  r->c = mbt_report_entry(sc, key);
+  r->ns = r->c ? r->c->ns : 0;
+  mbt_roofline_place(sc->p, sc->m, i, sc->threads, &r->pc);
+  r->kind = l->op == MBT_OP_CONV ? K_CONV : l->op == MBT_OP_DWCONV ? K_DW
+            : l->op == MBT_OP_PWCONV ? K_PW : K_OTHER;
+  const struct mbt_choice *c = r->c;
+  if (c && c->nevents) { /* measured intensity, when the counters give FLOPs and traffic */
+    const char *ev[MBT_PLAN_EVENTS];
+    for (int k = 0; k < c->nevents; k++) ev[k] = c->events[k];
+    for (int j = 0; j < c->ncand; j++) {
+      double fl, by;
+      if (!strcmp(c->cand[j].variant, c->variant) &&
+          mbt_counters_roofline(ev, c->cand[j].counts, c->nevents, 64, &fl, &by) && by > 0)
+        r->counter_i = fl / by;
+    }
   }
-  put(b, "<h2 id='net%d'>MobileNet %s, alpha %.3g, %dx%d, %d classes</h2>\n", id,
-      mbt_net_name(m->kind), m->alpha, m->res, m->res, m->classes);
+}
+
+/* Fused groups as the engine runs them: blocks left to right without overlap, then pairs. */
+static void mark_fused(struct section *sc) {
+  const struct mbt_model *m = sc->m;
+  const struct mbt_layer *L = m->layers;
+  for (int i = 0; sc->pl && i + 1 < m->nlayers; i++) {
+    char key[96];
+    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
+      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], key, sizeof key);
+      if (sec_fused_rows(sc, key)) {
+        const struct mbt_choice *c = mbt_report_entry(sc, key);
+        for (int k = i; k < i + 3; k++) sc->r[k].kind = K_FUSED;
+        sc->s.fusion_saved += c->ref_ns - c->ns;
+        i += 2;
+        continue;
+      }
+    }
+    if (mbt_pair_fusable(m, i)) {
+      mbt_pair_key(&L[i], &L[i + 1], key, sizeof key);
+      if (sec_fused_rows(sc, key)) {
+        const struct mbt_choice *c = mbt_report_entry(sc, key);
+        sc->r[i].kind = sc->r[i + 1].kind = K_FUSED;
+        sc->s.fusion_saved += c->ref_ns - c->ns;
+        i++;
+      }
+    }
+  }
+}
+
+/* The best fixed family of a section: the fastest end to end in the saved 'bench --e2e'
+ * results, else the one the check after the tune timed, else the estimate from the plan's
+ * per-layer times; then its ratio on every row. */
+static void section_fixed(struct section *sc) {
+  struct summary *s = &sc->s;
+  const struct mbt_check *ck = sc->ck;
+  if (s->e.best_family[0]) {
+    snprintf(s->family, sizeof s->family, "%s", s->e.best_family);
+    s->family_from = "the fastest family end to end in the saved bench --e2e results";
+  } else if (ck && ck->fixed[0]) {
+    snprintf(s->family, sizeof s->family, "%s", ck->fixed);
+    s->family_from = "the fastest family in the end-to-end check after the tune";
+  } else if (mbt_report_family_estimate(sc->r, sc->m->nlayers, s->family, sizeof s->family)) {
+    s->family_from = "estimated: no end-to-end results, so the family whose variants sum to the "
+                     "least time over the plan's per-layer times";
+  }
+  for (int i = 0; i < sc->m->nlayers; i++)
+    mbt_report_fixed(sc->r[i].l, sc->r[i].c, s->family, &sc->r[i].fix);
+}
+
+/* Rows and summary of a section. */
+static void section_fill(struct section *sc, const char *e2e_file) {
+  struct summary *s = &sc->s;
+  const struct mbt_model *m = sc->m;
+  char key[128];
+  memset(s, 0, sizeof *s);
+  snprintf(sc->title, sizeof sc->title, "MobileNet %s %.3g/%d, %d thread%s", mbt_net_name(m->kind),
+           m->alpha, m->res, sc->threads, sc->threads > 1 ? "s" : "");
+  mbt_check_key(m, sc->threads, key, sizeof key);
+  sc->ck = sc->pl ? mbt_plan_check(sc->pl, key) : NULL;
+  e2e_load(e2e_file, &s->e);
+  for (int i = 0; i < sc->m->nlayers; i++) row_fill(sc, i);
+  mark_fused(sc);
+  section_fixed(sc);
+  for (int i = 0; i < sc->m->nlayers; i++) mbt_report_row_marks(sc, &sc->r[i]);
+  for (int i = 0; i < sc->m->nlayers; i++) {
+    const struct row *r = &sc->r[i];
+    s->total += r->ns;
+    s->total_ref += r->c ? r->c->ref_ns : 0;
+    s->predicted += r->pc.net_ns; /* the roofline bound in the network: mbt_roofline_net_bound_ns */
+    if (r->pc.memory_bound || r->pc.flops <= 0) s->mem_time += r->ns;
+    if (r->pc.net_memory_bound || r->pc.flops <= 0) s->mem_time_net += r->ns;
+  }
+}
+
+/* The thread counts network @p m has sections for: 1, then every N > 1 at which the plan has
+ * an entry for one of its layers (key + " t=N"), ascending. */
+static int tuned_threads(const struct mbt_model *m, const struct mbt_plan *pl, int *out, int max) {
+  int n = 0;
+  out[n++] = 1;
+  for (int e = 0; pl && e < pl->n && n < max; e++) {
+    const char *t = strstr(pl->v[e].key, " t=");
+    int th = 0, have = 0;
+    if (!t || sscanf(t, " t=%d", &th) != 1 || th < 2) continue;
+    for (int k = 0; k < n; k++) have |= out[k] == th;
+    for (int i = 0; i < m->nlayers && !have; i++) {
+      char key[96], kt[128];
+      mbt_layer_key(&m->layers[i], key, sizeof key);
+      mbt_key_threads(key, th, kt, sizeof kt);
+      if (!strcmp(kt, pl->v[e].key)) out[n++] = th, have = 1;
+    }
+  }
+  for (int i = 1; i < n; i++) /* insertion sort */
+    for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+      const int t = out[j];
+      out[j] = out[j - 1], out[j - 1] = t;
+    }
+  return n;
+}
+
+/* "1 thread", "2 threads". */
+static const char *threads_name(int threads, char *buf, size_t n) {
+  snprintf(buf, n, "%d thread%s", threads, threads > 1 ? "s" : "");
+  return buf;
+}
+
+static void section_head(struct buf *b, const struct section *sc) {
+  const struct mbt_model *m = sc->m;
+  const struct mbt_profile *p = sc->p;
+  char tn[32];
+  threads_name(sc->threads, tn, sizeof tn);
+  put(b, "<h2 id='net%s'>MobileNet %s, alpha %.3g, %dx%d, %d classes, %s</h2>\n", sc->id,
+      mbt_net_name(m->kind), m->alpha, m->res, m->res, m->classes, tn);
   put(b, "<h3>Roofline</h3>\n<p>Compute roofs: every instruction set's FMA (or multiply-add) "
          "ceiling, 1 thread solid, all threads dashed.  Bandwidth roofs: each memory level's "
-         "read bandwidth, 1 thread, with its ridge point.  Points: each layer at its analytic "
-         "intensity and achieved rate with its planned variant, coloured by kind (hover for "
-         "details).</p>\n");
-  chart(b, p, r, m->nlayers, s.total, id);
+         "read bandwidth at %s, with its ridge point.  Points: each layer at its analytic "
+         "intensity and achieved rate with its planned variant (the plan's entries for %s), "
+         "coloured by kind (hover for details).", tn, tn);
+  if (sc->threads > 1 && sc->threads != p->threads)
+    put(b, "  The profile has ceilings for 1 and %d threads: the %d-thread ones are drawn.",
+        p->threads, p->threads);
+  put(b, "</p>\n");
+  mbt_report_chart(b, p, sc->r, m->nlayers, sc->s.total, sc->threads, sc->id);
+}
 
+/* How the row's "x best fixed" was found, or why there is none, in a sentence. */
+static void fixed_note(const struct section *sc, const struct row *r, char *buf, size_t n) {
+  const struct fixed *f = &r->fix;
+  switch (f->basis) {
+    case FIX_SAME: snprintf(buf, n, "the tuned choice is the %s family's own variant", sc->s.family); break;
+    case FIX_NET: snprintf(buf, n, "in the network: %s, %.1f us", f->variant, f->x * r->c->ns / 1e3); break;
+    case FIX_ALONE:
+      snprintf(buf, n, "alone: %s was screened out of the network timing, so the ratio of the two "
+               "variants' times alone", f->variant);
+      break;
+    default: snprintf(buf, n, "n/a: %s", f->why);
+  }
+}
+
+static void attainable_cell(struct buf *b, double att) {
+  char text[40], note[200];
+  const int state = mbt_report_attainable(att, text, sizeof text);
+  mbt_report_attainable_note(att, note, sizeof note);
+  put(b, "<td data-v='%.4f'%s", att, state == 2 ? " class='over'" : "");
+  if (state) {
+    put(b, " title='");
+    esc(b, note);
+    put(b, "'");
+  }
+  put(b, ">%s</td>", state == 2 ? "&gt;100% (ceiling suspect)" : text);
+}
+
+static void fixed_cell(struct buf *b, const struct section *sc, const struct row *r) {
+  char note[400];
+  fixed_note(sc, r, note, sizeof note);
+  put(b, "<td data-v='%.3f' title='", r->fix.x);
+  esc(b, note);
+  if (r->fix.basis == FIX_NONE) put(b, "' class='na'>n/a: %s</td>", r->fix.shortwhy);
+  else put(b, "'>%s%.2f</td>", r->fix.basis == FIX_ALONE ? "~" : "", r->fix.x);
+}
+
+/* A row's figures, as the page, the CSV and the JSON state them. */
+struct figs {
+  double share, g, att, xref;
+  const char *alone, *innet; /* "memory" or "compute" */
+  int att_state;             /* mbt_report_attainable's */
+  char fnote[400];           /* how x best fixed was found, or why there is none */
+  char anote[200];           /* % attainable's note ("" at or below the ceiling) */
+  char marks[1600];          /* the marks' sentences ("; " between) */
+};
+
+static void figs_of(const struct section *sc, const struct row *r, struct figs *f) {
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  char text[40];
+  f->share = sc->s.total > 0 ? r->ns / sc->s.total : 0;
+  f->g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
+  f->att = pc->attainable > 0 && f->g > 0 ? f->g / pc->attainable : 0;
+  f->xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
+  f->alone = pc->flops <= 0 || pc->memory_bound ? "memory" : "compute";
+  f->innet = pc->flops <= 0 || pc->net_memory_bound ? "memory" : "compute";
+  f->att_state = mbt_report_attainable(f->att, text, sizeof text);
+  mbt_report_attainable_note(f->att, f->anote, sizeof f->anote);
+  fixed_note(sc, r, f->fnote, sizeof f->fnote);
+  f->marks[0] = 0;
+  for (int k = 0; k < r->nmarks; k++)
+    mbt_report_cat(f->marks, sizeof f->marks, "%s%s: %s", k ? "; " : "", r->marks[k].tag,
+                   r->marks[k].why);
+}
+
+static void marks_cell(struct buf *b, const struct row *r) {
+  put(b, "<td class='l marks'>");
+  for (int k = 0; k < r->nmarks; k++) {
+    put(b, "<span class='mk' title='");
+    esc(b, r->marks[k].why);
+    put(b, "'>%s</span>", r->marks[k].tag);
+  }
+  put(b, "</td>");
+}
+
+/* @p v in at most four characters and a unit prefix: 995k, 1.2M. */
+static const char *si(double v, char *buf, size_t n) {
+  if (v < 1e3) snprintf(buf, n, "%.0f", v);
+  else if (v < 1e4) snprintf(buf, n, "%.1fk", v / 1e3);
+  else if (v < 1e6) snprintf(buf, n, "%.0fk", v / 1e3);
+  else if (v < 1e7) snprintf(buf, n, "%.1fM", v / 1e6);
+  else if (v < 1e9) snprintf(buf, n, "%.0fM", v / 1e6);
+  else snprintf(buf, n, "%.1fG", v / 1e9);
+  return buf;
+}
+
+/* A variant name as the table shows it: without the "mbt_f32_" and "minmax_ukernel_" every
+ * name has (the title keeps it whole), a break allowed before its blocking parameters. */
+static void variant_cell(struct buf *b, const struct mbt_choice *c) {
+  if (!c) {
+    put(b, "<td class='l var'>not tuned</td>");
+    return;
+  }
+  char s[sizeof c->variant];
+  size_t k = 0;
+  for (const char *v = c->variant; *v && k + 1 < sizeof s;) {
+    if (!strncmp(v, "mbt_f32_", 8)) v += 8;
+    else if (!strncmp(v, "minmax_", 7)) v += 7;
+    else if (!strncmp(v, "ukernel_", 8)) v += 8;
+    else s[k++] = *v++;
+  }
+  s[k] = 0;
+  put(b, "<td class='l var' title='");
+  esc(b, c->variant);
+  put(b, "'>");
+  char *br = strchr(s, '[');
+  if (br) *br = 0;
+  esc(b, s);
+  if (br) {
+    *br = '[';
+    put(b, "<wbr>");
+    esc(b, br);
+  }
+  put(b, "</td>");
+}
+
+/* Where a layer is bound, alone or in the network: "cmp L2", the whole sentence on hover. */
+static void bound_cell(struct buf *b, const char *bound, const char *level, const char *where) {
+  put(b, "<td class='l %s' title='%s-bound %s, the data in %s'>%s %s</td>",
+      bound[0] == 'm' ? "mem" : "cmp", bound, where, level, bound[0] == 'm' ? "mem" : "cmp", level);
+}
+
+static void row_html(struct buf *b, const struct section *sc, int i, const struct figs *f) {
+  const struct mbt_profile *p = sc->p;
+  const struct row *r = &sc->r[i];
+  const struct mbt_layer *l = r->l;
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  char v1[16], v2[16], v3[16];
+  put(b, "<tr%s%s><td class='l' data-v='%d'>%s</td>", f->share >= 0.08 ? " class='hot'" : "",
+      r->nmarks ? " data-marks='1'" : "", i, l->name);
+  marks_cell(b, r);
+  put(b, "<td class='l'>%s%s</td><td class='l' data-v='%d'>%dx%dx%d<br>&rarr; %dx%dx%d%s</td>"
+         "<td data-v='%.0f'>%s</td><td data-v='%.0f'>%s</td><td data-v='%.0f'>%s</td>"
+         "<td>%.2f</td>", mbt_op_name(l->op), r->kind == K_FUSED ? " fused" : "",
+      l->ih * l->iw * l->ic, l->ih, l->iw, l->ic, l->oh, l->ow, l->oc, l->stride > 1 ? " /2" : "",
+      l->macs, si(l->macs, v1, sizeof v1), l->params, si(l->params, v2, sizeof v2), l->bytes,
+      si(l->bytes, v3, sizeof v3), pc->intensity);
+  if (r->counter_i > 0) put(b, "<td>%.2f</td>", r->counter_i);
+  else put(b, "<td>-</td>");
+  bound_cell(b, f->alone, p->levels[pc->level].name, "alone");
+  bound_cell(b, f->innet, p->levels[pc->net_level].name, "in the network");
+  variant_cell(b, c);
+  put(b, "<td>%.1f</td><td%s>%.0f%%</td><td>%.1f</td>", r->ns / 1e3,
+      c && c->spread > SPREAD_BOUND ? " class='over'" : "", c ? 100 * c->spread : 0.0, f->g);
+  attainable_cell(b, f->att);
+  if (f->xref > 0) put(b, "<td>%.1f</td>", f->xref);
+  else put(b, "<td data-v='0' class='na' title='the reference kernel was not timed (tune --quick, or "
+              "more than 1 thread)'>-</td>");
+  fixed_cell(b, sc, r);
+  put(b, "<td>%.1f</td></tr>\n", 100 * f->share);
+}
+
+/* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted. */
+static void row_csv(FILE *csv, const struct section *sc, int i, const struct figs *f,
+                    const char *warnings) {
+  const struct mbt_profile *p = sc->p;
+  const struct mbt_model *m = sc->m;
+  const struct row *r = &sc->r[i];
+  const struct mbt_layer *l = r->l;
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  char var[2 * sizeof c->variant + 3], fnote[2 * sizeof f->fnote + 3], anote[2 * sizeof f->anote + 3];
+  char marks[2 * sizeof f->marks + 3], warn[2 * 600 + 3], xfix[16] = "", att[16] = "";
+  csv_quote(c ? c->variant : "", var, sizeof var);
+  csv_quote(f->fnote, fnote, sizeof fnote);
+  csv_quote(f->anote, anote, sizeof anote);
+  csv_quote(f->marks, marks, sizeof marks);
+  csv_quote(warnings, warn, sizeof warn);
+  if (r->fix.x > 0) snprintf(xfix, sizeof xfix, "%.3f", r->fix.x);
+  if (f->att_state < 2) snprintf(att, sizeof att, "%.4f", f->att_state ? 1.0 : f->att);
+  fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
+          "%s,%s,%s,%.3f,%.4f,%.3f,%s,%.3f,%s,%.4f,%d,%s,%s,%s,%s,%s\n", mbt_net_name(m->kind),
+          m->alpha, m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow,
+          l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, f->alone,
+          p->levels[pc->level].name, f->innet, p->levels[pc->net_level].name, var, r->ns / 1e3,
+          c ? c->spread : 0.0, f->g, att, f->xref, xfix, f->share, sc->threads, sc->s.family,
+          fnote, anote, marks, warn);
+}
+
+static void row_json(json_object *jl, const struct section *sc, int i, const struct figs *f) {
+  const struct mbt_profile *p = sc->p;
+  const struct row *r = &sc->r[i];
+  const struct mbt_layer *l = r->l;
+  const struct mbt_choice *c = r->c;
+  const struct mbt_place *pc = &r->pc;
+  json_object *o = json_object_new_object(), *jm = json_object_new_array();
+  json_object_object_add(o, "layer", json_object_new_string(l->name));
+  json_object_object_add(o, "kind", json_object_new_string(mbt_op_name(l->op)));
+  json_object_object_add(o, "fused", json_object_new_boolean(r->kind == K_FUSED));
+  json_object_object_add(o, "macs", json_object_new_double(l->macs));
+  json_object_object_add(o, "params", json_object_new_double(l->params));
+  json_object_object_add(o, "bytes", json_object_new_double(l->bytes));
+  json_object_object_add(o, "intensity", json_object_new_double(pc->intensity));
+  json_object_object_add(o, "intensity_counted", r->counter_i > 0 ? json_object_new_double(r->counter_i) : NULL);
+  json_object_object_add(o, "bound_alone", json_object_new_string(f->alone));
+  json_object_object_add(o, "level_alone", json_object_new_string(p->levels[pc->level].name));
+  json_object_object_add(o, "bound_in_network", json_object_new_string(f->innet));
+  json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
+  json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
+  json_object_object_add(o, "time_us", json_object_new_double(r->ns / 1e3));
+  json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
+  json_object_object_add(o, "gflops", json_object_new_double(f->g));
+  /* never above 1 as a fact: 1 within the noise band, null beyond it (the raw ratio apart) */
+  json_object_object_add(o, "fraction_of_attainable", f->att_state < 2 ? json_object_new_double(f->att_state ? 1.0 : f->att) : NULL);
+  json_object_object_add(o, "measured_over_ceiling", json_object_new_double(f->att));
+  json_object_object_add(o, "attainable_note", f->anote[0] ? json_object_new_string(f->anote) : NULL);
+  json_object_object_add(o, "speedup_over_reference", json_object_new_double(f->xref));
+  json_object_object_add(o, "speedup_over_best_fixed", r->fix.x > 0 ? json_object_new_double(r->fix.x) : NULL);
+  json_object_object_add(o, "best_fixed_note", json_object_new_string(f->fnote));
+  json_object_object_add(o, "share_of_time", json_object_new_double(f->share));
+  for (int k = 0; k < r->nmarks; k++) {
+    json_object *x = json_object_new_object();
+    json_object_object_add(x, "mark", json_object_new_string(r->marks[k].tag));
+    json_object_object_add(x, "why", json_object_new_string(r->marks[k].why));
+    json_object_array_add(jm, x);
+  }
+  json_object_object_add(o, "marks", jm);
+  json_object_array_add(jl, o);
+}
+
+static json_object *layer_table(struct buf *b, FILE *csv, const struct section *sc,
+                                const char *warnings) {
   put(b, "<h3>Layers</h3>\n<p>Click a column to sort.  Highlighted: layers with 8%%+ of the "
-         "tuned time.  Intensity from counters: %s.</p>\n",
-      p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine");
-  put(b, "<table class='sortable layers' id='layers%d'><thead><tr><th class='l'>layer</th>"
-         "<th class='l'>kind</th><th class='l'>input</th><th class='l'>output</th><th>s</th>"
-         "<th>MACs</th><th>params</th><th>bytes</th><th>FLOP/B</th><th>FLOP/B counted</th>"
-         "<th class='l'>bound alone (level)</th><th class='l'>in network</th>"
-         "<th class='l'>variant</th><th>time us</th><th>spread</th><th>GFLOP/s</th>"
-         "<th>%% attainable</th><th>x ref</th><th>x best fixed</th><th>%% time</th></tr></thead>"
-         "<tbody>\n", id);
+         "tuned time.  Intensity from counters: %s.  Marks (hover for why): <i>busy</i> measured "
+         "on a busy machine, <i>fallback</i> put back to the default choice, <i>ceiling</i> "
+         "placed against a ceiling the roofline could not vouch for, <i>spread</i> passes that "
+         "disagreed by more than %.0f%% (the spread is then in red).  %% attainable: 100%%* is "
+         "up to %.0f%% over the ceiling (within the noise); beyond that the ceiling is suspect, "
+         "and no figure is stated.  ", 
+      sc->p->counters ? "FLOPs and last-level misses per run" : "no hardware counters on this machine",
+      100 * SPREAD_BOUND, 100 * NOISE_BAND);
+  if (sc->s.family[0])
+    put(b, "x best fixed: the %s family's variant (what a forced engine runs on the layer) "
+           "against the tuned choice, %s; ~: the ratio of their times alone (the family's "
+           "variant was screened out of the network timing); n/a: hover for why.</p>\n",
+        sc->s.family, sc->s.family_from);
+  else
+    put(b, "x best fixed: n/a, no fixed family is known (no end-to-end results, no check, no "
+           "candidate records).</p>\n");
+  put(b, "<div class='wide'><table class='sortable layers' id='layers%s'><thead><tr>"
+         "<th class='l'>layer</th><th class='l'>marks</th><th class='l'>kind</th>"
+         "<th class='l' title='input, output (/2: stride 2)'>shape</th><th>MACs</th>"
+         "<th>params</th><th title='compulsory fp32 bytes: input, weights, output'>bytes</th>"
+         "<th title='analytic intensity, FLOP per compulsory byte'>FLOP/B</th>"
+         "<th title='FLOP/B from the hardware counters'>counted</th>"
+         "<th class='l' title='bound alone, and the level that holds its working set'>alone</th>"
+         "<th class='l' title='bound inside the network, and the level whose traffic takes "
+         "longest'>in network</th><th class='l'>variant</th><th>time us</th><th>spread</th>"
+         "<th>GFLOP/s</th><th>%% attainable</th><th>x ref</th><th>x best fixed</th>"
+         "<th>%% time</th></tr></thead><tbody>\n", sc->id);
   json_object *jl = json_object_new_array();
-  for (int i = 0; i < m->nlayers; i++) {
-    const struct mbt_layer *l = r[i].l;
-    const struct mbt_choice *c = r[i].c;
-    const struct mbt_place *pc = &r[i].pc;
-    const double share = s.total > 0 ? r[i].ns / s.total : 0;
-    const double g = c && pc->flops > 0 ? pc->flops / c->ns : 0;
-    const double att = pc->attainable > 0 && g > 0 ? g / pc->attainable : 0;
-    const double xref = c && c->ref_ns > 0 ? c->ref_ns / c->ns : 0;
-    const double xfix = c && r[i].fixed_ns > 0 ? r[i].fixed_ns / c->ns : 0;
-    const char *alone = pc->flops <= 0 ? "memory" : pc->memory_bound ? "memory" : "compute";
-    const char *innet = pc->flops <= 0 ? "memory" : pc->net_memory_bound ? "memory" : "compute";
-    put(b, "<tr%s><td class='l' data-v='%d'>%s</td><td class='l'>%s%s</td><td class='l'>"
-           "%dx%dx%d</td><td class='l'>%dx%dx%d</td><td>%d</td><td>%.0f</td><td>%.0f</td>"
-           "<td>%.0f</td><td>%.2f</td><td>%s</td><td class='l %s'>%s (%s)</td>"
-           "<td class='l %s'>%s (%s)</td><td class='l'>", share >= 0.08 ? " class='hot'" : "", i,
-        l->name, mbt_op_name(l->op), r[i].kind == K_FUSED ? " (fused)" : "", l->ih, l->iw, l->ic,
-        l->oh, l->ow, l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity,
-        r[i].counter_i > 0 ? "" : "-", alone[0] == 'm' ? "mem" : "cmp", alone,
-        p->levels[pc->level].name, innet[0] == 'm' ? "mem" : "cmp", innet,
-        p->levels[pc->net_level].name);
-    if (c) esc(b, c->variant);
-    else put(b, "not tuned");
-    put(b, "</td><td>%.1f</td><td>%.0f%%</td><td>%.2f</td><td>%.0f%%</td><td>%.1f</td>"
-           "<td>%.2f</td><td>%.1f</td></tr>\n", r[i].ns / 1e3, c ? 100 * c->spread : 0.0, g,
-        100 * att, xref, xfix, 100 * share);
-    if (csv) { /* RFC 4180: variant names hold commas ("[mc=48,kc=256]"), so text is quoted */
-      char quoted[2 * sizeof c->variant + 3];
-      csv_quote(c ? c->variant : "", quoted, sizeof quoted);
-      fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
-              "%s,%s,%s,%.3f,%.4f,%.3f,%.4f,%.3f,%.3f,%.4f\n", mbt_net_name(m->kind), m->alpha,
-              m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,
-              l->stride, l->macs, l->params, l->bytes, pc->intensity, r[i].counter_i, alone,
-              p->levels[pc->level].name, innet, p->levels[pc->net_level].name, quoted,
-              r[i].ns / 1e3, c ? c->spread : 0.0, g, att, xref, xfix, share);
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "layer", json_object_new_string(l->name));
-    json_object_object_add(o, "kind", json_object_new_string(mbt_op_name(l->op)));
-    json_object_object_add(o, "fused", json_object_new_boolean(r[i].kind == K_FUSED));
-    json_object_object_add(o, "macs", json_object_new_double(l->macs));
-    json_object_object_add(o, "params", json_object_new_double(l->params));
-    json_object_object_add(o, "bytes", json_object_new_double(l->bytes));
-    json_object_object_add(o, "intensity", json_object_new_double(pc->intensity));
-    json_object_object_add(o, "intensity_counted", r[i].counter_i > 0 ? json_object_new_double(r[i].counter_i) : NULL);
-    json_object_object_add(o, "bound_alone", json_object_new_string(alone));
-    json_object_object_add(o, "level_alone", json_object_new_string(p->levels[pc->level].name));
-    json_object_object_add(o, "bound_in_network", json_object_new_string(innet));
-    json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
-    json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
-    json_object_object_add(o, "time_us", json_object_new_double(r[i].ns / 1e3));
-    json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
-    json_object_object_add(o, "gflops", json_object_new_double(g));
-    json_object_object_add(o, "fraction_of_attainable", json_object_new_double(att));
-    json_object_object_add(o, "speedup_over_reference", json_object_new_double(xref));
-    json_object_object_add(o, "speedup_over_best_fixed", json_object_new_double(xfix));
-    json_object_object_add(o, "share_of_time", json_object_new_double(share));
-    json_object_array_add(jl, o);
+  for (int i = 0; i < sc->m->nlayers; i++) {
+    static struct figs f;
+    figs_of(sc, &sc->r[i], &f);
+    row_html(b, sc, i, &f);
+    if (csv) row_csv(csv, sc, i, &f, warnings);
+    row_json(jl, sc, i, &f);
   }
-  put(b, "</tbody></table>\n");
+  put(b, "</tbody></table></div>\n");
+  return jl;
+}
 
-  double pub_macs, pub_params;
-  published(m, &pub_macs, &pub_params);
-  put(b, "<h3>Network summary</h3>\n<ul id='summary%d'>\n", id);
-  if (s.e.have) {
-    put(b, "<li>end to end (mobitune bench --e2e, 1 thread, interleaved): tuned plan median "
-           "%.3f ms (min %.3f, max %.3f)", s.e.tuned, s.e.tuned_lo, s.e.tuned_hi);
-    if (s.e.def > 0) put(b, "; untuned default plan %.3f ms (%.2fx)", s.e.def, s.e.def / s.e.tuned);
-    if (s.e.fixed > 0) put(b, "; best fixed configuration (%s) %.3f ms (%.2fx)", s.e.best_family,
-                           s.e.fixed, s.e.fixed / s.e.tuned);
-    if (s.e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s.e.ref, s.e.ref / s.e.tuned);
-    put(b, "</li>\n");
-    if (s.predicted > 0)
-      put(b, "<li>the tuned plan end to end runs at %.0f%% of the network's roofline bound "
-             "(below)</li>\n", 100 * s.predicted / 1e6 / s.e.tuned);
-  } else {
+static void summary_e2e(struct buf *b, const struct section *sc) {
+  const struct summary *s = &sc->s;
+  const struct mbt_model *m = sc->m;
+  char tn[32];
+  threads_name(sc->threads, tn, sizeof tn);
+  if (!s->e.have) {
     put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --net %s --alpha "
-           "%g --res %d</code>, then the report again)</li>\n", mbt_net_name(m->kind), m->alpha,
-        m->res);
+           "%g --res %d", mbt_net_name(m->kind), m->alpha, m->res);
+    if (sc->threads > 1) put(b, " --threads %d", sc->threads);
+    put(b, "</code>, then the report again)</li>\n");
+    return;
   }
+  put(b, "<li>end to end (mobitune bench --e2e, %s, interleaved): tuned plan median "
+         "%.3f ms (min %.3f, max %.3f)", tn, s->e.tuned, s->e.tuned_lo, s->e.tuned_hi);
+  if (s->e.def > 0) put(b, "; untuned default plan %.3f ms (%.2fx)", s->e.def, s->e.def / s->e.tuned);
+  if (s->e.fixed > 0) put(b, "; best fixed configuration (%s) %.3f ms (%.2fx)", s->e.best_family,
+                          s->e.fixed, s->e.fixed / s->e.tuned);
+  if (s->e.ref > 0) put(b, "; reference kernels %.1f ms (%.1fx)", s->e.ref, s->e.ref / s->e.tuned);
+  put(b, "</li>\n");
+  char att[40];
+  const double frac = s->predicted / 1e6 / s->e.tuned;
+  if (s->predicted > 0 && mbt_report_attainable(frac, att, sizeof att) < 2)
+    put(b, "<li>the tuned plan end to end runs at %s of the network's roofline bound "
+           "(below)%s</li>\n", att, frac > 1 ? ": faster within the noise" : "");
+  else if (s->predicted > 0)
+    put(b, "<li class='over'>the tuned plan end to end beat the network's roofline bound "
+           "(below; bound / measured %.2f): a ceiling is too low, so the bound is suspect</li>\n",
+        frac);
+}
+
+static void summary(struct buf *b, const struct section *sc) {
+  const struct summary *s = &sc->s;
+  const struct mbt_model *m = sc->m;
+  double pub_macs, pub_params;
+  char tn[32];
+  threads_name(sc->threads, tn, sizeof tn);
+  published(m, &pub_macs, &pub_params);
+  put(b, "<h3>Network summary</h3>\n<ul id='summary%s'>\n", sc->id);
+  if (sc->ck) {
+    char text[640];
+    const int warns = mbt_report_check_sentence(sc->ck, text, sizeof text);
+    put(b, "<li id='check%s'%s>", sc->id, warns ? " class='over'" : "");
+    esc(b, text);
+    put(b, "</li>\n");
+  } else if (sc->pl && sc->s.total > 0) {
+    put(b, "<li id='check%s'>the check after the tune: none recorded (a plan from before "
+           "mobitune-plan 3: tune again to have the tuned plan timed against the default)</li>\n",
+        sc->id);
+  }
+  summary_e2e(b, sc);
   put(b, "<li>%.1f M MACs, %.3f M parameters (+%.3f M biases)", m->macs / 1e6, m->params / 1e6,
       m->bias / 1e6);
   if (pub_macs > 0) put(b, "; published: %.0f M multiply-adds, %.1f M parameters", pub_macs, pub_params);
+  const double over = s->predicted > 0 ? s->total / s->predicted : 0.0;
   put(b, "</li>\n<li>sum of the tuned per-layer medians %.3f ms; the network's roofline bound "
-         "(every layer at its ceiling in the network, 1 thread: no plan runs faster) %.3f ms: "
-         "measured / bound %.2f</li>\n",
-      s.total / 1e6, s.predicted / 1e6, s.predicted > 0 ? s.total / s.predicted : 0.0);
-  put(b, "<li id='memshare%d'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
+         "(every layer at its ceiling in the network, %s: no plan runs faster) %.3f ms: "
+         "measured / bound %.2f%s</li>\n", s->total / 1e6, tn, s->predicted / 1e6, over,
+      over > 0 && over < 1 / (1 + NOISE_BAND) ? " (below 1: the layers beat the bound, so a "
+      "ceiling is too low)" : "");
+  put(b, "<li id='memshare%s'>share of the tuned time in memory-bound layers: <b>%.0f%%</b> "
          "(each layer alone, its working set in its own level), %.0f%% inside the network "
          "(activations from the level the previous layer left them in, weights from the last "
-         "level or DRAM)</li>\n", id, s.total > 0 ? 100 * s.mem_time / s.total : 0.0,
-      s.total > 0 ? 100 * s.mem_time_net / s.total : 0.0);
+         "level or DRAM)</li>\n", sc->id, s->total > 0 ? 100 * s->mem_time / s->total : 0.0,
+      s->total > 0 ? 100 * s->mem_time_net / s->total : 0.0);
   put(b, "<li>fusion saved %.3f ms (the fused pairs and blocks against their layers apart)</li>\n",
-      s.fusion_saved / 1e6);
-  if (s.total_ref > 0)
+      s->fusion_saved / 1e6);
+  if (s->total_ref > 0)
     put(b, "<li>reference kernels, per layer alone: %.3f ms (%.1fx the tuned sum)</li>\n",
-        s.total_ref / 1e6, s.total_ref / s.total);
+        s->total_ref / 1e6, s->total_ref / s->total);
   put(b, "</ul>\n");
+}
 
+/* The candidates of each distinct problem, then of each fused pair and block. */
+static void decisions(struct buf *b, const struct section *sc) {
+  const struct mbt_layer *l = sc->m->layers;
+  const int n = sc->m->nlayers;
   put(b, "<h3>Tuning decisions</h3>\n<div class='decisions'><p>Every candidate the tuner tried "
          "for each problem, timed inside the network (median over interleaved passes), with its "
          "time alone where it was screened, its roofline lower bound, its counter values where "
          "hardware counters exist (%s), and why it stopped being timed.</p>\n",
-      p->counters ? "they exist here" : "none on this machine: time only");
-  for (int i = 0; pl && i < m->nlayers; i++) {
+      sc->p->counters ? "they exist here" : "none on this machine: time only");
+  for (int i = 0; sc->pl && i < n; i++) {
     char key[96], k2[96];
-    const struct mbt_layer *l = m->layers;
-    const struct mbt_choice *c = r[i].c;
-    int first = 1;
+    const struct mbt_choice *c = sc->r[i].c;
     mbt_layer_key(&l[i], key, sizeof key);
-    for (int k = 0; k < i && first; k++) {
-      mbt_layer_key(&l[k], k2, sizeof k2);
-      first = strcmp(k2, key) != 0;
-    }
-    if (c && first) {
+    if (c && !mbt_layer_repeats(sc->m, i)) {
       snprintf(k2, sizeof k2, "%s (%s)", l[i].name, mbt_op_name(l[i].op));
       decision(b, k2, c);
     }
-    if (i + 1 < m->nlayers && mbt_pair_fusable(m, i)) {
+    if (i + 1 < n && mbt_pair_fusable(sc->m, i)) {
       mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
-      if ((c = mbt_plan_find(pl, key))) {
+      if ((c = mbt_report_entry(sc, key))) {
         snprintf(k2, sizeof k2, "%s + %s fused", l[i].name, l[i + 1].name);
         decision(b, k2, c);
       }
     }
-    if (i + 2 < m->nlayers && mbt_block_fusable(m, i)) {
+    if (i + 2 < n && mbt_block_fusable(sc->m, i)) {
       mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
-      if ((c = mbt_plan_find(pl, key))) {
+      if ((c = mbt_report_entry(sc, key))) {
         snprintf(k2, sizeof k2, "%s + %s + %s as a block", l[i].name, l[i + 1].name, l[i + 2].name);
         decision(b, k2, c);
       }
     }
   }
   put(b, "</div>\n");
+}
 
+static void section_json(json_object *jn, const struct section *sc, json_object *jl) {
+  const struct mbt_model *m = sc->m;
+  const struct summary *s = &sc->s;
   json_object_object_add(jn, "net", json_object_new_string(mbt_net_name(m->kind)));
   json_object_object_add(jn, "alpha", json_object_new_double(m->alpha));
   json_object_object_add(jn, "res", json_object_new_int(m->res));
+  json_object_object_add(jn, "threads", json_object_new_int(sc->threads));
   json_object_object_add(jn, "classes", json_object_new_int(m->classes));
   json_object_object_add(jn, "macs", json_object_new_double(m->macs));
   json_object_object_add(jn, "params", json_object_new_double(m->params));
-  json_object_object_add(jn, "tuned_sum_ms", json_object_new_double(s.total / 1e6));
-  json_object_object_add(jn, "predicted_ms", json_object_new_double(s.predicted / 1e6));
-  json_object_object_add(jn, "memory_bound_share", json_object_new_double(s.total > 0 ? s.mem_time / s.total : 0));
-  json_object_object_add(jn, "memory_bound_share_in_network", json_object_new_double(s.total > 0 ? s.mem_time_net / s.total : 0));
-  json_object_object_add(jn, "fusion_saved_ms", json_object_new_double(s.fusion_saved / 1e6));
-  if (s.e.have) {
+  json_object_object_add(jn, "tuned_sum_ms", json_object_new_double(s->total / 1e6));
+  json_object_object_add(jn, "predicted_ms", json_object_new_double(s->predicted / 1e6));
+  json_object_object_add(jn, "memory_bound_share", json_object_new_double(s->total > 0 ? s->mem_time / s->total : 0));
+  json_object_object_add(jn, "memory_bound_share_in_network", json_object_new_double(s->total > 0 ? s->mem_time_net / s->total : 0));
+  json_object_object_add(jn, "fusion_saved_ms", json_object_new_double(s->fusion_saved / 1e6));
+  json_object_object_add(jn, "best_fixed_family", s->family[0] ? json_object_new_string(s->family) : NULL);
+  if (sc->ck) {
+    const struct mbt_check *ck = sc->ck;
+    json_object *jc = json_object_new_object();
+    json_object_object_add(jc, "tuned_ms", json_object_new_double(ck->tuned_ns / 1e6));
+    json_object_object_add(jc, "default_ms", json_object_new_double(ck->default_ns / 1e6));
+    json_object_object_add(jc, "fixed", json_object_new_string(ck->fixed));
+    json_object_object_add(jc, "fixed_ms", json_object_new_double(ck->fixed_ns / 1e6));
+    json_object_object_add(jc, "spread", json_object_new_double(ck->spread));
+    json_object_object_add(jc, "rounds", json_object_new_int(ck->rounds));
+    json_object_object_add(jc, "fallbacks", json_object_new_int(ck->fallbacks));
+    json_object_object_add(jc, "busy_passes", json_object_new_int(ck->busy_passes));
+    json_object_object_add(jc, "passes", json_object_new_int(ck->passes));
+    json_object_object_add(jc, "outcome", json_object_new_string(mbt_check_out_name(ck->outcome)));
+    json_object_object_add(jc, "forced", json_object_new_boolean(ck->busy));
+    json_object_object_add(jn, "check", jc);
+  }
+  if (s->e.have) {
     json_object *je = json_object_new_object();
-    json_object_object_add(je, "tuned_ms", json_object_new_double(s.e.tuned));
-    json_object_object_add(je, "tuned_min_ms", json_object_new_double(s.e.tuned_lo));
-    json_object_object_add(je, "tuned_max_ms", json_object_new_double(s.e.tuned_hi));
-    json_object_object_add(je, "default_ms", json_object_new_double(s.e.def));
-    json_object_object_add(je, "best_fixed", json_object_new_string(s.e.best_family));
-    json_object_object_add(je, "best_fixed_ms", json_object_new_double(s.e.fixed));
-    json_object_object_add(je, "reference_ms", json_object_new_double(s.e.ref));
+    json_object_object_add(je, "tuned_ms", json_object_new_double(s->e.tuned));
+    json_object_object_add(je, "tuned_min_ms", json_object_new_double(s->e.tuned_lo));
+    json_object_object_add(je, "tuned_max_ms", json_object_new_double(s->e.tuned_hi));
+    json_object_object_add(je, "default_ms", json_object_new_double(s->e.def));
+    json_object_object_add(je, "best_fixed", json_object_new_string(s->e.best_family));
+    json_object_object_add(je, "best_fixed_ms", json_object_new_double(s->e.fixed));
+    json_object_object_add(je, "reference_ms", json_object_new_double(s->e.ref));
     json_object_object_add(jn, "end_to_end", je);
   }
   json_object_object_add(jn, "layers", jl);
+}
+
+/* A section of the page: chart, layer table, summary, tuning decisions; and its twins. */
+static void section(struct buf *b, json_object *jn, FILE *csv, struct section *sc,
+                    const char *warnings) {
+  section_head(b, sc);
+  json_object *jl = layer_table(b, csv, sc, warnings);
+  summary(b, sc);
+  decisions(b, sc);
+  section_json(jn, sc, jl);
+}
+
+/* Every network, a section per thread count it was tuned at; their warnings into @p w (the
+ * profile's already there) and @p passed. */
+static void sections(struct buf *b, json_object *jnets, FILE *csv, const struct mbt_report_in *in,
+                     struct warnings *w, struct warnings *passed) {
+  static struct section sc; /* large: a row per layer */
+  char profile[96] = "";
+  if (w->n) snprintf(profile, sizeof profile, "profile: %d warning%s", w->n, w->n > 1 ? "s" : "");
+  for (int k = 0; k < in->nmodels; k++) {
+    int th[16];
+    const int nt = tuned_threads(&in->models[k], in->pl, th, 16);
+    for (int t = 0; t < nt; t++) {
+      char path[4200] = "";
+      if (th[t] == 1 && in->e2e && in->e2e[k]) snprintf(path, sizeof path, "%s", in->e2e[k]);
+      else if (th[t] > 1 && in->e2e_threads) in->e2e_threads(in->e2e_ctx, &in->models[k], th[t], path, sizeof path);
+      sc.p = in->p, sc.pl = in->pl, sc.m = &in->models[k], sc.threads = th[t];
+      if (th[t] == 1) snprintf(sc.id, sizeof sc.id, "%d", k);
+      else snprintf(sc.id, sizeof sc.id, "%dt%d", k, th[t]);
+      section_fill(&sc, path[0] ? path : NULL);
+      mbt_report_section_warnings(&sc, w, passed);
+      char brief[600];
+      snprintf(brief, sizeof brief, "%s%s%s", sc.brief, sc.brief[0] && profile[0] ? "; " : "", profile);
+      json_object *jn = json_object_new_object();
+      section(b, jn, csv, &sc, brief);
+      json_object_array_add(jnets, jn);
+    }
+  }
 }
 
 /* A second profile beside this one: every ceiling of both, and their ratio. */
@@ -662,84 +789,164 @@ static void twin(const char *path, const char *ext, char *buf, size_t n) {
   snprintf(buf, n, "%.*s%s", (int)stem, path, ext);
 }
 
-enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in) {
+/* The top of the page: style, title, the links to every section. */
+static void page_head(struct buf *b, const struct mbt_report_in *in) {
+  put(b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+         "<title>mobitune roofline report</title>\n<style>\n"
+         "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}"
+         "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
+         ".wide{overflow-x:auto}table.layers{font-size:11px}table.layers td,table.layers th"
+         "{padding:2px 4px}td.var{max-width:17em;overflow-wrap:anywhere}td.marks{max-width:6em}"
+         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+         "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
+         "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
+         ".mem{color:#a33}.cmp{color:#236}svg .cand{display:none}svg.showc .cand{display:inline}"
+         ".over{color:#a33;font-weight:bold}td.na{color:#777}"
+         ".mk{display:inline-block;background:#f8d7da;color:#721c24;border-radius:3px;"
+         "padding:0 3px;margin:1px;font-size:10px;cursor:help}"
+         "#warnings.banner{border:2px solid #c33;background:#fff5f5;padding:4px 14px;margin:12px 0}"
+         "#warnings h2{margin:6px 0;color:#a33}#warnings h3{margin:8px 0 2px}"
+         "#warnings ul{margin:2px 0;columns:2 36em;font-size:13px}#warnings li{break-inside:avoid}"
+         "#warnings.nowarn{color:#2a6b2a}"
+         "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
+         "@media print{details{display:block}th{cursor:auto}input{display:none}}"
+         "\n</style></head><body>\n");
+  put(b, "<h1>mobitune report</h1>\n<p>");
+  for (int k = 0; k < in->nmodels; k++) {
+    int th[16];
+    const int nt = tuned_threads(&in->models[k], in->pl, th, 16);
+    put(b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
+        mbt_net_name(in->models[k].kind), in->models[k].alpha, in->models[k].res);
+    for (int t = 1; t < nt; t++) put(b, " <a href='#net%dt%d'>(%d threads)</a>", k, th[t], th[t]);
+  }
+  if (in->other) put(b, " &middot; <a href='#compare'>profiles side by side</a>");
+  put(b, "</p>\n");
+}
+
+/* What the measurements cannot vouch for, at the top of the page; a plain line when nothing. */
+static void banner(struct buf *b, const struct warnings *w, const struct warnings *passed) {
+  if (w->n == 0) {
+    put(b, "<p id='warnings' class='nowarn'>No warnings: every ceiling was measured quietly and "
+           "consistently, and no tuned entry was measured busy, put back or spread beyond "
+           "%.0f%%.</p>\n", 100 * SPREAD_BOUND);
+  } else {
+    put(b, "<div id='warnings' class='banner'><h2>%d warning%s: what the measurements cannot "
+           "vouch for</h2>\n", w->n, w->n > 1 ? "s" : "");
+    for (int i = 0; i < w->n; i++) {
+      if (i == 0 || strcmp(w->v[i].group, w->v[i - 1].group)) {
+        put(b, "%s<h3>", i ? "</ul>\n" : "");
+        esc(b, w->v[i].group);
+        put(b, "</h3>\n<ul>\n");
+      }
+      put(b, "<li>");
+      esc(b, w->v[i].text);
+      put(b, "</li>\n");
+    }
+    put(b, "</ul>\n");
+  }
+  for (int i = 0; i < passed->n; i++) {
+    put(b, "<p class='checked'><b>Nothing to warn about</b> in ");
+    esc(b, passed->v[i].group);
+    put(b, ": ");
+    esc(b, passed->v[i].text);
+    put(b, "</p>\n");
+  }
+  if (w->n) put(b, "</div>\n");
+}
+
+static void machine_card(struct buf *b, const struct mbt_report_in *in) {
   const struct mbt_machine *m = in->m;
   const struct mbt_profile *p = in->p;
-  struct buf b = {malloc(1 << 16), 0, 1 << 16, 0};
-  if (!b.s) return mbt_fail(MBT_ENOMEM, "cannot allocate the report");
-  char csvpath[4200], jsonpath[4200], csvtmp[4300];
-  twin(path, ".csv", csvpath, sizeof csvpath);
-  twin(path, ".json", jsonpath, sizeof jsonpath);
-  snprintf(csvtmp, sizeof csvtmp, "%s.tmp", csvpath);
-  FILE *csv = fopen(csvtmp, "w");
-  if (!csv) {
-    free(b.s);
-    return mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
-  }
-  fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
-               "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
-               "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
-               "speedup_over_reference,speedup_over_best_fixed,share_of_time\n");
-  json_object *js = json_object_new_object(), *jnets = json_object_new_array();
-  put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-          "<title>mobitune roofline report</title>\n<style>\n"
-          "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}"
-          "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
-          "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-          "th{background:#eee;cursor:pointer}td.l,th.l{text-align:left}"
-          "tr.hot td{background:#fff3cd}tr.win td{font-weight:bold}details{margin:2px 0}"
-          ".mem{color:#a33}.cmp{color:#236}svg .cand{display:none}svg.showc .cand{display:inline}"
-          "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}"
-          "@media print{details{display:block}th{cursor:auto}input{display:none}}"
-          "\n</style></head><body>\n");
-  put(&b, "<h1>mobitune report</h1>\n<p>");
-  for (int k = 0; k < in->nmodels; k++)
-    put(&b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
-        mbt_net_name(in->models[k].kind), in->models[k].alpha, in->models[k].res);
-  if (in->other) put(&b, " &middot; <a href='#compare'>profiles side by side</a>");
-  put(&b, "</p>\n<h2>Machine</h2><dl id='machine'>");
-  put(&b, "<dt>CPU</dt><dd>");
-  esc(&b, m->model);
-  put(&b, " (");
-  esc(&b, m->vendor);
-  put(&b, "), family %d model %d stepping %d</dd>", m->family, m->cpu_model, m->stepping);
-  put(&b, "<dt>ISA</dt><dd>");
-  esc(&b, m->features);
-  put(&b, "</dd><dt>cores</dt><dd>%d cores, %d threads, %d NUMA node(s)</dd>", m->cores,
+  put(b, "<h2>Machine</h2><dl id='machine'><dt>CPU</dt><dd>");
+  esc(b, m->model);
+  put(b, " (");
+  esc(b, m->vendor);
+  put(b, "), family %d model %d stepping %d</dd><dt>ISA</dt><dd>", m->family, m->cpu_model,
+      m->stepping);
+  esc(b, m->features);
+  put(b, "</dd><dt>cores</dt><dd>%d cores, %d threads, %d NUMA node(s)</dd>", m->cores,
       m->threads, m->numa_nodes);
-  put(&b, "<dt>caches</dt><dd>");
+  put(b, "<dt>caches</dt><dd>");
   for (int i = 0; i < m->ncaches; i++)
-    put(&b, "L%d %llu KiB (shared by %d) ", m->caches[i].level,
+    put(b, "L%d %llu KiB (shared by %d) ", m->caches[i].level,
         (unsigned long long)(m->caches[i].size >> 10), m->caches[i].shared_by);
-  put(&b, "</dd><dt>clock</dt><dd>%.2f GHz inferred (dependent adds), FMA latency %.1f cycles</dd>",
-      p->clock_ghz, p->fma_latency);
-  put(&b, "<dt>counters</dt><dd id='counters'>");
-  esc(&b, p->counters_note);
-  put(&b, "</dd><dt>fingerprint</dt><dd>%s (profile %s, measured %s)</dd>", m->fingerprint,
+  put(b, "</dd><dt>clock</dt><dd%s>%.2f GHz inferred (dependent adds)", p->clock_flagged ?
+      " class='over'" : "", p->clock_ghz);
+  if (p->clock_os_ghz > 0) put(b, ", %.2f GHz by the OS", p->clock_os_ghz);
+  put(b, "%s, FMA latency %.1f cycles</dd>", p->clock_flagged ? " (implausible: flagged)" : "",
+      p->fma_latency);
+  put(b, "<dt>counters</dt><dd id='counters'>");
+  esc(b, p->counters_note);
+  put(b, "</dd><dt>fingerprint</dt><dd>%s (profile %s, measured %s)</dd>", m->fingerprint,
       p->fingerprint, p->date);
-  put(&b, "<dt>mobitune</dt><dd>%s</dd><dt>commands</dt><dd><code>", mbt_version());
-  esc(&b, in->commands ? in->commands : "");
-  put(&b, "</code></dd></dl>\n");
-  json_object *jm = json_object_new_object();
+  put(b, "<dt>mobitune</dt><dd>%s</dd><dt>commands</dt><dd><code>", mbt_version());
+  esc(b, in->commands ? in->commands : "");
+  put(b, "</code></dd></dl>\n");
+}
+
+static void page_json(json_object *js, const struct mbt_report_in *in, const struct warnings *w) {
+  const struct mbt_machine *m = in->m;
+  json_object *jm = json_object_new_object(), *jw = json_object_new_array();
   json_object_object_add(jm, "cpu", json_object_new_string(m->model));
   json_object_object_add(jm, "isa", json_object_new_string(m->features));
   json_object_object_add(jm, "cores", json_object_new_int(m->cores));
   json_object_object_add(jm, "threads", json_object_new_int(m->threads));
   json_object_object_add(jm, "fingerprint", json_object_new_string(m->fingerprint));
-  json_object_object_add(jm, "counters", json_object_new_string(p->counters_note));
+  json_object_object_add(jm, "counters", json_object_new_string(in->p->counters_note));
+  json_object_object_add(jm, "clock_ghz", json_object_new_double(in->p->clock_ghz));
+  json_object_object_add(jm, "clock_os_ghz", json_object_new_double(in->p->clock_os_ghz));
+  json_object_object_add(jm, "clock_flagged", json_object_new_boolean(in->p->clock_flagged));
   json_object_object_add(js, "format", json_object_new_string("mobitune-report"));
   json_object_object_add(js, "version", json_object_new_int(1));
   json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
   json_object_object_add(js, "machine", jm);
-  for (int k = 0; k < in->nmodels; k++) {
-    json_object *jn = json_object_new_object();
-    network(&b, jn, csv, p, in->pl, &in->models[k], in->e2e ? in->e2e[k] : NULL, k);
-    json_object_array_add(jnets, jn);
+  for (int i = 0; i < w->n; i++) {
+    char text[sizeof w->v[i].group + sizeof w->v[i].text + 2];
+    snprintf(text, sizeof text, "%s: %s", w->v[i].group, w->v[i].text);
+    json_object_array_add(jw, json_object_new_string(text));
   }
-  json_object_object_add(js, "networks", jnets);
-  if (in->other) compare(&b, p, in->other, in->other_name ? in->other_name : "another profile");
+  json_object_object_add(js, "warnings", jw);
+}
+
+/* The CSV twin, written as the sections are (to a temporary file, renamed at the end). */
+static FILE *csv_open(const char *tmp) {
+  FILE *csv = fopen(tmp, "w");
+  if (csv)
+    fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
+                 "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
+                 "level_in_network,variant,time_us,spread,gflops,fraction_of_attainable,"
+                 "speedup_over_reference,speedup_over_best_fixed,share_of_time,threads,"
+                 "best_fixed_family,best_fixed_note,attainable_note,marks,warnings\n");
+  return csv;
+}
+
+enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in) {
+  struct buf b = {malloc(1 << 16), 0, 1 << 16, 0}, body = {malloc(1 << 16), 0, 1 << 16, 0};
+  char csvpath[4200], jsonpath[4200], csvtmp[4300];
+  twin(path, ".csv", csvpath, sizeof csvpath);
+  twin(path, ".json", jsonpath, sizeof jsonpath);
+  snprintf(csvtmp, sizeof csvtmp, "%s.tmp", csvpath);
+  const int mem = b.s && body.s;
+  FILE *csv = mem ? csv_open(csvtmp) : NULL;
+  if (!csv) {
+    free(b.s);
+    free(body.s);
+    return mem ? mbt_fail(MBT_EIO, "cannot write %s", csvtmp)
+               : mbt_fail(MBT_ENOMEM, "cannot allocate the report");
+  }
+  json_object *js = json_object_new_object(), *jnets = json_object_new_array();
+  struct warnings w = {0, 0, NULL}, passed = {0, 0, NULL};
+  mbt_report_profile_warnings(in->p, &w);
+  sections(&body, jnets, csv, in, &w, &passed); /* the banner needs their warnings first */
+  page_head(&b, in);
+  banner(&b, &w, &passed);
+  machine_card(&b, in);
+  put(&b, "%.*s", (int)body.n, body.s);
+  if (in->other) compare(&b, in->p, in->other, in->other_name ? in->other_name : "another profile");
   put(&b, "%s</body></html>\n", script);
-  enum mbt_status st = b.oom ? mbt_fail(MBT_ENOMEM, "cannot build the report text") : MBT_OK;
+  page_json(js, in, &w);
+  json_object_object_add(js, "networks", jnets);
+  enum mbt_status st = b.oom || body.oom ? mbt_fail(MBT_ENOMEM, "cannot build the report text") : MBT_OK;
   if (fclose(csv) != 0 && st == MBT_OK) st = mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
   if (st == MBT_OK && rename(csvtmp, csvpath) != 0) st = mbt_fail(MBT_EIO, "cannot write %s", csvpath);
   if (st != MBT_OK) remove(csvtmp);
@@ -749,6 +956,9 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
   }
   if (st == MBT_OK) st = mbt_write_atomic(path, b.s, b.n);
   json_object_put(js);
+  mbt_report_warnings_free(&w);
+  mbt_report_warnings_free(&passed);
   free(b.s);
+  free(body.s);
   return st;
 }
