@@ -107,6 +107,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   float *in = st == MBT_OK ? mbt_alloc(nin, sizeof(float)) : NULL;
   const int runs = o->runs > 0 ? o->runs : 10;
   double *t = calloc((size_t)nc * (size_t)runs, sizeof *t);
+  int busy[MAX_CONF] = {0}; /* runs during which another process held a CPU of the team */
   if (st == MBT_OK && (!in || !t)) st = mbt_fail(MBT_ENOMEM, "cannot allocate benchmark buffers");
   if (st == MBT_OK) {
     mbt_engine_fill_input(eng[0], in, 2);
@@ -115,9 +116,12 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
     for (int r = 0; r < runs; r++)
       for (int c = 0; c < nc; c++) { /* interleaved: every round runs every configuration */
         if (c == nc - 1 && r >= ref_runs) continue;
+        struct mbt_load lp;
+        mbt_load_begin(&lp, o->threads);
         double t0 = mbt_now_ns();
         mbt_engine_run(eng[c], in);
         t[c * runs + r] = mbt_now_ns() - t0;
+        busy[c] += mbt_load_end(&lp) < 0.9;
       }
     fprintf(out, "\n# MobileNet %s alpha %.3g res %d, %d thread(s), %d interleaved rounds\n",
             mbt_net_name(model->kind), model->alpha, model->res, o->threads, runs);
@@ -139,8 +143,15 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       json_object_object_add(jc, "min_ms", json_object_new_double(lo / 1e6));
       json_object_object_add(jc, "max_ms", json_object_new_double(hi / 1e6));
       json_object_object_add(jc, "runs", json_object_new_int(n));
+      json_object_object_add(jc, "disturbed_runs", json_object_new_int(busy[c]));
       json_object_array_add(arr, jc);
     }
+    int disturbed = 0;
+    for (int c = 0; c < nc; c++) disturbed += busy[c];
+    if (disturbed)
+      fprintf(out, "warning: %d of the timed runs ran while another process held a CPU of the "
+              "team (its thread had under 90%% of it): the medians may carry that load\n", disturbed);
+    json_object_object_add(js, "disturbed_runs", json_object_new_int(disturbed));
     const double bound = o->profile ? mbt_roofline_net_bound_ns(o->profile, model, o->threads) : 0;
     if (bound > 0) { /* how far the plan is from what no plan can beat */
       fprintf(out, "%-28s %11.3f %9.2f %12.2f %12.2f  (every layer at its roofline ceiling)\n",
