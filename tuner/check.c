@@ -179,6 +179,7 @@ static int slower(const struct mbt_check *c) {
 enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, int threads,
                                int rounds, int verbose, struct mbt_check *out) {
   memset(out, 0, sizeof *out);
+  threads = threads > 1 ? threads : 1;
   mbt_check_key(m, threads, out->key, sizeof out->key);
   rounds = rounds > 0 ? rounds : 15;
   mbt_pin_threads(threads);
