@@ -360,7 +360,9 @@ static int roofline_point(const struct opts *o, const struct mbt_machine *m) {
 static enum mbt_status measure_profile(const struct opts *o, const struct mbt_machine *m,
                                        const char *path, const struct mbt_profile *old,
                                        struct mbt_profile *p) {
-  struct mbt_roofline_opts ro = {o->threads, o->quick, !o->quiet, o->force};
+  /* measured again for a suspect ceiling: on the thread counts the old profile had */
+  struct mbt_roofline_opts ro = {old && old->threads > 0 ? old->threads : o->threads, o->quick,
+                                 !o->quiet, o->force};
   enum mbt_status st = mbt_roofline_measure(m, &ro, p);
   if (st == MBT_OK && old) mbt_profile_carry_suspects(old, p);
   if (st == MBT_OK) st = mbt_profile_save(p, path);

@@ -20,7 +20,7 @@ static json_object *fig_json(const struct mbt_figure *f) {
   json_object_object_add(o, "flagged", json_object_new_boolean(f->flagged));
   json_object_object_add(o, "disturbed", json_object_new_int(f->disturbed));
   json_object_object_add(o, "adjusted", json_object_new_boolean(f->adjusted));
-  json_object_object_add(o, "suspect", json_object_new_boolean(f->suspect));
+  json_object_object_add(o, "suspect", json_object_new_int(f->suspect)); /* 0-3 */
   return o;
 }
 
@@ -160,7 +160,9 @@ static void get_fig(struct reader *r, json_object *o, const char *key, struct mb
   json_object *x; /* optional: profiles from before they were kept */
   if (v && json_object_object_get_ex(v, "disturbed", &x)) f->disturbed = json_object_get_int(x);
   if (v && json_object_object_get_ex(v, "adjusted", &x)) f->adjusted = json_object_get_boolean(x);
-  if (v && json_object_object_get_ex(v, "suspect", &x)) f->suspect = json_object_get_boolean(x);
+  if (v && json_object_object_get_ex(v, "suspect", &x)) f->suspect = json_object_get_int(x);
+  if (r->st == MBT_OK && (f->suspect < 0 || f->suspect > 3))
+    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' has a bad suspect state %d", r->path, key, f->suspect);
   if (r->st == MBT_OK && (f->disturbed < 0 || f->disturbed > 1000))
     r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' has a bad disturbed count", r->path, key);
   if (r->st == MBT_OK && !(f->best >= 0 && f->best < 1e7))
