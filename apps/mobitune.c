@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "include/mobitune.h"
+#include "common/common.h" /* mbt_read_file_max: the size-limited reader of every loader */
 
 enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
            C_PLAN = 128, C_WEIGHTS = 256 };
@@ -86,13 +87,15 @@ static const struct optdef {
     {"runs", 1, C_RUN | C_BENCH, "timed runs after one warm-up (default 20)"},
     {"verify", 0, C_RUN, "compare the output with the reference path; fail beyond tolerance"},
     {"strict", 0, C_RUN, "refuse to run without a valid plan for this machine"},
-    {"variant", 1, C_RUN, "use variants whose name contains this text where they apply (e.g. ref)"},
-    {"seed", 1, C_RUN | C_WEIGHTS, "seed of the random weights and input (default 1)"},
+    {"variant", 1, C_RUN, "use variants whose name contains this text where they apply (e.g. ref; "
+     "refused when no layer has one)"},
+    {"seed", 1, C_RUN | C_WEIGHTS, "seed of the random weights and input, 0 to 2^64 - 1 (default 1)"},
     {"quiet", 0, C_TUNE | C_ROOF, "no progress lines"},
     {"layers", 0, C_RUN, "print each layer's median time inside the network and its variant"},
-    {"help", 0, 0xff, "this help"},
+    {"help", 0, ~0, "this help"},
 };
 #define NOPTS ((int)(sizeof optdefs / sizeof optdefs[0]))
+#define OPT_BASE 256 /* getopt_long's values of the long options: OPT_BASE + index, past any char */
 
 static const struct cmddef {
   const char *name;
@@ -175,21 +178,25 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
   struct option lo[NOPTS + 1];
   for (int i = 0; i < NOPTS; i++)
     lo[i] = (struct option){optdefs[i].name, optdefs[i].has_arg ? required_argument : no_argument,
-                            NULL, i};
+                            NULL, OPT_BASE + i};
   lo[NOPTS] = (struct option){0, 0, 0, 0};
   opterr = 0;
   optind = 1;
   const char *force = getenv("MBT_FORCE"); /* as --force: test suites beside other work */
   o->force = force && !strcmp(force, "1");
   for (;;) {
-    int idx = getopt_long(argc, argv, "", lo, NULL);
+    int idx = getopt_long(argc, argv, ":", lo, NULL); /* ':' first: a missing value is ':' */
     if (idx == -1) break;
-    if (idx == '?' || idx == ':') {
-      const char *arg = argv[optind - 1];
-      if (optopt) return bad("%s: option '%s' needs a value (see --help)", c->name, arg);
-      return bad("%s: unknown option '%s' (see --help)", c->name, arg);
+    if (idx == ':') return bad("%s: option '%s' needs a value (see --help)", c->name, argv[optind - 1]);
+    if (idx == '?' && optopt >= OPT_BASE) /* --json=1 */
+      return bad("%s: option '--%s' takes no value (see --help)", c->name, optdefs[optopt - OPT_BASE].name);
+    if (idx == '?' && optopt > 0) { /* a short option: none exists */
+      char opt[3] = {'-', (char)optopt, 0};
+      return bad("%s: unknown option '%s' (see --help)", c->name, opt);
     }
-    const struct optdef *d = &optdefs[idx];
+    if (idx == '?' || idx < OPT_BASE || idx >= OPT_BASE + NOPTS)
+      return bad("%s: unknown option '%s' (see --help)", c->name, argv[optind - 1]);
+    const struct optdef *d = &optdefs[idx - OPT_BASE];
     if (!(d->cmds & c->bit)) return bad("option --%s does not apply to '%s'", d->name, c->name);
     const char *n = d->name, *v = optarg;
     long x;
@@ -252,8 +259,9 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
     } else if (!strcmp(n, "seed")) {
       char *end;
       errno = 0;
-      o->seed = strtoull(v, &end, 0);
-      if (errno || end == v || *end) return bad("--seed '%s' is not an unsigned integer%s", v, "");
+      o->seed = strtoull(v, &end, 0); /* which would take "-1" as 2^64 - 1: a digit first */
+      if (!(*v >= '0' && *v <= '9') || errno || end == v || *end)
+        return bad("--seed '%s' is not an integer in [0, 18446744073709551615]%s", v, "");
     }
   }
   if (c->bit == C_PLAN) { /* an action and its files */
@@ -646,39 +654,47 @@ static int parse_net(const char *spec, const struct opts *o, struct mbt_model *m
   return 0;
 }
 
+/* The report's networks: --nets NET[:ALPHA[:RES]],... (every item given) or the one of
+ * --net/--alpha/--res/--weights, borrowed.  0 or the exit status (nothing left to free). */
+static int report_nets(const struct opts *o, const struct mbt_model *model,
+                       struct mbt_model *models, int *n) {
+  int rc = 0;
+  *n = 0;
+  if (!o->nets) {
+    models[(*n)++] = *model; /* borrowed: not freed here */
+    return 0;
+  }
+  char list[512];
+  if (snprintf(list, sizeof list, "%s", o->nets) >= (int)sizeof list)
+    return bad("--nets: longer than %s characters%s", "511", "");
+  for (char *t = list, *comma; t && !rc; t = comma ? comma + 1 : NULL) {
+    if ((comma = strchr(t, ','))) *comma = 0;
+    if (!*t) rc = bad("--nets '%s': an empty item (NET[:ALPHA[:RES]],... expected)%s", o->nets, "");
+    else if (*n == 8) rc = bad("--nets: at most 8 networks%s%s", "", "");
+    else if (!(rc = parse_net(t, o, &models[*n]))) (*n)++;
+  }
+  for (int k = 0; rc && k < *n; k++) mbt_model_free(&models[k]);
+  return rc;
+}
+
 static int cmd_report(const struct opts *o, const struct mbt_machine *m,
                       const struct mbt_model *model) {
   char pb[4096], fb[4096], ob[4096], cmdline[1024];
+  struct mbt_model models[8];
+  int n = 0, rc = report_nets(o, model, models, &n);
+  if (rc) return rc;
   const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
   const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
-  const char *out = data_path(o, o->out, "report.html", ob, sizeof ob, 1);
   static struct mbt_profile p, other;
   enum mbt_status st = mbt_profile_load(ppath, &p);
-  if (st != MBT_OK) {
-    fprintf(stderr, "report: needs a machine profile (run 'mobitune roofline' first)\n");
-    return fail(st);
-  }
-  if (o->other_profile && (st = mbt_profile_load(o->other_profile, &other)) != MBT_OK) {
+  if (st != MBT_OK) fprintf(stderr, "report: needs a machine profile (run 'mobitune roofline' first)\n");
+  else if (o->other_profile && (st = mbt_profile_load(o->other_profile, &other)) != MBT_OK)
     fprintf(stderr, "report: --compare-profile %s: ", o->other_profile);
+  if (st != MBT_OK) {
+    for (int k = 0; o->nets && k < n; k++) mbt_model_free(&models[k]);
     return fail(st);
   }
-  /* the networks: --nets NET[:ALPHA[:RES]],... or the one of --net/--alpha/--res/--weights */
-  struct mbt_model models[8];
-  int n = 0, rc = 0;
-  if (o->nets) {
-    char list[512];
-    snprintf(list, sizeof list, "%s", o->nets);
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-      if (n == 8) rc = bad("--nets: at most 8 networks%s%s", "", "");
-      else if (!(rc = parse_net(t, o, &models[n]))) n++;
-    }
-  } else {
-    models[n++] = *model; /* borrowed: not freed here */
-  }
-  if (rc) {
-    for (int k = 0; k < n; k++) mbt_model_free(&models[k]);
-    return rc;
-  }
+  const char *out = data_path(o, o->out, "report.html", ob, sizeof ob, 1);
   struct mbt_plan pl;
   if (!load_plan(path, m, &pl, "report")) fprintf(stderr, "report: the layer tables will have no timings\n");
   static char e2e[8][4200];
@@ -759,23 +775,23 @@ static enum mbt_status time_runs(mbt_engine_t e, const float *in, int batch, siz
   return MBT_OK;
 }
 
-/* Class names, one per line; exactly one per class of the network. */
+/* Class names, one per line; exactly one per class of the network; no NUL byte. */
 static char **read_labels(const char *path, int classes) {
-  FILE *f = fopen(path, "rb");
-  char *text = NULL;
-  long len = -1;
-  if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (64L << 20) &&
-      fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)len + 1)) &&
-      fread(text, 1, (size_t)len, f) == (size_t)len) {
-    text[len] = 0;
-  } else {
-    fprintf(stderr, "run: --labels %s: %s\n", path,
-            !f ? strerror(errno) : len >= (64L << 20) ? "over 64 MiB" : "cannot read it");
-    free(text);
-    text = NULL;
+  enum mbt_status st;
+  size_t len;
+  char *text = mbt_read_file_max(path, (size_t)64 << 20, &len, &st);
+  if (!text) {
+    fprintf(stderr, "run: --labels: %s\n", mbt_last_error());
+    return NULL;
   }
-  if (f) fclose(f);
-  if (!text) return NULL;
+  const char *nul = memchr(text, 0, len);
+  if (nul) {
+    int line = 1;
+    for (const char *q = text; q < nul; q++) line += *q == '\n';
+    fprintf(stderr, "run: --labels %s: line %d holds a NUL byte (not a text file?)\n", path, line);
+    free(text);
+    return NULL;
+  }
   char **lab = calloc((size_t)classes + 1, sizeof *lab);
   int n = 0;
   for (char *s = text; lab && *s;) {
@@ -816,13 +832,82 @@ static void top5(const float *p, int n, int *top) {
   }
 }
 
-static void json_str(const char *s) {
+/* The length of the valid UTF-8 sequence at @p s (1 to 4), 0 when it is not one (overlong
+ * forms, surrogates and code points past U+10FFFF are not). */
+static int utf8_len(const unsigned char *s) {
+  int n;
+  uint32_t cp;
+  if (s[0] < 0x80) return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2, cp = s[0] & 0x1f;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef) n = 3, cp = s[0] & 0x0f;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4) n = 4, cp = s[0] & 0x07;
+  else return 0;
+  for (int k = 1; k < n; k++) {
+    if ((s[k] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+    cp = cp << 6 | (s[k] & 0x3f);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return n;
+}
+
+/* A JSON string: valid UTF-8 as it is; a byte that is not part of valid UTF-8 becomes U+FFFD
+ * (the replacement character, as \ufffd); control characters and DEL as \u00XX. */
+static void json_str(const char *str) {
+  const unsigned char *s = (const unsigned char *)str;
   putchar('"');
-  for (; *s; s++)
+  while (*s) {
+    const int n = utf8_len(s);
     if (*s == '"' || *s == '\\') printf("\\%c", *s);
-    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-    else putchar(*s);
+    else if (*s < 0x20 || *s == 0x7f) printf("\\u%04x", *s);
+    else if (n == 0) printf("\\ufffd");
+    else fwrite(s, 1, (size_t)n, stdout);
+    s += n ? n : 1;
+  }
   putchar('"');
+}
+
+/* A label in the text output: control characters (an escape sequence to the terminal) as \xNN. */
+static void text_str(const char *str) {
+  for (const unsigned char *s = (const unsigned char *)str; *s; s++)
+    if (*s < 0x20 || *s == 0x7f) printf("\\x%02x", *s);
+    else putchar(*s);
+}
+
+/* 1 when some layer of @p e runs a variant whose name contains @p text: the engine picks one
+ * wherever one applies, so 0 says that no layer of the network has one. */
+static int variant_used(mbt_engine_t e, const struct mbt_model *model, const char *text) {
+  for (int i = 0; i < model->nlayers; i++)
+    if (strstr(mbt_engine_variant(e, i), text)) return 1;
+  return 0;
+}
+
+/* --input: exactly @p nin little-endian float32 values, every one finite.  0 or the exit status. */
+static int read_input(const char *path, float *in, size_t nin) {
+  enum mbt_status st;
+  size_t len;
+  char *raw = mbt_read_file_max(path, nin * sizeof *in, &len, &st);
+  if (!raw && st == MBT_EINVAL) { /* too large: the same words as too small */
+    fprintf(stderr, "run: --input %s: more than %zu bytes, not res x res x 3 float32 values\n",
+            path, nin * sizeof *in);
+    return 1;
+  }
+  if (!raw) return fail(st);
+  if (len != nin * sizeof *in) {
+    fprintf(stderr, "run: --input %s: %zu bytes, not res x res x 3 float32 values (%zu bytes)\n",
+            path, len, nin * sizeof *in);
+    free(raw);
+    return 1;
+  }
+  memcpy(in, raw, len);
+  free(raw);
+  for (size_t i = 0; i < nin; i++)
+    if (!isfinite(in[i])) {
+      fprintf(stderr, "run: --input %s: value %zu (byte %zu) is %s, not a finite number\n", path,
+              i, i * sizeof *in, isnan(in[i]) ? "NaN" : "infinite");
+      return 1;
+    }
+  return 0;
 }
 
 static int cmd_run(const struct opts *o, const struct mbt_machine *m,
@@ -848,6 +933,14 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     mbt_engine_set_threads(e, o->threads);
     /* entries tuned at this thread count, where the plan has them */
     if (have && !o->variant && o->threads > 1) st = mbt_engine_apply_plan(e, &pl);
+  }
+  if (st == MBT_OK && o->variant && !variant_used(e, model, o->variant)) {
+    fprintf(stderr, "mobitune: run: --variant '%s': no layer of this network has a variant whose "
+            "name contains it (MBT_VERBOSE=1 lists the registry)\n", o->variant);
+    mbt_plan_free(&pl);
+    free_labels(labels, classes);
+    mbt_engine_destroy(e);
+    return 2;
   }
   if (st == MBT_OK && o->wts) st = mbt_engine_set_weights(e, o->wts);
   for (int i = 0; st == MBT_OK && o->fuse >= 0 && i + 1 < model->nlayers; i++) {
@@ -879,18 +972,7 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     goto done;
   }
   if (o->input) {
-    FILE *f = fopen(o->input, "rb");
-    long len = -1;
-    if (!f || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        (size_t)len != nin * sizeof(float) || fread(in, sizeof(float), nin, f) != nin) {
-      fprintf(stderr, "run: --input %s: %s\n", o->input, !f ? strerror(errno)
-              : len >= 0 && (size_t)len != nin * sizeof(float) ? "not res x res x 3 float32 values"
-                                                                : "cannot read it");
-      if (f) fclose(f);
-      rc = 1;
-      goto done;
-    }
-    fclose(f);
+    if ((rc = read_input(o->input, in, nin)) != 0) goto done;
     for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
   } else if (o->image) {
     static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -982,7 +1064,7 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
     printf("top-5 (class: probability):");
     for (int k = 0; k < 5 && top[k] >= 0; k++) {
       printf(" %d: %.4f", top[k], prob[top[k]]);
-      if (labels) printf(" (%s)", labels[top[k]]);
+      if (labels) printf(" ("), text_str(labels[top[k]]), printf(")");
       printf(k < 4 ? "," : "");
     }
     printf("\n");
@@ -1224,6 +1306,7 @@ int main(int argc, char **argv) {
     if ((st = mbt_weights_load(o.weights, &wts)) != MBT_OK) return fail(st);
     if ((st = mbt_weights_model(&wts, &model)) == MBT_OK) st = mbt_weights_check(&wts, &model);
     if (st != MBT_OK) {
+      mbt_model_free(&model); /* built before the shapes were checked (safe when it was not) */
       mbt_weights_free(&wts);
       return fail(st);
     }

@@ -3,12 +3,14 @@
 #include "common/common.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,45 +160,95 @@ enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len)
   return MBT_OK;
 }
 
-char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    *st = mbt_fail(errno == ENOENT ? MBT_ENOTFOUND : MBT_EIO, "cannot open %s: %s", path,
-                   strerror(errno));
-    return NULL;
-  }
-  size_t cap = 4096, n = 0;
+/* Read up to @p max + 1 bytes of @p f into a growing buffer (a pipe or a device, whose size
+ * fstat does not give); *n is what was read, NULL when out of memory. */
+static char *read_stream(FILE *f, size_t max, size_t *n) {
+  size_t cap = 4096;
   char *buf = malloc(cap);
+  *n = 0;
   while (buf) {
-    if (n + 1 >= cap) {
-      if (cap > ((size_t)1 << 30)) {
-        free(buf);
-        fclose(f);
-        *st = mbt_fail(MBT_ENOMEM, "%s is larger than 1 GiB", path);
-        return NULL;
-      }
-      char *nb = realloc(buf, cap * 2);
+    if (*n + 1 >= cap) { /* doubled, but never past what the limit needs: max + 2 */
+      const size_t next = cap > (max + 2) / 2 ? max + 2 : cap * 2;
+      char *nb = realloc(buf, next);
       if (!nb) {
         free(buf);
-        buf = NULL;
-        break;
+        return NULL;
       }
-      buf = nb;
-      cap *= 2;
+      buf = nb, cap = next;
     }
-    size_t r = fread(buf + n, 1, cap - 1 - n, f);
-    n += r;
-    if (r == 0) break;
+    size_t want = cap - 1 - *n;
+    if (want > max + 1 - *n) want = max + 1 - *n;
+    const size_t r = fread(buf + *n, 1, want, f);
+    *n += r;
+    if (r == 0 || *n > max) break;
   }
-  int err = ferror(f);
+  return buf;
+}
+
+int mbt_open_read(const char *path, struct stat *sb, enum mbt_status *st) {
+  /* O_NONBLOCK: a FIFO with no writer would block the open forever; cleared after */
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    *st = mbt_fail(errno == ENOENT ? MBT_ENOTFOUND : MBT_EIO, "cannot open %s: %s", path,
+                   strerror(errno));
+    return -1;
+  }
+  const int flags = fcntl(fd, F_GETFL);
+  const int bad = fstat(fd, sb) != 0 ? errno : S_ISDIR(sb->st_mode) ? EISDIR
+                  : flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ? errno : 0;
+  if (bad) {
+    close(fd);
+    *st = mbt_fail(MBT_EIO, "cannot read %s: %s", path, strerror(bad));
+    return -1;
+  }
+  *st = MBT_OK;
+  return fd;
+}
+
+char *mbt_read_file_max(const char *path, size_t max, size_t *len, enum mbt_status *st) {
+  struct stat sb;
+  const int fd = mbt_open_read(path, &sb, st);
+  if (fd < 0) return NULL;
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    *st = mbt_fail(MBT_ENOMEM, "cannot read %s: %s", path, strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  /* a regular file is refused on its size before anything is read; anything else (a pipe, a
+   * device such as /dev/zero) is read to one byte past the limit at most */
+  const int regular = S_ISREG(sb.st_mode);
+  if (regular && (uintmax_t)sb.st_size > max) {
+    fclose(f);
+    *st = mbt_fail(MBT_EINVAL, "%s: %jd bytes is larger than the limit of %zu bytes", path,
+                   (intmax_t)sb.st_size, max);
+    return NULL;
+  }
+  size_t n = 0;
+  char *buf = NULL;
+  if (regular) {
+    buf = malloc((size_t)sb.st_size + 1);
+    n = buf ? fread(buf, 1, (size_t)sb.st_size, f) : 0;
+    if (buf && n == (size_t)sb.st_size && getc(f) != EOF) n = max + 1; /* it grew meanwhile */
+  } else {
+    buf = read_stream(f, max, &n);
+  }
+  const int err = ferror(f), e = errno;
   fclose(f);
-  if (!buf || err) {
+  if (!buf || err || n > max) {
     free(buf);
-    *st = mbt_fail(buf ? MBT_EIO : MBT_ENOMEM, "cannot read %s", path);
+    if (!buf) *st = mbt_fail(MBT_ENOMEM, "cannot allocate %s", path);
+    else if (err) *st = mbt_fail(MBT_EIO, "cannot read %s: %s", path, strerror(e));
+    else *st = mbt_fail(MBT_EINVAL, "%s: larger than the limit of %zu bytes (%s)", path, max,
+                        regular ? "it grew while read" : "not a regular file: read to the limit");
     return NULL;
   }
   buf[n] = 0;
   if (len) *len = n;
   *st = MBT_OK;
   return buf;
+}
+
+char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st) {
+  return mbt_read_file_max(path, MBT_READ_MAX, len, st);
 }

@@ -37,7 +37,16 @@ double mbt_median(const double *v, int n);
 
 /* Write @p len bytes to @p path atomically (path.tmp.PID, fsync, rename). */
 enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len);
-/* Read a whole file (NUL-terminated); caller frees. NULL and an error on failure. */
+/* Open @p path to read, without blocking on a FIFO; fills @p sb.  -1 and an error naming the
+ * file: missing (MBT_ENOTFOUND), a directory (EISDIR named) or unreadable. */
+struct stat;
+int mbt_open_read(const char *path, struct stat *sb, enum mbt_status *st);
+/* Read a whole file (NUL-terminated); caller frees. NULL and an error on failure: a directory
+ * (EISDIR named), a file over @p max bytes (refused on its size when regular; a pipe or device
+ * is read to max + 1 bytes at most, then refused). */
+char *mbt_read_file_max(const char *path, size_t max, size_t *len, enum mbt_status *st);
+/* mbt_read_file_max with MBT_READ_MAX (256 MiB): plans and profiles. */
+#define MBT_READ_MAX ((size_t)256 << 20)
 char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st);
 
 #endif

@@ -3,14 +3,18 @@
  * ImageNet evaluations of torchvision and TF-slim do) with an antialiased bilinear filter (a
  * triangle filter whose support widens with the reduction, as PIL's BILINEAR), a centre crop of
  * res x res, and per-channel (x / 255 - mean) / std in NHWC float. */
+#define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #ifdef HAVE_LIBJPEG
 #include <jpeglib.h>
 #endif
@@ -21,9 +25,11 @@
 #include "common/common.h"
 
 #define MAX_SIDE 32768 /* and at most 2^28 pixels: sizes beyond are refused, not allocated */
+#define MAX_PIXELS (UINT64_C(1) << 28) /* x 3 bytes: 768 MiB of RGB at most */
 
 static enum mbt_status check_size(const char *path, long w, long h) {
-  if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || (double)w * h > (double)(1 << 28))
+  /* the product in 64 bits, which cannot wrap for sides up to 2^15 */
+  if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || (uint64_t)w * (uint64_t)h > MAX_PIXELS)
     return mbt_fail(MBT_EPARSE, "%s: image size %ldx%ld is empty or too large (at most %d per "
                     "side and 2^28 pixels)", path, w, h, MAX_SIDE);
   return MBT_OK;
@@ -34,31 +40,52 @@ void mbt_image_free(struct mbt_image *im) {
   memset(im, 0, sizeof *im);
 }
 
+static int ppm_space(int c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One number of a PPM header at *c (the character after the previous token): whitespace and
+ * comments, at least one of them, then decimal digits ending in whitespace or a comment.  -1
+ * when malformed; the value stops growing past 10^9 (more is refused by the callers). */
+static long ppm_number(FILE *f, int *c) {
+  int sep = 0;
+  while (ppm_space(*c) || *c == '#') {
+    if (*c == '#')
+      while (*c != '\n' && *c != EOF) *c = getc(f);
+    sep = 1, *c = getc(f);
+  }
+  long v = 0;
+  int digits = 0;
+  for (; *c >= '0' && *c <= '9'; *c = getc(f), digits++)
+    if (v < 100000000L) v = v * 10 + (*c - '0');
+  if (!sep || !digits || !(ppm_space(*c) || *c == '#')) return -1;
+  return v;
+}
+
 /* Binary PPM (P6, maxval 255): the header, then width x height RGB triples. */
 static enum mbt_status load_ppm(const char *path, FILE *f, struct mbt_image *im) {
+  static const char *const what[3] = {"the width", "the height", "the maxval"};
   long v[3];
+  if (getc(f) != 'P' || getc(f) != '6') return mbt_fail(MBT_EPARSE, "%s: not a binary PPM (P6)", path);
   int c = getc(f);
-  if (c != 'P' || getc(f) != '6') return mbt_fail(MBT_EPARSE, "%s: not a binary PPM (P6)", path);
   for (int k = 0; k < 3; k++) {
-    do { /* whitespace and comments */
-      c = getc(f);
-      if (c == '#')
-        while (c != '\n' && c != EOF) c = getc(f);
-    } while (c == ' ' || c == '\t' || c == '\n' || c == '\r');
-    v[k] = 0;
-    int digits = 0;
-    while (c >= '0' && c <= '9' && v[k] < 100000000) v[k] = v[k] * 10 + (c - '0'), c = getc(f), digits++;
-    if (!digits) return mbt_fail(MBT_EPARSE, "%s: PPM header: a number is missing", path);
+    if ((v[k] = ppm_number(f, &c)) < 0)
+      return mbt_fail(MBT_EPARSE, "%s: PPM header: %s is missing or not a decimal number followed "
+                      "by whitespace%s", path, what[k], c == EOF ? " (truncated)" : "");
   }
+  if (!ppm_space(c)) /* the maxval ended in a comment: the pixels would start inside it */
+    return mbt_fail(MBT_EPARSE, "%s: PPM header: the maxval is not followed by one whitespace "
+                    "character", path);
   if (v[2] != 255) return mbt_fail(MBT_EUNSUPPORTED, "%s: PPM maxval %ld (only 255 is read)", path, v[2]);
   enum mbt_status st = check_size(path, v[0], v[1]);
   if (st != MBT_OK) return st;
   im->w = (int)v[0], im->h = (int)v[1];
-  const size_t n = (size_t)im->w * im->h * 3;
+  const size_t n = (size_t)im->w * (size_t)im->h * 3;
   if (!(im->rgb = malloc(n))) return mbt_fail(MBT_ENOMEM, "%s: cannot allocate the pixels", path);
-  if (fread(im->rgb, 1, n, f) != n) {
+  const size_t got = fread(im->rgb, 1, n, f);
+  if (got != n) {
     mbt_image_free(im);
-    return mbt_fail(MBT_EPARSE, "%s: PPM pixel data is truncated", path);
+    return mbt_fail(MBT_EPARSE, "%s: PPM pixel data is truncated (%zu of %zu bytes)", path, got, n);
   }
   return MBT_OK;
 }
@@ -151,13 +178,24 @@ static enum mbt_status load_png(const char *path, FILE *f, struct mbt_image *im)
 
 enum mbt_status mbt_image_load(const char *path, struct mbt_image *im) {
   memset(im, 0, sizeof *im);
-  FILE *f = fopen(path, "rb");
-  if (!f) return mbt_fail(errno == ENOENT ? MBT_ENOTFOUND : MBT_EIO, "%s: %s", path, strerror(errno));
+  struct stat sb;
+  enum mbt_status st;
+  const int fd = mbt_open_read(path, &sb, &st); /* a directory: EISDIR named */
+  if (fd < 0) return st;
+  FILE *f = S_ISREG(sb.st_mode) ? fdopen(fd, "rb") : NULL;
+  if (!f) {
+    const int e = errno;
+    close(fd);
+    return mbt_fail(MBT_EIO, "%s: %s", path, S_ISREG(sb.st_mode) ? strerror(e) : "not a regular "
+                    "file (a pipe or device: give an image file)");
+  }
   unsigned char sig[8] = {0};
   const size_t got = fread(sig, 1, sizeof sig, f);
-  rewind(f);
-  enum mbt_status st;
-  if (got >= 2 && sig[0] == 'P' && sig[1] == '6') {
+  if (ferror(f) || fseek(f, 0, SEEK_SET) != 0) {
+    st = mbt_fail(MBT_EIO, "%s: cannot read: %s", path, strerror(errno));
+  } else if (got == 0) {
+    st = mbt_fail(MBT_EPARSE, "%s: empty file (not an image)", path);
+  } else if (got >= 2 && sig[0] == 'P' && sig[1] == '6') {
     st = load_ppm(path, f, im);
   } else if (got >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff) {
 #ifdef HAVE_LIBJPEG

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #define HEADER_BYTES 128
 #define ENTRY_BYTES 96
 #define MAX_TENSORS 4096
+#define MAX_VALUES (UINT64_C(1) << 32) /* per tensor */
 
 /* Little-endian field access (the format is little-endian on every host). */
 static uint32_t get32(const unsigned char *p) {
@@ -94,9 +96,10 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
   w->kind = (enum mbt_net_kind)kind, w->alpha = alpha, w->res = (int)res, w->classes = (int)classes;
   for (int c = 0; c < 3; c++) {
     w->mean[c] = getf(p + 32 + 4 * c), w->std[c] = getf(p + 44 + 4 * c);
-    if (!(w->std[c] > 0) || !(w->mean[c] > -1e6f && w->mean[c] < 1e6f))
-      return mbt_fail(MBT_EPARSE, "%s: field 'normalization': channel %d has mean %g std %g", path,
-                      c, w->mean[c], w->std[c]);
+    if (!(w->std[c] >= 1e-6f && w->std[c] <= 1e6f) || !(w->mean[c] >= -1e6f && w->mean[c] <= 1e6f))
+      return mbt_fail(MBT_EPARSE, "%s: field 'normalization': channel %d has mean %g std %g "
+                      "(finite, mean in [-1e6, 1e6] and std in [1e-6, 1e6] allowed)", path, c,
+                      (double)w->mean[c], (double)w->std[c]);
   }
   const uint32_t nt = get32(p + 56), table = get32(p + 60);
   const uint64_t data = get64(p + 64), nbytes = get64(p + 72), sum = get64(p + 80);
@@ -114,6 +117,10 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
     return mbt_fail(MBT_EPARSE, "%s: field 'data bytes': %llu bytes of data do not fit in the "
                     "file (%llu after the header; truncated?)", path, (unsigned long long)nbytes,
                     (unsigned long long)(len - data));
+  if (nbytes < len - data)
+    return mbt_fail(MBT_EPARSE, "%s: %llu bytes after the data region (the header says %llu data "
+                    "bytes; trailing junk)", path, (unsigned long long)(len - data - nbytes),
+                    (unsigned long long)nbytes);
   uint64_t h = mbt_fnv(0xcbf29ce484222325ull, p + HEADER_BYTES, (size_t)(table_end - HEADER_BYTES));
   h = mbt_fnv(h, p + data, (size_t)nbytes);
   if (h != sum)
@@ -121,6 +128,7 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
                     "the file is damaged", path, (unsigned long long)sum, (unsigned long long)h);
   if (!(w->t = calloc(nt, sizeof *w->t))) return mbt_fail(MBT_ENOMEM, "cannot allocate the tensor table");
   w->ntensors = (int)nt;
+  uint64_t end = 0; /* where the last tensor's values end in the data */
   for (uint32_t i = 0; i < nt; i++) {
     const unsigned char *e = p + HEADER_BYTES + (size_t)i * ENTRY_BYTES;
     struct mbt_tensor *t = &w->t[i];
@@ -131,12 +139,18 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
     if (ndim < 1 || ndim > 4)
       return mbt_fail(MBT_EPARSE, "%s: tensor %s: %u dimensions (1 to 4 allowed)", path, t->name, ndim);
     t->ndim = (int)ndim;
-    uint64_t count = 1;
-    for (uint32_t d = 0; d < ndim; d++) {
+    uint64_t count = 1; /* checked before each multiply: at most MAX_VALUES, never wrapped */
+    for (uint32_t d = 0; d < 4; d++) {
       const uint32_t s = get32(e + 52 + 4 * d);
-      if (s == 0 || s > (1u << 24) || count > UINT64_C(1) << 40)
-        return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of size %u is zero or too large",
-                        path, t->name, d, s);
+      if (d >= ndim) {
+        if (s != 0)
+          return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of a %u-dimensional tensor is "
+                          "%u (0 expected)", path, t->name, d, ndim, s);
+        continue;
+      }
+      if (s == 0 || s > (1u << 24) || count > MAX_VALUES / s)
+        return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of size %u is zero or too large "
+                        "(at most 2^24 per dimension and 2^32 values)", path, t->name, d, s);
       t->shape[d] = (int)s;
       count *= s;
     }
@@ -150,10 +164,15 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
                       (unsigned long long)nbytes);
     t->count = (size_t)cnt;
     t->data = (const float *)(const void *)(p + data + off);
+    if (off + cnt * 4 > end) end = off + cnt * 4;
     for (uint32_t k = 0; k < i; k++)
       if (!strcmp(w->t[k].name, t->name))
         return mbt_fail(MBT_EPARSE, "%s: tensor %s appears twice", path, t->name);
   }
+  if (nbytes > (end + 63) / 64 * 64)
+    return mbt_fail(MBT_EPARSE, "%s: field 'data bytes': %llu, but the tensors end at byte %llu "
+                    "of the data (trailing bytes after the last tensor)", path,
+                    (unsigned long long)nbytes, (unsigned long long)end);
   return MBT_OK;
 }
 
@@ -161,12 +180,19 @@ enum mbt_status mbt_weights_load(const char *path, struct mbt_weights *w) {
   memset(w, 0, sizeof *w);
   if (!little_endian())
     return mbt_fail(MBT_EUNSUPPORTED, "weight files are little-endian; this host is not");
-  const int fd = open(path, O_RDONLY);
-  if (fd < 0) return mbt_fail(errno == ENOENT ? MBT_ENOTFOUND : MBT_EIO, "%s: %s", path, strerror(errno));
   struct stat sb;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+  enum mbt_status st;
+  const int fd = mbt_open_read(path, &sb, &st); /* a directory: EISDIR named */
+  if (fd < 0) return st;
+  if (!S_ISREG(sb.st_mode)) {
     close(fd);
-    return mbt_fail(MBT_EIO, "%s: not a regular file", path);
+    return mbt_fail(MBT_EIO, "%s: not a regular file (a weight file is mapped: no pipe or device)",
+                    path);
+  }
+  if ((uintmax_t)sb.st_size > SIZE_MAX / 2) {
+    close(fd);
+    return mbt_fail(MBT_EUNSUPPORTED, "%s: %jd bytes cannot be mapped here", path,
+                    (intmax_t)sb.st_size);
   }
   const size_t len = (size_t)sb.st_size;
   if (len < HEADER_BYTES) {
@@ -178,7 +204,7 @@ enum mbt_status mbt_weights_load(const char *path, struct mbt_weights *w) {
   close(fd);
   if (map == MAP_FAILED) return mbt_fail(MBT_EIO, "%s: cannot map: %s", path, strerror(errno));
   w->map = map, w->map_len = len;
-  const enum mbt_status st = parse(path, map, len, w);
+  st = parse(path, map, len, w);
   if (st != MBT_OK) mbt_weights_free(w);
   return st;
 }

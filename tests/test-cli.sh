@@ -13,7 +13,7 @@ trap 'exit 1' INT TERM
 has() { grep -q -- "$1" "$T/out"; }
 
 ok "--version" sh -c "$M --version | grep -q '^mobitune [0-9]'"
-for c in info model roofline tune report run bench; do
+for c in info model roofline tune report run bench weights plan; do
   ok "$c --help" sh -c "$M $c --help | grep -q 'usage: mobitune $c'"
 done
 ok "info prints the fingerprint and caches" sh -c "$M info | grep -q '^fingerprint  [0-9a-f]\{16\}' && $M info | grep -q '^L1 cache'"
@@ -174,6 +174,70 @@ fails_with "a truncated image" 1 "truncated" $M run --weights "$W" --image "$T/c
 fails_with "not an image" 1 "not a JPEG, PNG or binary PPM" $M run --weights "$W" --image "$T/labels.txt" --runs 1 --data "$T/none"
 fails_with "a weight file that is not one" 1 "bad magic" $M run --weights "$T/img.ppm" --runs 1 --data "$T/none"
 fails_with "a bad --batch" 2 "batch" $M run --batch 0 --data "$T/none"
+# Hostile input (issue 15): each reproducer with the message it must give, and what held before.
+fails_with "an unknown short option is unknown, not missing a value" 2 "model: unknown option '-x'" $M model -x
+fails_with "an unknown short option in a group" 2 "unknown option '-q'" $M model -qv --net v1
+fails_with "a value given to a flag" 2 "option '--json' takes no value" $M model --json=1
+fails_with "run --seed -1 (was 2^64 - 1)" 2 "seed '-1' is not an integer in \[0, 18446744073709551615\]" $M run --seed -1 --data "$T/none"
+fails_with "run --seed 2^64" 2 "seed '18446744073709551616' is not an integer" $M run --seed 18446744073709551616 --data "$T/none"
+fails_with "run --seed with junk" 2 "seed '5x' is not an integer" $M run --seed 5x --data "$T/none"
+fails_with "weights --seed with a sign" 2 "seed '+5' is not an integer" $M weights --seed +5 --out "$T/seed.mbtw"
+ok "run --seed 0x10 (hexadecimal) is taken" sh -c "$M run --weights '$W' --seed 0x10 --runs 1 --data '$T/none' >/dev/null 2>&1"
+fails_with "run --variant that names no variant (was ignored)" 2 "run: --variant 'no-such': no layer of this network has a variant whose name contains it" $M run --weights "$W" --runs 1 --variant no-such --data "$T/none"
+ok "run --variant that names one is taken" sh -c "$M run --weights '$W' --runs 1 --variant ref/ --layers --data '$T/none' 2>/dev/null | grep -q ' ref/'"
+fails_with "report --nets ',,,' (wrote an empty report)" 2 "nets ',,,': an empty item" $M report --nets ,,, --data "$T/none"
+fails_with "report --nets with an empty item between two" 2 "nets 'v1,,v2': an empty item" $M report --nets v1,,v2 --data "$T/none"
+fails_with "report --nets ending in a comma" 2 "nets 'v1,': an empty item" $M report --nets v1, --data "$T/none"
+ok "report --nets refused before anything is written" test ! -e "$T/none/report.html"
+for bad in "model --res 1025" "model --res 0x40" "model --threads 0" "model --threads 257" "run --runs 0" "model --classes 100001" "run --fuse 65" "run --fuse -1" "run --batch 1025" "model --alpha nan" "model --alpha inf" "model --alpha 0" "model --alpha 1.5e" "tune --budget nan" "tune --budget 86401" "tune --budget -1" "tune --budget 1ss"; do
+  fails_with "a bad number: $bad" 2 "' is not " $M $bad --data "$T/none"
+done
+mkdir -p "$T/adir"
+fails_with "run --labels DIR (said 'over 64 MiB')" 1 "cannot read $T/adir: Is a directory" $M run --weights "$W" --labels "$T/adir" --runs 1 --data "$T/none"
+fails_with "run --image DIR (said 'not a JPEG, PNG or PPM')" 1 "$T/adir: Is a directory" $M run --weights "$W" --image "$T/adir" --runs 1 --data "$T/none"
+fails_with "run --input DIR" 1 "cannot read $T/adir: Is a directory" $M run --weights "$W" --input "$T/adir" --runs 1 --data "$T/none"
+fails_with "weights --weights DIR" 1 "cannot read $T/adir: Is a directory" $M weights --weights "$T/adir"
+fails_with "plan show --plan DIR" 1 "cannot read $T/adir: Is a directory" $M plan show --plan "$T/adir"
+fails_with "run --image /dev/zero" 1 "/dev/zero: not a regular file" $M run --weights "$W" --image /dev/zero --runs 1 --data "$T/none"
+fails_with "run --labels /dev/zero: read to 64 MiB and refused" 1 "larger than the limit of 67108864 bytes (not a regular file: read to the limit)" $M run --weights "$W" --labels /dev/zero --runs 1 --data "$T/none"
+fails_with "run --input /dev/zero: read to its size and refused" 1 "more than 49152 bytes, not res x res x 3 float32 values" $M run --weights "$W" --input /dev/zero --runs 1 --data "$T/none"
+fails_with "weights --weights /dev/zero" 1 "not a regular file" $M weights --weights /dev/zero
+fails_with "plan show --plan /dev/zero (read 2 GiB before): read to 256 MiB and refused" 1 "larger than the limit of 268435456 bytes (not a regular file: read to the limit)" $M plan show --plan /dev/zero
+fails_with "run --labels /dev/null: an empty file" 1 "0 lines for a network of 5 classes" $M run --weights "$W" --labels /dev/null --runs 1 --data "$T/none"
+fails_with "a missing --labels file" 1 "No such file" $M run --weights "$W" --labels "$T/missing" --runs 1 --data "$T/none"
+fails_with "a missing --input file" 1 "No such file" $M run --weights "$W" --input "$T/missing" --runs 1 --data "$T/none"
+fails_with "a missing --weights file" 1 "No such file" $M weights --weights "$T/missing"
+head -c 100 /dev/zero >"$T/in100.f32"
+fails_with "run --input of the wrong size" 1 "100 bytes, not res x res x 3 float32 values (49152 bytes)" $M run --weights "$W" --input "$T/in100.f32" --runs 1 --data "$T/none"
+python3 -c "
+import struct, sys
+v = [0.5] * (64 * 64 * 3); v[5] = float('nan'); v[7] = float('inf')
+open(sys.argv[1], 'wb').write(struct.pack('<%df' % len(v), *v))" "$T/nan.f32"
+fails_with "run --input with a NaN" 1 "value 5 (byte 20) is NaN, not a finite number" $M run --weights "$W" --input "$T/nan.f32" --runs 1 --data "$T/none"
+python3 -c "
+import struct, sys
+v = [0.5] * (64 * 64 * 3)
+open(sys.argv[1], 'wb').write(struct.pack('<%df' % len(v), *v))" "$T/half.f32"
+ok "run --input of the right size is taken" sh -c "$M run --weights '$W' --input '$T/half.f32' --runs 1 --data '$T/none' >/dev/null 2>&1"
+printf 'cat\ndog\0\nbird\nfish\nfox\n' >"$T/nul.txt"
+fails_with "a label file with a NUL byte" 1 "labels $T/nul.txt: line 2 holds a NUL byte" $M run --weights "$W" --labels "$T/nul.txt" --runs 1 --data "$T/none"
+printf 'caf\351\n\303\251t\303\251\n\033[31mred\nb\377\376\n\360\237\220\210cat\355\240\200\n' >"$T/latin.txt"
+ok "labels with bytes that are not UTF-8: run --json stays UTF-8, U+FFFD for each such byte, ESC escaped" sh -c "$M run --weights '$W' --labels '$T/latin.txt' --json --runs 1 --data '$T/none' 2>/dev/null | python3 -c '
+import json, sys
+raw = sys.stdin.buffer.read()
+d = json.loads(raw.decode(\"utf-8\"))
+got = {t[\"label\"] for t in d[\"top5\"]}
+want = {\"caf\ufffd\", \"\u00e9t\u00e9\", \"\x1b[31mred\", \"b\ufffd\ufffd\", \"\U0001f408cat\ufffd\ufffd\ufffd\"}
+assert got == want, got
+assert b\"\\\\u001b[31mred\" in raw and b\"\x1b\" not in raw'"
+ok "labels in the text output: control characters shown as \\x1b" sh -c "$M run --weights '$W' --labels '$T/latin.txt' --runs 1 --data '$T/none' 2>/dev/null | grep -aq '(\\\\x1b\[31mred)' && ! $M run --weights '$W' --labels '$T/latin.txt' --runs 1 --data '$T/none' 2>/dev/null | grep -aq \"\$(printf '\\033')\""
+python3 -c "
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read()); b[16:24] = struct.pack('<d', 0.5)
+open(sys.argv[2], 'wb').write(b)" "$W" "$T/wide.mbtw"
+fails_with "a weight file whose shapes are another network's (the model freed: LeakSanitizer)" 1 "has shape" $M run --weights "$T/wide.mbtw" --runs 1 --data "$T/none"
+cat "$W" /dev/null >"$T/junk.mbtw" && head -c 64 /dev/zero >>"$T/junk.mbtw"
+fails_with "a weight file with trailing junk" 1 "64 bytes after the data region" $M weights --weights "$T/junk.mbtw"
 # The embedding example (examples/classify.c): the public API alone, as a user's program.
 X="${R:+$R }./examples/classify"
 ok "the example program classifies with the C API" sh -c "$X '$W' '$T/img.ppm' >'$T/ex' && grep -q '^top-5: [0-9]' '$T/ex' && grep -q '^  fc ' '$T/ex'"

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef HAVE_LIBJPEG
 #include <jpeglib.h>
@@ -79,6 +80,58 @@ static int refused(const char *path, const unsigned char *b, size_t n, const cha
     mbt_weights_free(&w);
   }
   return st != MBT_OK && strstr(mbt_last_error(), what) != NULL;
+}
+
+static uint64_t get64(const unsigned char *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/* Crafted weight files (issue 15): each reproducer, and the words its error must hold.  @p x
+ * has room for @p n + 256 bytes. */
+static void hostile_weights(const char *dir, const char *bad, const unsigned char *orig, size_t n,
+                            unsigned char *x) {
+  unsigned char *e = x + 128; /* the first tensor's entry: conv0.weight, 4 dimensions */
+  memcpy(x, orig, n), put32(e + 48, 3), put32(e + 52, 1u << 24), put32(e + 56, 1u << 16),
+      put32(e + 60, 1u << 24), put32(e + 64, 0), put64(e + 80, 0), reseal(x, n);
+  ok(refused(bad, x, n, "too large", NULL), "a shape of 2^24 x 2^16 x 2^24 (2^64 values, which "
+     "wrapped to 0 and loaded): %s", mbt_last_error());
+  memcpy(x, orig, n), put32(e + 48, 3), put32(e + 52, 1u << 16), put32(e + 56, 1u << 16),
+      put32(e + 60, 2), put32(e + 64, 0), put64(e + 80, (uint64_t)1 << 33), reseal(x, n);
+  ok(refused(bad, x, n, "dimension 2 of size 2 is zero or too large", NULL), "a shape of 2^16 x "
+     "2^16 x 2 (2^33 values, over the limit of 2^32): %s", mbt_last_error());
+  memcpy(x, orig, n), put32(e + 96 + 56, 7), reseal(x, n);
+  ok(refused(bad, x, n, "(0 expected)", NULL), "a 1-dimensional tensor with a second size: %s",
+     mbt_last_error());
+  memcpy(x, orig, n), memset(x + n, 0, 64);
+  ok(refused(bad, x, n + 64, "64 bytes after the data region", NULL), "64 bytes of trailing junk "
+     "after the data: %s", mbt_last_error());
+  memcpy(x, orig, n), memset(x + n, 0, 64), put64(x + 72, get64(x + 72) + 64), reseal(x, n + 64);
+  ok(refused(bad, x, n + 64, "trailing bytes after the last tensor", NULL), "a data region 64 "
+     "bytes longer than its tensors: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 44, 0x7f800000u); /* std[0] = +inf (the header is not summed) */
+  ok(refused(bad, x, n, "'normalization': channel 0 has mean 0.5 std inf", NULL), "an infinite "
+     "std: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 36, 0x7fc00000u);
+  ok(refused(bad, x, n, "'normalization': channel 1 has mean nan", NULL), "a NaN mean: %s",
+     mbt_last_error());
+  memcpy(x, orig, n), put32(x + 52, 0x00000001u); /* 1e-45, a denormal */
+  ok(refused(bad, x, n, "'normalization': channel 2", NULL), "a std of 1e-45: %s",
+     mbt_last_error());
+  struct mbt_weights w;
+  enum mbt_status st = mbt_weights_load(dir, &w);
+  ok(st == MBT_EIO && strstr(mbt_last_error(), "Is a directory"), "a directory: %s",
+     mbt_last_error());
+  char fifo[256];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  if (mkfifo(fifo, 0600) == 0) { /* opened without blocking on the missing writer */
+    st = mbt_weights_load(fifo, &w);
+    ok(st == MBT_EIO && strstr(mbt_last_error(), "not a regular file"), "a FIFO: %s",
+       mbt_last_error());
+    unlink(fifo);
+  } else {
+    skip("a FIFO", "mkfifo failed");
+  }
+  st = mbt_weights_load("/dev/zero", &w);
+  ok(st == MBT_EIO && strstr(mbt_last_error(), "not a regular file"), "a device: %s",
+     mbt_last_error());
 }
 
 static void weights(void) {
@@ -174,6 +227,7 @@ static void weights(void) {
   mbt_model_free(&m5);
   ok(mbt_weights_load("/nonexistent/w.mbtw", &w) == MBT_ENOTFOUND, "a missing file: %s",
      mbt_last_error());
+  hostile_weights(dir, bad, orig, n, x);
   free(x);
   free(orig);
   unlink(bad);
@@ -214,6 +268,103 @@ static int pattern_ok(const struct mbt_image *im, int w, int h, int tol) {
   }
   free(want);
   return worst <= tol;
+}
+
+/* Write @p head then @p pixels bytes of grey to @p path and load it: 1 when refused with @p st
+ * and an error holding @p what. */
+static int image_refused(const char *path, const char *head, size_t pixels, enum mbt_status want,
+                         const char *what) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return 0;
+  fputs(head, f);
+  for (size_t i = 0; i < pixels; i++) putc(128, f);
+  fclose(f);
+  struct mbt_image im;
+  const enum mbt_status st = mbt_image_load(path, &im);
+  if (st == MBT_OK) mbt_image_free(&im);
+  return st == want && strstr(mbt_last_error(), what) != NULL;
+}
+
+/* Crafted images (issue 15): malformed PPM headers with whole pixel data after them (which the
+ * old parser read as images), sizes past the limit, a directory, a FIFO and a device. */
+static void hostile_images(const char *dir) {
+  char p[256];
+  snprintf(p, sizeof p, "%s/h.ppm", dir);
+  ok(image_refused(p, "P6\n50x40\n255\n", 50 * 40 * 3, MBT_EPARSE, "the width is missing or "
+     "not a decimal number"), "PPM '50x40' (junk for a separator): %s", mbt_last_error());
+  ok(image_refused(p, "P6\n4 4\n255abc\n", 4 * 4 * 3, MBT_EPARSE, "the maxval is missing or "
+     "not a decimal"), "PPM maxval '255abc': %s", mbt_last_error());
+  ok(image_refused(p, "P64 4\n255\n", 4 * 4 * 3, MBT_EPARSE, "the width is missing"),
+     "PPM magic run into the width ('P64'): %s", mbt_last_error());
+  ok(image_refused(p, "P6\n4 4\n255#x\n", 4 * 4 * 3, MBT_EPARSE, "not followed by one "
+     "whitespace"), "PPM maxval ending in a comment: %s", mbt_last_error());
+  ok(image_refused(p, "P6\n4 4", 0, MBT_EPARSE, "the height is missing or not a decimal number "
+     "followed by whitespace (truncated)"), "PPM header cut short: %s", mbt_last_error());
+  ok(image_refused(p, "P6\n4 -4\n255\n", 48, MBT_EPARSE, "the height is missing"),
+     "PPM negative height: %s", mbt_last_error());
+  ok(image_refused(p, "P6\n0 4\n255\n", 48, MBT_EPARSE, "image size 0x4 is empty or too large"),
+     "PPM zero width: %s", mbt_last_error());
+  ok(image_refused(p, "P6\n32768 16384\n255\n", 0, MBT_EPARSE, "image size 32768x16384 is "
+     "empty or too large (at most 32768 per side and 2^28 pixels)"), "PPM of 2^29 pixels: %s",
+     mbt_last_error());
+  ok(image_refused(p, "P6\n99999999999999999999 4\n255\n", 0, MBT_EPARSE, "too large"),
+     "PPM width of 10^20: %s", mbt_last_error());
+  ok(image_refused(p, "P6\n4 4\n65535\n", 96, MBT_EUNSUPPORTED, "maxval 65535"),
+     "PPM of 16-bit samples: %s", mbt_last_error());
+  ok(image_refused(p, "P6\n4 4\n255\n", 47, MBT_EPARSE, "truncated (47 of 48 bytes)"),
+     "PPM one byte short: %s", mbt_last_error());
+  ok(image_refused(p, "", 0, MBT_EPARSE, "empty file"), "an empty file: %s", mbt_last_error());
+  struct mbt_image im;
+  enum mbt_status st = mbt_image_load(dir, &im);
+  ok(st == MBT_EIO && strstr(mbt_last_error(), "Is a directory"), "a directory: %s",
+     mbt_last_error());
+  char fifo[256];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  if (mkfifo(fifo, 0600) == 0) {
+    st = mbt_image_load(fifo, &im);
+    ok(st == MBT_EIO && strstr(mbt_last_error(), "not a regular file"), "a FIFO (not waited on): "
+       "%s", mbt_last_error());
+    unlink(fifo);
+  } else {
+    skip("a FIFO", "mkfifo failed");
+  }
+  st = mbt_image_load("/dev/zero", &im);
+  ok(st == MBT_EIO && strstr(mbt_last_error(), "not a regular file"), "a device: %s",
+     mbt_last_error());
+}
+
+/* mbt_read_file_max, the reader of plans, profiles, labels and raw inputs. */
+static void readers(void) {
+  char dir[] = "/tmp/mbt-test-read-XXXXXX", p[256];
+  if (!mkdtemp(dir)) {
+    ok(0, "cannot create a temporary directory");
+    return;
+  }
+  enum mbt_status st;
+  size_t len = 0;
+  char *b = mbt_read_file_max(dir, 100, &len, &st);
+  ok(!b && st == MBT_EIO && strstr(mbt_last_error(), "Is a directory"), "a directory: %s",
+     mbt_last_error());
+  snprintf(p, sizeof p, "%s/f", dir);
+  unsigned char hundred[100];
+  memset(hundred, 'a', sizeof hundred);
+  spit(p, hundred, sizeof hundred);
+  b = mbt_read_file_max(p, 100, &len, &st);
+  ok(b && st == MBT_OK && len == 100 && b[100] == 0, "a file of exactly the limit is read whole");
+  free(b);
+  b = mbt_read_file_max(p, 99, &len, &st);
+  ok(!b && st == MBT_EINVAL && strstr(mbt_last_error(), "100 bytes is larger than the limit of "
+     "99 bytes"), "a file one byte over the limit: %s", mbt_last_error());
+  const double t0 = mbt_now_ns();
+  b = mbt_read_file_max("/dev/zero", (size_t)1 << 20, &len, &st);
+  ok(!b && st == MBT_EINVAL && strstr(mbt_last_error(), "not a regular file: read to the limit"),
+     "/dev/zero is read to the limit (1 MiB) and refused: %s (%.0f ms)", mbt_last_error(),
+     (mbt_now_ns() - t0) / 1e6);
+  b = mbt_read_file_max("/nonexistent/f", 100, &len, &st);
+  ok(!b && st == MBT_ENOTFOUND && strstr(mbt_last_error(), "No such file"), "a missing file: %s",
+     mbt_last_error());
+  unlink(p);
+  rmdir(dir);
 }
 
 static void images(void) {
@@ -319,8 +470,9 @@ static void images(void) {
   spit(p, (const unsigned char *)"P6\n4 4\n255\nabc", 14);
   ok(mbt_image_load(p, &im) == MBT_EPARSE && strstr(mbt_last_error(), "truncated"),
      "PPM pixels cut short: %s", mbt_last_error());
+  hostile_images(dir);
   free(rgb);
-  const char *names[] = {"a.ppm", "a.png", "a.jpg", "a.gif", "big.ppm", "short.ppm"};
+  const char *names[] = {"a.ppm", "a.png", "a.jpg", "a.gif", "big.ppm", "short.ppm", "h.ppm"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     snprintf(p, sizeof p, "%s/%s", dir, names[i]);
     unlink(p);
@@ -398,6 +550,7 @@ static void threads(void) {
 int main(void) {
   weights();
   images();
+  readers();
   threads();
   return done();
 }
