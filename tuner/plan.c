@@ -217,8 +217,10 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
 enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machine *m,
                                const char *path, int faster) {
   char lpath[4200];
+  enum mbt_status st = mbt_replaceable(path); /* a FIFO, a device, a link: refused, untouched */
+  if (st != MBT_OK) return st;
   snprintf(lpath, sizeof lpath, "%s.lock", path);
-  const int fd = open(lpath, O_RDWR | O_CREAT, 0644);
+  const int fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return mbt_fail(MBT_EIO, "cannot open the plan lock %s: %s", lpath, strerror(errno));
   struct flock lk = {0};
   lk.l_type = F_WRLCK, lk.l_whence = SEEK_SET;
@@ -231,7 +233,6 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
   mbt_plan_init(&out, m);
   memcpy(out.fingerprint, pl->fingerprint, sizeof out.fingerprint);
   memcpy(out.registry, pl->registry, sizeof out.registry);
-  enum mbt_status st = MBT_OK;
   if (mbt_plan_load(path, m, &disk) == MBT_OK) { /* what other tuners stored meanwhile */
     for (int i = 0; i < disk.nchecks && st == MBT_OK; i++)
       if (!mbt_plan_check(pl, disk.checks[i].key)) st = mbt_plan_put_check(&out, &disk.checks[i]);
