@@ -488,22 +488,42 @@ static int place_layers(const struct opts *o, const struct mbt_model *model,
   return marked;
 }
 
+/* 0 when the plan store @p path is a regular file or does not exist; otherwise (a symbolic
+ * link, a FIFO, a device, a directory) it is named and left as it is: only regular files are
+ * replaced or moved aside. */
+static int store_regular(const char *who, const char *path) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode)) return 0;
+  fprintf(stderr, "%s: %s is %s, not a regular file: it is left as it is and nothing is "
+          "written (a plan store must be a regular file)\n", who, path,
+          S_ISLNK(sb.st_mode) ? "a symbolic link" : S_ISDIR(sb.st_mode) ? "a directory"
+          : S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)
+          ? "a device node" : "a special file");
+  return 1;
+}
+
+/* Never destroy what we cannot read: the store @p path, which failed to load, is kept aside as
+ * PATH.rejected (a regular file only, over no special file).  0 on success. */
+static int keep_aside(const char *who, const char *path) {
+  char keep[4200];
+  snprintf(keep, sizeof keep, "%s.rejected", path);
+  fprintf(stderr, "%s: %s\n", who, mbt_last_error());
+  if (store_regular(who, path) || store_regular(who, keep)) return 1;
+  fprintf(stderr, "%s: keeping the old file as %s and starting a new plan\n", who, keep);
+  if (rename(path, keep) != 0) {
+    fprintf(stderr, "%s: cannot move %s aside: %s\n", who, path, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
 /* The plan store for tune: an unreadable one is kept aside as PATH.rejected.  0 on success. */
 static int tune_load_plan(const char *path, const struct mbt_machine *m, struct mbt_plan *pl) {
+  mbt_plan_init(pl, m);
+  if (store_regular("tune", path)) return 1; /* not even read: a FIFO would block */
   enum mbt_status st = mbt_plan_load(path, m, pl);
-  if (st == MBT_EPARSE || st == MBT_EMISMATCH) {
-    /* Never destroy what we cannot read: keep it beside the new plan. */
-    char keep[4200];
-    snprintf(keep, sizeof keep, "%s.rejected", path);
-    fprintf(stderr, "tune: %s\ntune: keeping the old file as %s and starting a new plan\n",
-            mbt_last_error(), keep);
-    if (rename(path, keep) != 0) {
-      fprintf(stderr, "tune: cannot move %s aside: %s\n", path, strerror(errno));
-      return 1;
-    }
-  } else if (st != MBT_OK && st != MBT_ENOTFOUND) {
-    return fail(st);
-  }
+  if (st == MBT_EPARSE || st == MBT_EMISMATCH) return keep_aside("tune", path);
+  if (st != MBT_OK && st != MBT_ENOTFOUND) return fail(st);
   return 0;
 }
 
@@ -1205,7 +1225,8 @@ static int cmd_plan(const struct opts *o, const struct mbt_machine *m) {
     return st == MBT_OK ? 0 : fail(st);
   }
   /* import / merge: every file must be whole and made for this machine and registry; the
-   * store is written once, under its lock, after all of them are read */
+   * store is written once, under its lock, after all of them are read.  A store that cannot be
+   * read is kept aside as PATH.rejected first, as tune does; a special file is refused. */
   struct mbt_plan in;
   mbt_plan_init(&in, m);
   for (int f = 1; f < o->nargs; f++) {
@@ -1221,6 +1242,17 @@ static int cmd_plan(const struct opts *o, const struct mbt_machine *m) {
     mbt_plan_free(&one);
     if (st != MBT_OK) break;
   }
+  struct mbt_plan old;
+  if (st == MBT_OK && store_regular(act, path)) {
+    mbt_plan_free(&in);
+    return 1;
+  }
+  if (st == MBT_OK && (st = mbt_plan_load(path, m, &old)) == MBT_OK) mbt_plan_free(&old);
+  if ((st == MBT_EPARSE || st == MBT_EMISMATCH) && keep_aside(act, path)) {
+    mbt_plan_free(&in);
+    return 1;
+  }
+  if (st != MBT_ENOMEM) st = MBT_OK; /* a missing or set-aside store: a new one */
   if (st == MBT_OK) st = mbt_plan_store(&in, m, path, merge);
   if (st == MBT_OK) printf("plan: %s %d entries into %s\n", imp ? "imported" : "merged", in.n, path);
   mbt_plan_free(&in);

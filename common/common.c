@@ -1,9 +1,11 @@
 /* common/common.c -- errors, clock, RNG, aligned memory, hashing, atomic files. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* getrandom, O_CLOEXEC, O_NOFOLLOW, O_DIRECTORY */
 #include "common/common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static _Thread_local char last_error[512];
@@ -130,34 +134,118 @@ double mbt_median(const double *v, int n) {
   return m;
 }
 
-enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return mbt_fail(MBT_EINVAL, "path too long: %s", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return mbt_fail(MBT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-  size_t off = 0;
-  while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return mbt_fail(MBT_EIO, "cannot write %s: %s", tmp, strerror(e));
+/* What a path that is not a regular file is, in words. */
+static const char *file_kind(mode_t mode) {
+  return S_ISLNK(mode) ? "a symbolic link" : S_ISDIR(mode) ? "a directory"
+         : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+enum mbt_status mbt_replaceable(const char *path) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0)
+    return errno == ENOENT ? MBT_OK : mbt_fail(MBT_EIO, "cannot inspect %s: %s", path, strerror(errno));
+  if (S_ISREG(sb.st_mode)) return MBT_OK;
+  return mbt_fail(MBT_EINVAL, "%s is %s: mobitune replaces or moves aside only regular files "
+                  "(it is left as it is)", path, file_kind(sb.st_mode));
+}
+
+/* The directory part of @p path ("." when it has none) into @p dir. */
+static void dir_of(const char *path, char *dir, size_t n) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(dir, n, ".");
+  else if (slash == path) snprintf(dir, n, "/");
+  else snprintf(dir, n, "%.*s", (int)(slash - path), path);
+}
+
+/* Temporaries PATH.tmp.PID[.XXXXXX] left by processes that no longer exist are removed. */
+static void remove_stale(const char *path) {
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  const size_t bl = strlen(base);
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp.", 5)) continue;
+    char *end;
+    const char *num = e->d_name + bl + 5;
+    errno = 0;
+    const long pid = strtol(num, &end, 10);
+    if (end == num || errno || pid <= 0 || (*end && (*end != '.' || strlen(end) != 7))) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to know */
+    char full[4400];
+    struct stat sb;
+    snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+    if (lstat(full, &sb) == 0 && S_ISREG(sb.st_mode)) unlink(full);
+  }
+  if (d) closedir(d);
+}
+
+int mbt_tmp_create(const char *path, char *tmp, size_t n) {
+  static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  remove_stale(path);
+  for (int tries = 0; tries < 100; tries++) {
+    unsigned char r[6];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) { /* no entropy source: clock + counter */
+      uint64_t x = (uint64_t)mbt_now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)tries;
+      for (int i = 0; i < 6; i++) r[i] = (unsigned char)splitmix64(&x);
     }
-    off += (size_t)w;
+    char sfx[7];
+    for (int i = 0; i < 6; i++) sfx[i] = set[r[i] % (sizeof set - 1)];
+    sfx[6] = 0;
+    if (snprintf(tmp, n, "%s.tmp.%ld.%s", path, (long)getpid(), sfx) >= (int)n) {
+      mbt_fail(MBT_EINVAL, "path too long: %s", path);
+      return -1;
+    }
+    const int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0 || errno != EEXIST) {
+      if (fd < 0) mbt_fail(MBT_EIO, "cannot create %s: %s", tmp, strerror(errno));
+      return fd;
+    }
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
+  mbt_fail(MBT_EIO, "cannot create a temporary file beside %s", path);
+  return -1;
+}
+
+enum mbt_status mbt_tmp_commit(const char *tmp, const char *path) {
+  enum mbt_status st = mbt_replaceable(path);
+  if (st == MBT_OK && rename(tmp, path) != 0)
+    st = mbt_fail(MBT_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  if (st != MBT_OK) {
     unlink(tmp);
-    return mbt_fail(MBT_EIO, "cannot flush %s: %s", tmp, strerror(errno));
+    return st;
   }
-  if (rename(tmp, path) != 0) {
-    int e = errno;
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return MBT_OK; /* renamed; the directory cannot be opened to flush it */
+  const int bad = fsync(dfd) != 0 && errno == EIO;
+  close(dfd);
+  return bad ? mbt_fail(MBT_EIO, "cannot flush the directory %s after writing %s", dir, path)
+             : MBT_OK;
+}
+
+enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len) {
+  enum mbt_status st = mbt_replaceable(path);
+  char tmp[4400];
+  if (st != MBT_OK) return st;
+  const int fd = mbt_tmp_create(path, tmp, sizeof tmp);
+  if (fd < 0) return MBT_EIO;
+  size_t off = 0;
+  while (off < len && st == MBT_OK) {
+    const ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno != EINTR) st = mbt_fail(MBT_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    else if (w > 0) off += (size_t)w;
+  }
+  if (st == MBT_OK && fsync(fd) != 0)
+    st = mbt_fail(MBT_EIO, "cannot flush %s: %s", tmp, strerror(errno));
+  if (close(fd) != 0 && st == MBT_OK)
+    st = mbt_fail(MBT_EIO, "cannot close %s: %s", tmp, strerror(errno));
+  if (st != MBT_OK) {
     unlink(tmp);
-    return mbt_fail(MBT_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+    return st;
   }
-  return MBT_OK;
+  return mbt_tmp_commit(tmp, path);
 }
 
 /* Read up to @p max + 1 bytes of @p f into a growing buffer (a pipe or a device, whose size

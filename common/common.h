@@ -35,7 +35,19 @@ uint64_t mbt_fnv(uint64_t h, const void *data, size_t n);
 /* Median of n doubles (sorts a copy; 0 when n <= 0 or out of memory). */
 double mbt_median(const double *v, int n);
 
-/* Write @p len bytes to @p path atomically (path.tmp.PID, fsync, rename). */
+/* MBT_OK when @p path does not exist or is a regular file; otherwise (a symbolic link, a FIFO,
+ * a device, a directory) MBT_EINVAL with a message naming it: only regular files are replaced
+ * or moved aside. */
+enum mbt_status mbt_replaceable(const char *path);
+/* Create a temporary beside @p path, PATH.tmp.PID.XXXXXX with a random suffix, with O_CREAT |
+ * O_EXCL | O_NOFOLLOW (its name in @p tmp); temporaries of dead processes beside @p path are
+ * removed first.  The descriptor, or -1 with the error recorded. */
+int mbt_tmp_create(const char *path, char *tmp, size_t n);
+/* Rename the written, flushed and closed @p tmp over @p path (a regular file or none), then
+ * flush the directory; @p tmp is removed on failure. */
+enum mbt_status mbt_tmp_commit(const char *tmp, const char *path);
+/* Write @p len bytes to @p path atomically: mbt_tmp_create, write, fsync, close,
+ * mbt_tmp_commit.  Refused when @p path exists and is not a regular file. */
 enum mbt_status mbt_write_atomic(const char *path, const char *data, size_t len);
 /* Open @p path to read, without blocking on a FIFO; fills @p sb.  -1 and an error naming the
  * file: missing (MBT_ENOTFOUND), a directory (EISDIR named) or unreadable. */

@@ -497,6 +497,11 @@ struct mbt_check {
   int busy;           /**< 1: the tune was forced on a busy machine */
 };
 
+/** Limits on a plan's values (README, "Plan format"): times in ns at most MBT_PLAN_NS_MAX
+ * (an entry's own time above 0), spreads in [0, MBT_PLAN_SPREAD_MAX] (a candidate stopped early
+ * can spread over 1000x its median); a loader refuses more. */
+#define MBT_PLAN_NS_MAX 1e12
+#define MBT_PLAN_SPREAD_MAX 1e6
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
 struct mbt_plan {
   char fingerprint[17];
@@ -603,7 +608,11 @@ int mbt_pair_fusable(const struct mbt_model *m, int i);
 /** 1 when layer @p i is a pointwise layer whose output only layer i + 1 reads and layers i + 1,
  * i + 2 are a fusable pair: the three can run as one block (expand, depthwise, project). */
 int mbt_block_fusable(const struct mbt_model *m, int i);
-/** Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart). */
+/** The most depthwise rows per strip a fused pair or block runs (the CLI's --fuse, a plan's
+ * fused[rows=N]); more is refused. */
+#define MBT_FUSE_ROWS_MAX 64
+/** Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart; at most
+ * MBT_FUSE_ROWS_MAX). */
 enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
 /** Ask for layers i to i + 2 to run as one block of @p rows depthwise rows per strip (0 = not);
  * requests run left to right, and one that overlaps an earlier block is left out. */

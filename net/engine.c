@@ -190,28 +190,44 @@ static void resolve_blocks(struct mbt_engine *e) {
   }
 }
 
-/* The rows of the plan's "fused[rows=R]" entry for @p key (0 = apart or no entry). */
-static int plan_rows(const struct mbt_plan *pl, const char *key, int threads) {
+/* The rows of the plan's "fused[rows=R]" entry for @p key (0 = apart or no entry), in
+ * *rows; a row count outside 0..MBT_FUSE_ROWS_MAX is refused as a bad plan entry. */
+static enum mbt_status plan_rows(const struct mbt_plan *pl, const char *key, int threads,
+                                 int *rows) {
   const struct mbt_choice *c = pl ? plan_entry(pl, key, threads) : NULL;
-  int rows = 0;
-  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 && rows > 0 ? rows : 0;
+  long r = 0;
+  char end = 0;
+  *rows = 0;
+  if (!c || strncmp(c->variant, "fused[", 6)) return MBT_OK;
+  if (sscanf(c->variant, "fused[rows=%ld%c", &r, &end) != 2 || end != ']' || r < 0 ||
+      r > MBT_FUSE_ROWS_MAX)
+    return mbt_fail(MBT_EPARSE, "bad plan entry '%s': variant '%s' is not fused[rows=N] with N "
+                    "in 0..%d", c->key, c->variant, MBT_FUSE_ROWS_MAX);
+  *rows = (int)r;
+  return MBT_OK;
 }
 
 /* The plan's fusion decisions for the engine's thread count (none without a plan). */
 static enum mbt_status apply_fusion(struct mbt_engine *e, const struct mbt_plan *pl) {
   memset(e->fuse, 0, sizeof e->fuse);
   memset(e->block_req, 0, sizeof e->block_req);
-  for (int i = 0; pl && i + 1 < e->model.nlayers; i++) {
+  enum mbt_status st = MBT_OK;
+  for (int i = 0; pl && st == MBT_OK && i + 1 < e->model.nlayers; i++) {
     char key[96];
     const struct mbt_layer *l = e->model.layers;
     if (mbt_pair_fusable(&e->model, i)) {
       mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
-      e->fuse[i] = plan_rows(pl, key, e->threads);
+      st = plan_rows(pl, key, e->threads, &e->fuse[i]);
     }
-    if (mbt_block_fusable(&e->model, i)) {
+    if (st == MBT_OK && mbt_block_fusable(&e->model, i)) {
       mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
-      e->block_req[i] = plan_rows(pl, key, e->threads);
+      st = plan_rows(pl, key, e->threads, &e->block_req[i]);
     }
+  }
+  if (st != MBT_OK) {
+    memset(e->fuse, 0, sizeof e->fuse);
+    memset(e->block_req, 0, sizeof e->block_req);
+    return st;
   }
   resolve_blocks(e);
   return ensure_scratch(e);
@@ -283,7 +299,12 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     if (mbt_engine_use(e, i, e->var[i]) != MBT_OK) goto nomem;
   }
   if (assign_buffers(e) != MBT_OK) goto nomem;
-  if (!force && apply_fusion(e, pl) != MBT_OK) goto nomem;
+  enum mbt_status st = force ? MBT_OK : apply_fusion(e, pl);
+  if (st != MBT_OK && st != MBT_ENOMEM) { /* a bad plan entry, named by apply_fusion */
+    mbt_engine_destroy(e);
+    return st;
+  }
+  if (st != MBT_OK) goto nomem;
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
   if (!e->probs) goto nomem;
   *out = e;
@@ -371,14 +392,21 @@ void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *
            pw->res >= -1);
 }
 
+/* Checked size arithmetic: SIZE_MAX (which no allocation gets) when it overflows. */
+static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
 /* Floats of scratch one thread needs for the block at @p i: strip, then window. */
 static size_t block_strip(const struct mbt_engine *e, int i) {
   const struct mbt_layer *d = &e->model.layers[i + 1];
-  return ((size_t)e->block[i] * d->ow * (size_t)d->oc + 15) / 16 * 16;
+  const size_t n = mul_sat(mul_sat((size_t)e->block[i], (size_t)d->ow), (size_t)d->oc);
+  return n > SIZE_MAX - 15 ? SIZE_MAX : (n + 15) / 16 * 16;
 }
 static size_t block_scratch(const struct mbt_engine *e, int i) {
   const struct mbt_layer *d = &e->model.layers[i + 1];
-  return block_strip(e, i) + (size_t)((e->block[i] - 1) * d->stride + d->k) * d->iw * (size_t)d->ic;
+  const size_t rows = e->block[i] > 0 ? (size_t)e->block[i] : 1; /* window rows read */
+  const size_t win = add_sat(mul_sat(rows - 1, (size_t)d->stride), (size_t)d->k);
+  return add_sat(block_strip(e, i), mul_sat(mul_sat(win, (size_t)d->iw), (size_t)d->ic));
 }
 
 static enum mbt_status ensure_scratch(struct mbt_engine *e) {
@@ -386,20 +414,22 @@ static enum mbt_status ensure_scratch(struct mbt_engine *e) {
   for (int i = 0; i < e->model.nlayers; i++) {
     if (e->fuse[i]) {
       const struct mbt_layer *l = &e->model.layers[i];
-      const size_t s = (size_t)e->fuse[i] * l->ow * (size_t)l->oc;
+      const size_t s = mul_sat(mul_sat((size_t)e->fuse[i], (size_t)l->ow), (size_t)l->oc);
       need = s > need ? s : need;
     }
     if (e->block[i]) need = block_scratch(e, i) > need ? block_scratch(e, i) : need;
   }
-  need = (need + 15) / 16 * 16; /* keep every thread's strip 64-byte aligned */
+  need = need > SIZE_MAX - 15 ? SIZE_MAX : (need + 15) / 16 * 16; /* 64-byte aligned strips */
   if (need <= e->scratch_per_thread) return MBT_OK;
   mbt_free(e->scratch);
-  e->scratch = mbt_alloc(need * (size_t)e->threads, sizeof(float));
+  e->scratch = mbt_alloc(mul_sat(need, (size_t)e->threads), sizeof(float));
   e->scratch_per_thread = e->scratch ? need : 0;
   return e->scratch ? MBT_OK : mbt_fail(MBT_ENOMEM, "cannot allocate fusion strips");
 }
 
 enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows) {
+  if (rows > MBT_FUSE_ROWS_MAX)
+    return mbt_fail(MBT_EINVAL, "%d rows per strip: at most %d", rows, MBT_FUSE_ROWS_MAX);
   if (rows > 0 && !mbt_block_fusable(&e->model, i))
     return mbt_fail(MBT_EINVAL, "layers %d to %d cannot run as one block", i, i + 2);
   e->block_req[i] = rows > 0 ? rows : 0;
@@ -412,6 +442,8 @@ int mbt_engine_block_runs(mbt_engine_t e, int i) {
 }
 
 enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows) {
+  if (rows > MBT_FUSE_ROWS_MAX)
+    return mbt_fail(MBT_EINVAL, "%d rows per strip: at most %d", rows, MBT_FUSE_ROWS_MAX);
   if (rows > 0 && !mbt_pair_fusable(&e->model, i))
     return mbt_fail(MBT_EINVAL, "layers %d and %d cannot be fused", i, i + 1);
   e->fuse[i] = rows > 0 ? rows : 0;

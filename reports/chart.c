@@ -267,10 +267,12 @@ static int label_groups(const struct axes *a, const struct row *r, int n, double
   return kept;
 }
 
+#define LABEL_H 11 /* a 9-pixel font's box as a browser draws it (10 px), and a pixel apart */
 static int overlaps(const struct label *g, int ng, double x, double y, double w) {
-  if (x < ML || x + w > CW - MR || y - 9 < MT || y > CH - MB) return 1;
+  if (x < ML || x + w > CW - MR || y - LABEL_H < MT || y > CH - MB) return 1;
   for (int k = 0; k < ng; k++)
-    if (g[k].bw > 0 && x < g[k].bx + g[k].bw && g[k].bx < x + w && y - 9 < g[k].by && g[k].by - 9 < y)
+    if (g[k].bw > 0 && x < g[k].bx + g[k].bw && g[k].bx < x + w && y - LABEL_H < g[k].by &&
+        g[k].by - LABEL_H < y)
       return 1;
   return 0;
 }

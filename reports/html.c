@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "net/net.h"
@@ -909,8 +910,15 @@ static void page_json(json_object *js, const struct mbt_report_in *in, const str
 }
 
 /* The CSV twin, written as the sections are (to a temporary file, renamed at the end). */
-static FILE *csv_open(const char *tmp) {
-  FILE *csv = fopen(tmp, "w");
+/* The CSV twin's temporary (created as every atomic write's: mbt_tmp_create), its header
+ * written; its name in @p tmp. */
+static FILE *csv_open(const char *path, char *tmp, size_t n) {
+  const int fd = mbt_replaceable(path) == MBT_OK ? mbt_tmp_create(path, tmp, n) : -1;
+  FILE *csv = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (fd >= 0 && !csv) {
+    close(fd);
+    unlink(tmp);
+  }
   if (csv)
     fprintf(csv, "net,alpha,res,index,layer,kind,ih,iw,ic,oh,ow,oc,stride,macs,params,bytes,"
                  "intensity,intensity_counted,bound_alone,level_alone,bound_in_network,"
@@ -922,17 +930,15 @@ static FILE *csv_open(const char *tmp) {
 
 enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in) {
   struct buf b = {malloc(1 << 16), 0, 1 << 16, 0}, body = {malloc(1 << 16), 0, 1 << 16, 0};
-  char csvpath[4200], jsonpath[4200], csvtmp[4300];
+  char csvpath[4200], jsonpath[4200], csvtmp[4400];
   twin(path, ".csv", csvpath, sizeof csvpath);
   twin(path, ".json", jsonpath, sizeof jsonpath);
-  snprintf(csvtmp, sizeof csvtmp, "%s.tmp", csvpath);
   const int mem = b.s && body.s;
-  FILE *csv = mem ? csv_open(csvtmp) : NULL;
+  FILE *csv = mem ? csv_open(csvpath, csvtmp, sizeof csvtmp) : NULL;
   if (!csv) {
     free(b.s);
     free(body.s);
-    return mem ? mbt_fail(MBT_EIO, "cannot write %s", csvtmp)
-               : mbt_fail(MBT_ENOMEM, "cannot allocate the report");
+    return mem ? MBT_EIO : mbt_fail(MBT_ENOMEM, "cannot allocate the report");
   }
   json_object *js = json_object_new_object(), *jnets = json_object_new_array();
   struct warnings w = {0, 0, NULL}, passed = {0, 0, NULL};
@@ -947,9 +953,11 @@ enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *i
   page_json(js, in, &w);
   json_object_object_add(js, "networks", jnets);
   enum mbt_status st = b.oom || body.oom ? mbt_fail(MBT_ENOMEM, "cannot build the report text") : MBT_OK;
+  if ((fflush(csv) != 0 || fsync(fileno(csv)) != 0) && st == MBT_OK)
+    st = mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
   if (fclose(csv) != 0 && st == MBT_OK) st = mbt_fail(MBT_EIO, "cannot write %s", csvtmp);
-  if (st == MBT_OK && rename(csvtmp, csvpath) != 0) st = mbt_fail(MBT_EIO, "cannot write %s", csvpath);
-  if (st != MBT_OK) remove(csvtmp);
+  if (st == MBT_OK) st = mbt_tmp_commit(csvtmp, csvpath); /* removes csvtmp on failure */
+  else remove(csvtmp);
   if (st == MBT_OK) {
     const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PRETTY);
     st = mbt_write_atomic(jsonpath, text, strlen(text));

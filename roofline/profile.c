@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,33 +112,71 @@ enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path) 
   return st;
 }
 
-/* Typed getters that record the first missing or mistyped field. */
+/* Typed getters that record the first missing, mistyped or out-of-range field, naming it
+ * (with where it is: "levels[2].read_n.best") and the file. */
 struct reader {
   const char *path;
   enum mbt_status st;
 };
 
-static json_object *get(struct reader *r, json_object *o, const char *key, json_type type) {
+/* Largest cache size or working set a profile may hold (bytes). */
+#define MAX_BYTES ((int64_t)1 << 48)
+
+static json_object *get(struct reader *r, json_object *o, const char *where, const char *key,
+                        json_type type) {
   json_object *v = NULL;
   if (r->st != MBT_OK) return NULL;
   if (!o || !json_object_object_get_ex(o, key, &v) ||
       !(json_object_is_type(v, type) || (type == json_type_double && json_object_is_type(v, json_type_int)))) {
-    r->st = mbt_fail(MBT_EPARSE, "%s: field '%s' is missing or not a %s", r->path, key,
-                     json_type_to_name(type));
+    r->st = mbt_fail(MBT_EPARSE, "%s: field '%s%s%s' is missing or not a %s", r->path, where,
+                     *where ? "." : "", key, json_type_to_name(type));
     return NULL;
   }
   return v;
 }
 
 static void get_str(struct reader *r, json_object *o, const char *key, char *dst, size_t n) {
-  json_object *v = get(r, o, key, json_type_string);
+  json_object *v = get(r, o, "", key, json_type_string);
   if (v) snprintf(dst, n, "%s", json_object_get_string(v));
+}
+
+/* A finite number in [lo, hi] (json-c reads NaN and Infinity: both refused). */
+static int in_range(struct reader *r, double x, double lo, double hi, const char *where,
+                    const char *key) {
+  if (r->st == MBT_OK && !(isfinite(x) && x >= lo && x <= hi))
+    r->st = mbt_fail(MBT_EPARSE, "%s: field '%s%s%s' is %g: not a finite number in [%g, %g]",
+                     r->path, where, *where ? "." : "", key, x, lo, hi);
+  return r->st == MBT_OK;
+}
+
+static double get_num(struct reader *r, json_object *o, const char *where, const char *key,
+                      double lo, double hi) {
+  json_object *v = get(r, o, where, key, json_type_double);
+  const double x = v ? json_object_get_double(v) : 0;
+  return v && in_range(r, x, lo, hi, where, key) ? x : 0;
+}
+
+/* An integer in [lo, hi], read as int64 (no wrap to a huge unsigned value). */
+static int64_t get_int(struct reader *r, json_object *o, const char *where, const char *key,
+                       int64_t lo, int64_t hi) {
+  json_object *v = get(r, o, where, key, json_type_int);
+  const int64_t x = v ? json_object_get_int64(v) : 0;
+  if (v && (x < lo || x > hi))
+    r->st = mbt_fail(MBT_EPARSE, "%s: field '%s%s%s' is %lld: not in [%lld, %lld]", r->path,
+                     where, *where ? "." : "", key, (long long)x, (long long)lo, (long long)hi);
+  return r->st == MBT_OK ? x : 0;
+}
+
+/* An optional field (profiles from before it was kept): @p v when present. */
+static json_object *opt(json_object *o, const char *key) {
+  json_object *v = NULL;
+  return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
 /* The array @p key with lo..hi elements (its length in *n), or NULL with the error recorded. */
 static json_object *get_array(struct reader *r, json_object *o, const char *key, const char *what,
                               size_t lo, size_t hi, size_t *n) {
-  json_object *a = get(r, o, key, json_type_array);
+  json_object *a = get(r, o, "", key, json_type_array);
   *n = a ? json_object_array_length(a) : 0;
   if (a && (*n < lo || *n > hi)) {
     r->st = mbt_fail(MBT_EPARSE, "%s: %zu %s (expected %zu to %zu)", r->path, *n, what, lo, hi);
@@ -145,142 +185,189 @@ static json_object *get_array(struct reader *r, json_object *o, const char *key,
   return a;
 }
 
-static void get_fig(struct reader *r, json_object *o, const char *key, struct mbt_figure *f) {
-  json_object *v = get(r, o, key, json_type_object);
+/* A figure under @p where.@p key: four numbers in [0, @p hi], its repetitions and marks. */
+static void get_fig(struct reader *r, json_object *o, const char *where, const char *key,
+                    double hi, struct mbt_figure *f) {
+  char at[64];
+  snprintf(at, sizeof at, "%s%s%s", where, *where ? "." : "", key);
+  json_object *v = get(r, o, where, key, json_type_object);
   static const char *const names[] = {"best", "median", "min", "max"};
   double *dst[] = {&f->best, &f->median, &f->min, &f->max};
-  for (int i = 0; i < 4; i++) {
-    json_object *x = get(r, v, names[i], json_type_double);
-    if (x) *dst[i] = json_object_get_double(x);
-  }
-  json_object *reps = get(r, v, "reps", json_type_int);
-  json_object *fl = get(r, v, "flagged", json_type_boolean);
-  if (reps) f->reps = json_object_get_int(reps);
+  for (int i = 0; i < 4; i++) *dst[i] = get_num(r, v, at, names[i], 0, hi);
+  f->reps = (int)get_int(r, v, at, "reps", 0, 1000000);
+  json_object *fl = get(r, v, at, "flagged", json_type_boolean);
   if (fl) f->flagged = json_object_get_boolean(fl);
-  json_object *x; /* optional: profiles from before they were kept */
-  if (v && json_object_object_get_ex(v, "disturbed", &x)) f->disturbed = json_object_get_int(x);
-  if (v && json_object_object_get_ex(v, "adjusted", &x)) f->adjusted = json_object_get_boolean(x);
-  if (v && json_object_object_get_ex(v, "suspect", &x)) f->suspect = json_object_get_int(x);
+  json_object *x;
+  if (r->st == MBT_OK && opt(v, "disturbed")) f->disturbed = (int)get_int(r, v, at, "disturbed", 0, 1000);
+  if ((x = opt(v, "adjusted"))) f->adjusted = json_object_get_boolean(x);
+  if ((x = opt(v, "suspect"))) f->suspect = json_object_get_int(x);
   if (r->st == MBT_OK && (f->suspect < 0 || f->suspect > 3))
-    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' has a bad suspect state %d", r->path, key, f->suspect);
-  if (r->st == MBT_OK && (f->disturbed < 0 || f->disturbed > 1000))
-    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' has a bad disturbed count", r->path, key);
-  if (r->st == MBT_OK && !(f->best >= 0 && f->best < 1e7))
-    r->st = mbt_fail(MBT_EPARSE, "%s: figure '%s' is not a plausible number", r->path, key);
+    r->st = mbt_fail(MBT_EPARSE, "%s: field '%s.suspect' is not 0 to 3", r->path, at);
+}
+
+/* The machine-wide fields: identity, threads, clock, FMA latency, warnings. */
+static void load_head(struct reader *r, json_object *o, struct mbt_profile *p) {
+  char fmt[32] = "";
+  get_str(r, o, "format", fmt, sizeof fmt);
+  json_object *ver = get(r, o, "", "format_version", json_type_int);
+  if (r->st == MBT_OK && (strcmp(fmt, "mobitune-profile") || json_object_get_int64(ver) != PROFILE_FORMAT))
+    r->st = mbt_fail(MBT_EPARSE, "%s: not a mobitune profile of format %d", r->path, PROFILE_FORMAT);
+  get_str(r, o, "fingerprint", p->fingerprint, sizeof p->fingerprint);
+  get_str(r, o, "mobitune", p->version, sizeof p->version);
+  get_str(r, o, "date", p->date, sizeof p->date);
+  get_str(r, o, "counters_note", p->counters_note, sizeof p->counters_note);
+  p->threads = (int)get_int(r, o, "", "threads", 1, 256);
+  json_object *cn = get(r, o, "", "counters", json_type_boolean);
+  if (cn) p->counters = json_object_get_boolean(cn);
+  p->clock_ghz = get_num(r, o, "", "clock_ghz", 0, 20);
+  p->fma_latency = get_num(r, o, "", "fma_latency_cycles", 0, 1000);
+  json_object *x; /* optional: profiles from before they were kept */
+  if (r->st == MBT_OK && opt(o, "clock_os_ghz")) p->clock_os_ghz = get_num(r, o, "", "clock_os_ghz", 0, 20);
+  if ((x = opt(o, "clock_flagged"))) p->clock_flagged = json_object_get_boolean(x);
+  if ((x = opt(o, "warnings")) && json_object_is_type(x, json_type_array))
+    for (size_t i = 0; i < json_object_array_length(x) && p->nwarnings < MBT_MAX_WARNINGS; i++)
+      snprintf(p->warnings[p->nwarnings++], sizeof p->warnings[0], "%s",
+               json_object_get_string(json_object_array_get_idx(x, i)));
+}
+
+static void load_peaks(struct reader *r, json_object *o, struct mbt_profile *p) {
+  size_t n;
+  json_object *pk = get_array(r, o, "peaks", "compute ceilings", 1, MBT_MAX_PEAKS, &n);
+  for (size_t i = 0; pk && i < n && r->st == MBT_OK; i++) {
+    json_object *e = json_object_array_get_idx(pk, i);
+    struct mbt_peak *k = &p->peaks[i];
+    char at[32];
+    snprintf(at, sizeof at, "peaks[%zu]", i);
+    if (!json_object_is_type(e, json_type_object))
+      r->st = mbt_fail(MBT_EPARSE, "%s: field '%s' is not an object", r->path, at);
+    get_str(r, e, "isa", k->isa, sizeof k->isa);
+    get_str(r, e, "kernel", k->kernel, sizeof k->kernel);
+    k->threads = (int)get_int(r, e, at, "threads", 1, p->threads);
+    k->chains = (int)get_int(r, e, at, "chains", 0, 1024);
+    get_fig(r, e, at, "gflops", 1e7, &k->gflops);
+  }
+  p->npeaks = r->st == MBT_OK ? (int)n : 0;
+}
+
+static void load_levels(struct reader *r, json_object *o, struct mbt_profile *p) {
+  size_t n;
+  json_object *lv = get_array(r, o, "levels", "memory levels", 1, MBT_MAX_LEVELS, &n);
+  for (size_t i = 0; lv && i < n && r->st == MBT_OK; i++) {
+    json_object *l = json_object_array_get_idx(lv, i);
+    struct mbt_bw_level *L = &p->levels[i];
+    char at[32];
+    snprintf(at, sizeof at, "levels[%zu]", i);
+    if (!json_object_is_type(l, json_type_object))
+      r->st = mbt_fail(MBT_EPARSE, "%s: field '%s' is not an object", r->path, at);
+    get_str(r, l, "name", L->name, sizeof L->name);
+    L->size = (uint64_t)get_int(r, l, at, "size", 0, MAX_BYTES);
+    L->size_n = (uint64_t)get_int(r, l, at, "size_n", 0, MAX_BYTES);
+    L->ws = (uint64_t)get_int(r, l, at, "working_set", 0, MAX_BYTES);
+    L->edge = get_num(r, l, at, "edge", 0, (double)MAX_BYTES);
+    json_object *ag = get(r, l, at, "edge_agrees", json_type_boolean);
+    if (ag) L->agrees = json_object_get_boolean(ag);
+    for (int k = 0; k < MBT_BW_KERNELS; k++)
+      for (int t = 0; t < 2; t++) {
+        char key[16];
+        snprintf(key, sizeof key, "%s_%s", bw_names[k], t ? "n" : "1");
+        get_fig(r, l, at, key, 1e6, &L->bw[k][t]);
+        const double b = L->bw[k][t].best;
+        if (r->st == MBT_OK && k == MBT_BW_READ && b != 0 && b < 1e-3)
+          r->st = mbt_fail(MBT_EPARSE, "%s: field '%s.%s.best' is %g GB/s: a read ceiling is 0 "
+                           "(not measured) or at least 0.001 GB/s", r->path, at, key, b);
+      }
+  }
+  p->nlevels = r->st == MBT_OK ? (int)n : 0;
+}
+
+/* A curve's "ws", "best" and "median" arrays: as long as each other, numbers in range. */
+static void load_curve_arrays(struct reader *r, json_object *e, const char *at,
+                              struct mbt_curve *c) {
+  static const char *const arr[] = {"ws", "best", "median"};
+  double *dst[] = {c->ws, c->best, c->median};
+  for (int a = 0; a < 3 && r->st == MBT_OK; a++) {
+    json_object *v = get(r, e, at, arr[a], json_type_array);
+    const size_t m = v ? json_object_array_length(v) : 0;
+    if (r->st == MBT_OK && (m > MBT_MAX_SWEEP || (a > 0 && (int)m != c->n)))
+      r->st = mbt_fail(MBT_EPARSE, "%s: %s has a bad '%s' array", r->path, at, arr[a]);
+    for (size_t j = 0; j < m && r->st == MBT_OK; j++) {
+      json_object *x = json_object_array_get_idx(v, j);
+      char key[24];
+      snprintf(key, sizeof key, "%s[%zu]", arr[a], j);
+      if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+        r->st = mbt_fail(MBT_EPARSE, "%s: curve %s '%s' holds a non-number", r->path, at, arr[a]);
+      else if (in_range(r, dst[a][j] = json_object_get_double(x), a ? 0 : 1e-300,
+                        a ? 1e6 : (double)MAX_BYTES, at, key) && a == 0 && dst[a][j] <= 0)
+        r->st = mbt_fail(MBT_EPARSE, "%s: field '%s.%s' is not positive", r->path, at, key);
+    }
+    if (a == 0) c->n = (int)m;
+  }
+}
+
+static void load_curves(struct reader *r, json_object *o, struct mbt_profile *p) {
+  size_t n;
+  json_object *cv = get_array(r, o, "curves", "bandwidth curves", 0, MBT_MAX_CURVES, &n);
+  for (size_t i = 0; cv && i < n && r->st == MBT_OK; i++) {
+    json_object *e = json_object_array_get_idx(cv, i);
+    struct mbt_curve *c = &p->curves[i];
+    char kn[16] = "", at[32];
+    snprintf(at, sizeof at, "curves[%zu]", i);
+    get_str(r, e, "kernel", kn, sizeof kn);
+    c->kernel = -1;
+    for (int k = 0; k < MBT_BW_KERNELS; k++)
+      if (!strcmp(kn, bw_names[k])) c->kernel = k;
+    if (r->st == MBT_OK && c->kernel < 0)
+      r->st = mbt_fail(MBT_EPARSE, "%s: unknown bandwidth kernel '%s'", r->path, kn);
+    c->threads = (int)get_int(r, e, at, "threads", 1, p->threads);
+    load_curve_arrays(r, e, at, c);
+  }
+  p->ncurves = r->st == MBT_OK ? (int)n : 0;
+}
+
+/* The JSON of @p text (@p len bytes): one value, nothing but white space after it. */
+static json_object *parse_json(const char *path, const char *text, size_t len,
+                               enum mbt_status *st) {
+  *st = MBT_OK;
+  if (strlen(text) != len || len > INT_MAX) {
+    *st = mbt_fail(MBT_EPARSE, "%s: a NUL byte at byte %zu: not a profile", path, strlen(text));
+    return NULL;
+  }
+  json_tokener *tok = json_tokener_new();
+  json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+  enum json_tokener_error jerr = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
+  size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
+  if (tok) json_tokener_free(tok);
+  if (!o || jerr != json_tokener_success) {
+    if (o) json_object_put(o);
+    *st = mbt_fail(MBT_EPARSE, "%s: not valid JSON (%s)", path, json_tokener_error_desc(jerr));
+    return NULL;
+  }
+  while (end < len && strchr(" \t\r\n", text[end])) end++;
+  if (end < len) {
+    json_object_put(o);
+    *st = mbt_fail(MBT_EPARSE, "%s: text after the JSON value at byte %zu: '%.20s'", path, end,
+                   text + end);
+    return NULL;
+  }
+  return o;
 }
 
 enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
   memset(p, 0, sizeof *p);
   enum mbt_status st;
-  char *text = mbt_read_file(path, NULL, &st);
+  size_t len = 0;
+  char *text = mbt_read_file(path, &len, &st);
   if (!text) return st;
-  json_tokener *tok = json_tokener_new();
-  json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)strlen(text)) : NULL;
-  enum json_tokener_error jerr = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
-  if (tok) json_tokener_free(tok);
+  json_object *o = parse_json(path, text, len, &st);
   free(text);
-  if (!o || jerr != json_tokener_success) {
-    if (o) json_object_put(o);
-    return mbt_fail(MBT_EPARSE, "%s: not valid JSON (%s)", path, json_tokener_error_desc(jerr));
-  }
+  if (!o) return st;
   struct reader r = {path, MBT_OK};
-  char fmt[32] = "";
-  get_str(&r, o, "format", fmt, sizeof fmt);
-  json_object *ver = get(&r, o, "format_version", json_type_int);
-  if (r.st == MBT_OK && (strcmp(fmt, "mobitune-profile") || json_object_get_int(ver) != PROFILE_FORMAT))
-    r.st = mbt_fail(MBT_EPARSE, "%s: not a mobitune profile of format %d", path, PROFILE_FORMAT);
-  get_str(&r, o, "fingerprint", p->fingerprint, sizeof p->fingerprint);
-  get_str(&r, o, "mobitune", p->version, sizeof p->version);
-  get_str(&r, o, "date", p->date, sizeof p->date);
-  get_str(&r, o, "counters_note", p->counters_note, sizeof p->counters_note);
-  json_object *th = get(&r, o, "threads", json_type_int);
-  if (th) p->threads = json_object_get_int(th);
-  if (r.st == MBT_OK && (p->threads < 1 || p->threads > 256))
-    r.st = mbt_fail(MBT_EPARSE, "%s: threads %d out of range", path, p->threads);
-  json_object *cn = get(&r, o, "counters", json_type_boolean);
-  if (cn) p->counters = json_object_get_boolean(cn);
-  json_object *ck = get(&r, o, "clock_ghz", json_type_double);
-  if (ck) p->clock_ghz = json_object_get_double(ck);
-  json_object *fl = get(&r, o, "fma_latency_cycles", json_type_double);
-  if (fl) p->fma_latency = json_object_get_double(fl);
-  json_object *x; /* optional: profiles from before they were kept */
-  if (json_object_object_get_ex(o, "clock_os_ghz", &x)) p->clock_os_ghz = json_object_get_double(x);
-  if (json_object_object_get_ex(o, "clock_flagged", &x)) p->clock_flagged = json_object_get_boolean(x);
-  if (json_object_object_get_ex(o, "warnings", &x) && json_object_is_type(x, json_type_array))
-    for (size_t i = 0; i < json_object_array_length(x) && p->nwarnings < MBT_MAX_WARNINGS; i++)
-      snprintf(p->warnings[p->nwarnings++], sizeof p->warnings[0], "%s",
-               json_object_get_string(json_object_array_get_idx(x, i)));
-  size_t n;
-  json_object *pk = get_array(&r, o, "peaks", "compute ceilings", 1, MBT_MAX_PEAKS, &n);
-  if (pk) {
-    for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
-      json_object *e = json_object_array_get_idx(pk, i);
-      struct mbt_peak *k = &p->peaks[i];
-      get_str(&r, e, "isa", k->isa, sizeof k->isa);
-      get_str(&r, e, "kernel", k->kernel, sizeof k->kernel);
-      json_object *t = get(&r, e, "threads", json_type_int), *c = get(&r, e, "chains", json_type_int);
-      if (t) k->threads = json_object_get_int(t);
-      if (c) k->chains = json_object_get_int(c);
-      get_fig(&r, e, "gflops", &k->gflops);
-    }
-    p->npeaks = r.st == MBT_OK ? (int)n : 0;
-  }
-  json_object *lv = get_array(&r, o, "levels", "memory levels", 1, MBT_MAX_LEVELS, &n);
-  if (lv) {
-    for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
-      json_object *l = json_object_array_get_idx(lv, i);
-      struct mbt_bw_level *L = &p->levels[i];
-      get_str(&r, l, "name", L->name, sizeof L->name);
-      json_object *sz = get(&r, l, "size", json_type_int), *ws = get(&r, l, "working_set", json_type_int);
-      json_object *ed = get(&r, l, "edge", json_type_double), *ag = get(&r, l, "edge_agrees", json_type_boolean);
-      if (sz) L->size = (uint64_t)json_object_get_int64(sz);
-      json_object *szn = get(&r, l, "size_n", json_type_int);
-      if (szn) L->size_n = (uint64_t)json_object_get_int64(szn);
-      if (ws) L->ws = (uint64_t)json_object_get_int64(ws);
-      if (ed) L->edge = json_object_get_double(ed);
-      if (ag) L->agrees = json_object_get_boolean(ag);
-      for (int k = 0; k < MBT_BW_KERNELS; k++)
-        for (int t = 0; t < 2; t++) {
-          char key[16];
-          snprintf(key, sizeof key, "%s_%s", bw_names[k], t ? "n" : "1");
-          get_fig(&r, l, key, &L->bw[k][t]);
-        }
-    }
-    p->nlevels = r.st == MBT_OK ? (int)n : 0;
-  }
-  json_object *cv = get_array(&r, o, "curves", "bandwidth curves", 0, MBT_MAX_CURVES, &n);
-  if (cv) {
-    for (size_t i = 0; i < n && r.st == MBT_OK; i++) {
-      json_object *e = json_object_array_get_idx(cv, i);
-      struct mbt_curve *c = &p->curves[i];
-      char kn[16] = "";
-      get_str(&r, e, "kernel", kn, sizeof kn);
-      c->kernel = -1;
-      for (int k = 0; k < MBT_BW_KERNELS; k++)
-        if (!strcmp(kn, bw_names[k])) c->kernel = k;
-      if (r.st == MBT_OK && c->kernel < 0)
-        r.st = mbt_fail(MBT_EPARSE, "%s: unknown bandwidth kernel '%s'", path, kn);
-      json_object *t = get(&r, e, "threads", json_type_int);
-      if (t) c->threads = json_object_get_int(t);
-      static const char *const arr[] = {"ws", "best", "median"};
-      double *dst[] = {c->ws, c->best, c->median};
-      for (int a = 0; a < 3 && r.st == MBT_OK; a++) {
-        json_object *v = get(&r, e, arr[a], json_type_array);
-        const size_t m = v ? json_object_array_length(v) : 0;
-        if (r.st == MBT_OK && (m > MBT_MAX_SWEEP || (a > 0 && (int)m != c->n)))
-          r.st = mbt_fail(MBT_EPARSE, "%s: curve %zu has a bad '%s' array", path, i, arr[a]);
-        for (size_t j = 0; j < m && r.st == MBT_OK; j++) {
-          json_object *x = json_object_array_get_idx(v, j);
-          if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
-            r.st = mbt_fail(MBT_EPARSE, "%s: curve %zu '%s' holds a non-number", path, i, arr[a]);
-          else
-            dst[a][j] = json_object_get_double(x);
-        }
-        if (a == 0) c->n = (int)m;
-      }
-    }
-    p->ncurves = r.st == MBT_OK ? (int)n : 0;
-  }
+  if (!json_object_is_type(o, json_type_object))
+    r.st = mbt_fail(MBT_EPARSE, "%s: not a mobitune profile (not a JSON object)", path);
+  load_head(&r, o, p);
+  load_peaks(&r, o, p);
+  load_levels(&r, o, p);
+  load_curves(&r, o, p);
   if (r.st == MBT_OK) mbt_profile_summarize(p);
   json_object_put(o);
   if (r.st != MBT_OK) memset(p, 0, sizeof *p);

@@ -120,6 +120,15 @@ fails_with "plan show without a store" 1 "no plan\|not found\|No such" $M plan s
 sed 's/^fingerprint .*/fingerprint 0000000000000000/' "$T/good.txt" > "$T/foreign.txt"
 fails_with "plan import of another machine's plan is refused and the store kept" 1 "another machine" $M plan import "$T/foreign.txt" --data "$T/store"
 ok "the store is intact after the refused import" sh -c "grep -q 'ns=1.0 ' '$T/store/plan.txt'"
+# import / merge over a store they cannot read keep it as PATH.rejected (as tune does), and say so
+mkdir -p "$T/imp" "$T/mrg" && head -c 300 "$T/good.txt" > "$T/imp/plan.txt" && cp "$T/foreign.txt" "$T/mrg/plan.txt"
+ok "plan import over a truncated store keeps it as plan.txt.rejected" sh -c "$M plan import '$T/exported.txt' --data '$T/imp' 2>&1 | grep -q 'keeping the old file as .*plan.txt.rejected' && head -c 300 '$T/good.txt' | cmp -s - '$T/imp/plan.txt.rejected' && $M plan show --data '$T/imp' | grep -q 'entries'"
+ok "plan merge over another machine's store keeps it as plan.txt.rejected" sh -c "$M plan merge '$T/exported.txt' --data '$T/mrg' 2>&1 | grep -q 'keeping the old file' && cmp -s '$T/foreign.txt' '$T/mrg/plan.txt.rejected'"
+# temporaries of dead processes (a kill between write and rename) are removed by the next
+# write of the same path; a live process's is left alone
+sh -c 'exit 0' & dead=$!; wait $dead
+mkdir -p "$T/stale" && printf 'half a plan' > "$T/stale/plan.txt.tmp.$dead.Ab3dEf" && printf 'old' > "$T/stale/plan.txt.tmp.$dead" && printf 'live' > "$T/stale/plan.txt.tmp.$$.LiVe01"
+ok "a stale plan.txt.tmp.<dead pid>.XXXXXX is removed by the next save" sh -c "$M plan import '$T/exported.txt' --data '$T/stale' && ! test -e '$T/stale/plan.txt.tmp.$dead.Ab3dEf' && ! test -e '$T/stale/plan.txt.tmp.$dead' && test -e '$T/stale/plan.txt.tmp.$$.LiVe01' && test \"\$(ls '$T/stale' | grep -c '\.tmp\.')\" = 1"
 sed 's/^fingerprint .*/fingerprint 0000000000000000/' "$T/good.txt" > "$D/plan.txt"
 fails_with "another machine's plan: run says which and why" 0 "made on another machine" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --data "$D"
 fails_with "another machine's plan with --strict" 1 "refusing" $M run --net v1 --res 64 --alpha 0.5 --runs 1 --strict --data "$D"
@@ -143,6 +152,19 @@ fi
 ok "tune keeps a rejected plan aside" sh -c "$M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --data '$D' 2>&1 | grep -q 'keeping the old file' && test -f '$D/plan.txt.rejected'"
 printf 'garbage' > "$D/profile.json"
 fails_with "corrupt profile" 1 "not valid JSON" $M roofline --show --data "$D"
+
+# Hostile stores (issue 15): only regular files are replaced or moved aside.  A FIFO as the
+# plan or the weight file is refused by name and left a FIFO (never read: it would block); a
+# plan symlinked to a file outside is refused, the link and its target untouched.
+mkfifo "$T/fifo"
+fails_with "tune --plan FIFO is refused by name" 1 "is a FIFO" $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --plan "$T/fifo" --data "$T/fd"
+fails_with "weights --out FIFO is refused by name" 1 "is a FIFO" $M weights --out "$T/fifo" --net v2 --alpha 0.35 --res 64 --classes 5
+fails_with "plan import into a FIFO store is refused by name" 1 "is a FIFO" $M plan import "$T/good.txt" --plan "$T/fifo"
+ok "the FIFO is still a FIFO, nothing moved aside or left beside it" sh -c "test -p '$T/fifo' && ! ls '$T' | grep -q '^fifo\.'"
+mkdir -p "$T/link" && printf 'precious\n' > "$T/outside.txt" && ln -s "$T/outside.txt" "$T/link/plan.txt"
+fails_with "tune over a plan symlinked outside is refused" 1 "is a symbolic link" $M tune --net v1 --res 64 --alpha 0.5 --quick --quiet --data "$T/link"
+fails_with "plan import over a symlinked store is refused" 1 "is a symbolic link" $M plan import "$T/good.txt" --data "$T/link"
+ok "the link and the file it points to are untouched" sh -c "test -L '$T/link/plan.txt' && test \"\$(cat '$T/outside.txt')\" = precious && ! test -e '$T/link/plan.txt.rejected'"
 
 # Whole networks against the reference path (small resolutions keep the reference quick).
 for net in v1 v2; do

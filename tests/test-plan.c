@@ -3,6 +3,8 @@
  * atomic writes leave no temporary file; several processes storing into one plan at once
  * lose nothing (lock + merge); nothing here times anything. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "include/mobitune.h"
+#include "net/net.h"
 #include "tests/tap.h"
 
 static void write_text(const char *path, const char *text) {
@@ -25,6 +28,171 @@ static char *slurp(const char *path) {
   if (f) fclose(f);
   buf[n] = 0;
   return buf;
+}
+
+/* Save @p pl at @p path, replace the first @p from of its text with @p to, and load it back:
+ * the status (MBT_EINVAL when @p from is not in the text). */
+static enum mbt_status edited(const struct mbt_plan *pl, const struct mbt_machine *m,
+                              const char *path, const char *from, const char *to) {
+  struct mbt_plan back;
+  mbt_plan_save(pl, m, path);
+  char *text = strdup(slurp(path)), *at = strstr(text, from);
+  if (!at) {
+    free(text);
+    return MBT_EINVAL;
+  }
+  char *out = malloc(strlen(text) + strlen(to) + 1);
+  sprintf(out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+  write_text(path, out);
+  free(out);
+  free(text);
+  enum mbt_status st = mbt_plan_load(path, m, &back);
+  if (st == MBT_OK) mbt_plan_free(&back);
+  return st;
+}
+
+/* 1 when the last error holds every one of the NULL-ended strings. */
+static int says(const char *first, ...) {
+  va_list ap;
+  va_start(ap, first);
+  int all = 1;
+  for (const char *w = first; w; w = va_arg(ap, const char *)) all &= strstr(mbt_last_error(), w) != NULL;
+  va_end(ap);
+  return all;
+}
+
+/* Hostile plans (issue 15): every malformed number, junk after it, a NUL byte, duplicates, the
+ * line number after blank lines, out-of-range fusion rows; each refused, naming the line and
+ * the field. */
+static void hostile(const struct mbt_plan *pl, const struct mbt_machine *m,
+                    const struct mbt_model *model, const char *path) {
+  char from[256], line1[32];
+  /* the first entry's timings, as saved: "ns=1000.5 spread=0.0000 " */
+  snprintf(from, sizeof from, "| ns=%.1f spread=", pl->v[0].ns);
+  mbt_plan_save(pl, m, path);
+  const char *text = slurp(path), *at = strstr(text, from);
+  int line = 1;
+  for (const char *q = text; at && q < at; q++) line += *q == '\n';
+  snprintf(line1, sizeof line1, "plan.txt:%d:", line);
+  static const struct { const char *ns, *why; } bad_ns[] = {
+      {"inf", "ns=inf"}, {"nan", "ns=nan"}, {"-1", "ns=-1"}, {"1e308", "ns=1e308"},
+      {"2xyz", "ns=2xyz"}, {"0", "ns=0"}, {"", "ns="}, {"0x1p1024", "ns=0x1p1024"},
+  };
+  for (size_t k = 0; k < sizeof bad_ns / sizeof bad_ns[0]; k++) {
+    char to[64];
+    snprintf(to, sizeof to, "| ns=%s spread=", bad_ns[k].ns);
+    const enum mbt_status st = edited(pl, m, path, from, to);
+    ok(st == MBT_EPARSE && says(line1, bad_ns[k].why, "finite number in (0, 1e+12]", NULL),
+       "entry ns=%s refused, naming the line and the field: %s", bad_ns[k].ns, mbt_last_error());
+  }
+  enum mbt_status st = edited(pl, m, path, "spread=0.0000 ref_ns=", "spread=1e9 ref_ns=");
+  ok(st == MBT_EPARSE && says(line1, "spread=1e9", NULL), "spread 1e9 refused: %s", mbt_last_error());
+  st = edited(pl, m, path, " ref_ns=5000.0 ", " ref_ns=5000.0x ");
+  ok(st == MBT_EPARSE && says(line1, "ref_ns=5000.0x", NULL), "junk after ref_ns: %s", mbt_last_error());
+  st = edited(pl, m, path, " effort=measure", " effort=measure1");
+  ok(st == MBT_EPARSE && says("unknown field", NULL), "junk after a word: %s", mbt_last_error());
+
+  char end[32];
+  snprintf(end, sizeof end, "end %d\n", pl->n);
+  st = edited(pl, m, path, end, "end 1junk\n");
+  ok(st == MBT_EPARSE && says("'end 1junk'", "not an entry count", NULL), "end 1junk: %s", mbt_last_error());
+  st = edited(pl, m, path, end, "end -1\n");
+  ok(st == MBT_EPARSE && says("'end -1'", NULL), "end -1: %s", mbt_last_error());
+  snprintf(end + strlen(end), sizeof end - strlen(end), "%s", "");
+  st = edited(pl, m, path, end, "end 99999999999999999999\n");
+  ok(st == MBT_EPARSE && says("not an entry count", NULL), "end beyond INT_MAX: %s", mbt_last_error());
+  st = edited(pl, m, path, "mobitune-plan 3\n", "mobitune-plan 3xyz\n");
+  ok(st == MBT_EPARSE && says("plan.txt:2:", "mobitune-plan 3xyz", NULL), "format 3xyz: %s", mbt_last_error());
+  st = edited(pl, m, path, "mobitune-plan 3\n", "mobitune-plan 3\nmobitune-plan 3\n");
+  ok(st == MBT_EPARSE && says("a second 'mobitune-plan' line", NULL), "two format lines: %s", mbt_last_error());
+  st = edited(pl, m, path, "mobitune-plan 3\n", "");
+  ok(st == MBT_EPARSE && says("before the 'mobitune-plan N' line", NULL), "no format line: %s", mbt_last_error());
+
+  /* a duplicate entry: the first entry line twice */
+  mbt_plan_save(pl, m, path);
+  char *t = strdup(slurp(path)), *e0 = strstr(t, "\nentry ") + 1, *eol = strchr(e0, '\n') + 1;
+  char *dup = malloc(strlen(t) + (size_t)(eol - e0) + 1);
+  sprintf(dup, "%.*s%.*s%s", (int)(eol - t), t, (int)(eol - e0), e0, eol);
+  write_text(path, dup);
+  struct mbt_plan back;
+  st = mbt_plan_load(path, m, &back);
+  ok(st == MBT_EPARSE && says("a second entry for", pl->v[0].key, NULL), "duplicate entry: %s",
+     mbt_last_error());
+  /* a NUL byte in the middle: the load used to stop there, silently */
+  FILE *f = fopen(path, "wb");
+  fwrite(t, 1, strlen(t) / 2, f);
+  fputc(0, f);
+  fputs(t + strlen(t) / 2 + 1, f);
+  fclose(f);
+  st = mbt_plan_load(path, m, &back);
+  ok(st == MBT_EPARSE && says("NUL byte", "plan.txt:", NULL), "a NUL byte mid-file: %s", mbt_last_error());
+  free(dup);
+  free(t);
+  /* blank lines are lines: an error after two of them names the right line */
+  char to[300], want[32];
+  snprintf(to, sizeof to, "\n\nentry %s | x | ns=oops", pl->v[0].key);
+  snprintf(from, sizeof from, "entry %s | %s | ns=%.1f", pl->v[0].key, pl->v[0].variant, pl->v[0].ns);
+  snprintf(want, sizeof want, "plan.txt:%d:", line + 2);
+  st = edited(pl, m, path, from, to);
+  ok(st == MBT_EPARSE && says(want, "ns=oops", NULL), "line number after two blank lines (%s): %s",
+     want, mbt_last_error());
+
+  /* fused[rows=N]: N in 0..64, refused by name as a bad plan entry */
+  static const char *const rows[] = {"2147483647", "100000000", "65", "-1", "4x", ""};
+  for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+    snprintf(from, sizeof from, "| %s |", pl->v[0].variant);
+    snprintf(to, sizeof to, "| fused[rows=%s] |", rows[k]);
+    st = edited(pl, m, path, from, to);
+    ok(st == MBT_EPARSE && says("bad plan entry", "fused[rows=", "0..64", line1, NULL),
+       "fused[rows=%s] refused: %s", rows[k], mbt_last_error());
+  }
+  st = edited(pl, m, path, from, "| fused[rows=64] |");
+  ok(st == MBT_OK, "fused[rows=64] loads: %s", st == MBT_OK ? "ok" : mbt_last_error());
+
+  /* a plan in memory with 1e308 timings: saved whole (streamed), refused on load by name */
+  struct mbt_plan big;
+  mbt_plan_init(&big, m);
+  for (int i = 0; i < pl->n; i++) {
+    struct mbt_choice c = pl->v[i];
+    c.ns = c.ref_ns = c.runner_up_ns = 1e308;
+    mbt_plan_put(&big, &c);
+  }
+  st = mbt_plan_save(&big, m, path);
+  const size_t bytes = strlen(slurp(path));
+  ok(st == MBT_OK && bytes > (size_t)pl->n * 900, "a plan of 1e308 timings is saved whole (%zu "
+     "bytes)", bytes);
+  st = mbt_plan_load(path, m, &back);
+  ok(st == MBT_EPARSE && says("ns=1000000", "not a finite number", NULL),
+     "and refused on load, naming the field: %.120s", mbt_last_error());
+  mbt_plan_free(&big);
+
+  /* the engine: a plan entry fused[rows=100000000] made in memory is a bad plan entry, not a
+   * failed allocation; rows over 64 are refused by mbt_engine_fuse */
+  int pair = -1;
+  for (int i = 0; i + 1 < model->nlayers && pair < 0; i++)
+    if (mbt_pair_fusable(model, i)) pair = i;
+  struct mbt_plan fp;
+  mbt_plan_init(&fp, m);
+  struct mbt_choice c = {0};
+  mbt_pair_key(&model->layers[pair], &model->layers[pair + 1], c.key, sizeof c.key);
+  snprintf(c.variant, sizeof c.variant, "fused[rows=100000000]");
+  c.ns = 1;
+  mbt_plan_put(&fp, &c);
+  mbt_engine_t e = NULL;
+  st = mbt_engine_create(model, &fp, NULL, 1, &e);
+  ok(st == MBT_EPARSE && says("bad plan entry", "fused[rows=100000000]", NULL) && !e,
+     "engine: fused[rows=100000000] is a bad plan entry: %s", mbt_last_error());
+  mbt_engine_destroy(e);
+  snprintf(fp.v[0].variant, sizeof fp.v[0].variant, "fused[rows=2]");
+  st = mbt_engine_create(model, &fp, NULL, 1, &e);
+  ok(st == MBT_OK, "engine: fused[rows=2] runs: %s", st == MBT_OK ? "ok" : mbt_last_error());
+  st = e ? mbt_engine_fuse(e, pair, 2147483647) : MBT_OK;
+  ok(st == MBT_EINVAL && says("at most 64", NULL), "mbt_engine_fuse refuses 2147483647 rows: %s",
+     mbt_last_error());
+  st = e ? mbt_engine_fuse(e, pair, 100000000) : MBT_OK;
+  ok(st == MBT_EINVAL, "mbt_engine_fuse refuses 100000000 rows");
+  mbt_engine_destroy(e);
+  mbt_plan_free(&fp);
 }
 
 int main(void) {
@@ -48,8 +216,11 @@ int main(void) {
   }
   ok(pl.n > 10 && pl.n < model.nlayers, "distinct problem keys: %d of %d layers", pl.n, model.nlayers);
   ok(mbt_plan_save(&pl, &m, path) == MBT_OK, "save");
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  ok(access(tmp, F_OK) != 0, "no temporary file left behind");
+  DIR *dd = opendir(dir);
+  int tmps = 0;
+  for (struct dirent *de; dd && (de = readdir(dd));) tmps += strstr(de->d_name, ".tmp.") != NULL;
+  if (dd) closedir(dd);
+  ok(dd && tmps == 0, "no temporary file left behind (%d)", tmps);
   ok(mbt_plan_load(path, &m, &back) == MBT_OK, "load: %s", mbt_last_error());
   int same = back.n == pl.n;
   for (int i = 0; same && i < pl.n; i++) {
@@ -274,6 +445,8 @@ int main(void) {
     mbt_plan_free(&other);
     mbt_plan_free(&ck);
   }
+
+  hostile(&pl, &m, &model, path);
 
   /* Two tuners storing at once: 8 processes each store 20 entries of their own, 10 times
    * over, into one store; with the lock and the merge every entry of every process is kept

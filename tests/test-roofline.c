@@ -241,6 +241,74 @@ static void profile_file(void) {
   rmdir(dir);
 }
 
+/* One hostile profile: the test machine's, changed by @p edit (a case number), saved, and loaded
+ * back; @p tail is appended to the file.  1 when the load is refused naming @p why, -1 when it
+ * loads, 0 otherwise. */
+static int refused(const char *path, int edit, const char *tail, const char *why) {
+  struct mbt_profile p, q;
+  machine(&p);
+  switch (edit) {
+    case 1: p.clock_ghz = NAN; break;
+    case 2: p.levels[1].size = (uint64_t)-32768; break;
+    case 3: p.peaks[0].threads = 0; break;
+    case 4: p.levels[3].bw[MBT_BW_READ][0].best = 1e-300; break;
+    case 5: p.peaks[2].threads = 3; break; /* more than the profile's 2 */
+    case 6: p.peaks[1].chains = -1; break;
+    case 7: p.levels[0].bw[MBT_BW_COPY][1].median = 2e6; break;
+    case 8: p.clock_ghz = 25; break;
+    case 9: p.fma_latency = 5000; break;
+    case 10: p.curves[0].ws[1] = 0; break;
+    case 11: p.levels[2].ws = (uint64_t)1 << 50; break;
+    case 12: p.levels[0].bw[MBT_BW_TRIAD][0].max = INFINITY; break;
+    case 13: p.curves[0].best[2] = NAN; break;
+    default: break;
+  }
+  mbt_profile_save(&p, path);
+  FILE *f = fopen(path, "a");
+  fputs(tail, f);
+  fclose(f);
+  const enum mbt_status st = mbt_profile_load(path, &q);
+  if (st == MBT_OK) return -1;
+  return st == MBT_EPARSE && strstr(mbt_last_error(), why) && strstr(mbt_last_error(), path);
+}
+
+/* Hostile profiles (issue 15): each refused, naming the field and the file. */
+static void profile_hostile(void) {
+  char dir[] = "/tmp/mbt-test-prof-XXXXXX", path[256];
+  if (!mkdtemp(dir)) skip_all("cannot create a temporary directory");
+  snprintf(path, sizeof path, "%s/profile.json", dir);
+  ok(refused(path, 0, "\n \t\n", "") == -1, "white space after the JSON is fine: %s",
+     mbt_last_error());
+  ok(refused(path, 0, "{\"x\":1}", "text after the JSON") == 1, "trailing garbage: %s", mbt_last_error());
+  ok(refused(path, 0, "garbage", "text after the JSON") == 1, "trailing word: %s", mbt_last_error());
+  static const struct { int edit; const char *why, *what; } cases[] = {
+      {1, "'clock_ghz'", "NaN clock"},
+      {2, "'levels[1].size' is -32768", "negative cache size"},
+      {3, "'peaks[0].threads' is 0", "zero-thread peak"},
+      {4, "'levels[3].read_1.best' is 1e-300", "1e-300 bandwidth"},
+      {5, "'peaks[2].threads' is 3", "peak with more threads than the profile"},
+      {6, "'peaks[1].chains' is -1", "negative chains"},
+      {7, "'levels[0].copy_n.median' is 2e+06", "bandwidth over 1e6 GB/s"},
+      {8, "'clock_ghz' is 25", "25 GHz clock"},
+      {9, "'fma_latency_cycles' is 5000", "5000-cycle FMA latency"},
+      {10, "'curves[0].ws[1]'", "curve working set 0"},
+      {11, "'levels[2].working_set' is 1125899906842624", "working set 2^50"},
+      {12, "'levels[0].triad_1.max'", "infinite bandwidth"},
+      {13, "'curves[0].best[2]'", "NaN on a curve"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    ok(refused(path, cases[k].edit, "", cases[k].why) == 1, "%s refused: %s", cases[k].what,
+       mbt_last_error());
+  FILE *f = fopen(path, "wb");
+  fwrite("{\"format\"\0:1}", 1, 14, f);
+  fclose(f);
+  struct mbt_profile q;
+  ok(mbt_profile_load(path, &q) == MBT_EPARSE && strstr(mbt_last_error(), "NUL"),
+     "a NUL byte: %s", mbt_last_error());
+  unlink(path);
+  rmdir(dir);
+}
+
 /* The clock estimate is a clock: it measured something, and no more than any CPU runs at.  (A
  * chain of adds of an immediate read 11.9 GHz on a Sapphire Rapids Xeon, whose renamer folds
  * such adds.)  Only the upper bound is asserted: a loaded machine stretches the chain's wall time
@@ -336,5 +404,6 @@ int main(void) {
   placement();
   plateaus();
   profile_file();
+  profile_hostile();
   return done();
 }

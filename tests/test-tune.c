@@ -96,12 +96,15 @@ int main(void) {
     for (int j = 0; j < c->ncand; j++)
       if (c->cand[j].alone_ns > 0 && (fastest_alone == 0 || c->cand[j].alone_ns < fastest_alone))
         fastest_alone = c->cand[j].alone_ns;
+    /* (a choice the end-to-end check put back is the default, whatever was timed) */
+    int timed = c->fallback;
+    for (int j = 0; j < c->ncand; j++)
+      timed |= !strcmp(c->cand[j].variant, c->variant) && c->cand[j].out == MBT_CAND_TIMED &&
+               c->cand[j].ns > 0;
+    winner_timed += timed;
     for (int j = 0; j < c->ncand; j++) {
       const struct mbt_cand *d = &c->cand[j];
       const int plain = strstr(d->variant, "scalar") != NULL;
-      /* (a choice the end-to-end check put back is the default, whatever was timed) */
-      if (!strcmp(d->variant, c->variant) || (c->fallback && j == 0))
-        winner_timed += c->fallback || (d->out == MBT_CAND_TIMED && d->ns > 0);
       if (d->out == MBT_CAND_ROOFLINE) {
         roof++;
         roof_simd += !plain, roof_plain += plain;

@@ -22,8 +22,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,8 +217,10 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
 enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machine *m,
                                const char *path, int faster) {
   char lpath[4200];
+  enum mbt_status st = mbt_replaceable(path); /* a FIFO, a device, a link: refused, untouched */
+  if (st != MBT_OK) return st;
   snprintf(lpath, sizeof lpath, "%s.lock", path);
-  const int fd = open(lpath, O_RDWR | O_CREAT, 0644);
+  const int fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return mbt_fail(MBT_EIO, "cannot open the plan lock %s: %s", lpath, strerror(errno));
   struct flock lk = {0};
   lk.l_type = F_WRLCK, lk.l_whence = SEEK_SET;
@@ -228,7 +233,6 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
   mbt_plan_init(&out, m);
   memcpy(out.fingerprint, pl->fingerprint, sizeof out.fingerprint);
   memcpy(out.registry, pl->registry, sizeof out.registry);
-  enum mbt_status st = MBT_OK;
   if (mbt_plan_load(path, m, &disk) == MBT_OK) { /* what other tuners stored meanwhile */
     for (int i = 0; i < disk.nchecks && st == MBT_OK; i++)
       if (!mbt_plan_check(pl, disk.checks[i].key)) st = mbt_plan_put_check(&out, &disk.checks[i]);
@@ -282,6 +286,109 @@ static enum mbt_status parse_events(char *s, struct mbt_choice *c) {
   return c->nevents ? MBT_OK : MBT_EPARSE;
 }
 
+/* The fields of one line after its "key | ": space-separated NAME=VALUE tokens, each read with
+ * an end check and a range; errors name the file, the line, the field and the reason. */
+struct fields {
+  char *s;
+  const char *path, *what;
+  int line;
+};
+
+/* The next token (NULL at the end of the line). */
+static char *next_tok(struct fields *f) {
+  while (*f->s == ' ') f->s++;
+  if (!*f->s) return NULL;
+  char *t = f->s;
+  f->s += strcspn(f->s, " ");
+  if (*f->s) *f->s++ = 0;
+  return t;
+}
+
+/* The VALUE of the next token, which must be "name=VALUE" (NULL: the error is recorded). */
+static char *want(struct fields *f, const char *name) {
+  char *t = next_tok(f);
+  const size_t n = strlen(name);
+  if (t && !strncmp(t, name, n) && t[n] == '=') return t + n + 1;
+  mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: '%s=' expected, %s%.40s%s", f->path, f->line,
+           f->what, name, t ? "found '" : "the line ends", t ? t : "", t ? "'" : "");
+  return NULL;
+}
+
+/* A decimal number in [lo, hi] (above lo when @p open), finite, nothing after it. */
+static enum mbt_status want_num(struct fields *f, const char *name, double lo, int open,
+                                double hi, double *out) {
+  const char *v = want(f, name);
+  if (!v) return MBT_EPARSE;
+  char *end = NULL;
+  const double x = *v && !isspace((unsigned char)*v) ? strtod(v, &end) : NAN;
+  if (!end || end == v || *end || !isfinite(x) || x < lo || (open && x <= lo) || x > hi)
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: %s=%.40s is not a finite number in "
+                    "%s%g, %g]", f->path, f->line, f->what, name, v, open ? "(" : "[", lo, hi);
+  *out = x;
+  return MBT_OK;
+}
+
+/* A decimal integer in [lo, hi], nothing after it (@p v: the text). */
+static int parse_int(const char *v, long long lo, long long hi, long long *out) {
+  char *end = NULL;
+  errno = 0;
+  const long long x = *v && !isspace((unsigned char)*v) ? strtoll(v, &end, 10) : 0;
+  if (!end || end == v || *end || errno == ERANGE || x < lo || x > hi) return 0;
+  *out = x;
+  return 1;
+}
+
+static enum mbt_status want_int(struct fields *f, const char *name, int *out) {
+  const char *v = want(f, name);
+  long long x;
+  if (!v) return MBT_EPARSE;
+  if (!parse_int(v, 0, INT_MAX, &x))
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: %s=%.40s is not a count in [0, %d]",
+                    f->path, f->line, f->what, name, v, INT_MAX);
+  *out = (int)x;
+  return MBT_OK;
+}
+
+static enum mbt_status want_word(struct fields *f, const char *name, char *buf, size_t n) {
+  const char *v = want(f, name);
+  if (!v) return MBT_EPARSE;
+  if (!*v || strlen(v) >= n)
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: %s= is empty or longer than %zu bytes",
+                    f->path, f->line, f->what, name, n - 1);
+  memcpy(buf, v, strlen(v) + 1);
+  return MBT_OK;
+}
+
+/* "fused[rows=N]" must hold a row count of 0..MBT_FUSE_ROWS_MAX, nothing else. */
+static enum mbt_status check_variant(const char *v, const char *path, int line) {
+  if (strncmp(v, "fused[", 6)) return MBT_OK;
+  long long rows = -1;
+  const size_t n = strlen(v);
+  char num[24] = "";
+  if (n > 12 && n - 12 < sizeof num && !strncmp(v, "fused[rows=", 11) && v[n - 1] == ']')
+    memcpy(num, v + 11, n - 12);
+  if (!parse_int(num, 0, MBT_FUSE_ROWS_MAX, &rows))
+    return mbt_fail(MBT_EPARSE, "%s:%d: bad plan entry: variant '%.40s' is not "
+                    "fused[rows=N] with N in 0..%d", path, line, v, MBT_FUSE_ROWS_MAX);
+  return MBT_OK;
+}
+
+/* "counts=N,N..." of a candidate: one per event of its entry, each >= 0. */
+static enum mbt_status parse_counts(char *s, const struct mbt_choice *c, struct mbt_cand *d,
+                                    const char *path, int line) {
+  int k = 0;
+  for (char *save = NULL, *v = strtok_r(s, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+    long long x;
+    if (!parse_int(v, 0, LLONG_MAX, &x) || k == c->nevents)
+      return mbt_fail(MBT_EPARSE, "%s:%d: bad counts (the entry names %d events, each count "
+                      "an integer >= 0)", path, line, c->nevents);
+    d->counts[k++] = x;
+  }
+  if (k != c->nevents)
+    return mbt_fail(MBT_EPARSE, "%s:%d: %d counts for %d events", path, line, k, c->nevents);
+  return MBT_OK;
+}
+
 /* A "cand" line: one more candidate of the entry @p c. */
 static enum mbt_status parse_cand(char *s, struct mbt_choice *c, const char *path, int line) {
   if (!c) return mbt_fail(MBT_EPARSE, "%s:%d: a 'cand' line before any entry", path, line);
@@ -295,35 +402,41 @@ static enum mbt_status parse_cand(char *s, struct mbt_choice *c, const char *pat
     return mbt_fail(MBT_EPARSE, "%s:%d: malformed candidate (it lacks 'variant | times')", path,
                     line);
   memcpy(d.variant, s, (size_t)(bar - s));
+  enum mbt_status st = check_variant(d.variant, path, line);
+  struct fields f = {bar + 3, path, "candidate times", line};
   char out[16] = "";
-  int used = 0;
-  if (sscanf(bar + 3, "ns=%lf spread=%lf alone_ns=%lf bound_ns=%lf out=%15s%n", &d.ns, &d.spread,
-             &d.alone_ns, &d.bound_ns, out, &used) != 5 || d.ns < 0 || d.alone_ns < 0 ||
-      d.bound_ns < 0)
-    return mbt_fail(MBT_EPARSE, "%s:%d: malformed candidate times '%s'", path, line, bar + 3);
+  if (st == MBT_OK) st = want_num(&f, "ns", 0, 0, MBT_PLAN_NS_MAX, &d.ns);
+  if (st == MBT_OK) st = want_num(&f, "spread", 0, 0, MBT_PLAN_SPREAD_MAX, &d.spread);
+  if (st == MBT_OK) st = want_num(&f, "alone_ns", 0, 0, MBT_PLAN_NS_MAX, &d.alone_ns);
+  if (st == MBT_OK) st = want_num(&f, "bound_ns", 0, 0, MBT_PLAN_NS_MAX, &d.bound_ns);
+  if (st == MBT_OK) st = want_word(&f, "out", out, sizeof out);
+  if (st != MBT_OK) return st;
   d.out = -1;
   for (int k = 0; k < 4; k++)
     if (!strcmp(out, out_names[k])) d.out = k;
   if (d.out < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate outcome '%s'", path, line, out);
-  char *rest = bar + 3 + used;
-  while (*rest == ' ') rest++;
-  if (!strncmp(rest, "counts=", 7)) {
-    int k = 0;
-    for (char *save = NULL, *v = strtok_r(rest + 7, ", \r", &save); v;
-         v = strtok_r(NULL, ", \r", &save)) {
-      char *end;
-      const long long x = strtoll(v, &end, 10);
-      if (*end || x < 0 || k == c->nevents)
-        return mbt_fail(MBT_EPARSE, "%s:%d: bad counts (the entry names %d events)", path, line,
-                        c->nevents);
-      d.counts[k++] = x;
-    }
-    if (k != c->nevents)
-      return mbt_fail(MBT_EPARSE, "%s:%d: %d counts for %d events", path, line, k, c->nevents);
-  } else if (*rest && *rest != '\r') {
-    return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate field '%s'", path, line, rest);
+  char *rest = next_tok(&f);
+  if (rest && !strncmp(rest, "counts=", 7)) st = parse_counts(rest + 7, c, &d, path, line);
+  else if (rest) return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate field '%.40s'", path, line, rest);
+  if (st == MBT_OK && (rest = next_tok(&f)))
+    return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate field '%.40s'", path, line, rest);
+  if (st == MBT_OK) c->cand[c->ncand++] = d;
+  return st;
+}
+
+/* The optional fields after an entry's timings: effort=NAME (measure when absent), tie=1 ... */
+static enum mbt_status entry_flags(struct fields *f, struct mbt_choice *c) {
+  c->effort = MBT_MEASURE;
+  for (char *tok; (tok = next_tok(f));) {
+    enum mbt_effort ef;
+    if (!strcmp(tok, "tie=1")) c->tie = 1;
+    else if (!strcmp(tok, "cold=1")) c->cold = 1;
+    else if (!strcmp(tok, "busy=1")) c->busy = 1;
+    else if (!strcmp(tok, "fallback=1")) c->fallback = 1;
+    else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
+    else if (!strncmp(tok, "events=", 7) && parse_events(tok + 7, c) == MBT_OK) continue;
+    else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%.40s'", f->path, f->line, tok);
   }
-  c->cand[c->ncand++] = d;
   return MBT_OK;
 }
 
@@ -338,24 +451,30 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
     return mbt_fail(MBT_EPARSE, "%s:%d: empty or over-long key or variant name", path, line);
   strcpy(c->key, s);
   strcpy(c->variant, variant);
-  int used = 0;
-  if (sscanf(bar2 + 3, "ns=%lf spread=%lf ref_ns=%lf runner_up=%95s runner_up_ns=%lf%n", &c->ns,
-             &c->spread, &c->ref_ns, ru, &c->runner_up_ns, &used) != 5 || !(c->ns > 0))
-    return mbt_fail(MBT_EPARSE, "%s:%d: malformed timings '%s'", path, line, bar2 + 3);
-  /* optional fields: effort=NAME (measure when absent), tie=1 */
-  c->effort = MBT_MEASURE;
-  char *save = NULL;
-  for (char *tok = bar2 + 3 + used; (tok = strtok_r(tok, " \r\n", &save)); tok = NULL) {
-    enum mbt_effort ef;
-    if (!strcmp(tok, "tie=1")) c->tie = 1;
-    else if (!strcmp(tok, "cold=1")) c->cold = 1;
-    else if (!strcmp(tok, "busy=1")) c->busy = 1;
-    else if (!strcmp(tok, "fallback=1")) c->fallback = 1;
-    else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
-    else if (!strncmp(tok, "events=", 7) && parse_events(tok + 7, c) == MBT_OK) continue;
-    else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%s'", path, line, tok);
-  }
+  enum mbt_status st = check_variant(c->variant, path, line);
+  struct fields f = {bar2 + 3, path, "timings", line};
+  if (st == MBT_OK) st = want_num(&f, "ns", 0, 1, MBT_PLAN_NS_MAX, &c->ns);
+  if (st == MBT_OK) st = want_num(&f, "spread", 0, 0, MBT_PLAN_SPREAD_MAX, &c->spread);
+  if (st == MBT_OK) st = want_num(&f, "ref_ns", 0, 0, MBT_PLAN_NS_MAX, &c->ref_ns);
+  if (st == MBT_OK) st = want_word(&f, "runner_up", ru, sizeof ru);
+  if (st == MBT_OK) st = want_num(&f, "runner_up_ns", 0, 0, MBT_PLAN_NS_MAX, &c->runner_up_ns);
+  if (st == MBT_OK && strcmp(ru, "-")) st = check_variant(ru, path, line);
+  if (st == MBT_OK) st = entry_flags(&f, c);
   snprintf(c->runner_up, sizeof c->runner_up, "%s", strcmp(ru, "-") ? ru : "");
+  return st;
+}
+
+/* "busy=N/M" of a check: N of M passes busy. */
+static enum mbt_status want_busy(struct fields *f, struct mbt_check *c) {
+  char v[48] = "";
+  if (want_word(f, "busy", v, sizeof v) != MBT_OK) return MBT_EPARSE;
+  char *slash = strchr(v, '/');
+  long long n = -1, m = -1;
+  if (slash) *slash = 0;
+  if (!slash || !parse_int(v, 0, INT_MAX, &n) || !parse_int(slash + 1, n, INT_MAX, &m))
+    return mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: busy= is not N/M with 0 <= N <= M",
+                    f->path, f->line, f->what);
+  c->busy_passes = (int)n, c->passes = (int)m;
   return MBT_OK;
 }
 
@@ -368,83 +487,166 @@ static enum mbt_status parse_check(char *s, struct mbt_plan *pl, const char *pat
     return mbt_fail(MBT_EPARSE, "%s:%d: malformed check (it lacks 'net key | times')", path, line);
   memcpy(c.key, s, (size_t)(bar - s));
   char fixed[16] = "", out[16] = "";
-  int used = 0;
-  if (sscanf(bar + 3, "tuned_ns=%lf default_ns=%lf fixed=%15s fixed_ns=%lf spread=%lf rounds=%d "
-             "fallbacks=%d busy=%d/%d outcome=%15s%n", &c.tuned_ns, &c.default_ns, fixed,
-             &c.fixed_ns, &c.spread, &c.rounds, &c.fallbacks, &c.busy_passes, &c.passes, out,
-             &used) != 10 || !(c.tuned_ns >= 0 && c.tuned_ns < 1e15) ||
-      !(c.default_ns >= 0 && c.default_ns < 1e15) || !(c.fixed_ns >= 0 && c.fixed_ns < 1e15) ||
-      !(c.spread >= 0 && c.spread < 1e6) || c.rounds < 0 || c.fallbacks < 0 ||
-      c.busy_passes < 0 || c.passes < c.busy_passes)
-    return mbt_fail(MBT_EPARSE, "%s:%d: malformed check figures '%s'", path, line, bar + 3);
+  struct fields f = {bar + 3, path, "check figures", line};
+  enum mbt_status st = want_num(&f, "tuned_ns", 0, 0, MBT_PLAN_NS_MAX, &c.tuned_ns);
+  if (st == MBT_OK) st = want_num(&f, "default_ns", 0, 0, MBT_PLAN_NS_MAX, &c.default_ns);
+  if (st == MBT_OK) st = want_word(&f, "fixed", fixed, sizeof fixed);
+  if (st == MBT_OK) st = want_num(&f, "fixed_ns", 0, 0, MBT_PLAN_NS_MAX, &c.fixed_ns);
+  if (st == MBT_OK) st = want_num(&f, "spread", 0, 0, MBT_PLAN_SPREAD_MAX, &c.spread);
+  if (st == MBT_OK) st = want_int(&f, "rounds", &c.rounds);
+  if (st == MBT_OK) st = want_int(&f, "fallbacks", &c.fallbacks);
+  if (st == MBT_OK) st = want_busy(&f, &c);
+  if (st == MBT_OK) st = want_word(&f, "outcome", out, sizeof out);
+  if (st != MBT_OK) return st;
   snprintf(c.fixed, sizeof c.fixed, "%s", strcmp(fixed, "-") ? fixed : "");
   c.outcome = -1;
   for (int k = 0; k < 3; k++)
     if (!strcmp(out, check_names[k])) c.outcome = k;
   if (c.outcome < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown check outcome '%s'", path, line, out);
-  const char *rest = bar + 3 + used;
-  while (*rest == ' ') rest++;
-  if (!strncmp(rest, "forced=1", 8)) c.busy = 1, rest += 8;
-  if (*rest && *rest != '\r')
-    return mbt_fail(MBT_EPARSE, "%s:%d: unknown check field '%s'", path, line, rest);
+  char *rest = next_tok(&f);
+  if (rest && !strcmp(rest, "forced=1")) c.busy = 1, rest = next_tok(&f);
+  if (rest) return mbt_fail(MBT_EPARSE, "%s:%d: unknown check field '%.40s'", path, line, rest);
   if (mbt_plan_check(pl, c.key))
     return mbt_fail(MBT_EPARSE, "%s:%d: a second check for '%s'", path, line, c.key);
   return mbt_plan_put_check(pl, &c);
 }
 
+/* What the loader has read so far. */
+struct loading {
+  const char *path;
+  struct mbt_plan tmp;
+  char fp[64], reg[64], mline[512];
+  int format, ended, line;
+  struct mbt_choice *last; /* the entry "cand" lines belong to */
+};
+
+/* A header line's value into @p dst: once, after the format line. */
+static enum mbt_status header(struct loading *ld, const char *name, const char *v, char *dst,
+                              size_t n) {
+  if (dst[0])
+    return mbt_fail(MBT_EPARSE, "%s:%d: a second '%s' line", ld->path, ld->line, name);
+  if (!*v || strlen(v) >= n)
+    return mbt_fail(MBT_EPARSE, "%s:%d: the '%s' line is empty or too long", ld->path, ld->line,
+                    name);
+  memcpy(dst, v, strlen(v) + 1);
+  return MBT_OK;
+}
+
+static enum mbt_status parse_format(struct loading *ld, const char *v) {
+  long long x;
+  if (ld->format)
+    return mbt_fail(MBT_EPARSE, "%s:%d: a second 'mobitune-plan' line", ld->path, ld->line);
+  if (!parse_int(v, 1, PLAN_FORMAT, &x))
+    return mbt_fail(MBT_EPARSE, "%s:%d: not a mobitune plan of format 1 to %d ('mobitune-plan "
+                    "%.20s')", ld->path, ld->line, PLAN_FORMAT, v);
+  ld->format = (int)x;
+  return MBT_OK;
+}
+
+static enum mbt_status parse_new_entry(struct loading *ld, char *s) {
+  struct mbt_choice c;
+  enum mbt_status st = parse_entry(s, &c, ld->path, ld->line);
+  if (st == MBT_OK && mbt_plan_find(&ld->tmp, c.key))
+    st = mbt_fail(MBT_EPARSE, "%s:%d: a second entry for '%s'", ld->path, ld->line, c.key);
+  if (st == MBT_OK) st = mbt_plan_put(&ld->tmp, &c);
+  ld->last = st == MBT_OK ? &ld->tmp.v[ld->tmp.n - 1] : NULL;
+  return st;
+}
+
+/* One line of the plan (not blank, not a comment). */
+static enum mbt_status parse_line(struct loading *ld, char *s) {
+  long long x;
+  if (ld->ended >= 0) return mbt_fail(MBT_EPARSE, "%s:%d: text after the 'end' line", ld->path, ld->line);
+  if (!strncmp(s, "mobitune-plan ", 14)) return parse_format(ld, s + 14);
+  static const char *const known[] = {"cand ", "check ", "fingerprint ", "registry ",
+                                      "machine ", "end ", "entry "};
+  int k = 0;
+  while (k < 7 && strncmp(s, known[k], strlen(known[k]))) k++;
+  if (k == 7) return mbt_fail(MBT_EPARSE, "%s:%d: unrecognised line '%.40s'", ld->path, ld->line, s);
+  if (!ld->format)
+    return mbt_fail(MBT_EPARSE, "%s:%d: not a mobitune plan: a '%.12s' line before the "
+                    "'mobitune-plan N' line", ld->path, ld->line, s);
+  char *v = s + strlen(known[k]);
+  switch (k) {
+    case 0: return parse_cand(v, ld->last, ld->path, ld->line);
+    case 1: return parse_check(v, &ld->tmp, ld->path, ld->line);
+    case 2: return header(ld, "fingerprint", v, ld->fp, sizeof ld->fp);
+    case 3: return header(ld, "registry", v, ld->reg, sizeof ld->reg);
+    case 4: return header(ld, "machine", v, ld->mline, sizeof ld->mline);
+    case 5:
+      if (!parse_int(v, 0, INT_MAX, &x))
+        return mbt_fail(MBT_EPARSE, "%s:%d: malformed 'end %.20s': not an entry count >= 0",
+                        ld->path, ld->line, v);
+      ld->ended = (int)x;
+      return MBT_OK;
+    default: return parse_new_entry(ld, v);
+  }
+}
+
+/* The lines of @p text (@p len bytes), counted one by one, blank ones included. */
+static enum mbt_status parse_text(struct loading *ld, char *text, size_t len) {
+  if (strlen(text) != len) {
+    const size_t at = strlen(text);
+    int line = 1;
+    for (size_t i = 0; i < at; i++) line += text[i] == '\n';
+    return mbt_fail(MBT_EPARSE, "%s:%d: a NUL byte (at byte %zu): not a plan text", ld->path,
+                    line, at);
+  }
+  enum mbt_status st = MBT_OK;
+  for (char *s = text; *s && st == MBT_OK;) {
+    char *nl = strchr(s, '\n'), *next = nl ? nl + 1 : s + strlen(s);
+    if (nl) *nl = 0;
+    const size_t n = strlen(s);
+    if (n && s[n - 1] == '\r') s[n - 1] = 0;
+    ld->line++;
+    if (*s && *s != '#') st = parse_line(ld, s);
+    s = next;
+  }
+  return st;
+}
+
+/* The checks after the text: format, count, machine, registry. */
+static enum mbt_status check_loaded(struct loading *ld, const struct mbt_machine *m) {
+  const char *path = ld->path;
+  char ours[384];
+  if (!ld->format)
+    return mbt_fail(MBT_EPARSE, "%s: not a mobitune plan (no 'mobitune-plan N' line)", path);
+  if (ld->ended < 0) return mbt_fail(MBT_EPARSE, "%s: truncated: the 'end' line is missing", path);
+  if (ld->ended != ld->tmp.n)
+    return mbt_fail(MBT_EPARSE, "%s: truncated: the entry count does not match 'end' (%d "
+                    "entries, 'end %d')", path, ld->tmp.n, ld->ended);
+  if (strcmp(ld->fp, m->fingerprint) != 0) {
+    char diff[512];
+    machine_line(m, ours, sizeof ours);
+    diff_machine(ld->mline, ours, diff, sizeof diff);
+    return mbt_fail(MBT_EMISMATCH, "%s was made on another machine (fingerprint %s, this one is "
+                    "%s)%s%s", path, ld->fp, m->fingerprint, diff[0] ? ": " : "", diff);
+  }
+  if (strcmp(ld->reg, mbt_registry_signature()) != 0)
+    return mbt_fail(MBT_EMISMATCH, "%s was made with another kernel registry (signature %s, "
+                    "this build is %s): its variant names may not exist here", path, ld->reg,
+                    mbt_registry_signature());
+  return MBT_OK;
+}
+
 enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl) {
   mbt_plan_init(pl, m);
   enum mbt_status st;
-  char *text = mbt_read_file(path, NULL, &st);
+  size_t len = 0;
+  char *text = mbt_read_file(path, &len, &st);
   if (!text) return st;
-  struct mbt_plan tmp;
-  mbt_plan_init(&tmp, m);
-  char fp[64] = "", reg[64] = "", mline[512] = "", ours[384];
-  int format = 0, ended = -1, line = 0;
-  struct mbt_choice *last = NULL; /* the entry "cand" lines belong to */
-  st = MBT_OK;
-  for (char *save = NULL, *s = strtok_r(text, "\n", &save); s && st == MBT_OK;
-       s = strtok_r(NULL, "\n", &save)) {
-    line++;
-    if (ended >= 0) st = mbt_fail(MBT_EPARSE, "%s:%d: text after the 'end' line", path, line);
-    else if (s[0] == '#') continue;
-    else if (strncmp(s, "mobitune-plan ", 14) == 0) format = atoi(s + 14);
-    else if (strncmp(s, "cand ", 5) == 0) st = parse_cand(s + 5, last, path, line);
-    else if (strncmp(s, "check ", 6) == 0) st = parse_check(s + 6, &tmp, path, line);
-    else if (strncmp(s, "fingerprint ", 12) == 0) snprintf(fp, sizeof fp, "%s", s + 12);
-    else if (strncmp(s, "registry ", 9) == 0) snprintf(reg, sizeof reg, "%s", s + 9);
-    else if (strncmp(s, "machine ", 8) == 0) snprintf(mline, sizeof mline, "%s", s + 8);
-    else if (strncmp(s, "end ", 4) == 0) ended = atoi(s + 4);
-    else if (strncmp(s, "entry ", 6) == 0) {
-      struct mbt_choice c;
-      st = parse_entry(s + 6, &c, path, line);
-      if (st == MBT_OK) st = mbt_plan_put(&tmp, &c);
-      last = st == MBT_OK ? (struct mbt_choice *)mbt_plan_find(&tmp, c.key) : NULL;
-    } else {
-      st = mbt_fail(MBT_EPARSE, "%s:%d: unrecognised line '%.40s'", path, line, s);
-    }
+  struct loading *ld = calloc(1, sizeof *ld);
+  if (!ld) {
+    free(text);
+    return mbt_fail(MBT_ENOMEM, "cannot allocate the plan of %s", path);
   }
+  ld->path = path, ld->ended = -1;
+  mbt_plan_init(&ld->tmp, m);
+  st = parse_text(ld, text, len);
   free(text);
-  if (st == MBT_OK && (format < 1 || format > PLAN_FORMAT))
-    st = mbt_fail(MBT_EPARSE, "%s: not a mobitune plan of format 1 to %d (found %d)", path,
-                  PLAN_FORMAT, format);
-  else if (st == MBT_OK && ended != tmp.n)
-    st = mbt_fail(MBT_EPARSE, "%s: truncated: %s", path,
-                  ended < 0 ? "the 'end' line is missing" : "the entry count does not match 'end'");
-  else if (st == MBT_OK && strcmp(fp, m->fingerprint) != 0) {
-    char diff[512];
-    machine_line(m, ours, sizeof ours);
-    diff_machine(mline, ours, diff, sizeof diff);
-    st = mbt_fail(MBT_EMISMATCH, "%s was made on another machine (fingerprint %s, this one is "
-                  "%s)%s%s", path, fp, m->fingerprint, diff[0] ? ": " : "", diff);
-  } else if (st == MBT_OK && strcmp(reg, mbt_registry_signature()) != 0)
-    st = mbt_fail(MBT_EMISMATCH, "%s was made with another kernel registry (signature %s, this "
-                  "build is %s): its variant names may not exist here", path, reg,
-                  mbt_registry_signature());
-  if (st != MBT_OK) {
-    mbt_plan_free(&tmp);
-    return st;
-  }
-  *pl = tmp;
-  return MBT_OK;
+  if (st == MBT_OK) st = check_loaded(ld, m);
+  if (st != MBT_OK) mbt_plan_free(&ld->tmp);
+  else *pl = ld->tmp;
+  free(ld);
+  return st;
 }

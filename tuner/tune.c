@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "config.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,10 @@ static enum mbt_status estimate(const struct mbt_machine *m, const struct mbt_mo
     snprintf(c.variant, sizeof c.variant, "%s", lc[i].v[0]->name);
     c.ns = pc.net_attainable > 0 ? pc.flops / pc.net_attainable
            : pc.bw > 0 ? model->layers[i].bytes / pc.bw : 1;
+    if (!(isfinite(c.ns) && c.ns > 0 && c.ns <= MBT_PLAN_NS_MAX))
+      return mbt_fail(MBT_EINVAL, "the profile's roofline gives layer %s a time of %g ns, not in "
+                      "(0, %g]: no entry written (is the profile sane? run 'mobitune roofline')",
+                      model->layers[i].name, c.ns, MBT_PLAN_NS_MAX);
     st = mbt_plan_put(pl, &c);
     if (o->verbose)
       fprintf(stderr, "tune estimate %-10s %-48s %s  %.1f us (roofline)\n", model->layers[i].name,
