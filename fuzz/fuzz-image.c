@@ -14,7 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_write("image", data, size);
   struct mbt_image im;
-  if (mbt_image_load(path, &im) == MBT_OK) {
+  const enum mbt_status st = mbt_image_load(path, &im);
+  fuzz_verdict("fuzz-image", st);
+  if (st == MBT_OK) {
     if (im.w < 1 || im.h < 1 || !im.rgb) fuzz_die("a decoded image has no pixels");
     static float in[32 * 32 * 3];
     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};

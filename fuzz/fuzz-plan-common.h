@@ -12,14 +12,14 @@
 #include "kernels/kernels.h"
 
 /* @return the offset of the first line of @p t (@p n bytes) that starts with @p kw, or -1. */
-static long fuzz_line(const char *t, size_t n, const char *kw) {
+static inline long fuzz_line(const char *t, size_t n, const char *kw) {
   const size_t k = strlen(kw);
   for (size_t i = 0; i + k <= n; i++)
     if ((i == 0 || t[i - 1] == '\n') && !memcmp(t + i, kw, k)) return (long)i;
   return -1;
 }
 
-static void fuzz_machine(struct mbt_machine *m) {
+static inline void fuzz_machine(struct mbt_machine *m) {
   memset(m, 0, sizeof *m);
   snprintf(m->vendor, sizeof m->vendor, "GenuineFuzz");
   snprintf(m->model, sizeof m->model, "Fuzz CPU 1.0GHz");
@@ -35,7 +35,7 @@ static void fuzz_machine(struct mbt_machine *m) {
 
 /* Copy the input into a malloc'd text with this build's registry (the length in @p len); set
  * @p m's fingerprint from the input. */
-static char *fuzz_plan_text(const uint8_t *data, size_t n, struct mbt_machine *m, size_t *len) {
+static inline char *fuzz_plan_text(const uint8_t *data, size_t n, struct mbt_machine *m, size_t *len) {
   const char *t = (const char *)data;
   const long fp = fuzz_line(t, n, "fingerprint ");
   if (fp >= 0) {
@@ -64,7 +64,7 @@ static char *fuzz_plan_text(const uint8_t *data, size_t n, struct mbt_machine *m
 }
 
 /* Write the input, identity fixed as above, as the plan file @p name; set up @p m. */
-static const char *fuzz_plan_input(const char *name, const uint8_t *data, size_t n,
+static inline const char *fuzz_plan_input(const char *name, const uint8_t *data, size_t n,
                                    struct mbt_machine *m) {
   fuzz_machine(m);
   size_t len;

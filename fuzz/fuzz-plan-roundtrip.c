@@ -93,7 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct mbt_machine m;
   const char *in = fuzz_plan_input("plan.txt", data, size, &m);
   struct mbt_plan first, second, third;
-  if (mbt_plan_load(in, &m, &first) != MBT_OK) {
+  const enum mbt_status st = mbt_plan_load(in, &m, &first);
+  fuzz_verdict("fuzz-plan-roundtrip", st);
+  if (st != MBT_OK) {
     mbt_plan_free(&first);
     return 0;
   }
@@ -116,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mbt_plan_free(&first);
   mbt_plan_free(&second);
   mbt_plan_free(&third);
+  if (getenv("FUZZ_VERBOSE")) fprintf(stderr, "fuzz-plan-roundtrip: saved and loaded back as itself\n");
   unlink(saved);
   unlink(again);
   return 0;

@@ -13,7 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct mbt_machine m;
   const char *path = fuzz_plan_input("plan.txt", data, size, &m);
   struct mbt_plan pl;
-  if (mbt_plan_load(path, &m, &pl) == MBT_OK) {
+  const enum mbt_status st = mbt_plan_load(path, &m, &pl);
+  fuzz_verdict("fuzz-plan", st);
+  if (st == MBT_OK) {
     /* what a loaded plan promises its users */
     if (pl.n < 0 || pl.n > pl.cap || (pl.n && !pl.v) || pl.nchecks < 0 ||
         pl.nchecks > MBT_MAX_CHECKS)

@@ -7,14 +7,23 @@
 #include "fuzz/fuzz-common.h"
 #include "include/mobitune.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static FILE *null;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc, (void)argv;
+  if (!(null = fopen("/dev/null", "w"))) fuzz_die("cannot open /dev/null");
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static FILE *null;
-  if (!null && !(null = fopen("/dev/null", "w"))) fuzz_die("cannot open /dev/null");
   const char *path = fuzz_write("profile.json", data, size);
   static struct mbt_profile p; /* large: not on the stack */
-  if (mbt_profile_load(path, &p) == MBT_OK) {
+  const enum mbt_status st = mbt_profile_load(path, &p);
+  fuzz_verdict("fuzz-profile", st);
+  if (st == MBT_OK) {
     if (p.npeaks < 0 || p.npeaks > MBT_MAX_PEAKS || p.ncurves < 0 || p.ncurves > MBT_MAX_CURVES ||
         p.nlevels < 0 || p.nlevels > MBT_MAX_LEVELS || p.nwarnings < 0 ||
         p.nwarnings > MBT_MAX_WARNINGS)

@@ -39,7 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = fuzz_write("weights.mbtw", copy, size);
   free(copy);
   struct mbt_weights w;
-  if (mbt_weights_load(path, &w) == MBT_OK) {
+  const enum mbt_status st = mbt_weights_load(path, &w);
+  fuzz_verdict("fuzz-weights", st);
+  if (st == MBT_OK) {
     struct mbt_model m;
     for (int i = 0; i < w.ntensors; i++)
       if (!w.t[i].name[0] || !memchr(w.t[i].name, 0, sizeof w.t[i].name) ||
@@ -47,10 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           (const unsigned char *)(w.t[i].data + w.t[i].count) >
               (const unsigned char *)w.map + w.map_len)
         fuzz_die("a loaded tensor lies outside the file");
-    if (mbt_weights_model(&w, &m) == MBT_OK) {
-      (void)mbt_weights_check(&w, &m);
+    enum mbt_status chk = mbt_weights_model(&w, &m);
+    if (chk == MBT_OK) {
+      chk = mbt_weights_check(&w, &m);
       mbt_model_free(&m);
     }
+    fuzz_verdict("fuzz-weights: the network check", chk);
   }
   mbt_weights_free(&w);
   return 0;

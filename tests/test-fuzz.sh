@@ -2,7 +2,8 @@
 # tests/test-fuzz.sh -- a short smoke of every fuzz target (TAP), where the build has them
 # (./configure --enable-fuzz CC=clang): each committed reproducer (fuzz/regress/TARGET) runs
 # once, each seed of the corpus made by scripts/make-fuzz-corpus (in the build's fuzz/corpus,
-# made here when missing) runs once, then each target fuzzes for 10 seconds.  A refused input is
+# made here when missing) runs once, then each target fuzzes that corpus for 10 seconds
+# (FUZZ_SMOKE_TIME).  A refused input is
 # fine; a crash, a sanitizer report, a leak or a broken harness invariant fails.  Reproducers of
 # what failed are kept in the build's fuzz/crashes.  Skipped with the reason otherwise.
 set -u
@@ -38,6 +39,6 @@ for t in plan plan-roundtrip profile weights image; do
   # shellcheck disable=SC2086
   ok "fuzz-$t: ${SMOKE} seconds of fuzzing find nothing" \
     "$B/fuzz-$t" -max_total_time="$SMOKE" -timeout=25 -rss_limit_mb=2560 $dict \
-    -artifact_prefix="$B/crashes/$t-" "$T/$t" "$S/regress/$t"
+    -artifact_prefix="$B/crashes/$t-" "$T/$t"
 done
 tap_done
