@@ -498,9 +498,11 @@ struct mbt_check {
 };
 
 /** Limits on a plan's values (README, "Plan format"): times in ns at most MBT_PLAN_NS_MAX
- * (an entry's own time above 0), spreads in [0, MBT_PLAN_SPREAD_MAX] (a candidate stopped early
+ * (an entry's own time at least MBT_PLAN_NS_MIN: the file keeps tenths of a ns, so a smaller
+ * one would be written as 0, which no plan may hold), spreads in [0, MBT_PLAN_SPREAD_MAX] (a candidate stopped early
  * can spread over 1000x its median); a loader refuses more. */
 #define MBT_PLAN_NS_MAX 1e12
+#define MBT_PLAN_NS_MIN 0.05
 #define MBT_PLAN_SPREAD_MAX 1e6
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
 struct mbt_plan {

@@ -39,6 +39,7 @@
 #define FLAG_SPREAD 0.10 /* (best - worst) / best beyond which a figure is flagged */
 
 static void figure_from(const double *rate, int reps, struct mbt_figure *f) {
+  memset(f, 0, sizeof *f); /* no mark a new figure has not earned */
   f->reps = reps;
   f->best = f->min = rate[0];
   for (int r = 1; r < reps; r++) {

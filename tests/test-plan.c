@@ -77,12 +77,13 @@ static void hostile(const struct mbt_plan *pl, const struct mbt_machine *m,
   static const struct { const char *ns, *why; } bad_ns[] = {
       {"inf", "ns=inf"}, {"nan", "ns=nan"}, {"-1", "ns=-1"}, {"1e308", "ns=1e308"},
       {"2xyz", "ns=2xyz"}, {"0", "ns=0"}, {"", "ns="}, {"0x1p1024", "ns=0x1p1024"},
+      {"0.04", "ns=0.04"}, /* below what the file keeps: it would be written back as 0.0 */
   };
   for (size_t k = 0; k < sizeof bad_ns / sizeof bad_ns[0]; k++) {
     char to[64];
     snprintf(to, sizeof to, "| ns=%s spread=", bad_ns[k].ns);
     const enum mbt_status st = edited(pl, m, path, from, to);
-    ok(st == MBT_EPARSE && says(line1, bad_ns[k].why, "finite number in (0, 1e+12]", NULL),
+    ok(st == MBT_EPARSE && says(line1, bad_ns[k].why, "finite number in [0.05, 1e+12]", NULL),
        "entry ns=%s refused, naming the line and the field: %s", bad_ns[k].ns, mbt_last_error());
   }
   enum mbt_status st = edited(pl, m, path, "spread=0.0000 ref_ns=", "spread=1e9 ref_ns=");

@@ -453,7 +453,7 @@ static enum mbt_status parse_entry(char *s, struct mbt_choice *c, const char *pa
   strcpy(c->variant, variant);
   enum mbt_status st = check_variant(c->variant, path, line);
   struct fields f = {bar2 + 3, path, "timings", line};
-  if (st == MBT_OK) st = want_num(&f, "ns", 0, 1, MBT_PLAN_NS_MAX, &c->ns);
+  if (st == MBT_OK) st = want_num(&f, "ns", MBT_PLAN_NS_MIN, 0, MBT_PLAN_NS_MAX, &c->ns);
   if (st == MBT_OK) st = want_num(&f, "spread", 0, 0, MBT_PLAN_SPREAD_MAX, &c->spread);
   if (st == MBT_OK) st = want_num(&f, "ref_ns", 0, 0, MBT_PLAN_NS_MAX, &c->ref_ns);
   if (st == MBT_OK) st = want_word(&f, "runner_up", ru, sizeof ru);
