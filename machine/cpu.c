@@ -9,24 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "machine/isa.h"
 #include "machine/machine.h"
 #ifdef HAVE_LIBCPUID
 #include <libcpuid.h>
 #endif
 
-static const struct {
-  uint32_t bit;
-  const char *name;
-} isa_names[] = {
-    {MBT_ISA_SCALAR, "scalar"}, {MBT_ISA_SSE2, "sse2"},       {MBT_ISA_AVX, "avx"},
-    {MBT_ISA_AVX2, "avx2"},     {MBT_ISA_AVX512F, "avx512f"}, {MBT_ISA_NEON, "neon"},
-};
-
-const char *mbt_isa_name(uint32_t bit) {
-  for (size_t i = 0; i < sizeof isa_names / sizeof isa_names[0]; i++)
-    if (isa_names[i].bit == bit) return isa_names[i].name;
-  return "?";
-}
 
 static uint32_t isa_of_cpu(void) {
   uint32_t isa = MBT_ISA_SCALAR;
@@ -63,9 +51,11 @@ uint32_t mbt_isa_cap(uint32_t isa) {
   const char *cap = getenv("MBT_ISA");
   if (!cap || !*cap) return isa;
   uint32_t keep = 0;
-  for (size_t i = 0; i < sizeof isa_names / sizeof isa_names[0]; i++) {
-    keep |= isa_names[i].bit; /* names are ordered narrow to wide */
-    if (strcmp(cap, isa_names[i].name) == 0) return isa & keep;
+  int n;
+  const struct mbt_isa_info *t = mbt_isa_table(&n);
+  for (int i = 0; i < n; i++) {
+    keep |= t[i].bit; /* the table is ordered narrow to wide */
+    if (strcmp(cap, t[i].name) == 0) return isa & keep;
   }
   fprintf(stderr, "mobitune: MBT_ISA=%s is not one of scalar, sse2, avx, avx2, avx512f, neon; "
                   "ignored\n", cap);
@@ -82,11 +72,13 @@ uint32_t mbt_host_isa(void) { /* once per process, safe from several threads */
 }
 
 static void features_from_mask(struct mbt_machine *m) {
+  int nt;
+  const struct mbt_isa_info *t = mbt_isa_table(&nt);
   m->features[0] = 0;
-  for (size_t i = 0; i < sizeof isa_names / sizeof isa_names[0]; i++)
-    if (m->isa_cpu & isa_names[i].bit) {
+  for (int i = 0; i < nt; i++)
+    if (m->isa_cpu & t[i].bit) {
       size_t n = strlen(m->features);
-      snprintf(m->features + n, sizeof m->features - n, "%s%s", n ? " " : "", isa_names[i].name);
+      snprintf(m->features + n, sizeof m->features - n, "%s%s", n ? " " : "", t[i].name);
     }
 }
 

@@ -33,6 +33,7 @@
 #endif
 
 #include "common/common.h"
+#include "machine/isa.h"
 #include "machine/machine.h"
 #include "roofline/roofline.h"
 
@@ -636,16 +637,10 @@ static double os_clock_ghz(void) {
   return mhz > 0 && mhz < 1e5 ? mhz / 1e3 : 0;
 }
 
-/* The most FLOPs per cycle one core can issue with @p I's @p kernel: two pipes of fused
- * multiply-adds (or a multiplier and an adder each) on x86-64 cores so far, four on Arm
- * (Apple's); the mixed kernel adds two adders. */
+/* The most FLOPs per cycle one core can issue with @p I's @p kernel (the ISA table's pipes). */
 static double issue_limit(const struct mbt_roof_isa *I, const char *kernel) {
-#if defined(__aarch64__)
-  const double pipes = 4;
-#else
-  const double pipes = 2;
-#endif
-  return (2 * pipes + (strcmp(kernel, "fma+add") ? 0 : 2)) * I->lanes;
+  const struct mbt_isa_info *t = mbt_isa_of_name(I->isa);
+  return t ? mbt_isa_issue_limit(t, kernel) : 0;
 }
 
 /* Why the clock estimate cannot be right (its repetitions, the OS's figure, a ceiling over its
@@ -665,7 +660,8 @@ static int clock_wrong(const struct mbt_machine *m, const struct mbt_profile *p,
     for (int k = 0; k < nisa; k++) {
       const struct mbt_peak *pk = &p->peaks[i];
       const double fpc = pk->gflops.best / p->clock_ghz / pk->threads;
-      if (!strcmp(isa[k]->isa, pk->isa) && fpc > 1.05 * issue_limit(isa[k], pk->kernel))
+      if (!strcmp(isa[k]->isa, pk->isa) && issue_limit(isa[k], pk->kernel) > 0 &&
+          fpc > 1.05 * issue_limit(isa[k], pk->kernel))
         return snprintf(why, n, "at %.2f GHz, %s %s on %d thread%s would be %.1f FLOP/cycle/core, "
                         "over the ISA's issue limit of %.0f", p->clock_ghz, pk->isa, pk->kernel,
                         pk->threads, pk->threads > 1 ? "s" : "", fpc,
@@ -718,7 +714,8 @@ static void peak_floor(const struct mbt_machine *m, struct mbt_profile *p, struc
 /* Compute ceilings in order: a wider ISA reaches at least a narrower one's rate on the same
  * core (it can run the narrower code), and n threads at least one thread's. */
 static void order_peaks(const struct mbt_machine *m, struct mbt_profile *p, int reps, double ms) {
-  static const char *const order[] = {"scalar", "sse", "avx2", "avx512f"};
+  int nisa;
+  const struct mbt_isa_info *order = mbt_isa_table(&nisa); /* narrow to wide */
   int tc[16];
   const int ntc = thread_counts(p->threads, tc);
   for (int t = 0; t < ntc; t++) {
@@ -729,11 +726,11 @@ static void order_peaks(const struct mbt_machine *m, struct mbt_profile *p, int 
     }
     double floor = 0;
     const char *from = "";
-    for (int k = 0; k < 4; k++) { /* wider >= narrower */
-      struct mbt_peak *pk = find_peak(p, order[k], tc[t]);
+    for (int k = 0; k < nisa; k++) { /* wider >= narrower */
+      struct mbt_peak *pk = order[k].roof ? find_peak(p, order[k].roof, tc[t]) : NULL;
       if (!pk) continue;
       if (floor > 0) peak_floor(m, p, pk, floor, from, reps, ms);
-      if (pk->gflops.best > floor) floor = pk->gflops.best, from = order[k];
+      if (pk->gflops.best > floor) floor = pk->gflops.best, from = order[k].roof;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "machine/isa.h"
 
 #define PROFILE_FORMAT 2
 
@@ -375,14 +376,16 @@ enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
 }
 
 void mbt_profile_summarize(struct mbt_profile *p) {
-  static const char *const widest[] = {"avx512f", "avx2", "neon", "sse", "scalar"};
   struct mbt_figure zero;
   memset(&zero, 0, sizeof zero);
   p->peak_scalar1 = p->peak_scalarn = p->peak_simd1 = p->peak_simdn = zero;
   p->simd_isa[0] = 0;
-  for (size_t w = 0; w < sizeof widest / sizeof widest[0] && !p->simd_isa[0]; w++)
-    for (int i = 0; i < p->npeaks; i++)
-      if (!strcmp(p->peaks[i].isa, widest[w])) snprintf(p->simd_isa, sizeof p->simd_isa, "%s", widest[w]);
+  const struct mbt_isa_info *widest = NULL; /* the widest ISA with a ceiling */
+  for (int i = 0; i < p->npeaks; i++) {
+    const struct mbt_isa_info *t = mbt_isa_of_name(p->peaks[i].isa);
+    if (t && t->roof && (!widest || t->rank > widest->rank)) widest = t;
+  }
+  if (widest) snprintf(p->simd_isa, sizeof p->simd_isa, "%s", widest->roof);
   for (int i = 0; i < p->npeaks; i++) {
     const struct mbt_peak *k = &p->peaks[i];
     if (!strcmp(k->kernel, "fma+add")) continue;
