@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "include/mobitune.h"
+#include "bench/bench.h"
 #include "common/common.h" /* mbt_read_file_max: the size-limited reader of every loader */
 
 enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
@@ -1148,7 +1149,7 @@ static int cmd_weights(const struct opts *o, const struct mbt_model *model) {
   static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
   mbt_engine_t e;
   enum mbt_status st = mbt_engine_create(model, NULL, NULL, o->seed, &e);
-  if (st == MBT_OK) st = mbt_weights_save(e, model, mean, std, o->out);
+  if (st == MBT_OK) st = mbt_engine_save(e, mean, std, o->out);
   mbt_engine_destroy(e);
   if (st != MBT_OK) return fail(st);
   printf("weights: wrote the seeded (seed %llu) weights of MobileNet %s alpha %g res %d, %d "

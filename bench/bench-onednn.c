@@ -117,6 +117,134 @@ static void clip_post_op(dnnl_post_ops_t po) {
   CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f));
 }
 
+/* One layer's step as build() starts it: the layer, its weights, its input, the descriptors of
+ * its bias and of an output in any layout, and its (empty) attributes and post-ops. */
+struct layer_in {
+  const struct mbt_layer *l;
+  const float *w, *b;
+  dnnl_memory_t cur;
+  const dnnl_memory_desc_t *src_md;
+  dnnl_memory_desc_t dst_any, b_md;
+  dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t po;
+};
+
+/* The step of convolution layer @p i (with, when @p fused allows, the dw 3x3 after it as a
+ * post-op: *fuse_dw = 1); t[] holds the outputs of the layers before it.  @return its output. */
+static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, int i,
+                               int fused, struct layer_in *li, const dnnl_memory_t *t,
+                               int *fuse_dw) {
+  const struct mbt_layer *l = li->l;
+  dnnl_memory_desc_t w_any, w_user;
+  dnnl_exec_arg_t args[MAX_ARGS];
+  int na = 0;
+  weights_md(l, &w_user);
+  if (l->op == MBT_OP_DWCONV) {
+    dnnl_dims_t wd = {l->ic, 1, 1, l->k, l->k};
+    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 5, wd, dnnl_f32, dnnl_format_tag_any));
+  } else {
+    dnnl_dims_t wd = {l->oc, l->ic, l->k, l->k};
+    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+  }
+  if (l->act == MBT_ACT_RELU6) clip_post_op(li->po);
+  *fuse_dw = 0;
+  const struct mbt_layer *dw = l + 1;
+  if (fused && l->op == MBT_OP_PWCONV && l->res < -1 && i + 1 < m->nlayers &&
+      dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->src == i) {
+    *fuse_dw = 1;
+    CHECK(dnnl_post_ops_append_dw(li->po, dnnl_f32, dnnl_f32, dnnl_f32, 3, dw->stride, 1, 0, 0,
+                                  NULL));
+    if (dw->act == MBT_ACT_RELU6) clip_post_op(li->po);
+  }
+  if (l->res >= -1) { /* the residual's layout is fixed: the producer's chosen one */
+    const dnnl_memory_desc_t *res_md;
+    CHECK(dnnl_memory_get_memory_desc(t[l->res], &res_md));
+    CHECK(dnnl_post_ops_append_binary(li->po, dnnl_binary_add, res_md));
+    li->dst_any = *res_md;
+  }
+  dnnl_convolution_desc_t cd;
+  const int pad_r_h = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
+  const int pad_r_w = (l->ow - 1) * l->stride + l->k - l->iw - l->pad;
+  dnnl_dims_t strides = {l->stride, l->stride}, pl = {l->pad, l->pad},
+              pr = {pad_r_h > 0 ? pad_r_h : 0, pad_r_w > 0 ? pad_r_w : 0};
+  CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
+  CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                           dnnl_convolution_direct, li->src_md, &w_any, &li->b_md,
+                                           &li->dst_any, strides, pl, pr));
+  dnnl_primitive_desc_t pd;
+  CHECK(dnnl_primitive_desc_create(&pd, &cd, li->attr, d->eng, NULL));
+  const dnnl_memory_desc_t *w_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+  const dnnl_memory_desc_t *dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+  dnnl_memory_t wm = reorder_now(d, &w_user, li->w, w_md), bm = mem(d, &li->b_md, (void *)li->b);
+  dnnl_memory_t out = mem(d, dst_md, NULL);
+  args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, li->cur};
+  args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wm};
+  args[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
+  args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
+  if (*fuse_dw) {
+    const float *dww, *dwb;
+    mbt_engine_weights(eng, i + 1, &dww, &dwb);
+    dnnl_memory_desc_t dw_user, dwb_md;
+    weights_md(dw, &dw_user);
+    dnnl_dims_t dbd = {dw->oc};
+    CHECK(dnnl_memory_desc_init_by_tag(&dwb_md, 1, dbd, dnnl_f32, dnnl_x));
+    const dnnl_memory_desc_t *dw_w_md = dnnl_primitive_desc_query_md(
+        pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+    args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS,
+                                   reorder_now(d, &dw_user, dww, dw_w_md)};
+    args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
+                                   mem(d, &dwb_md, (void *)dwb)};
+  }
+  if (l->res >= -1)
+    args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                                   t[l->res]};
+  add_step(d, pd, na, args);
+  dnnl_primitive_desc_destroy(pd);
+  return out;
+}
+
+/* The step of the global average pool.  @return its output. */
+static dnnl_memory_t pool_step(struct dnet *d, struct layer_in *li) {
+  const struct mbt_layer *l = li->l;
+  dnnl_pooling_v2_desc_t pdsc;
+  dnnl_dims_t strides = {1, 1}, kernel = {l->ih, l->iw}, dil = {0, 0}, pad = {0, 0};
+  CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, dnnl_pooling_avg,
+                                          li->src_md, &li->dst_any, strides, kernel, dil, pad,
+                                          pad));
+  dnnl_primitive_desc_t pd;
+  CHECK(dnnl_primitive_desc_create(&pd, &pdsc, li->attr, d->eng, NULL));
+  dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, li->cur}, {DNNL_ARG_DST, out}};
+  add_step(d, pd, 2, args);
+  dnnl_primitive_desc_destroy(pd);
+  return out;
+}
+
+/* The step of the fully connected layer over the pooled 1x1 map.  @return its output. */
+static dnnl_memory_t fc_step(struct dnet *d, struct layer_in *li) {
+  const struct mbt_layer *l = li->l;
+  dnnl_memory_desc_t w_any, w_user;
+  dnnl_inner_product_desc_t ipd;
+  dnnl_dims_t wd = {l->oc, l->ic, 1, 1}, ws = {1, l->oc, 1, 1}, od = {1, l->oc};
+  CHECK(dnnl_memory_desc_init_by_strides(&w_user, 4, wd, dnnl_f32, ws)); /* w[ic][oc] */
+  CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+  dnnl_memory_desc_t o_any;
+  CHECK(dnnl_memory_desc_init_by_tag(&o_any, 2, od, dnnl_f32, dnnl_format_tag_any));
+  CHECK(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, li->src_md, &w_any,
+                                             &li->b_md, &o_any));
+  dnnl_primitive_desc_t pd;
+  CHECK(dnnl_primitive_desc_create(&pd, &ipd, li->attr, d->eng, NULL));
+  dnnl_memory_t wm = reorder_now(d, &w_user, li->w,
+                                 dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+  dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, li->cur}, {DNNL_ARG_WEIGHTS, wm},
+                             {DNNL_ARG_BIAS, mem(d, &li->b_md, (void *)li->b)},
+                             {DNNL_ARG_DST, out}};
+  add_step(d, pd, 4, args);
+  dnnl_primitive_desc_destroy(pd);
+  return out;
+}
+
 /* Build the network; @p fused: fold each dw 3x3 that follows a 1x1 into it (post-op). */
 static void build(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, int fused) {
   CHECK(dnnl_engine_create(&d->eng, dnnl_cpu, 0));
@@ -128,120 +256,26 @@ static void build(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, i
   d->in_user = mem(d, &in_md, NULL);
   dnnl_memory_t cur = d->in_user;
   for (int i = 0; i < m->nlayers; i++) {
-    const struct mbt_layer *l = &m->layers[i];
-    const float *w, *b;
-    mbt_engine_weights(eng, i, &w, &b);
-    const dnnl_memory_desc_t *src_md;
-    CHECK(dnnl_memory_get_memory_desc(cur, &src_md));
-    dnnl_memory_desc_t dst_any, b_md, w_any, w_user;
+    struct layer_in li = {.l = &m->layers[i], .cur = cur};
+    const struct mbt_layer *l = li.l;
+    mbt_engine_weights(eng, i, &li.w, &li.b);
+    CHECK(dnnl_memory_get_memory_desc(cur, &li.src_md));
     dnnl_dims_t dst_dims = {1, l->oc, l->oh, l->ow}, b_dims = {l->oc};
-    CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
-    CHECK(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_x));
-    dnnl_primitive_attr_t attr;
-    dnnl_post_ops_t po;
-    CHECK(dnnl_primitive_attr_create(&attr));
-    CHECK(dnnl_post_ops_create(&po));
-    dnnl_primitive_desc_t pd;
-    dnnl_exec_arg_t args[MAX_ARGS];
-    int na = 0;
+    CHECK(dnnl_memory_desc_init_by_tag(&li.dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&li.b_md, 1, b_dims, dnnl_f32, dnnl_x));
+    CHECK(dnnl_primitive_attr_create(&li.attr));
+    CHECK(dnnl_post_ops_create(&li.po));
     if (l->op == MBT_OP_CONV || l->op == MBT_OP_DWCONV || l->op == MBT_OP_PWCONV) {
-      weights_md(l, &w_user);
-      if (l->op == MBT_OP_DWCONV) {
-        dnnl_dims_t wd = {l->ic, 1, 1, l->k, l->k};
-        CHECK(dnnl_memory_desc_init_by_tag(&w_any, 5, wd, dnnl_f32, dnnl_format_tag_any));
-      } else {
-        dnnl_dims_t wd = {l->oc, l->ic, l->k, l->k};
-        CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
-      }
-      if (l->act == MBT_ACT_RELU6) clip_post_op(po);
-      int fuse_dw = 0;
-      const struct mbt_layer *dw = l + 1;
-      if (fused && l->op == MBT_OP_PWCONV && l->res < -1 && i + 1 < m->nlayers &&
-          dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->src == i) {
-        fuse_dw = 1;
-        CHECK(dnnl_post_ops_append_dw(po, dnnl_f32, dnnl_f32, dnnl_f32, 3, dw->stride, 1, 0, 0,
-                                      NULL));
-        if (dw->act == MBT_ACT_RELU6) clip_post_op(po);
-      }
-      if (l->res >= -1) { /* the residual's layout is fixed: the producer's chosen one */
-        const dnnl_memory_desc_t *res_md;
-        CHECK(dnnl_memory_get_memory_desc(t[l->res], &res_md));
-        CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, res_md));
-        dst_any = *res_md;
-      }
-      dnnl_convolution_desc_t cd;
-      const int pad_r_h = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
-      const int pad_r_w = (l->ow - 1) * l->stride + l->k - l->iw - l->pad;
-      dnnl_dims_t strides = {l->stride, l->stride}, pl = {l->pad, l->pad},
-                  pr = {pad_r_h > 0 ? pad_r_h : 0, pad_r_w > 0 ? pad_r_w : 0};
-      CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
-      CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                               dnnl_convolution_direct, src_md, &w_any, &b_md,
-                                               &dst_any, strides, pl, pr));
-      CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL));
-      const dnnl_memory_desc_t *w_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-      const dnnl_memory_desc_t *dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-      dnnl_memory_t wm = reorder_now(d, &w_user, w, w_md), bm = mem(d, &b_md, (void *)b);
-      dnnl_memory_t out = mem(d, dst_md, NULL);
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, cur};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wm};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
-      if (fuse_dw) {
-        const float *dww, *dwb;
-        mbt_engine_weights(eng, i + 1, &dww, &dwb);
-        dnnl_memory_desc_t dw_user, dwb_md;
-        weights_md(dw, &dw_user);
-        dnnl_dims_t dbd = {dw->oc};
-        CHECK(dnnl_memory_desc_init_by_tag(&dwb_md, 1, dbd, dnnl_f32, dnnl_x));
-        const dnnl_memory_desc_t *dw_w_md = dnnl_primitive_desc_query_md(
-            pd, dnnl_query_exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
-        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS,
-                                       reorder_now(d, &dw_user, dww, dw_w_md)};
-        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
-                                       mem(d, &dwb_md, (void *)dwb)};
-      }
-      if (l->res >= -1)
-        args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                                       t[l->res]};
-      add_step(d, pd, na, args);
-      t[i] = out;
-      cur = out;
-      if (fuse_dw) t[++i] = out; /* the depthwise layer is done inside this step */
+      int fuse_dw;
+      t[i] = cur = conv_step(d, m, eng, i, fused, &li, t, &fuse_dw);
+      if (fuse_dw) t[++i] = cur; /* the depthwise layer is done inside this step */
     } else if (l->op == MBT_OP_GAVGPOOL) {
-      dnnl_pooling_v2_desc_t pdsc;
-      dnnl_dims_t strides = {1, 1}, kernel = {l->ih, l->iw}, dil = {0, 0}, pad = {0, 0};
-      CHECK(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference, dnnl_pooling_avg,
-                                              src_md, &dst_any, strides, kernel, dil, pad, pad));
-      CHECK(dnnl_primitive_desc_create(&pd, &pdsc, attr, d->eng, NULL));
-      dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, cur};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
-      add_step(d, pd, na, args);
-      t[i] = cur = out;
-    } else { /* fully connected over the pooled 1x1 map */
-      dnnl_inner_product_desc_t ipd;
-      dnnl_dims_t wd = {l->oc, l->ic, 1, 1}, ws = {1, l->oc, 1, 1}, od = {1, l->oc};
-      CHECK(dnnl_memory_desc_init_by_strides(&w_user, 4, wd, dnnl_f32, ws)); /* w[ic][oc] */
-      CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
-      dnnl_memory_desc_t o_any;
-      CHECK(dnnl_memory_desc_init_by_tag(&o_any, 2, od, dnnl_f32, dnnl_format_tag_any));
-      CHECK(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, src_md, &w_any,
-                                                 &b_md, &o_any));
-      CHECK(dnnl_primitive_desc_create(&pd, &ipd, attr, d->eng, NULL));
-      dnnl_memory_t wm = reorder_now(d, &w_user, w,
-                                     dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
-      dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, cur};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wm};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, mem(d, &b_md, (void *)b)};
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
-      add_step(d, pd, na, args);
-      t[i] = cur = out;
+      t[i] = cur = pool_step(d, &li);
+    } else {
+      t[i] = cur = fc_step(d, &li);
     }
-    dnnl_primitive_desc_destroy(pd);
-    dnnl_post_ops_destroy(po);
-    dnnl_primitive_attr_destroy(attr);
+    dnnl_post_ops_destroy(li.po);
+    dnnl_primitive_attr_destroy(li.attr);
   }
   /* logits back to a plain array */
   dnnl_memory_desc_t out_md;
@@ -274,6 +308,103 @@ static double time_prim(dnnl_primitive_t p, dnnl_stream_t st, int na, const dnnl
   return (mbt_now_ns() - t0) / (double)iters;
 }
 
+/* oneDNN's depthwise convolution of one layer (format any, clip post-op), ready to execute on
+ * memories filled with sane values. */
+struct dw_prim {
+  dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t po;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t prim;
+  dnnl_exec_arg_t args[4]; /* source, weights, bias, destination */
+};
+
+static void dw_prim_create(struct dw_prim *p, dnnl_engine_t eng, const struct mbt_layer *l) {
+  dnnl_memory_desc_t src, wei, bia, dst;
+  dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, wd = {l->ic, 1, 1, l->k, l->k}, bd = {l->ic},
+              dd = {1, l->oc, l->oh, l->ow};
+  CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any));
+  CHECK(dnnl_memory_desc_init_by_tag(&wei, 5, wd, dnnl_f32, dnnl_format_tag_any));
+  CHECK(dnnl_memory_desc_init_by_tag(&bia, 1, bd, dnnl_f32, dnnl_x));
+  CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any));
+  const int pr = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
+  dnnl_dims_t strides = {l->stride, l->stride}, pad_l = {l->pad, l->pad},
+              pad_r = {pr > 0 ? pr : 0, pr > 0 ? pr : 0};
+  dnnl_convolution_desc_t cd;
+  CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                           &src, &wei, &bia, &dst, strides, pad_l, pad_r));
+  CHECK(dnnl_primitive_attr_create(&p->attr));
+  CHECK(dnnl_post_ops_create(&p->po));
+  clip_post_op(p->po);
+  CHECK(dnnl_primitive_attr_set_post_ops(p->attr, p->po));
+  CHECK(dnnl_primitive_desc_create(&p->pd, &cd, p->attr, eng, NULL));
+  dnnl_memory_t mem_s, mem_w, mem_b, mem_d;
+  CHECK(dnnl_memory_create(&mem_s, dnnl_primitive_desc_query_md(p->pd, dnnl_query_src_md, 0), eng,
+                           DNNL_MEMORY_ALLOCATE));
+  CHECK(dnnl_memory_create(&mem_w, dnnl_primitive_desc_query_md(p->pd, dnnl_query_weights_md, 0),
+                           eng, DNNL_MEMORY_ALLOCATE));
+  CHECK(dnnl_memory_create(&mem_b, &bia, eng, DNNL_MEMORY_ALLOCATE));
+  CHECK(dnnl_memory_create(&mem_d, dnnl_primitive_desc_query_md(p->pd, dnnl_query_dst_md, 0), eng,
+                           DNNL_MEMORY_ALLOCATE));
+  dnnl_memory_t ms[3] = {mem_s, mem_w, mem_b};
+  for (int k = 0; k < 3; k++) { /* values do not change the time; fill with something sane */
+    void *h;
+    const dnnl_memory_desc_t *md;
+    CHECK(dnnl_memory_get_data_handle(ms[k], &h));
+    CHECK(dnnl_memory_get_memory_desc(ms[k], &md));
+    const size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
+    for (size_t q = 0; q < n; q++) ((float *)h)[q] = 0.25f + 0.001f * (float)(q % 97);
+  }
+  CHECK(dnnl_primitive_create(&p->prim, p->pd));
+  const dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem_s}, {DNNL_ARG_WEIGHTS, mem_w},
+                                   {DNNL_ARG_BIAS, mem_b}, {DNNL_ARG_DST, mem_d}};
+  memcpy(p->args, args, sizeof args);
+}
+
+static void dw_prim_destroy(struct dw_prim *p) {
+  dnnl_primitive_destroy(p->prim);
+  for (int k = 0; k < 4; k++) dnnl_memory_destroy(p->args[k].memory);
+  dnnl_primitive_desc_destroy(p->pd);
+  dnnl_post_ops_destroy(p->po);
+  dnnl_primitive_attr_destroy(p->attr);
+}
+
+/* Time the @p nc candidates of layer @p l on @p b against oneDNN's @p p (@p iters calls a
+ * timing): the fastest candidate alone, picked in 3 rounds of its own (*best), then it, the
+ * plan's candidate @p planned (-1: none) and oneDNN timed afresh in 7 interleaved rounds, so
+ * picking the best of many noisy medians does not flatter the figure: ours[0] the fastest,
+ * ours[1] the plan's, theirs oneDNN's. */
+static void dw_rounds(const struct mbt_layer *l, const struct mbt_variant *const *cand, int nc,
+                      int planned, const struct mbt_layer_bufs *b, const struct dw_prim *p,
+                      dnnl_stream_t st, long iters, int *best, double ours[2][7],
+                      double theirs[7]) {
+  double pick[64][3];
+  *best = 0;
+  for (int r = 0; r < 3 + 7; r++) {
+    const int last = r < 3 ? nc : 2;
+    for (int q = 0; q < last; q++) {
+      const int k = r < 3 ? q : q == 0 ? *best : planned;
+      if (k < 0) continue;
+      struct mbt_timing tm;
+      struct mbt_exec x = b->x;
+      float *packed = NULL;
+      if (mbt_variant_pack(cand[k], l, b->w, &packed) != MBT_OK) exit(1);
+      mbt_exec_bind(&x, cand[k], packed); /* its block sizes and packed weights */
+      mbt_measure(cand[k], &x, 1, 1.0, 1, &tm);
+      mbt_free(packed);
+      if (r < 3) pick[k][r] = tm.median_ns;
+      else ours[q][r - 3] = tm.median_ns;
+    }
+    if (r == 2) { /* the pick */
+      double bm = INFINITY;
+      for (int k = 0; k < nc; k++) {
+        const double med = mbt_median(pick[k], 3);
+        if (strncmp(cand[k]->name, "ref/", 4) && med < bm) bm = med, *best = k;
+      }
+    }
+    if (r >= 3) theirs[r - 3] = time_prim(p->prim, st, 4, p->args, iters);
+  }
+}
+
 /* Every distinct depthwise shape alone, warm: oneDNN's depthwise convolution (format any, clip
  * post-op) against the variant mobitune's plan chose for it, interleaved, median of 7 rounds. */
 static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
@@ -292,50 +423,12 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
     if (mbt_layer_repeats(m, i)) continue;
     char key[96];
     mbt_layer_key(l, key, sizeof key);
-    /* oneDNN */
-    dnnl_memory_desc_t src, wei, bia, dst;
-    dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, wd = {l->ic, 1, 1, l->k, l->k}, bd = {l->ic},
-                dd = {1, l->oc, l->oh, l->ow};
-    CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any));
-    CHECK(dnnl_memory_desc_init_by_tag(&wei, 5, wd, dnnl_f32, dnnl_format_tag_any));
-    CHECK(dnnl_memory_desc_init_by_tag(&bia, 1, bd, dnnl_f32, dnnl_x));
-    CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any));
-    const int pr = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
-    dnnl_dims_t strides = {l->stride, l->stride}, pad_l = {l->pad, l->pad},
-                pad_r = {pr > 0 ? pr : 0, pr > 0 ? pr : 0};
-    dnnl_convolution_desc_t cd;
-    CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                             &src, &wei, &bia, &dst, strides, pad_l, pad_r));
-    dnnl_primitive_attr_t attr;
-    dnnl_post_ops_t po;
-    CHECK(dnnl_primitive_attr_create(&attr));
-    CHECK(dnnl_post_ops_create(&po));
-    clip_post_op(po);
-    CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
-    dnnl_primitive_desc_t pd;
-    CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, eng, NULL));
-    dnnl_memory_t mem_s, mem_w, mem_b, mem_d;
-    CHECK(dnnl_memory_create(&mem_s, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), eng, DNNL_MEMORY_ALLOCATE));
-    CHECK(dnnl_memory_create(&mem_w, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), eng, DNNL_MEMORY_ALLOCATE));
-    CHECK(dnnl_memory_create(&mem_b, &bia, eng, DNNL_MEMORY_ALLOCATE));
-    CHECK(dnnl_memory_create(&mem_d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), eng, DNNL_MEMORY_ALLOCATE));
-    dnnl_memory_t ms[3] = {mem_s, mem_w, mem_b};
-    for (int k = 0; k < 3; k++) { /* values do not change the time; fill with something sane */
-      void *h;
-      const dnnl_memory_desc_t *md;
-      CHECK(dnnl_memory_get_data_handle(ms[k], &h));
-      CHECK(dnnl_memory_get_memory_desc(ms[k], &md));
-      const size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
-      for (size_t q = 0; q < n; q++) ((float *)h)[q] = 0.25f + 0.001f * (float)(q % 97);
-    }
-    dnnl_primitive_t prim;
-    CHECK(dnnl_primitive_create(&prim, pd));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, mem_s}, {DNNL_ARG_WEIGHTS, mem_w},
-                               {DNNL_ARG_BIAS, mem_b}, {DNNL_ARG_DST, mem_d}};
+    struct dw_prim p;
+    dw_prim_create(&p, eng, l);
     /* mobitune: every variant (the plan's among them), interleaved with oneDNN round by round */
     const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
     const struct mbt_variant *cand[64];
-    int nc = mbt_registry_candidates(l, cand, 63), planned = -1, best = 0;
+    int nc = mbt_registry_candidates(l, cand, 63), planned = -1, best;
     const struct mbt_variant *pv = c ? mbt_registry_find(c->variant, l) : NULL;
     for (int k = 0; k < nc; k++)
       if (cand[k] == pv) planned = k;
@@ -343,37 +436,10 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
     struct mbt_layer_bufs b;
     if (nc == 0 || mbt_layer_bufs_alloc(l, 11, &b) != MBT_OK) exit(1);
     long iters = 1;
-    double t = 0;
-    while ((t = time_prim(prim, st, 4, args, iters)) * (double)iters < 2e6 && iters < (1L << 20))
+    while (time_prim(p.prim, st, 4, p.args, iters) * (double)iters < 2e6 && iters < (1L << 20))
       iters *= 2;
-    /* the fastest variant alone, picked in 3 rounds of its own; then it, the plan's variant and
-     * oneDNN timed afresh in 7 interleaved rounds (so picking the best of many noisy medians
-     * does not flatter the figure) */
-    double pick[64][3], ours[2][7], theirs[7];
-    for (int r = 0; r < 3 + 7; r++) {
-      const int last = r < 3 ? nc : 2;
-      for (int q = 0; q < last; q++) {
-        const int k = r < 3 ? q : q == 0 ? best : planned;
-        if (k < 0) continue;
-        struct mbt_timing tm;
-        struct mbt_exec x = b.x;
-        float *packed = NULL;
-        if (mbt_variant_pack(cand[k], l, b.w, &packed) != MBT_OK) exit(1);
-        mbt_exec_bind(&x, cand[k], packed); /* its block sizes and packed weights */
-        mbt_measure(cand[k], &x, 1, 1.0, 1, &tm);
-        mbt_free(packed);
-        if (r < 3) pick[k][r] = tm.median_ns;
-        else ours[q][r - 3] = tm.median_ns;
-      }
-      if (r == 2) { /* the pick */
-        double bm = INFINITY;
-        for (int k = 0; k < nc; k++) {
-          const double med = mbt_median(pick[k], 3);
-          if (strncmp(cand[k]->name, "ref/", 4) && med < bm) bm = med, best = k;
-        }
-      }
-      if (r >= 3) theirs[r - 3] = time_prim(prim, st, 4, args, iters);
-    }
+    double ours[2][7], theirs[7];
+    dw_rounds(l, cand, nc, planned, &b, &p, st, iters, &best, ours, theirs);
     const struct mbt_variant *v = cand[best];
     const double a = mbt_median(ours[0], 7);
     const double d = mbt_median(theirs, 7), ap = planned >= 0 ? mbt_median(ours[1], 7) : NAN;
@@ -382,12 +448,7 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
     printf("%-10s %-22s %10.1f %10.1f %8.2f  %-60s %.1f\n", l->name, shape, a / 1e3, d / 1e3, d / a,
            v->name, ap / 1e3);
     mbt_layer_bufs_free(&b);
-    dnnl_primitive_destroy(prim);
-    dnnl_memory_destroy(mem_s), dnnl_memory_destroy(mem_w), dnnl_memory_destroy(mem_b);
-    dnnl_memory_destroy(mem_d);
-    dnnl_primitive_desc_destroy(pd);
-    dnnl_post_ops_destroy(po);
-    dnnl_primitive_attr_destroy(attr);
+    dw_prim_destroy(&p);
   }
   dnnl_stream_destroy(st);
   dnnl_engine_destroy(eng);

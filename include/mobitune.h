@@ -621,9 +621,10 @@ enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
 enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows);
 /** Replace the engine's weights with those of @p w (checked against its network first). */
 enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights *w);
-/** Write the engine's weights (network @p m) as a weight file, atomically. */
-enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, const float mean[3],
-                                 const float std[3], const char *path);
+/** Write the engine's weights as a weight file with input normalization @p mean, @p std,
+ * atomically. */
+enum mbt_status mbt_engine_save(mbt_engine_t e, const float mean[3], const float std[3],
+                                const char *path);
 /** Run once on @p input (ih x iw x 3 floats, NHWC). @return MBT_OK. */
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
 /** @return the class probabilities (softmax of the logits), length classes. */
@@ -666,31 +667,6 @@ void mbt_engine_normalization(mbt_engine_t e, float mean[3], float std[3]);
  * (NHWC), normalized as the weight file says (mbt_image_input() makes it from a photo).
  */
 enum mbt_status mbt_open(const char *weights, const char *plan, int threads, mbt_engine_t *out);
-
-/* ------------------------------------------------------------------ benchmarks */
-
-struct mbt_bench_opts {
-  int quick;    /**< shorter timings */
-  int runs;     /**< end-to-end timed runs per configuration */
-  int threads;  /**< threads for the end-to-end runs */
-  struct mbt_profile *profile; /**< when set, each layer's % of its roofline bound; a ceiling a
-                                    variant beat beyond the noise is marked suspect in it (the
-                                    caller saves it when mbt_profile_suspects grew) */
-  const struct mbt_plan *compare[2];  /**< other plans timed beside the plan (NULL = none) */
-  const char *compare_name[2];        /**< their labels */
-  int e2e_only;                       /**< 1 = skip the per-variant table */
-  const char *save;                   /**< when set, the end-to-end results are written there
-                                           as JSON (the report reads them) */
-};
-
-/**
- * Time every runnable variant on every distinct layer of @p model (median, spread, GFLOP/s,
- * GB/s of compulsory traffic), then the whole network with the plan @p pl (may be NULL),
- * with each single variant family forced everywhere it applies, and with the reference
- * kernels; ratios against the reference are measured in the same run.
- */
-enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *pl,
-                          const struct mbt_bench_opts *o, FILE *out);
 
 /* ------------------------------------------------------------------ report */
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "machine/counters.h"
 #include "machine/machine.h"
-#include "tuner/counters.h"
 
 /* The fingerprint keys plans: it covers what changes which kernel wins (CPU identity, usable
  * ISA, cache sizes, core count) and nothing that varies between boots (clock, load). */

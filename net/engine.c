@@ -13,7 +13,7 @@
 #include "common/common.h"
 #include "kernels/kernels.h"
 #include "net/net.h"
-#include "tuner/counters.h"
+#include "machine/counters.h"
 
 #define MAX_BUFS 8
 #define MAX_PACKERS 8
@@ -61,14 +61,6 @@ int mbt_engine_count(mbt_engine_t e, int on) {
 
 const long long *mbt_engine_layer_counts(mbt_engine_t e, int i) {
   return i >= 0 && i < e->model.nlayers ? e->cnt[i] : NULL;
-}
-
-int mbt_layer_has_weights(const struct mbt_layer *l) {
-  return l->op != MBT_OP_GAVGPOOL && l->op != MBT_OP_SCALE;
-}
-
-size_t mbt_layer_weight_count(const struct mbt_layer *l) {
-  return l->op == MBT_OP_GAVGPOOL || l->op == MBT_OP_SCALE ? 0 : (size_t)l->params;
 }
 
 /* He-uniform weights, then a random batch norm folded in: w' = w g / sqrt(v + eps),
@@ -621,6 +613,12 @@ const float *mbt_engine_logits(mbt_engine_t e) { return e->act[e->model.nlayers 
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b) {
   *w = e->w[i];
   *b = e->b[i];
+}
+
+enum mbt_status mbt_engine_save(mbt_engine_t e, const float mean[3], const float std[3],
+                                const char *path) {
+  return mbt_weights_write(&e->model, (const float *const *)e->w, (const float *const *)e->b, mean,
+                           std, path);
 }
 
 double mbt_engine_layer_ns(mbt_engine_t e, int i) {

@@ -9,6 +9,15 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "net/net.h"
+
+int mbt_layer_has_weights(const struct mbt_layer *l) {
+  return l->op != MBT_OP_GAVGPOOL && l->op != MBT_OP_SCALE;
+}
+
+size_t mbt_layer_weight_count(const struct mbt_layer *l) {
+  return l->op == MBT_OP_GAVGPOOL || l->op == MBT_OP_SCALE ? 0 : (size_t)l->params;
+}
 
 const char *mbt_op_name(enum mbt_op op) {
   static const char *const names[MBT_OP_COUNT] = {"conv", "dwconv", "pwconv", "gavgpool", "fc",

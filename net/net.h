@@ -9,6 +9,11 @@ size_t mbt_layer_weight_count(const struct mbt_layer *l);
 /* 1 when layer @p l has weights and biases (not the pool or the SE product). */
 int mbt_layer_has_weights(const struct mbt_layer *l);
 void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struct mbt_rng *r);
+/* Write the weights @p w[i] and biases @p b[i] (natural layouts) of every layer i of @p m that
+ * has them as a weight file at @p path, atomically (the engine's mbt_engine_save). */
+enum mbt_status mbt_weights_write(const struct mbt_model *m, const float *const *w,
+                                  const float *const *b, const float mean[3], const float std[3],
+                                  const char *path);
 /* The natural-layout weights and bias of layer @p i (NULL for the pool). */
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b);
 /* Run layer @p i with variant @p v from now on (packs its weights once per layout). */

@@ -68,18 +68,15 @@ const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const cha
   return NULL;
 }
 
-/* Parse and check a mapped file of @p len bytes at @p p into @p w. */
-static enum mbt_status parse(const char *path, const unsigned char *p, size_t len,
-                             struct mbt_weights *w) {
-  if (len < HEADER_BYTES)
-    return mbt_fail(MBT_EPARSE, "%s: %zu bytes is shorter than the %d-byte header (truncated?)",
-                    path, len, HEADER_BYTES);
-  if (memcmp(p, MAGIC, 8) != 0)
-    return mbt_fail(MBT_EPARSE, "%s: not a mobitune weight file (bad magic)", path);
-  const uint32_t version = get32(p + 8);
-  if (version != MBT_WEIGHTS_VERSION)
-    return mbt_fail(MBT_EPARSE, "%s: weight file version %u, this build reads version %d", path,
-                    version, MBT_WEIGHTS_VERSION);
+/* What the header says of the rest of the file: its tensors and where their values lie. */
+struct layout {
+  uint32_t nt;           /* tensors in the table */
+  uint64_t data, nbytes; /* the data region: its offset in the file and its size */
+};
+
+/* Check the header fields that describe the network into @p w. */
+static enum mbt_status parse_network(const char *path, const unsigned char *p,
+                                     struct mbt_weights *w) {
   const uint32_t kind = get32(p + 12);
   double alpha;
   const uint64_t ab = get64(p + 16);
@@ -101,6 +98,13 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
                       "(finite, mean in [-1e6, 1e6] and std in [1e-6, 1e6] allowed)", path, c,
                       (double)w->mean[c], (double)w->std[c]);
   }
+  return MBT_OK;
+}
+
+/* Check where the header puts the tensor table and the data of a file of @p len bytes, and the
+ * checksum over both, into @p lo. */
+static enum mbt_status parse_layout(const char *path, const unsigned char *p, size_t len,
+                                    struct layout *lo) {
   const uint32_t nt = get32(p + 56), table = get32(p + 60);
   const uint64_t data = get64(p + 64), nbytes = get64(p + 72), sum = get64(p + 80);
   if (nt == 0 || nt > MAX_TENSORS)
@@ -126,53 +130,81 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
   if (h != sum)
     return mbt_fail(MBT_EPARSE, "%s: checksum mismatch (file says %016llx, contents give %016llx): "
                     "the file is damaged", path, (unsigned long long)sum, (unsigned long long)h);
-  if (!(w->t = calloc(nt, sizeof *w->t))) return mbt_fail(MBT_ENOMEM, "cannot allocate the tensor table");
-  w->ntensors = (int)nt;
-  uint64_t end = 0; /* where the last tensor's values end in the data */
-  for (uint32_t i = 0; i < nt; i++) {
-    const unsigned char *e = p + HEADER_BYTES + (size_t)i * ENTRY_BYTES;
-    struct mbt_tensor *t = &w->t[i];
-    if (memchr(e, 0, sizeof t->name) == NULL || e[0] == 0)
-      return mbt_fail(MBT_EPARSE, "%s: tensor %u: empty or unterminated name", path, i);
-    memcpy(t->name, e, sizeof t->name);
-    const uint32_t ndim = get32(e + 48);
-    if (ndim < 1 || ndim > 4)
-      return mbt_fail(MBT_EPARSE, "%s: tensor %s: %u dimensions (1 to 4 allowed)", path, t->name, ndim);
-    t->ndim = (int)ndim;
-    uint64_t count = 1; /* checked before each multiply: at most MAX_VALUES, never wrapped */
-    for (uint32_t d = 0; d < 4; d++) {
-      const uint32_t s = get32(e + 52 + 4 * d);
-      if (d >= ndim) {
-        if (s != 0)
-          return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of a %u-dimensional tensor is "
-                          "%u (0 expected)", path, t->name, d, ndim, s);
-        continue;
-      }
-      if (s == 0 || s > (1u << 24) || count > MAX_VALUES / s)
-        return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of size %u is zero or too large "
-                        "(at most 2^24 per dimension and 2^32 values)", path, t->name, d, s);
-      t->shape[d] = (int)s;
-      count *= s;
+  lo->nt = nt, lo->data = data, lo->nbytes = nbytes;
+  return MBT_OK;
+}
+
+/* Check table entry @p i into w->t[i]; @p end grows to where its values end in the data. */
+static enum mbt_status parse_tensor(const char *path, const unsigned char *p,
+                                    const struct layout *lo, uint32_t i, struct mbt_weights *w,
+                                    uint64_t *end) {
+  const unsigned char *e = p + HEADER_BYTES + (size_t)i * ENTRY_BYTES;
+  struct mbt_tensor *t = &w->t[i];
+  if (memchr(e, 0, sizeof t->name) == NULL || e[0] == 0)
+    return mbt_fail(MBT_EPARSE, "%s: tensor %u: empty or unterminated name", path, i);
+  memcpy(t->name, e, sizeof t->name);
+  const uint32_t ndim = get32(e + 48);
+  if (ndim < 1 || ndim > 4)
+    return mbt_fail(MBT_EPARSE, "%s: tensor %s: %u dimensions (1 to 4 allowed)", path, t->name, ndim);
+  t->ndim = (int)ndim;
+  uint64_t count = 1; /* checked before each multiply: at most MAX_VALUES, never wrapped */
+  for (uint32_t d = 0; d < 4; d++) {
+    const uint32_t s = get32(e + 52 + 4 * d);
+    if (d >= ndim) {
+      if (s != 0)
+        return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of a %u-dimensional tensor is "
+                        "%u (0 expected)", path, t->name, d, ndim, s);
+      continue;
     }
-    const uint64_t off = get64(e + 72), cnt = get64(e + 80);
-    if (cnt != count)
-      return mbt_fail(MBT_EPARSE, "%s: tensor %s: %llu values but its shape holds %llu", path,
-                      t->name, (unsigned long long)cnt, (unsigned long long)count);
-    if (off % 4 != 0 || off > nbytes || cnt > (nbytes - off) / 4)
-      return mbt_fail(MBT_EPARSE, "%s: tensor %s: [%llu, +%llu floats) lies outside the %llu data "
-                      "bytes", path, t->name, (unsigned long long)off, (unsigned long long)cnt,
-                      (unsigned long long)nbytes);
-    t->count = (size_t)cnt;
-    t->data = (const float *)(const void *)(p + data + off);
-    if (off + cnt * 4 > end) end = off + cnt * 4;
-    for (uint32_t k = 0; k < i; k++)
-      if (!strcmp(w->t[k].name, t->name))
-        return mbt_fail(MBT_EPARSE, "%s: tensor %s appears twice", path, t->name);
+    if (s == 0 || s > (1u << 24) || count > MAX_VALUES / s)
+      return mbt_fail(MBT_EPARSE, "%s: tensor %s: dimension %u of size %u is zero or too large "
+                      "(at most 2^24 per dimension and 2^32 values)", path, t->name, d, s);
+    t->shape[d] = (int)s;
+    count *= s;
   }
-  if (nbytes > (end + 63) / 64 * 64)
+  const uint64_t off = get64(e + 72), cnt = get64(e + 80), nbytes = lo->nbytes;
+  if (cnt != count)
+    return mbt_fail(MBT_EPARSE, "%s: tensor %s: %llu values but its shape holds %llu", path,
+                    t->name, (unsigned long long)cnt, (unsigned long long)count);
+  if (off % 4 != 0 || off > nbytes || cnt > (nbytes - off) / 4)
+    return mbt_fail(MBT_EPARSE, "%s: tensor %s: [%llu, +%llu floats) lies outside the %llu data "
+                    "bytes", path, t->name, (unsigned long long)off, (unsigned long long)cnt,
+                    (unsigned long long)nbytes);
+  t->count = (size_t)cnt;
+  t->data = (const float *)(const void *)(p + lo->data + off);
+  if (off + cnt * 4 > *end) *end = off + cnt * 4;
+  for (uint32_t k = 0; k < i; k++)
+    if (!strcmp(w->t[k].name, t->name))
+      return mbt_fail(MBT_EPARSE, "%s: tensor %s appears twice", path, t->name);
+  return MBT_OK;
+}
+
+/* Parse and check a mapped file of @p len bytes at @p p into @p w. */
+static enum mbt_status parse(const char *path, const unsigned char *p, size_t len,
+                             struct mbt_weights *w) {
+  if (len < HEADER_BYTES)
+    return mbt_fail(MBT_EPARSE, "%s: %zu bytes is shorter than the %d-byte header (truncated?)",
+                    path, len, HEADER_BYTES);
+  if (memcmp(p, MAGIC, 8) != 0)
+    return mbt_fail(MBT_EPARSE, "%s: not a mobitune weight file (bad magic)", path);
+  const uint32_t version = get32(p + 8);
+  if (version != MBT_WEIGHTS_VERSION)
+    return mbt_fail(MBT_EPARSE, "%s: weight file version %u, this build reads version %d", path,
+                    version, MBT_WEIGHTS_VERSION);
+  struct layout lo = {0};
+  enum mbt_status st = parse_network(path, p, w);
+  if (st == MBT_OK) st = parse_layout(path, p, len, &lo);
+  if (st != MBT_OK) return st;
+  if (!(w->t = calloc(lo.nt, sizeof *w->t)))
+    return mbt_fail(MBT_ENOMEM, "cannot allocate the tensor table");
+  w->ntensors = (int)lo.nt;
+  uint64_t end = 0; /* where the last tensor's values end in the data */
+  for (uint32_t i = 0; i < lo.nt; i++)
+    if ((st = parse_tensor(path, p, &lo, i, w, &end)) != MBT_OK) return st;
+  if (lo.nbytes > (end + 63) / 64 * 64)
     return mbt_fail(MBT_EPARSE, "%s: field 'data bytes': %llu, but the tensors end at byte %llu "
                     "of the data (trailing bytes after the last tensor)", path,
-                    (unsigned long long)nbytes, (unsigned long long)end);
+                    (unsigned long long)lo.nbytes, (unsigned long long)end);
   return MBT_OK;
 }
 
@@ -258,8 +290,9 @@ enum mbt_status mbt_weights_check(const struct mbt_weights *w, const struct mbt_
   return MBT_OK;
 }
 
-enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, const float mean[3],
-                                 const float std[3], const char *path) {
+enum mbt_status mbt_weights_write(const struct mbt_model *m, const float *const *w,
+                                  const float *const *b, const float mean[3], const float std[3],
+                                  const char *path) {
   int nt = 0;
   size_t nbytes = 0;
   for (int i = 0; i < m->nlayers; i++) {
@@ -289,8 +322,6 @@ enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, cons
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
     if (!mbt_layer_has_weights(l)) continue;
-    const float *wt, *bs;
-    mbt_engine_weights(e, i, &wt, &bs);
     for (int part = 0; part < 2; part++, k++) {
       unsigned char *en = buf + HEADER_BYTES + (size_t)k * ENTRY_BYTES;
       int shape[4] = {l->oc, 0, 0, 0};
@@ -301,7 +332,7 @@ enum mbt_status mbt_weights_save(mbt_engine_t e, const struct mbt_model *m, cons
       for (int d = 0; d < nd; d++) put32(en + 52 + 4 * d, (uint32_t)shape[d]);
       put64(en + 72, off);
       put64(en + 80, cnt);
-      const float *src = part ? bs : wt;
+      const float *src = part ? b[i] : w[i];
       for (size_t j = 0; j < cnt; j++) putf(buf + data + off + 4 * j, src[j]);
       off += (cnt * 4 + 63) / 64 * 64;
     }

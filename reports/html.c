@@ -19,7 +19,7 @@
 #include "common/common.h"
 #include "net/net.h"
 #include "reports/report.h"
-#include "tuner/counters.h"
+#include "machine/counters.h"
 
 /* One problem's candidates: what was tried, how each fared and why the winner won. */
 static void decision(struct buf *b, const char *label, const struct mbt_choice *c) {

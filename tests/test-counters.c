@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "machine/counters.h"
 #include "machine/machine.h"
 #include "net/net.h"
 #include "tests/tap.h"
-#include "tuner/counters.h"
 #include "tuner/tuner.h"
 
 #define UNTOUCHED (-123456789LL)

@@ -148,7 +148,7 @@ static void weights(void) {
   mbt_engine_create(&m, NULL, NULL, 11, &a);
   mbt_engine_create(&m, NULL, NULL, 12, &b); /* other weights */
   const float mean[3] = {0.5f, 0.25f, 0.125f}, std[3] = {0.2f, 0.3f, 0.4f};
-  ok(mbt_weights_save(a, &m, mean, std, path) == MBT_OK, "save a V2 0.35/64 with 7 classes");
+  ok(mbt_engine_save(a, mean, std, path) == MBT_OK, "save a V2 0.35/64 with 7 classes");
   struct mbt_weights w;
   enum mbt_status st = mbt_weights_load(path, &w);
   ok(st == MBT_OK && w.kind == MBT_NET_V2 && w.alpha == 0.35 && w.res == 64 && w.classes == 7 &&
@@ -522,7 +522,7 @@ static void threads(void) {
     snprintf(path[k], sizeof path[k], "%s/%d.mbtw", dir, k);
     mbt_engine_t e;
     mbt_engine_create(&m[k], NULL, NULL, 21 + (uint64_t)k, &e);
-    mbt_weights_save(e, &m[k], mean, std, path[k]);
+    mbt_engine_save(e, mean, std, path[k]);
     if (!in) {
       in = malloc((size_t)64 * 64 * 3 * sizeof *in);
       mbt_engine_fill_input(e, in, 4);

@@ -3,7 +3,7 @@
 #define MBT_TUNER_H
 
 #include "kernels/kernels.h"
-#include "tuner/counters.h"
+#include "machine/counters.h"
 
 /* Buffers for one layer, filled from a seeded generator. */
 struct mbt_layer_bufs {

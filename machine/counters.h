@@ -1,4 +1,4 @@
-/* tuner/counters.h -- hardware counters behind one component table (PAPI or none). */
+/* machine/counters.h -- hardware counters behind one component table (PAPI or none). */
 #ifndef MBT_COUNTERS_H
 #define MBT_COUNTERS_H
 

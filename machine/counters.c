@@ -1,4 +1,4 @@
-/* tuner/counters.c -- PAPI component (when built with PAPI and the host exposes hardware
+/* machine/counters.c -- PAPI component (when built with PAPI and the host exposes hardware
  * events) and the "none" component.  Like PAPI's own tests, absence is not an error: the tuner
  * then times with the clock and says so. */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tuner/counters.h"
+#include "machine/counters.h"
 #ifdef HAVE_PAPI
 #include <papi.h>
 #endif
