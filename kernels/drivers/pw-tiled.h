@@ -5,7 +5,7 @@
  * With several KC blocks the partial sums go through the output buffer.  Threads may split the
  * panels (cpart/cparts).
  *
- * The including kernel file defines first:
+ * The including file (kernels/f32-pwconv/pw-tile.h, the register tile) defines first:
  *   MBT_PW_LANES                  floats per vector register (NR = MBT_PW_LANES x NV)
  *   struct epi                    its epilogue constants
  *   MBT_PW_EPI(e, n0, p, ldc)     an initializer of struct epi for the tile at (p, n0)
