@@ -38,7 +38,8 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
     const struct mbt_layer *l = &model->layers[i];
     if (mbt_layer_repeats(model, i)) continue;
     const struct mbt_variant *cand[32];
-    const int n = mbt_registry_candidates(l, cand, 32);
+    const struct mbt_kshape ks = mbt_layer_kshape(l);
+    const int n = mbt_registry_candidates(&ks, cand, 32);
     struct mbt_layer_bufs b;
     enum mbt_status st = mbt_layer_bufs_alloc(l, 7 + (uint64_t)i, &b);
     if (st != MBT_OK) return st;
@@ -46,7 +47,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
       struct mbt_timing t;
       struct mbt_exec x = b.x;
       float *packed;
-      if ((st = mbt_variant_pack(cand[v], l, b.w, &packed)) != MBT_OK) break;
+      if ((st = mbt_variant_pack(cand[v], &ks, b.w, &packed)) != MBT_OK) break;
       mbt_exec_bind(&x, cand[v], packed);
       mbt_measure(cand[v], &x, 1, min_ms, reps, &t);
       mbt_free(packed);

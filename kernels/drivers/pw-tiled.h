@@ -26,7 +26,7 @@
 
 #define MBT_PW_TILED(MR, NV, FN, CASES)                                                        \
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
-    const struct mbt_layer *l = e->l;                                                          \
+    const struct mbt_kshape *l = &e->s;                                                        \
     const size_t NR = (size_t)MBT_PW_LANES * NV;                                               \
     const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 72;                     \
     const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
