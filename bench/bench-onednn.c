@@ -378,6 +378,7 @@ static void dw_rounds(const struct mbt_layer *l, const struct mbt_variant *const
                       dnnl_stream_t st, long iters, int *best, double ours[2][7],
                       double theirs[7]) {
   double pick[64][3];
+  const struct mbt_kshape ks = mbt_layer_kshape(l);
   *best = 0;
   for (int r = 0; r < 3 + 7; r++) {
     const int last = r < 3 ? nc : 2;
@@ -387,7 +388,7 @@ static void dw_rounds(const struct mbt_layer *l, const struct mbt_variant *const
       struct mbt_timing tm;
       struct mbt_exec x = b->x;
       float *packed = NULL;
-      if (mbt_variant_pack(cand[k], l, b->w, &packed) != MBT_OK) exit(1);
+      if (mbt_variant_pack(cand[k], &ks, b->w, &packed) != MBT_OK) exit(1);
       mbt_exec_bind(&x, cand[k], packed); /* its block sizes and packed weights */
       mbt_measure(cand[k], &x, 1, 1.0, 1, &tm);
       mbt_free(packed);
@@ -428,8 +429,9 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
     /* mobitune: every variant (the plan's among them), interleaved with oneDNN round by round */
     const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
     const struct mbt_variant *cand[64];
-    int nc = mbt_registry_candidates(l, cand, 63), planned = -1, best;
-    const struct mbt_variant *pv = c ? mbt_registry_find(c->variant, l) : NULL;
+    const struct mbt_kshape ks = mbt_layer_kshape(l);
+    int nc = mbt_registry_candidates(&ks, cand, 63), planned = -1, best;
+    const struct mbt_variant *pv = c ? mbt_registry_find(c->variant, &ks) : NULL;
     for (int k = 0; k < nc; k++)
       if (cand[k] == pv) planned = k;
     if (pv && planned < 0) planned = nc, cand[nc++] = pv;

@@ -36,7 +36,8 @@ static enum mbt_status variant_row(const struct table *tb, int i, const struct m
   struct mbt_timing t;
   struct mbt_exec x = b->x;
   float *packed;
-  const enum mbt_status st = mbt_variant_pack(v, l, b->w, &packed);
+  const struct mbt_kshape ks = mbt_layer_kshape(l);
+  const enum mbt_status st = (enum mbt_status)mbt_variant_pack(v, &ks, b->w, &packed);
   if (st != MBT_OK) return st;
   mbt_exec_bind(&x, v, packed);
   mbt_measure(v, &x, 1, tb->min_ms, tb->reps, &t);
@@ -86,7 +87,8 @@ static enum mbt_status layer_table(const struct mbt_model *model, const struct m
     const struct mbt_layer *l = &model->layers[i];
     if (mbt_layer_repeats(model, i)) continue;
     const struct mbt_variant *cand[32];
-    const int n = mbt_registry_candidates(l, cand, 32);
+    const struct mbt_kshape ks = mbt_layer_kshape(l);
+    const int n = mbt_registry_candidates(&ks, cand, 32);
     struct mbt_layer_bufs b;
     enum mbt_status st = mbt_layer_bufs_alloc(l, 7 + (uint64_t)i, &b);
     if (st != MBT_OK) return st;

@@ -1,8 +1,9 @@
-/* kernels/kernels.h -- the layer-level variant contract and the registry.
+/* kernels/kernels.h -- the problem-level variant contract and the registry.
  *
- * A variant computes output rows [r0, r1) of one layer (NHWC fp32, batch 1), so a driver can
- * split a layer over threads by rows.  Weight layouts ("natural" layouts, as the engine stores
- * them; BN is already folded into weights and bias):
+ * A variant computes output rows [r0, r1) of one problem (struct mbt_kshape: NHWC fp32, batch
+ * 1), so a driver can split it over threads by rows.  The kernels floor knows problems, not
+ * networks: a caller converts its layer (net/net.h: mbt_layer_kshape).  Weight layouts
+ * ("natural" layouts, as the engine stores them; BN is already folded into weights and bias):
  *   conv    w[k][k][ic][oc]   (HWIO: output channels contiguous)
  *   dwconv  w[k][k][c]
  *   pwconv  w[ic][oc]
@@ -16,10 +17,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "include/mobitune.h"
+/* The operations and epilogue activations the kernels compute.  The values are the network's
+ * (enum mbt_op, enum mbt_act of include/mobitune.h; net/net.h checks that they agree), so a
+ * layer converts by copying its fields. */
+enum mbt_kop {
+  MBT_KOP_CONV = 0, /* full KxK convolution (the stem) */
+  MBT_KOP_DWCONV,   /* depthwise KxK */
+  MBT_KOP_PWCONV,   /* pointwise 1x1 */
+  MBT_KOP_GAVGPOOL, /* global average pool */
+  MBT_KOP_FC,       /* fully connected */
+  MBT_KOP_SCALE,    /* out = in x gate, per channel (the gate arrives as res, 1 x 1 x C) */
+  MBT_KOP_COUNT
+};
+enum mbt_kact {
+  MBT_KACT_NONE = 0, /* linear */
+  MBT_KACT_RELU6,    /* min(max(x, 0), 6) */
+  MBT_KACT_HSWISH,   /* x relu6(x + 3) / 6 */
+  MBT_KACT_RELU,     /* max(x, 0) */
+  MBT_KACT_HSIGMOID  /* relu6(x + 3) / 6, folded into the weights: a clamp to [0, 1] */
+};
+
+/* One problem: what a variant needs to know of the layer it computes. */
+struct mbt_kshape {
+  enum mbt_kop op;
+  int ih, iw, ic;     /* input height, width, channels */
+  int oh, ow, oc;     /* output */
+  int k, stride, pad; /* kernel size, stride, top/left padding (bottom/right implied) */
+  enum mbt_kact act;  /* epilogue after bias (mbt_exec_act) */
+};
 
 struct mbt_exec {
-  const struct mbt_layer *l;
+  struct mbt_kshape s; /* the problem (a copy: a driver may narrow it to a strip) */
   const float *in;
   float *out;
   const float *res;
@@ -51,21 +79,21 @@ typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
 
 /* Weights packed once at load time into the layout a variant's micro-kernel wants. */
 struct mbt_packer {
-  size_t (*size)(const struct mbt_layer *l); /* floats */
-  void (*pack)(const struct mbt_layer *l, const float *w, float *dst);
+  size_t (*size)(const struct mbt_kshape *s); /* floats */
+  void (*pack)(const struct mbt_kshape *s, const float *w, float *dst);
   int nr; /* output channels per packed panel: the unit a thread's channel part is made of */
 };
 
 struct mbt_variant {
   const char *name;   /* stable: "<driver>/<kernel name>"; appears in plans and reports */
-  enum mbt_op op;
+  enum mbt_kop op;
   uint32_t isa;       /* ISA bits that must all be present at run time */
   int rank;           /* static preference when no plan says otherwise (higher = tried first) */
   mbt_layer_fn fn;
-  int (*applicable)(const struct mbt_layer *l); /* NULL = any layer of this op */
-  const struct mbt_packer *packer;              /* NULL = natural weights */
-  int mc, kc;                                   /* driver block sizes, part of the name */
-  int flags;                                    /* MBT_SPLIT_C ... */
+  int (*applicable)(const struct mbt_kshape *s); /* NULL = any problem of this op */
+  const struct mbt_packer *packer;               /* NULL = natural weights */
+  int mc, kc;                                    /* driver block sizes, part of the name */
+  int flags;                                     /* MBT_SPLIT_C ... */
 };
 
 /* Point @p x at what variant @p v needs: its packed weights and block sizes. */
@@ -76,21 +104,23 @@ static inline void mbt_exec_bind(struct mbt_exec *x, const struct mbt_variant *v
   x->kc = v->kc;
 }
 
-/* Allocate and fill the packed weights of @p v for @p l (*packed = NULL when it needs none). */
-enum mbt_status mbt_variant_pack(const struct mbt_variant *v, const struct mbt_layer *l,
-                                 const float *w, float **packed);
+/* Allocate and fill the packed weights of @p v for @p s (*packed = NULL when it needs none).
+ * @return 0, or MBT_ENOMEM (an enum mbt_status, recorded with mbt_fail): the floor returns
+ * plain ints so that it needs no header above common/. */
+int mbt_variant_pack(const struct mbt_variant *v, const struct mbt_kshape *s, const float *w,
+                     float **packed);
 
 /* Every variant this build has, whether or not the host can run it. */
 const struct mbt_variant *mbt_registry_all(int *n);
-/* Variants for @p l that the host can run (after the MBT_ISA cap), best static rank first.
+/* Variants for @p s that the host can run (after the MBT_ISA cap), best static rank first.
  * Returns the count written to @p out (at most max). */
-int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant **out, int max);
-/* The variant called @p name, when the host can run it and it applies to @p l; else NULL. */
-const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_layer *l);
+int mbt_registry_candidates(const struct mbt_kshape *s, const struct mbt_variant **out, int max);
+/* The variant called @p name, when the host can run it and it applies to @p s; else NULL. */
+const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_kshape *s);
 /* 16-hex-digit hash of the sorted names of every variant in this build. */
 const char *mbt_registry_signature(void);
-/* Set the epilogue of @p x for activation @p a (clamp range, hard-swish flag). */
-void mbt_exec_act(struct mbt_exec *x, enum mbt_act a);
+/* Set the epilogue of @p x for its problem's activation x->s.act (clamp range, hard-swish). */
+void mbt_exec_act(struct mbt_exec *x);
 
 /* Fused depthwise + pointwise (kernels/drivers/fused.c): rows [r0, r1) of the pointwise output,
  * computed @p rows depthwise rows at a time into @p scratch (rows x ow x c floats), which the
@@ -114,15 +144,15 @@ void mbt_ref_gavgpool(const struct mbt_exec *e, int r0, int r1);
 void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1);
 void mbt_ref_scale(const struct mbt_exec *e, int r0, int r1);
 /* The reference kernel of an op. */
-mbt_layer_fn mbt_ref_fn(enum mbt_op op);
+mbt_layer_fn mbt_ref_fn(enum mbt_kop op);
 
-int mbt_conv_im2col_applicable(const struct mbt_layer *l);
-int mbt_conv_direct_applicable(const struct mbt_layer *l);
+int mbt_conv_im2col_applicable(const struct mbt_kshape *s);
+int mbt_conv_direct_applicable(const struct mbt_kshape *s);
 extern const struct mbt_packer mbt_pack_f32_conv_nr32__avx2;
-int mbt_dw_3x3s1_applicable(const struct mbt_layer *l);
-int mbt_dw_3x3s2_applicable(const struct mbt_layer *l);
-int mbt_dw_5x5s1_applicable(const struct mbt_layer *l);
-int mbt_dw_5x5s2_applicable(const struct mbt_layer *l);
+int mbt_dw_3x3s1_applicable(const struct mbt_kshape *s);
+int mbt_dw_3x3s2_applicable(const struct mbt_kshape *s);
+int mbt_dw_5x5s1_applicable(const struct mbt_kshape *s);
+int mbt_dw_5x5s2_applicable(const struct mbt_kshape *s);
 extern const struct mbt_packer mbt_pack_f32_nr8, mbt_pack_f32_nr16, mbt_pack_f32_nr24,
     mbt_pack_f32_nr32,
     mbt_pack_f32_nr48, mbt_pack_f32_nr64;

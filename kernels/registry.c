@@ -46,12 +46,12 @@ static void log_kept(void) {
   pthread_once(&once, log_kept_once);
 }
 
-int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant **out, int max) {
+int mbt_registry_candidates(const struct mbt_kshape *s, const struct mbt_variant **out, int max) {
   int n = 0;
   log_kept();
   for (int i = 0; i < NTABLE && n < max; i++) {
     const struct mbt_variant *v = &table[i];
-    if (v->op != l->op || !runnable(v) || (v->applicable && !v->applicable(l))) continue;
+    if (v->op != s->op || !runnable(v) || (v->applicable && !v->applicable(s))) continue;
     int j = n++;
     while (j > 0 && out[j - 1]->rank < v->rank) { /* insertion sort, best rank first */
       out[j] = out[j - 1];
@@ -62,11 +62,11 @@ int mbt_registry_candidates(const struct mbt_layer *l, const struct mbt_variant 
   return n;
 }
 
-const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_layer *l) {
+const struct mbt_variant *mbt_registry_find(const char *name, const struct mbt_kshape *s) {
   for (int i = 0; i < NTABLE; i++) {
     const struct mbt_variant *v = &table[i];
-    if (strcmp(v->name, name) == 0 && v->op == l->op && runnable(v) &&
-        (!v->applicable || v->applicable(l)))
+    if (strcmp(v->name, name) == 0 && v->op == s->op && runnable(v) &&
+        (!v->applicable || v->applicable(s)))
       return v;
   }
   return NULL;
@@ -92,18 +92,21 @@ const char *mbt_registry_signature(void) {
   return sig;
 }
 
-void mbt_exec_act(struct mbt_exec *x, enum mbt_act a) {
-  x->lo = a == MBT_ACT_RELU6 || a == MBT_ACT_RELU || a == MBT_ACT_HSIGMOID ? 0.0f : -INFINITY;
-  x->hi = a == MBT_ACT_RELU6 ? 6.0f : a == MBT_ACT_HSIGMOID ? 1.0f : INFINITY;
-  x->hswish = a == MBT_ACT_HSWISH;
+void mbt_exec_act(struct mbt_exec *x) {
+  const enum mbt_kact a = x->s.act;
+  x->lo = a == MBT_KACT_RELU6 || a == MBT_KACT_RELU || a == MBT_KACT_HSIGMOID ? 0.0f : -INFINITY;
+  x->hi = a == MBT_KACT_RELU6 ? 6.0f : a == MBT_KACT_HSIGMOID ? 1.0f : INFINITY;
+  x->hswish = a == MBT_KACT_HSWISH;
 }
 
-enum mbt_status mbt_variant_pack(const struct mbt_variant *v, const struct mbt_layer *l,
-                                 const float *w, float **packed) {
+int mbt_variant_pack(const struct mbt_variant *v, const struct mbt_kshape *s, const float *w,
+                     float **packed) {
   *packed = NULL;
   if (!v->packer) return MBT_OK;
-  *packed = mbt_alloc(v->packer->size(l), sizeof(float));
-  if (!*packed) return mbt_fail(MBT_ENOMEM, "cannot allocate packed weights for %s", l->name);
-  v->packer->pack(l, w, *packed);
+  *packed = mbt_alloc(v->packer->size(s), sizeof(float));
+  if (!*packed)
+    return mbt_fail(MBT_ENOMEM, "cannot allocate packed weights for %s (%dx%dx%d -> %d)",
+                    v->name, s->ih, s->iw, s->ic, s->oc);
+  v->packer->pack(s, w, *packed);
   return MBT_OK;
 }

@@ -103,7 +103,8 @@ static const struct mbt_choice *plan_entry(const struct mbt_plan *pl, const char
 static const struct mbt_variant *choose(const struct mbt_layer *l, const struct mbt_plan *pl,
                                         const char *force, int threads) {
   const struct mbt_variant *cand[32];
-  const int n = mbt_registry_candidates(l, cand, 32);
+  const struct mbt_kshape ks = mbt_layer_kshape(l);
+  const int n = mbt_registry_candidates(&ks, cand, 32);
   if (n == 0) return NULL;
   if (force && *force) {
     for (int i = 0; i < n; i++)
@@ -113,7 +114,7 @@ static const struct mbt_variant *choose(const struct mbt_layer *l, const struct 
     char key[96];
     mbt_layer_key(l, key, sizeof key);
     const struct mbt_choice *c = plan_entry(pl, key, threads);
-    const struct mbt_variant *v = c ? mbt_registry_find(c->variant, l) : NULL;
+    const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &ks) : NULL;
     if (v) return v;
   }
   return cand[0];
@@ -335,7 +336,8 @@ enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *
   while (k < MAX_PACKERS && e->pack[i][k].packer && e->pack[i][k].packer != v->packer) k++;
   if (k == MAX_PACKERS) return mbt_fail(MBT_EUNSUPPORTED, "more than %d weight layouts", k);
   if (!e->pack[i][k].packer) {
-    enum mbt_status st = mbt_variant_pack(v, &e->model.layers[i], e->w[i], &e->pack[i][k].data);
+    const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
+    enum mbt_status st = mbt_variant_pack(v, &ks, e->w[i], &e->pack[i][k].data);
     if (st != MBT_OK) return st;
     e->pack[i][k].packer = v->packer;
   }
@@ -468,7 +470,7 @@ void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int
 }
 
 /* The units a thread's channel part of @p v on @p l is made of: packed panels, else vectors. */
-static int channel_units(const struct mbt_variant *v, const struct mbt_layer *l) {
+static int channel_units(const struct mbt_variant *v, const struct mbt_kshape *l) {
   int nr = v->packer && v->packer->nr > 0 ? v->packer->nr : 1;
   if (!v->packer)
     nr = v->isa & MBT_ISA_AVX512F ? 16 : v->isa & MBT_ISA_AVX2 ? 8 : v->isa & MBT_ISA_NEON ? 4 : 1;
@@ -480,9 +482,9 @@ static int channel_units(const struct mbt_variant *v, const struct mbt_layer *l)
  * alone on big maps, channels on 7x7 maps and the fully connected layer, both on many
  * threads (14 rows on 16 threads: 2 x 8). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads) {
-  const int rows = x->l->oh;
+  const int rows = x->s.oh;
   int rp = 1, cp = 1;
-  mbt_split_2d(rows, channel_units(v, x->l), threads, (v->flags & MBT_SPLIT_C) != 0, &rp, &cp);
+  mbt_split_2d(rows, channel_units(v, &x->s), threads, (v->flags & MBT_SPLIT_C) != 0, &rp, &cp);
   if (rp * cp <= 1) {
     v->fn(x, 0, rows);
     return;
@@ -508,12 +510,12 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
 
 static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_exec *x) {
   const struct mbt_layer *l = &e->model.layers[i];
-  *x = (struct mbt_exec){l, l->src < 0 ? input : e->act[l->src], e->act[i],
+  *x = (struct mbt_exec){mbt_layer_kshape(l), l->src < 0 ? input : e->act[l->src], e->act[i],
                          l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
                          e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
   if (l->op == MBT_OP_PWCONV) x->ldo = e->ldo[i];
   if (l->op == MBT_OP_DWCONV && l->src >= 0) x->ldi = e->ldo[l->src];
-  mbt_exec_act(x, l->act);
+  mbt_exec_act(x);
   mbt_exec_bind(x, e->var[i], e->packed[i]);
 }
 

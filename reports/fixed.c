@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "net/net.h"
 #include "reports/report.h"
 
 /* The variant a forced engine runs on @p l for @p family: the first candidate (best rank
@@ -20,7 +21,8 @@
 static const struct mbt_variant *forced_variant(const struct mbt_layer *l, const char *family) {
   const struct mbt_variant *cand[32];
   char tag[24];
-  const int n = mbt_registry_candidates(l, cand, 32);
+  const struct mbt_kshape ks = mbt_layer_kshape(l);
+  const int n = mbt_registry_candidates(&ks, cand, 32);
   snprintf(tag, sizeof tag, "__%s", family);
   for (int k = 0; k < n; k++)
     if (strstr(cand[k]->name, tag)) return cand[k];

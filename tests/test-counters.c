@@ -64,7 +64,7 @@ int main(void) {
   l.res = -2, l.act = MBT_ACT_RELU6, l.params = 64.0 * 64;
   struct mbt_layer_bufs b;
   if (mbt_layer_bufs_alloc(&l, 1, &b) != MBT_OK) skip_all("cannot allocate the layer");
-  const struct mbt_variant *v = mbt_registry_find("ref/mbt_f32_pwconv_ref", &l);
+  const struct mbt_variant *v = mbt_registry_find("ref/mbt_f32_pwconv_ref", &b.x.s);
   if (!v) skip_all("no reference pointwise variant");
 
   /* The component around a loop of calls: a call count whose run counts some 2 ms of task time

@@ -35,11 +35,11 @@ static void ref_layer(const struct mbt_layer *l, const float *in, const float *a
   mbt_layer_init_weights(l, d->w, d->b, r);
   for (size_t k = 0; k < nw; k++) d->aw[k] = fabsf(d->w[k]);
   for (int k = 0; k < l->oc; k++) d->ab[k] = fabsf(d->b[k]);
-  struct mbt_exec x = {l, in, d->out, NULL, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-  mbt_exec_act(&x, l->act);
-  mbt_ref_fn(l->op)(&x, 0, l->oh);
-  struct mbt_exec xm = {l, ain, d->mag, NULL, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-  mbt_ref_fn(l->op)(&xm, 0, l->oh);
+  struct mbt_exec x = {mbt_layer_kshape(l), in, d->out, NULL, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  mbt_exec_act(&x);
+  mbt_ref_fn(x.s.op)(&x, 0, l->oh);
+  struct mbt_exec xm = {mbt_layer_kshape(l), ain, d->mag, NULL, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  mbt_ref_fn(x.s.op)(&xm, 0, l->oh);
 }
 
 static void check_block(const struct mbt_model *m, int i, const struct mbt_variant *all, int nv,
@@ -56,24 +56,26 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
   const size_t window = (size_t)(7 * L[1].stride + L[1].k) * L[1].iw * L[1].ic;
   float *scratch = falloc(2 * (strip + window));
   const struct mbt_variant *pwv[2][2]; /* [best-ranked, reference] for layers 0 and 2 */
+  const struct mbt_kshape ks[3] = {mbt_layer_kshape(&L[0]), mbt_layer_kshape(&L[1]),
+                                   mbt_layer_kshape(&L[2])};
   for (int j = 0; j < 2; j++) {
     const struct mbt_variant *cand[32];
-    mbt_registry_candidates(&L[2 * j], cand, 32);
+    mbt_registry_candidates(&ks[2 * j], cand, 32);
     pwv[0][j] = cand[0];
-    pwv[1][j] = mbt_registry_find("ref/mbt_f32_pwconv_ref", &L[2 * j]);
+    pwv[1][j] = mbt_registry_find("ref/mbt_f32_pwconv_ref", &ks[2 * j]);
   }
   for (int a = 0; a < nv; a++) {
-    if (all[a].op != MBT_OP_DWCONV || !mbt_registry_find(all[a].name, &L[1])) continue;
+    if (all[a].op != MBT_KOP_DWCONV || !mbt_registry_find(all[a].name, &ks[1])) continue;
     for (int pv = 0; pv < 2; pv++) {
       float *packed[2];
-      mbt_variant_pack(pwv[pv][0], &L[0], d[0].w, &packed[0]);
-      mbt_variant_pack(pwv[pv][1], &L[2], d[2].w, &packed[1]);
+      mbt_variant_pack(pwv[pv][0], &ks[0], d[0].w, &packed[0]);
+      mbt_variant_pack(pwv[pv][1], &ks[2], d[2].w, &packed[1]);
       for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5) {
         for (size_t k = 0; k < nout; k++) out[k] = NAN;
-        struct mbt_exec xe = {&L[0], x, NULL, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-        struct mbt_exec xd = {&L[1], NULL, NULL, NULL, d[1].w, d[1].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-        struct mbt_exec xp = {&L[2], NULL, out, NULL, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-        mbt_exec_act(&xe, L[0].act), mbt_exec_act(&xd, L[1].act), mbt_exec_act(&xp, L[2].act);
+        struct mbt_exec xe = {ks[0], x, NULL, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+        struct mbt_exec xd = {ks[1], NULL, NULL, NULL, d[1].w, d[1].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+        struct mbt_exec xp = {ks[2], NULL, out, NULL, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+        mbt_exec_act(&xe), mbt_exec_act(&xd), mbt_exec_act(&xp);
         mbt_exec_bind(&xe, pwv[pv][0], packed[0]);
         mbt_exec_bind(&xd, &all[a], NULL);
         mbt_exec_bind(&xp, pwv[pv][1], packed[1]);
@@ -141,7 +143,8 @@ static void team_kept(void) {
   mbt_model_build(MBT_NET_V1, 1.0, 224, &m);
   const struct mbt_layer *l = &m.layers[m.nlayers - 1];
   const struct mbt_variant *cand[32], *v = NULL;
-  const int nc = mbt_registry_candidates(l, cand, 32);
+  const struct mbt_kshape ks = mbt_layer_kshape(l);
+  const int nc = mbt_registry_candidates(&ks, cand, 32);
   for (int k = 0; k < nc && !v; k++)
     if (cand[k]->flags & MBT_SPLIT_C) v = cand[k];
   struct mbt_layer_bufs b;
@@ -151,7 +154,7 @@ static void team_kept(void) {
     mbt_model_free(&m);
     return;
   }
-  if (mbt_variant_pack(v, l, b.w, &packed) != MBT_OK) exit(1);
+  if (mbt_variant_pack(v, &ks, b.w, &packed) != MBT_OK) exit(1);
   mbt_exec_bind(&b.x, v, packed);
   long before[N], after[N];
   team_tids(N, before);
@@ -198,24 +201,24 @@ int main(void) {
       for (size_t k = 0; k < mbt_layer_weight_count(p); k++) awp[k] = fabsf(wp[k]);
       for (int k = 0; k < d->oc; k++) abd[k] = fabsf(bd[k]);
       for (int k = 0; k < p->oc; k++) abp[k] = fabsf(bp[k]);
-      struct mbt_exec xd = {d, x, mid, NULL, wd, bd, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-      struct mbt_exec xp = {p, mid, ref, NULL, wp, bp, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-      mbt_exec_act(&xd, d->act);
-      mbt_exec_act(&xp, p->act);
+      struct mbt_exec xd = {mbt_layer_kshape(d), x, mid, NULL, wd, bd, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+      struct mbt_exec xp = {mbt_layer_kshape(p), mid, ref, NULL, wp, bp, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+      mbt_exec_act(&xd);
+      mbt_exec_act(&xp);
       mbt_ref_dwconv(&xd, 0, d->oh);
       mbt_ref_pwconv(&xp, 0, p->oh);
-      struct mbt_exec md = {d, ax, amid, NULL, awd, abd, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-      struct mbt_exec mp = {p, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+      struct mbt_exec md = {xd.s, ax, amid, NULL, awd, abd, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+      struct mbt_exec mp = {xp.s, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
       mbt_ref_dwconv(&md, 0, d->oh);
       mbt_ref_pwconv(&mp, 0, p->oh);
       int pw_seen = 0;
       for (int a = 0; a < nv; a++) {
-        if (all[a].op != MBT_OP_DWCONV || !mbt_registry_find(all[a].name, d)) continue;
+        if (all[a].op != MBT_KOP_DWCONV || !mbt_registry_find(all[a].name, &xd.s)) continue;
         for (int b = 0; b < nv; b++) {
-          if (all[b].op != MBT_OP_PWCONV || !mbt_registry_find(all[b].name, p)) continue;
+          if (all[b].op != MBT_KOP_PWCONV || !mbt_registry_find(all[b].name, &xp.s)) continue;
           if (pw_seen++ % 5 != 0 && strncmp(all[b].name, "ref/", 4)) continue; /* a spread */
           float *packed;
-          mbt_variant_pack(&all[b], p, wp, &packed);
+          mbt_variant_pack(&all[b], &xp.s, wp, &packed);
           for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5) {
             for (size_t k = 0; k < nout; k++) out[k] = NAN;
             struct mbt_exec fd = xd, fp = xp;

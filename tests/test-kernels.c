@@ -40,7 +40,7 @@ static float *exact(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
  * and r1, and those that split output channels for threads run each range as three channel
  * parts. */
 static void run_split(const struct mbt_variant *v, const struct mbt_exec *x) {
-  const int oh = x->l->oh, mid = oh > 2 ? (oh / 2) | 1 : oh / 2;
+  const int oh = x->s.oh, mid = oh > 2 ? (oh / 2) | 1 : oh / 2;
   if (v->flags & MBT_SPLIT_C) {
     for (int part = 0; part < 3; part++) {
       struct mbt_exec xp = *x;
@@ -72,12 +72,12 @@ static size_t count_bad(const float *out, size_t ld, const float *ref, const flo
  * stay as it was.  Returns 1 when the strided run agrees with the reference. */
 static int strided(const struct mbt_variant *v, const struct mbt_exec *x, const float *ref,
                    const float *mag) {
-  const struct mbt_layer *l = x->l;
+  const struct mbt_kshape *l = &x->s;
   const size_t npin = (size_t)l->ih * l->iw, npix = (size_t)l->oh * l->ow;
-  const size_t ci = (size_t)l->ic, co = (size_t)l->oc, ld = (l->op == MBT_OP_DWCONV ? ci : co) + 3;
+  const size_t ci = (size_t)l->ic, co = (size_t)l->oc, ld = (l->op == MBT_KOP_DWCONV ? ci : co) + 3;
   struct mbt_exec y = *x;
   float *sin = NULL, *sout = NULL, *sres = NULL;
-  if (l->op == MBT_OP_DWCONV) {
+  if (l->op == MBT_KOP_DWCONV) {
     sin = exact(npin * ld);
     for (size_t i = 0; i < npin * ld; i++) sin[i] = NAN;
     for (size_t p = 0; p < npin; p++) memcpy(sin + p * ld, x->in + p * ci, ci * sizeof(float));
@@ -98,9 +98,9 @@ static int strided(const struct mbt_variant *v, const struct mbt_exec *x, const 
   y.out = sout;
   run_split(v, &y);
   size_t at = 0;
-  const size_t lo = l->op == MBT_OP_DWCONV ? co : ld;
+  const size_t lo = l->op == MBT_KOP_DWCONV ? co : ld;
   int good = count_bad(sout, lo, ref, mag, npix, co, &at) == 0;
-  if (l->op == MBT_OP_PWCONV)
+  if (l->op == MBT_KOP_PWCONV)
     for (size_t p = 0; p < npix; p++)
       for (size_t k = co; k < ld; k++) good &= sout[p * ld + k] == 7.0f;
   free(sin), free(sout), free(sres);
@@ -121,20 +121,20 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   for (size_t i = 0; i < nw; i++) aw[i] = fabsf(w[i]);
   for (int i = 0; i < l->oc; i++) ab[i] = fabsf(b[i]);
   for (size_t i = 0; res && i < nout; i++) ares[i] = fabsf(res[i] = mbt_rng_range(r, -3.0f, 3.0f));
-  struct mbt_exec x = {l, in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-  mbt_exec_act(&x, l->act);
-  mbt_ref_fn(l->op)(&x, 0, l->oh);
-  struct mbt_exec xm = {l, ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-  mbt_ref_fn(l->op)(&xm, 0, l->oh);
+  struct mbt_exec x = {mbt_layer_kshape(l), in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  mbt_exec_act(&x);
+  mbt_ref_fn(x.s.op)(&x, 0, l->oh);
+  struct mbt_exec xm = {mbt_layer_kshape(l), ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+  mbt_ref_fn(x.s.op)(&xm, 0, l->oh);
   int nv, failures = 0;
   const struct mbt_variant *all = mbt_registry_all(&nv);
   for (int v = 0; v < nv; v++) {
-    if (all[v].op != l->op || !mbt_registry_find(all[v].name, l)) continue;
+    if (all[v].op != x.s.op || !mbt_registry_find(all[v].name, &x.s)) continue;
     for (size_t i = 0; i < nout; i++) out[i] = NAN;
     memset(out + nout, 0xA5, CANARY * sizeof(float));
     x.out = out;
     float *packed = NULL;
-    if (mbt_variant_pack(&all[v], l, w, &packed) != MBT_OK) {
+    if (mbt_variant_pack(&all[v], &x.s, w, &packed) != MBT_OK) {
       ok(0, "%s %s: cannot pack weights", all[v].name, what);
       failures++;
       continue;

@@ -103,7 +103,7 @@ static void prune(const struct mbt_layer *l, struct layer_cands *c, int i,
       c->info[j].out = MBT_CAND_ROOFLINE;
       continue;
     }
-    if (mbt_variant_pack(c->v[j], l, b.w, &packed) != MBT_OK) continue;
+    if (mbt_variant_pack(c->v[j], &x.s, b.w, &packed) != MBT_OK) continue;
     mbt_exec_bind(&x, c->v[j], packed);
     struct mbt_timing t;
     mbt_measure(c->v[j], &x, 1, 0.2, 3, &t);
@@ -564,7 +564,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
     memset(&lc[i], 0, sizeof lc[i]);
     lc[i].todo = need(pl, keys[i], o);
     const struct mbt_variant *all[MAXC];
-    const int na = mbt_registry_candidates(l, all, MAXC);
+    const struct mbt_kshape ks = mbt_layer_kshape(l);
+    const int na = mbt_registry_candidates(&ks, all, MAXC);
     for (int k = 0; k < na; k++) {
       if (strncmp(all[k]->name, "ref/", 4) == 0) {
         lc[i].ref = all[k];
@@ -798,7 +799,8 @@ enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *mo
   for (int i = 0; i < n; i++)
     if (lc[i].todo) {
       const struct mbt_choice *c = mbt_plan_find(pl, keys[i]);
-      const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &model->layers[i]) : NULL;
+      const struct mbt_kshape ks = mbt_layer_kshape(&model->layers[i]);
+      const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &ks) : NULL;
       if (v && (st = mbt_engine_use(e, i, v)) != MBT_OK) goto done;
     }
   const int over = o->budget_s > 0 && mbt_now_ns() - t_begin > 1e9 * o->budget_s;

@@ -2,7 +2,7 @@
  * computed into a scratch buffer small enough to stay in L1/L2 and consumed at once by the
  * pointwise variant, so the intermediate tensor never travels to memory.  Any depthwise variant
  * (any K, stride, padding) and any pointwise variant compose: the depthwise one writes the strip
- * through its orow0 offset, the pointwise one sees the strip as a small layer of its own. */
+ * through its orow0 offset, the pointwise one sees the strip as a small problem of its own. */
 #include "config.h"
 
 #include <string.h>
@@ -12,7 +12,7 @@
 void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw,
                         const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
                         float *scratch, int r0, int r1) {
-  const struct mbt_layer *pl = pw->l;
+  const struct mbt_kshape *pl = &pw->s;
   const size_t row_out = (size_t)pl->ow * (pw->ldo ? pw->ldo : (size_t)pl->oc);
   for (int y = r0; y < r1; y += rows) {
     const int n = r1 - y < rows ? r1 - y : rows;
@@ -20,10 +20,8 @@ void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw
     d.out = scratch;
     d.orow0 = y;
     dwv->fn(&d, y, y + n);
-    struct mbt_layer strip = *pl; /* the strip as an n-row pointwise layer */
-    strip.ih = strip.oh = n;
     struct mbt_exec p = *pw;
-    p.l = &strip;
+    p.s.ih = p.s.oh = n; /* the strip as an n-row pointwise problem */
     p.in = scratch;
     p.out = pw->out + (size_t)y * row_out;
     p.res = pw->res ? pw->res + (size_t)y * row_out : NULL;
@@ -40,7 +38,7 @@ void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *
                           const struct mbt_variant *dwv, const struct mbt_exec *dw,
                           const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
                           float *window, float *scratch, int r0, int r1) {
-  const struct mbt_layer *el = ex->l, *dl = dw->l;
+  const struct mbt_kshape *el = &ex->s, *dl = &dw->s;
   const size_t row_in = (size_t)el->iw * el->ic, row_ex = (size_t)el->ow * el->oc;
   const int S = dl->stride, P = dl->pad, K = dl->k;
   int wlo = 0, whi = 0; /* the window holds expanded rows [wlo, whi) */
@@ -57,10 +55,8 @@ void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *
     }
     wlo = a;
     if (b > whi) {
-      struct mbt_layer strip = *el; /* expanded rows [whi, b) as a small pointwise layer */
-      strip.ih = strip.oh = b - whi;
       struct mbt_exec x = *ex;
-      x.l = &strip;
+      x.s.ih = x.s.oh = b - whi; /* expanded rows [whi, b) as a small pointwise problem */
       x.in = ex->in + (size_t)whi * row_in;
       x.out = window + (size_t)(whi - wlo) * row_ex;
       x.ldo = 0; /* the window is dense, whatever the layer's own output would be */

@@ -5,7 +5,7 @@
  * With several KC blocks the partial sums go through the output buffer.  Threads may split the
  * panels (cpart/cparts).
  *
- * The including kernel file defines first:
+ * The including file (kernels/f32-pwconv/pw-tile.h, the register tile) defines first:
  *   MBT_PW_LANES                  floats per vector register (NR = MBT_PW_LANES x NV)
  *   struct epi                    its epilogue constants
  *   MBT_PW_EPI(e, n0, p, ldc)     an initializer of struct epi for the tile at (p, n0)
@@ -26,7 +26,7 @@
 
 #define MBT_PW_TILED(MR, NV, FN, CASES)                                                        \
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
-    const struct mbt_layer *l = e->l;                                                          \
+    const struct mbt_kshape *l = &e->s;                                                        \
     const size_t NR = (size_t)MBT_PW_LANES * NV;                                               \
     const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 72;                     \
     const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \

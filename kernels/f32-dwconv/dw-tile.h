@@ -48,7 +48,7 @@
 DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full, DWT_MASK m,
                      int nr, int np, const int edge, const int K, const int S, const int R,
                      const int T, const int WRES, const int SK) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const size_t c = (size_t)l->ic;
   const int W = l->iw, H = l->ih, P = (K - 1) / 2;
   const int ix0 = ox * S - P, iy0 = oy * S - P;
@@ -107,7 +107,7 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
 
 DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, const int S,
                      const int R, const int T, const int WRES) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int ow = l->ow, W = l->iw, H = l->ih, P = (K - 1) / 2;
   /* this call's share of the channel vectors (threads may split channels) */
   const int nblk = (l->ic + DWT_LANES - 1) / DWT_LANES, parts = e->cparts > 1 ? e->cparts : 1;

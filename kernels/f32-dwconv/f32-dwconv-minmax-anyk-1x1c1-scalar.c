@@ -9,7 +9,7 @@
 #define CB 64 /* channels per accumulator block */
 
 void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int c = l->ic, k = l->k, s = l->stride;
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox++)
@@ -38,7 +38,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, 
 
 /* The KxK-specialised SIMD families (dw-tile.h) apply to same-padded K = 3, 5 at stride S. */
 #define DW_APPLICABLE(K, S)                                                                    \
-  int mbt_dw_##K##x##K##s##S##_applicable(const struct mbt_layer *l) {                         \
+  int mbt_dw_##K##x##K##s##S##_applicable(const struct mbt_kshape *l) {                         \
     return l->k == K && l->stride == S && l->pad == (K - 1) / 2;                               \
   }
 DW_APPLICABLE(3, 1)

@@ -25,7 +25,7 @@ static inline void store(float *p, __m256 v, int n, __m256i mask) {
 }
 
 void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int c = l->ic, k = l->k, s = l->stride, W = l->iw, ow = l->ow;
   const size_t xc = e->ldi ? e->ldi : (size_t)c; /* input pixel stride */
   const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);

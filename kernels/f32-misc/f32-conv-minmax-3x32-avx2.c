@@ -13,12 +13,12 @@
 
 #define NR 32
 
-static size_t kdim(const struct mbt_layer *l) { return (size_t)l->k * l->k * l->ic; }
-static size_t npanels(const struct mbt_layer *l) { return (size_t)(l->oc + NR - 1) / NR; }
+static size_t kdim(const struct mbt_kshape *l) { return (size_t)l->k * l->k * l->ic; }
+static size_t npanels(const struct mbt_kshape *l) { return (size_t)(l->oc + NR - 1) / NR; }
 
-static size_t conv_size(const struct mbt_layer *l) { return npanels(l) * NR * kdim(l); }
+static size_t conv_size(const struct mbt_kshape *l) { return npanels(l) * NR * kdim(l); }
 
-static void conv_pack(const struct mbt_layer *l, const float *w, float *dst) {
+static void conv_pack(const struct mbt_kshape *l, const float *w, float *dst) {
   const size_t K = kdim(l);
   for (size_t j = 0; j < npanels(l); j++)
     for (size_t k = 0; k < K; k++)
@@ -30,7 +30,7 @@ static void conv_pack(const struct mbt_layer *l, const float *w, float *dst) {
 
 const struct mbt_packer mbt_pack_f32_conv_nr32__avx2 = {conv_size, conv_pack, 32};
 
-int mbt_conv_direct_applicable(const struct mbt_layer *l) { return l->ic <= 16 && l->k <= 7; }
+int mbt_conv_direct_applicable(const struct mbt_kshape *l) { return l->ic <= 16 && l->k <= 7; }
 
 static inline __m256i tail_mask(int n) {
   static const int32_t m[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -38,7 +38,7 @@ static inline __m256i tail_mask(int n) {
 }
 
 void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int k = l->k, s = l->stride, ic = l->ic, W = l->iw;
   const size_t K = kdim(l), np = npanels(l), parts = e->cparts > 1 ? (size_t)e->cparts : 1;
   const size_t j0 = np * (size_t)e->cpart / parts, j1 = np * (size_t)(e->cpart + 1) / parts;

@@ -11,12 +11,12 @@
 
 #define IM2COL_FLOATS 8192 /* 32 KiB of stack: the strip stays in L1/L2 */
 
-int mbt_conv_im2col_applicable(const struct mbt_layer *l) {
+int mbt_conv_im2col_applicable(const struct mbt_kshape *l) {
   return l->k * l->k * l->ic <= IM2COL_FLOATS;
 }
 
 void mbt_f32_conv_minmax_ukernel_im2col_6x16__avx2(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int k = l->k, ic = l->ic, kk = k * k * ic;
   const int chunk = IM2COL_FLOATS / kk;
   float col[IM2COL_FLOATS];
@@ -37,11 +37,11 @@ void mbt_f32_conv_minmax_ukernel_im2col_6x16__avx2(const struct mbt_exec *e, int
           }
         }
       }
-      /* The strip as a 1 x np pointwise layer over kk input channels. */
-      struct mbt_layer g = *l;
-      g.op = MBT_OP_PWCONV;
-      g.ih = g.oh = 1, g.iw = g.ow = np, g.ic = kk, g.k = g.stride = 1, g.pad = 0, g.res = -2;
-      const struct mbt_exec x = {&g, col, e->out + ((size_t)oy * l->ow + ox0) * l->oc, NULL,
+      /* The strip as a 1 x np pointwise problem over kk input channels. */
+      struct mbt_kshape g = *l;
+      g.op = MBT_KOP_PWCONV;
+      g.ih = g.oh = 1, g.iw = g.ow = np, g.ic = kk, g.k = g.stride = 1, g.pad = 0;
+      const struct mbt_exec x = {g, col, e->out + ((size_t)oy * l->ow + ox0) * l->oc, NULL,
                                  e->w, e->b, e->lo, e->hi, NULL, 0, 0, 0, 0, 1, e->hswish, 0, 0, 0};
       mbt_f32_pwconv_minmax_ukernel_6x16__avx2(&x, 0, 1);
     }

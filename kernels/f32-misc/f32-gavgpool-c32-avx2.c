@@ -13,7 +13,7 @@ static inline __m256i tail_mask(int n) {
 }
 
 void mbt_f32_gavgpool_ukernel_c32__avx2(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   if (r0 >= r1) return;
   const size_t npix = (size_t)l->ih * l->iw, c = (size_t)l->ic;
   const __m256 scale = _mm256_set1_ps(1.0f / (float)npix);

@@ -8,7 +8,7 @@
 
 /* Full KxK convolution, HWIO weights: one output pixel x 16 output channels per tile. */
 void mbt_f32_conv_minmax_ukernel_anyk_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int k = l->k, ic = l->ic, oc = l->oc;
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox++)
@@ -34,7 +34,7 @@ void mbt_f32_conv_minmax_ukernel_anyk_1x16__scalar(const struct mbt_exec *e, int
 }
 
 void mbt_f32_gavgpool_ukernel_c16__scalar(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   if (r0 >= r1) return;
   const size_t npix = (size_t)l->ih * l->iw;
   const float scale = 1.0f / (float)npix;
@@ -48,7 +48,7 @@ void mbt_f32_gavgpool_ukernel_c16__scalar(const struct mbt_exec *e, int r0, int 
 }
 
 void mbt_f32_fc_ukernel_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   if (r0 >= r1) return;
   for (int n0 = 0; n0 < l->oc; n0 += NB) {
     const int n = l->oc - n0 < NB ? l->oc - n0 : NB;
@@ -65,7 +65,7 @@ void mbt_f32_fc_ukernel_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
 /* The squeeze-and-excitation product: rows [r0, r1) of in x gate (gate = e->res, per channel),
  * eight channels at a time (the compiler vectorizes the inner loop). */
 void mbt_f32_scale_ukernel_c8__scalar(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const size_t c = (size_t)l->ic;
   for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++) {
     const float *x = e->in + p * c;

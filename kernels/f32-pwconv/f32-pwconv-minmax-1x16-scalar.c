@@ -8,7 +8,7 @@
 #define NR 16
 
 void mbt_f32_pwconv_minmax_ukernel_1x16__scalar(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int ic = l->ic, oc = l->oc;
   const size_t ldo = e->ldo ? e->ldo : (size_t)oc;
   for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++) {

@@ -22,7 +22,7 @@ static inline __m256i tail_mask(int n) {
  * accumulators stay in registers. */
 static inline __attribute__((always_inline)) void tile(const struct mbt_exec *e, size_t p0,
                                                        int n0, const int mr) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int ic = l->ic, oc = l->oc, n = oc - n0 < NR ? oc - n0 : NR;
   const __m256i m0 = tail_mask(n), m1 = tail_mask(n - 8);
   const int full = n == NR;
@@ -71,7 +71,7 @@ static inline __attribute__((always_inline)) void tile(const struct mbt_exec *e,
 }
 
 void mbt_f32_pwconv_minmax_ukernel_6x16__avx2(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const size_t pe = (size_t)r1 * l->ow;
   /* Channel blocks outside, pixels inside: the 16-column weight panel stays in L1/L2 while
    * the pixel rows stream past it. */

@@ -1,90 +1,46 @@
-/* Pointwise 1x1 as C[P x oc] = A[P x ic] * W[ic x oc], NEON (aarch64, FMA), over weights packed
- * once at load time into NR-column panels (f32-pwconv-pack.c), register tiles 8x8 and 6x16
- * (16 and 24 of the 32 vector registers accumulate).  The tiled driver blocks pixels by MC and
- * the reduction by KC like the x86 families; with several KC blocks the partial sums go through
- * the output buffer.  Channel tails go through a small stack tile, so nothing is read or written
- * past any buffer.  Honours cpart/cparts. */
+/* Pointwise 1x1 as C[P x oc] = A[P x ic] * W[ic x oc], NEON (aarch64, FMA): the packed tile
+ * template (kernels/f32-pwconv/pw-tile.h) at 4 floats per vector, over weights packed once at
+ * load time into NR-column panels (f32-pwconv-pack.c), register tiles 8x8 and 6x16 (16 and 24
+ * of the 32 vector registers accumulate).  NEON has no masked loads: a channel tail of n < 4
+ * goes through a small zero-filled stack vector, so nothing is read or written past any
+ * buffer. */
 #include "config.h"
 
 #include <arm_neon.h>
-#include <string.h>
 
 #include "kernels/kernels.h"
 
-struct epi {
-  const float *bias, *res;
-  float lo, hi;
-  size_t ldres;
-  int hswish;
-};
-
-static inline __attribute__((always_inline)) void tile(const int mr, const int nv, size_t kc,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict bp,
-                                                       float *restrict c, size_t ldc,
-                                                       int ncols, int first, int last,
-                                                       const struct epi *ep) {
-  float32x4_t acc[8][4];
-  const int full = ncols == 4 * nv;
-  float tmp[8][16]; /* partial-width tiles are staged here */
-  if (!full && !first)
-    for (int i = 0; i < mr; i++) memcpy(tmp[i], c + i * ldc, (size_t)ncols * sizeof(float));
-#pragma GCC unroll 8
-  for (int i = 0; i < mr; i++)
-#pragma GCC unroll 4
-    for (int j = 0; j < nv; j++)
-      acc[i][j] = first ? vdupq_n_f32(0.0f)
-                  : full ? vld1q_f32(c + i * ldc + 4 * j) : vld1q_f32(&tmp[i][4 * j]);
-  for (size_t k = 0; k < kc; k++) {
-    float32x4_t b[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < nv; j++) b[j] = vld1q_f32(bp + k * 4 * nv + 4 * j);
-#pragma GCC unroll 8
-    for (int i = 0; i < mr; i++) {
-      const float32x4_t x = vdupq_n_f32(a[i * lda + k]);
-#pragma GCC unroll 4
-      for (int j = 0; j < nv; j++) acc[i][j] = vfmaq_f32(acc[i][j], x, b[j]);
-    }
-  }
-  if (last) {
-    const float32x4_t lo = vdupq_n_f32(ep->lo), hi = vdupq_n_f32(ep->hi);
-#pragma GCC unroll 4
-    for (int j = 0; j < nv; j++) {
-      float bb[4] = {0, 0, 0, 0};
-      for (int q = 0; q < 4 && 4 * j + q < ncols; q++) bb[q] = ep->bias ? ep->bias[4 * j + q] : 0;
-      const float32x4_t bias = vld1q_f32(bb);
-#pragma GCC unroll 8
-      for (int i = 0; i < mr; i++) {
-        float32x4_t v = vminq_f32(vmaxq_f32(vaddq_f32(acc[i][j], bias), lo), hi);
-        if (ep->hswish) { /* v relu6(v + 3) / 6 */
-          const float32x4_t r = vminq_f32(vmaxq_f32(vaddq_f32(v, vdupq_n_f32(3.0f)), vdupq_n_f32(0.0f)),
-                                          vdupq_n_f32(6.0f));
-          v = vmulq_f32(v, vmulq_f32(r, vdupq_n_f32(1.0f / 6.0f)));
-        }
-        acc[i][j] = v;
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < mr; i++) {
-    if (full) {
-#pragma GCC unroll 4
-      for (int j = 0; j < nv; j++) vst1q_f32(c + i * ldc + 4 * j, acc[i][j]);
-    } else {
-#pragma GCC unroll 4
-      for (int j = 0; j < nv; j++) vst1q_f32(&tmp[i][4 * j], acc[i][j]);
-      memcpy(c + i * ldc, tmp[i], (size_t)ncols * sizeof(float));
-    }
-    if (last && ep->res)
-      for (int q = 0; q < ncols; q++) c[i * ldc + q] += ep->res[i * ep->ldres + q];
-  }
+static inline float32x4_t ld_part(const float *p, int n) {
+  if (n >= 4) return vld1q_f32(p);
+  float t[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n; i++) t[i] = p[i];
+  return vld1q_f32(t);
 }
 
-#define MBT_PW_LANES 4
-#define MBT_PW_EPI(e, n0, p, ldc) \
-  {(e)->b ? (e)->b + (n0) : NULL, (e)->res ? (e)->res + (p) * (ldc) + (n0) : NULL, (e)->lo,       \
-   (e)->hi, (ldc), (e)->hswish}
-#include "kernels/drivers/pw-tiled.h"
+static inline void st_part(float *p, float32x4_t v, int n) {
+  float t[4];
+  vst1q_f32(t, v);
+  for (int i = 0; i < n; i++) p[i] = t[i];
+}
+
+#define PWT_V float32x4_t
+#define PWT_LANES 4
+#define PWT_MASK int
+#define PWT_MR 8
+#define PWT_TAIL(n) ((n) < 0 ? 0 : (n) > 4 ? 4 : (n))
+#define PWT_LD(p, full, m) ((full) ? vld1q_f32(p) : ld_part((p), (m)))
+#define PWT_ST(p, v, full, m) ((full) ? vst1q_f32((p), (v)) : st_part((p), (v), (m)))
+#define PWT_LDM(p, m) ld_part((p), (m))
+#define PWT_LDA(p) vld1q_f32(p)
+#define PWT_BCAST(p) vdupq_n_f32(*(p))
+#define PWT_SET1(x) vdupq_n_f32(x)
+#define PWT_ZERO() vdupq_n_f32(0.0f)
+#define PWT_ADD(a, b) vaddq_f32((a), (b))
+#define PWT_MUL(a, b) vmulq_f32((a), (b))
+#define PWT_MIN(a, b) vminq_f32((a), (b))
+#define PWT_MAX(a, b) vmaxq_f32((a), (b))
+#define PWT_FMA(a, b, c) vfmaq_f32((c), (a), (b))
+#include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */
 MBT_PW_TILED(8, 2, mbt_f32_pwconv_minmax_ukernel_8x8__neonfma_tiled, MBT_PW_CASES_8(2))

@@ -5,9 +5,9 @@
 
 #include "kernels/kernels.h"
 
-static size_t panels(const struct mbt_layer *l, int nr) { return (size_t)(l->oc + nr - 1) / nr; }
+static size_t panels(const struct mbt_kshape *l, int nr) { return (size_t)(l->oc + nr - 1) / nr; }
 
-static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int nr) {
+static void pack_nr(const struct mbt_kshape *l, const float *w, float *dst, int nr) {
   for (size_t j = 0; j < panels(l, nr); j++)
     for (int k = 0; k < l->ic; k++)
       for (int c = 0; c < nr; c++) {
@@ -17,8 +17,8 @@ static void pack_nr(const struct mbt_layer *l, const float *w, float *dst, int n
 }
 
 #define PACKER(NR)                                                                             \
-  static size_t size_nr##NR(const struct mbt_layer *l) { return panels(l, NR) * NR * l->ic; }  \
-  static void pack_nr##NR(const struct mbt_layer *l, const float *w, float *dst) {             \
+  static size_t size_nr##NR(const struct mbt_kshape *l) { return panels(l, NR) * NR * l->ic; }  \
+  static void pack_nr##NR(const struct mbt_kshape *l, const float *w, float *dst) {             \
     pack_nr(l, w, dst, NR);                                                                    \
   }                                                                                            \
   const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR, NR};

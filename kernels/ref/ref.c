@@ -13,7 +13,7 @@ static float epilogue(const struct mbt_exec *e, double acc, size_t idx, int c) {
 }
 
 void mbt_ref_conv(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox++)
       for (int co = 0; co < l->oc; co++) {
@@ -35,7 +35,7 @@ void mbt_ref_conv(const struct mbt_exec *e, int r0, int r1) {
 }
 
 void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const int c = l->ic;
   const size_t xc = e->ldi ? e->ldi : (size_t)c;
   for (int oy = r0; oy < r1; oy++)
@@ -58,7 +58,7 @@ void mbt_ref_dwconv(const struct mbt_exec *e, int r0, int r1) {
 }
 
 void mbt_ref_pwconv(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const size_t ldo = e->ldo ? e->ldo : (size_t)l->oc;
   for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++)
     for (int co = 0; co < l->oc; co++) {
@@ -70,7 +70,7 @@ void mbt_ref_pwconv(const struct mbt_exec *e, int r0, int r1) {
 }
 
 void mbt_ref_gavgpool(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   if (r0 >= r1) return;
   const size_t npix = (size_t)l->ih * l->iw;
   for (int ch = 0; ch < l->ic; ch++) {
@@ -81,7 +81,7 @@ void mbt_ref_gavgpool(const struct mbt_exec *e, int r0, int r1) {
 }
 
 void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   if (r0 >= r1) return;
   for (int co = 0; co < l->oc; co++) {
     double acc = 0;
@@ -92,14 +92,14 @@ void mbt_ref_fc(const struct mbt_exec *e, int r0, int r1) {
 
 /* out[p][c] = in[p][c] x gate[c] (the gate arrives as e->res). */
 void mbt_ref_scale(const struct mbt_exec *e, int r0, int r1) {
-  const struct mbt_layer *l = e->l;
+  const struct mbt_kshape *l = &e->s;
   const size_t c = (size_t)l->ic;
   for (size_t p = (size_t)r0 * l->ow; p < (size_t)r1 * l->ow; p++)
     for (size_t k = 0; k < c; k++) e->out[p * c + k] = (float)((double)e->in[p * c + k] * e->res[k]);
 }
 
-mbt_layer_fn mbt_ref_fn(enum mbt_op op) {
-  static const mbt_layer_fn fns[MBT_OP_COUNT] = {mbt_ref_conv, mbt_ref_dwconv, mbt_ref_pwconv,
-                                                 mbt_ref_gavgpool, mbt_ref_fc, mbt_ref_scale};
-  return (unsigned)op < MBT_OP_COUNT ? fns[op] : NULL;
+mbt_layer_fn mbt_ref_fn(enum mbt_kop op) {
+  static const mbt_layer_fn fns[MBT_KOP_COUNT] = {mbt_ref_conv, mbt_ref_dwconv, mbt_ref_pwconv,
+                                                  mbt_ref_gavgpool, mbt_ref_fc, mbt_ref_scale};
+  return (unsigned)op < MBT_KOP_COUNT ? fns[op] : NULL;
 }
