@@ -3,18 +3,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "include/mobitune.h"
 #include "bench/bench.h"
-#include "common/common.h" /* mbt_read_file_max: the size-limited reader of every loader */
+#include "plan/merge.h"
+#include "roofline/roofline.h"
 
 enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
            C_PLAN = 128, C_WEIGHTS = 256 };
@@ -175,6 +174,72 @@ static const struct int_opt *int_option(const struct opts *o, const char *name) 
   return NULL;
 }
 
+/* The options that set a flag (an int field) or keep their value as it is (a string field). */
+struct field_opt {
+  const char *name;
+  int flag;
+  size_t field;
+};
+static const struct field_opt *field_option(const char *name) {
+#define FLAG(n, f) {n, 1, offsetof(struct opts, f)}
+#define STR(n, f) {n, 0, offsetof(struct opts, f)}
+  static const struct field_opt t[] = {
+      FLAG("json", json), FLAG("quick", quick), FLAG("show", show), FLAG("redo", redo),
+      FLAG("force", force), FLAG("verify", verify), FLAG("strict", strict),
+      FLAG("quiet", quiet), FLAG("layers", layers), FLAG("e2e", e2e), FLAG("cold", cold),
+      FLAG("candidates", cands), STR("data", data), STR("plan", plan), STR("profile", profile),
+      STR("out", out), STR("variant", variant), STR("weights", weights), STR("image", image),
+      STR("input", input), STR("nets", nets), STR("compare-profile", other_profile),
+      STR("labels", labels), STR("point", point),
+  };
+#undef FLAG
+#undef STR
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+    if (!strcmp(t[i].name, name)) return &t[i];
+  return NULL;
+}
+
+/* Option @p n with its value @p v (NULL for a flag) into @p o.  0 or the exit status. */
+static int parse_value(const char *n, const char *v, struct opts *o) {
+  const struct field_opt *fo = field_option(n);
+  const struct int_opt *io = int_option(o, n);
+  char *end;
+  long x;
+  errno = 0;
+  if (fo && fo->flag) *(int *)((char *)o + fo->field) = 1;
+  else if (fo) *(const char **)((char *)o + fo->field) = v;
+  else if (io) {
+    if (parse_long(n, v, io->lo, io->hi, &x)) return 2;
+    *(int *)((char *)o + io->field) = (int)x;
+  } else if (!strcmp(n, "compare")) {
+    if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
+    o->compare[o->ncompare++] = v;
+  } else if (!strcmp(n, "net")) {
+    if (mbt_net_parse(v, &o->net) != MBT_OK)
+      return bad("--net '%s' is not a known network (expected v1, v2, v3-large or v3-small)%s",
+                 v, "");
+  } else if (!strcmp(n, "alpha")) {
+    o->alpha = strtod(v, &end);
+    if (errno || end == v || *end || !(o->alpha > 0 && o->alpha <= 1.5))
+      return bad("--alpha '%s' is not a number in (0, 1.5]%s", v, "");
+  } else if (!strcmp(n, "effort")) {
+    enum mbt_effort ef;
+    if (mbt_effort_parse(v, &ef) != MBT_OK)
+      return bad("--effort '%s' is not estimate, measure, patient or exhaustive%s", v, "");
+    o->effort = ef;
+  } else if (!strcmp(n, "budget")) {
+    o->budget = strtod(v, &end);
+    if (*end == 's') end++;
+    if (errno || end == v || *end || !(o->budget > 0 && o->budget <= 86400))
+      return bad("--budget '%s' is not a number of seconds in (0, 86400]%s", v, "");
+  } else if (!strcmp(n, "seed")) {
+    o->seed = strtoull(v, &end, 0); /* which would take "-1" as 2^64 - 1: a digit first */
+    if (!(*v >= '0' && *v <= '9') || errno || end == v || *end)
+      return bad("--seed '%s' is not an integer in [0, 18446744073709551615]%s", v, "");
+  }
+  return 0;
+}
+
 static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) {
   struct option lo[NOPTS + 1];
   for (int i = 0; i < NOPTS; i++)
@@ -199,71 +264,12 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
       return bad("%s: unknown option '%s' (see --help)", c->name, argv[optind - 1]);
     const struct optdef *d = &optdefs[idx - OPT_BASE];
     if (!(d->cmds & c->bit)) return bad("option --%s does not apply to '%s'", d->name, c->name);
-    const char *n = d->name, *v = optarg;
-    long x;
-    if (!strcmp(n, "help")) {
+    if (!strcmp(d->name, "help")) {
       usage(stdout, c);
       exit(0);
-    } else if (!strcmp(n, "json")) o->json = 1;
-    else if (!strcmp(n, "quick")) o->quick = 1;
-    else if (!strcmp(n, "show")) o->show = 1;
-    else if (!strcmp(n, "redo")) o->redo = 1;
-    else if (!strcmp(n, "force")) o->force = 1;
-    else if (!strcmp(n, "verify")) o->verify = 1;
-    else if (!strcmp(n, "strict")) o->strict = 1;
-    else if (!strcmp(n, "quiet")) o->quiet = 1;
-    else if (!strcmp(n, "layers")) o->layers = 1;
-    else if (!strcmp(n, "e2e")) o->e2e = 1;
-    else if (!strcmp(n, "cold")) o->cold = 1;
-    else if (!strcmp(n, "candidates")) o->cands = 1;
-    else if (!strcmp(n, "compare")) {
-      if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
-      o->compare[o->ncompare++] = v;
     }
-    else if (!strcmp(n, "data")) o->data = v;
-    else if (!strcmp(n, "plan")) o->plan = v;
-    else if (!strcmp(n, "profile")) o->profile = v;
-    else if (!strcmp(n, "out")) o->out = v;
-    else if (!strcmp(n, "variant")) o->variant = v;
-    else if (!strcmp(n, "weights")) o->weights = v;
-    else if (!strcmp(n, "image")) o->image = v;
-    else if (!strcmp(n, "input")) o->input = v;
-    else if (!strcmp(n, "nets")) o->nets = v;
-    else if (!strcmp(n, "compare-profile")) o->other_profile = v;
-    else if (!strcmp(n, "labels")) o->labels = v;
-    else if (!strcmp(n, "point")) o->point = v;
-    else if (!strcmp(n, "net")) {
-      if (mbt_net_parse(v, &o->net) != MBT_OK)
-        return bad("--net '%s' is not a known network (expected v1, v2, v3-large or v3-small)%s", v, "");
-    } else if (!strcmp(n, "alpha")) {
-      char *end;
-      errno = 0;
-      o->alpha = strtod(v, &end);
-      if (errno || end == v || *end || !(o->alpha > 0 && o->alpha <= 1.5))
-        return bad("--alpha '%s' is not a number in (0, 1.5]%s", v, "");
-    } else if (int_option(o, n)) {
-      const struct int_opt *io = int_option(o, n);
-      if (parse_long(n, v, io->lo, io->hi, &x)) return 2;
-      *(int *)((char *)o + io->field) = (int)x;
-    } else if (!strcmp(n, "effort")) {
-      enum mbt_effort ef;
-      if (mbt_effort_parse(v, &ef) != MBT_OK)
-        return bad("--effort '%s' is not estimate, measure, patient or exhaustive%s", v, "");
-      o->effort = ef;
-    } else if (!strcmp(n, "budget")) {
-      char *end;
-      errno = 0;
-      o->budget = strtod(v, &end);
-      if (*end == 's') end++;
-      if (errno || end == v || *end || !(o->budget > 0 && o->budget <= 86400))
-        return bad("--budget '%s' is not a number of seconds in (0, 86400]%s", v, "");
-    } else if (!strcmp(n, "seed")) {
-      char *end;
-      errno = 0;
-      o->seed = strtoull(v, &end, 0); /* which would take "-1" as 2^64 - 1: a digit first */
-      if (!(*v >= '0' && *v <= '9') || errno || end == v || *end)
-        return bad("--seed '%s' is not an integer in [0, 18446744073709551615]%s", v, "");
-    }
+    const int rc = parse_value(d->name, optarg, o);
+    if (rc) return rc;
   }
   if (c->bit == C_PLAN) { /* an action and its files */
     o->args = argv + optind, o->nargs = argc - optind;
@@ -273,14 +279,19 @@ static int parse(int argc, char **argv, const struct cmddef *c, struct opts *o) 
   return 0;
 }
 
+/* DATA: --data or ./mobitune-data; created when asked to. */
+static const char *data_dir(const struct opts *o, int create) {
+  const char *dir = o->data ? o->data : "mobitune-data";
+  if (create && mkdir(dir, 0755) != 0 && errno != EEXIST)
+    fprintf(stderr, "mobitune: cannot create %s: %s\n", dir, strerror(errno));
+  return dir;
+}
+
 /* DATA/name unless the option gave a path; creates DATA when asked to. */
 static const char *data_path(const struct opts *o, const char *given, const char *name,
                              char *buf, size_t n, int create) {
   if (given) return given;
-  const char *dir = o->data ? o->data : "mobitune-data";
-  if (create && mkdir(dir, 0755) != 0 && errno != EEXIST)
-    fprintf(stderr, "mobitune: cannot create %s: %s\n", dir, strerror(errno));
-  snprintf(buf, n, "%s/%s", dir, name);
+  snprintf(buf, n, "%s/%s", data_dir(o, create), name);
   return buf;
 }
 
@@ -304,33 +315,7 @@ static void model_placement(const struct opts *o, const struct mbt_model *model)
            "says where every layer sits on it)\n", path);
     return;
   }
-  const int t = o->threads > 1 ? o->threads : 1;
-  printf("\non this machine (%s, %d thread%s): %s peak %.1f GFLOP/s; ridge points", path, t,
-         t > 1 ? "s" : "", p.simd_isa, t > 1 ? p.peak_simdn.best : p.peak_simd1.best);
-  struct mbt_place pc;
-  mbt_roofline_place(&p, model, 0, t, &pc);
-  for (int l = 0; l < p.nlevels; l++)
-    printf(" %s %.2f%s", p.levels[l].name, pc.ridges[l], l + 1 < p.nlevels ? "," : " FLOP/B\n");
-  printf("%-12s %-8s %9s  %-22s %10s  %-22s %10s\n", "layer", "kind", "FLOP/B", "alone",
-         "GFLOP/s", "in the network", "GFLOP/s");
-  int mem = 0;
-  for (int i = 0; i < model->nlayers; i++) {
-    const struct mbt_layer *l = &model->layers[i];
-    mbt_roofline_place(&p, model, i, t, &pc);
-    char a[32], b[32];
-    snprintf(a, sizeof a, "%s-bound at %s", pc.memory_bound ? "memory" : "compute",
-             p.levels[pc.level].name);
-    snprintf(b, sizeof b, "%s-bound at %s", pc.net_memory_bound ? "memory" : "compute",
-             p.levels[pc.net_level].name);
-    mem += pc.net_memory_bound;
-    printf("%-12s %-8s %9.3f  %-22s %10.1f  %-22s %10.1f\n", l->name, mbt_op_name(l->op),
-           pc.intensity, a, pc.attainable, b, pc.net_attainable);
-  }
-  printf("%d of %d layers memory-bound in the network\n", mem, model->nlayers);
-  const double bound = mbt_roofline_net_bound_ns(&p, model, t);
-  if (bound > 0)
-    printf("roofline bound of the network: %.3f ms, %.1f GFLOP/s (every layer at its ceiling in "
-           "the network: no plan runs faster here)\n", bound / 1e6, 2 * model->macs / bound);
+  mbt_roofline_print_model(&p, path, model, o->threads > 1 ? o->threads : 1, stdout);
 }
 
 static int cmd_model(const struct opts *o, const struct mbt_model *model) {
@@ -446,87 +431,31 @@ static void on_sigint(int sig) {
   mbt_tune_interrupt();
 }
 
-/* "achieved X (P%)" of a layer against its bound, never more than 100% as a fact: within the
- * noise above it, "at the ceiling"; beyond it, the ceiling is suspect. */
-static void achieved(double gflops, double bound, char *buf, size_t n) {
-  const double pct = bound > 0 ? 100 * gflops / bound : 0;
-  if (pct <= 100) snprintf(buf, n, "%6.1f (%3.0f%%)", gflops, pct);
-  else if (pct <= 105) snprintf(buf, n, "%6.1f (100%%, at the ceiling within noise)", gflops);
-  else snprintf(buf, n, "%6.1f (above the ceiling by %.0f%%: SUSPECT)", gflops, pct - 100);
-}
-
-/* Place every layer on the measured roofline (printed when @p print); a layer that beats its
- * ceiling beyond the noise marks that ceiling suspect.  @return the ceilings newly marked. */
+/* Place every layer on the measured roofline at the time of its plan entry (printed when
+ * @p print); a layer that beats its ceiling beyond the noise marks that ceiling suspect.
+ * @return the ceilings newly marked. */
 static int place_layers(const struct opts *o, const struct mbt_model *model,
                         const struct mbt_plan *pl, struct mbt_profile *p, int print) {
-  int mem = 0, marked = 0;
+  struct mbt_layer_time lt[MBT_MAX_LAYERS];
   double sum = 0;
   for (int i = 0; i < model->nlayers; i++) {
-    const struct mbt_layer *l = &model->layers[i];
-    struct mbt_place pc;
-    char key[96], tkey[96], ach[96];
-    mbt_roofline_place(p, model, i, o->threads, &pc);
-    mbt_layer_key(l, key, sizeof key);
+    char key[96], tkey[96];
+    mbt_layer_key(&model->layers[i], key, sizeof key);
     mbt_key_threads(key, o->threads, tkey, sizeof tkey); /* this thread count's entry */
     const struct mbt_choice *c = mbt_plan_find(pl, tkey);
-    mem += pc.net_memory_bound;
-    sum += c ? c->ns : 0;
-    const double gf = c ? pc.flops / c->ns : 0;
-    achieved(gf, pc.net_attainable, ach, sizeof ach);
-    if (c && pc.net_attainable > 0 && gf > 1.05 * pc.net_attainable)
-      marked += mbt_profile_beaten(p, mbt_profile_binding(p, &pc, o->threads, 0));
-    if (print)
-      printf("  %-12s %-8s I=%7.2f FLOP/B  alone %-7s-bound at %-4s %6.1f GFLOP/s; in the "
-             "network %-7s-bound at %-4s %6.1f; achieved %s  %s%s\n", l->name,
-             mbt_op_name(l->op), pc.intensity, pc.memory_bound ? "memory" : "compute",
-             p->levels[pc.level].name, pc.attainable, pc.net_memory_bound ? "memory" : "compute",
-             p->levels[pc.net_level].name, pc.net_attainable, ach, c ? c->variant : "-",
-             c && c->busy ? " [busy]" : c && c->fallback ? " [fallback]" : "");
+    const char *mark = c && c->busy ? " [busy]" : c && c->fallback ? " [fallback]" : "";
+    lt[i] = (struct mbt_layer_time){c ? c->ns : 0, c ? c->variant : "-", mark};
+    sum += lt[i].ns;
   }
+  int mem = 0;
+  const int marked =
+      mbt_roofline_print_timed(p, model, o->threads, lt, print ? stdout : NULL, &mem);
   if (print)
     printf("tune: %d of %d layers memory-bound in the network; sum of per-layer medians %.3f ms\n",
            mem, model->nlayers, sum / 1e6);
   return marked;
 }
 
-/* 0 when the plan store @p path is a regular file or does not exist; otherwise (a symbolic
- * link, a FIFO, a device, a directory) it is named and left as it is: only regular files are
- * replaced or moved aside. */
-static int store_regular(const char *who, const char *path) {
-  struct stat sb;
-  if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode)) return 0;
-  fprintf(stderr, "%s: %s is %s, not a regular file: it is left as it is and nothing is "
-          "written (a plan store must be a regular file)\n", who, path,
-          S_ISLNK(sb.st_mode) ? "a symbolic link" : S_ISDIR(sb.st_mode) ? "a directory"
-          : S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode)
-          ? "a device node" : "a special file");
-  return 1;
-}
-
-/* Never destroy what we cannot read: the store @p path, which failed to load, is kept aside as
- * PATH.rejected (a regular file only, over no special file).  0 on success. */
-static int keep_aside(const char *who, const char *path) {
-  char keep[4200];
-  snprintf(keep, sizeof keep, "%s.rejected", path);
-  fprintf(stderr, "%s: %s\n", who, mbt_last_error());
-  if (store_regular(who, path) || store_regular(who, keep)) return 1;
-  fprintf(stderr, "%s: keeping the old file as %s and starting a new plan\n", who, keep);
-  if (rename(path, keep) != 0) {
-    fprintf(stderr, "%s: cannot move %s aside: %s\n", who, path, strerror(errno));
-    return 1;
-  }
-  return 0;
-}
-
-/* The plan store for tune: an unreadable one is kept aside as PATH.rejected.  0 on success. */
-static int tune_load_plan(const char *path, const struct mbt_machine *m, struct mbt_plan *pl) {
-  mbt_plan_init(pl, m);
-  if (store_regular("tune", path)) return 1; /* not even read: a FIFO would block */
-  enum mbt_status st = mbt_plan_load(path, m, pl);
-  if (st == MBT_EPARSE || st == MBT_EMISMATCH) return keep_aside("tune", path);
-  if (st != MBT_OK && st != MBT_ENOTFOUND) return fail(st);
-  return 0;
-}
 
 /* The profile for tune: measured again first when a kernel beat one of its ceilings. */
 static int tune_profile(const struct opts *o, const struct mbt_machine *m, const char *ppath,
@@ -545,18 +474,6 @@ static int tune_profile(const struct opts *o, const struct mbt_machine *m, const
   return 1;
 }
 
-/* How many entries of @p pl are new or changed against the @p before first ones of @p old. */
-static int changed(const struct mbt_plan *pl, const struct mbt_choice *old, int before) {
-  int measured = 0;
-  for (int i = 0; i < pl->n; i++) {
-    int same = 0;
-    for (int k = 0; old && k < before && !same; k++)
-      same = !strcmp(old[k].key, pl->v[i].key) && old[k].ns == pl->v[i].ns &&
-             old[k].effort == pl->v[i].effort && !strcmp(old[k].variant, pl->v[i].variant);
-    measured += !same;
-  }
-  return measured;
-}
 
 static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
                     const struct mbt_model *model) {
@@ -564,8 +481,9 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 1);
   const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
   struct mbt_plan pl;
-  int rc = tune_load_plan(path, m, &pl);
-  if (rc) return rc;
+  enum mbt_status st;
+  if (mbt_plan_store_open(path, m, &pl, "tune", stderr, &st)) return 1;
+  if (st != MBT_OK && st != MBT_ENOTFOUND) return fail(st);
   const int before = pl.n;
   /* what the plan held, to count the problems this tune measured (new or measured again) */
   struct mbt_choice *old_v = before ? malloc((size_t)before * sizeof *old_v) : NULL;
@@ -583,7 +501,7 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint; /* Ctrl-C: stop measuring, keep what is measured */
   sigaction(SIGINT, &sa, &old);
-  enum mbt_status st = mbt_tune(m, model, &to, &pl);
+  st = mbt_tune(m, model, &to, &pl);
   sigaction(SIGINT, &old, NULL);
   char why[256];
   snprintf(why, sizeof why, "%s", mbt_last_error());
@@ -597,7 +515,7 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     }
     st = st2;
   }
-  const int measured = st == MBT_OK ? changed(&pl, old_v, before) : 0;
+  const int measured = st == MBT_OK ? mbt_plan_changed(&pl, old_v, before) : 0;
   free(old_v);
   char ck[96];
   mbt_check_key(model, o->threads, ck, sizeof ck);
@@ -635,13 +553,10 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   return 0;
 }
 
-/* DATA/e2e-NET-ALPHA-RES-tTHREADS.json: where bench saves end-to-end results for the report. */
+/* Where bench saves end-to-end results in DATA for the report (created). */
 static void e2e_path(const struct opts *o, const struct mbt_model *m, int threads, char *buf,
                      size_t n) {
-  char name[128];
-  snprintf(name, sizeof name, "e2e-%s-%g-%d-t%d.json", mbt_net_name(m->kind), m->alpha, m->res,
-           threads);
-  data_path(o, NULL, name, buf, n, 1);
+  mbt_e2e_path(data_dir(o, 1), m, threads, buf, n);
 }
 
 /* e2e_path for the report's sections at other thread counts (ctx: the options). */
@@ -742,152 +657,6 @@ static int cmd_report(const struct opts *o, const struct mbt_machine *m,
   return 0;
 }
 
-struct stats {
-  double median, min, p90;
-};
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* 1 when layer @p i, timed at @p ms inside the network, beat its roofline ceiling in the
- * network beyond the noise; the ceiling is then marked suspect in @p p. */
-static int above_roof(struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
-                      double ms) {
-  struct mbt_place pc;
-  mbt_roofline_place(p, m, i, threads, &pc);
-  if (!(pc.net_attainable > 0 && ms > 0 && pc.flops / (ms * 1e6) > 1.05 * pc.net_attainable))
-    return 0;
-  mbt_profile_beaten(p, mbt_profile_binding(p, &pc, threads, 0));
-  return 1;
-}
-
-/* Warm up once, then time runs; fills median, min, p90 (ms) and, when @p layer_ms is given,
- * each layer's median time (ms) over the runs. */
-static enum mbt_status time_runs(mbt_engine_t e, const float *in, int batch, size_t nin,
-                                 int runs, int nlayers, struct stats *s, double *layer_ms) {
-  double *t = malloc((size_t)runs * sizeof *t);
-  double *lt = layer_ms ? malloc((size_t)runs * (size_t)nlayers * sizeof *lt) : NULL;
-  if (!t || (layer_ms && !lt)) {
-    free(t);
-    free(lt);
-    return MBT_ENOMEM;
-  }
-  mbt_engine_run(e, in);
-  for (int r = 0; r < runs; r++) {
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (int k = 0; k < batch; k++) mbt_engine_run(e, in + nin * (size_t)k);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-    for (int i = 0; lt && i < nlayers; i++) lt[(size_t)i * runs + r] = mbt_engine_layer_ns(e, i) / 1e6;
-  }
-  for (int i = 0; lt && i < nlayers; i++) {
-    qsort(lt + (size_t)i * runs, (size_t)runs, sizeof *lt, cmp_d);
-    layer_ms[i] = lt[(size_t)i * runs + runs / 2];
-  }
-  free(lt);
-  qsort(t, (size_t)runs, sizeof *t, cmp_d);
-  s->median = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
-  s->min = t[0];
-  s->p90 = t[(int)(0.9 * (runs - 1))];
-  free(t);
-  return MBT_OK;
-}
-
-/* Class names, one per line; exactly one per class of the network; no NUL byte. */
-static char **read_labels(const char *path, int classes) {
-  enum mbt_status st;
-  size_t len;
-  char *text = mbt_read_file_max(path, (size_t)64 << 20, &len, &st);
-  if (!text) {
-    fprintf(stderr, "run: --labels: %s\n", mbt_last_error());
-    return NULL;
-  }
-  const char *nul = memchr(text, 0, len);
-  if (nul) {
-    int line = 1;
-    for (const char *q = text; q < nul; q++) line += *q == '\n';
-    fprintf(stderr, "run: --labels %s: line %d holds a NUL byte (not a text file?)\n", path, line);
-    free(text);
-    return NULL;
-  }
-  char **lab = calloc((size_t)classes + 1, sizeof *lab);
-  int n = 0;
-  for (char *s = text; lab && *s;) {
-    char *nl = strchr(s, '\n');
-    if (nl) *nl = 0;
-    if (n < classes) lab[n] = s;
-    n++;
-    size_t l = strlen(s);
-    if (l && s[l - 1] == '\r') s[l - 1] = 0;
-    if (!nl) break;
-    s = nl + 1;
-  }
-  if (!lab || n != classes) {
-    fprintf(stderr, "run: --labels %s: %d lines for a network of %d classes\n", path, n, classes);
-    free(lab);
-    free(text);
-    return NULL;
-  }
-  lab[classes] = text; /* the owner of the strings, freed with the array */
-  return lab;
-}
-
-static void free_labels(char **lab, int classes) {
-  if (!lab) return;
-  free(lab[classes]);
-  free(lab);
-}
-
-/* The indices of the 5 largest of @p p[0..n). */
-static void top5(const float *p, int n, int *top) {
-  for (int k = 0; k < 5; k++) {
-    top[k] = -1;
-    for (int c = 0; c < n && k < n; c++) {
-      int used = 0;
-      for (int j = 0; j < k; j++) used |= top[j] == c;
-      if (!used && (top[k] < 0 || p[c] > p[top[k]])) top[k] = c;
-    }
-  }
-}
-
-/* The length of the valid UTF-8 sequence at @p s (1 to 4), 0 when it is not one (overlong
- * forms, surrogates and code points past U+10FFFF are not). */
-static int utf8_len(const unsigned char *s) {
-  int n;
-  uint32_t cp;
-  if (s[0] < 0x80) return 1;
-  if (s[0] >= 0xc2 && s[0] <= 0xdf) n = 2, cp = s[0] & 0x1f;
-  else if (s[0] >= 0xe0 && s[0] <= 0xef) n = 3, cp = s[0] & 0x0f;
-  else if (s[0] >= 0xf0 && s[0] <= 0xf4) n = 4, cp = s[0] & 0x07;
-  else return 0;
-  for (int k = 1; k < n; k++) {
-    if ((s[k] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
-    cp = cp << 6 | (s[k] & 0x3f);
-  }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-    return 0;
-  return n;
-}
-
-/* A JSON string: valid UTF-8 as it is; a byte that is not part of valid UTF-8 becomes U+FFFD
- * (the replacement character, as \ufffd); control characters and DEL as \u00XX. */
-static void json_str(const char *str) {
-  const unsigned char *s = (const unsigned char *)str;
-  putchar('"');
-  while (*s) {
-    const int n = utf8_len(s);
-    if (*s == '"' || *s == '\\') printf("\\%c", *s);
-    else if (*s < 0x20 || *s == 0x7f) printf("\\u%04x", *s);
-    else if (n == 0) printf("\\ufffd");
-    else fwrite(s, 1, (size_t)n, stdout);
-    s += n ? n : 1;
-  }
-  putchar('"');
-}
-
 /* A label in the text output: control characters (an escape sequence to the terminal) as \xNN. */
 static void text_str(const char *str) {
   for (const unsigned char *s = (const unsigned char *)str; *s; s++)
@@ -895,40 +664,160 @@ static void text_str(const char *str) {
     else putchar(*s);
 }
 
-/* 1 when some layer of @p e runs a variant whose name contains @p text: the engine picks one
- * wherever one applies, so 0 says that no layer of the network has one. */
-static int variant_used(mbt_engine_t e, const struct mbt_model *model, const char *text) {
-  for (int i = 0; i < model->nlayers; i++)
-    if (strstr(mbt_engine_variant(e, i), text)) return 1;
+/* The engine of 'run': the plan's choices (those tuned at this thread count, where it has them)
+ * or --variant's, the weights of --weights, and --fuse's fusion.  0 or the exit status. */
+static int run_engine(const struct opts *o, const struct mbt_model *model,
+                      const struct mbt_plan *pl, mbt_engine_t *e) {
+  enum mbt_status st = mbt_engine_create(model, pl, o->variant, o->seed, e);
+  if (st == MBT_OK) {
+    mbt_engine_set_threads(*e, o->threads);
+    if (pl && !o->variant && o->threads > 1) st = mbt_engine_apply_plan(*e, pl);
+  }
+  if (st == MBT_OK && o->variant && !mbt_engine_uses(*e, o->variant)) {
+    fprintf(stderr, "mobitune: run: --variant '%s': no layer of this network has a variant whose "
+            "name contains it (MBT_VERBOSE=1 lists the registry)\n", o->variant);
+    return 2;
+  }
+  if (st == MBT_OK && o->wts) st = mbt_engine_set_weights(*e, o->wts);
+  if (st == MBT_OK && o->fuse >= 0) st = mbt_engine_fuse_all(*e, o->fuse);
+  return st == MBT_OK ? 0 : fail(st);
+}
+
+/* The inputs of 'run', one per item: --input's tensor or --image's picture (normalized as the
+ * weights say) each time, or a seeded random input per item.  0 or the exit status. */
+static int run_inputs(const struct opts *o, mbt_engine_t e, const struct mbt_model *model,
+                      float *in) {
+  const size_t nin = (size_t)model->res * model->res * 3;
+  enum mbt_status st = MBT_OK;
+  if (o->input) {
+    if ((st = mbt_input_load(o->input, in, nin)) == MBT_EPARSE) {
+      fprintf(stderr, "run: --input %s\n", mbt_last_error());
+      return 1;
+    }
+  } else if (o->image) {
+    float mean[3], std[3];
+    struct mbt_image im;
+    mbt_engine_normalization(e, mean, std);
+    if ((st = mbt_image_load(o->image, &im)) == MBT_OK) {
+      st = mbt_image_input(&im, model->res, mean, std, in);
+      mbt_image_free(&im);
+    }
+  } else {
+    for (int b = 0; b < o->batch; b++)
+      mbt_engine_fill_input(e, in + nin * b, o->seed + 1 + (uint64_t)b);
+    return 0;
+  }
+  if (st != MBT_OK) return fail(st);
+  for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
   return 0;
 }
 
-/* --input: exactly @p nin little-endian float32 values, every one finite.  0 or the exit status. */
-static int read_input(const char *path, float *in, size_t nin) {
-  enum mbt_status st;
-  size_t len;
-  char *raw = mbt_read_file_max(path, nin * sizeof *in, &len, &st);
-  if (!raw && st == MBT_EINVAL) { /* too large: the same words as too small */
-    fprintf(stderr, "run: --input %s: more than %zu bytes, not res x res x 3 float32 values\n",
-            path, nin * sizeof *in);
-    return 1;
-  }
-  if (!raw) return fail(st);
-  if (len != nin * sizeof *in) {
-    fprintf(stderr, "run: --input %s: %zu bytes, not res x res x 3 float32 values (%zu bytes)\n",
-            path, len, nin * sizeof *in);
-    free(raw);
-    return 1;
-  }
-  memcpy(in, raw, len);
-  free(raw);
-  for (size_t i = 0; i < nin; i++)
-    if (!isfinite(in[i])) {
-      fprintf(stderr, "run: --input %s: value %zu (byte %zu) is %s, not a finite number\n", path,
-              i, i * sizeof *in, isnan(in[i]) ? "NaN" : "infinite");
-      return 1;
+/* --layers: each layer's median time inside the network.  A fused pair or block reports its
+ * whole time on its first layer; the layers fused into it report none, and its GFLOP/s count
+ * the whole group's work.  A layer above its roofline ceiling marks it suspect. */
+static void run_layers(const struct opts *o, mbt_engine_t e, const struct mbt_model *model,
+                       const double *layer_ms, double median) {
+  char fb[4096];
+  struct mbt_profile prof;
+  const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
+  const int have_prof = mbt_profile_load(ppath, &prof) == MBT_OK;
+  int beaten = 0;
+  for (int i = 0, lead = 0; i < model->nlayers; i++) {
+    const struct mbt_layer *l = &model->layers[i];
+    if (layer_ms[i] <= 0 && i > 0) {
+      printf("  %-12s %-8s  (fused into %s)  %s\n", l->name, mbt_op_name(l->op),
+             model->layers[lead].name, mbt_engine_variant(e, i));
+      continue;
     }
-  return 0;
+    double macs = l->macs;
+    for (int j = i + 1; j < model->nlayers && j <= i + 2 && layer_ms[j] <= 0; j++)
+      macs += model->layers[j].macs;
+    lead = i;
+    const int over = have_prof && macs == l->macs &&
+                     mbt_roofline_beaten(&prof, model, i, o->threads, layer_ms[i] * 1e6, NULL);
+    beaten += over;
+    printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s%s\n", l->name, mbt_op_name(l->op),
+           layer_ms[i], 100 * layer_ms[i] / median, 2 * macs / (layer_ms[i] * 1e6),
+           mbt_engine_variant(e, i), over ? "  (above its roofline ceiling: SUSPECT)" : "");
+  }
+  if (beaten && mbt_profile_save(&prof, ppath) == MBT_OK)
+    fprintf(stderr, "run: warning: %d layer%s beat %s roofline ceiling beyond the noise: marked "
+            "SUSPECT in %s; the next 'roofline' or 'tune' measures it again\n", beaten,
+            beaten > 1 ? "s" : "", beaten > 1 ? "their" : "its", ppath);
+}
+
+/* The text output of 'run' (@p plan: the plan's file, NULL for the default plan). */
+static void run_print(const struct opts *o, mbt_engine_t e, const struct mbt_run_result *r,
+                      const double *layer_ms, const char *plan) {
+  const struct mbt_model *model = r->model;
+  printf("run: MobileNet %s alpha %.3g res %d, %d classes, %s weights, batch %d, %d thread%s, "
+         "plan %s\n", mbt_net_name(model->kind), model->alpha, model->res, model->classes,
+         o->weights ? o->weights : "seeded random", o->batch, o->threads,
+         o->threads == 1 ? "" : "s", plan ? plan : "(default)");
+  printf("latency (batch of %d): median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; "
+         "%.1f GFLOP/s\n", o->batch, r->stats.median, r->stats.min, r->stats.p90, o->runs,
+         r->gflops);
+  if (o->image) printf("image: %s\n", o->image);
+  printf("top-5 (class: probability):");
+  for (int k = 0; k < r->ntop && r->top[k] >= 0; k++) {
+    printf(" %d: %.4f", r->top[k], r->prob[r->top[k]]);
+    if (r->labels) printf(" ("), text_str(r->labels->name[r->top[k]]), printf(")");
+    printf(k < 4 ? "," : "");
+  }
+  printf("\n");
+  if (layer_ms) run_layers(o, e, model, layer_ms, r->stats.median);
+  if (r->verify)
+    printf("verify: max |logit - reference| = %.3g (tolerance %.3g) over %d input%s, top-1 %s\n",
+           r->verify->max_abs_err, r->verify->tolerance, o->batch, o->batch > 1 ? "s" : "",
+           r->verify->top1_agrees ? "agrees" : "DIFFERS");
+}
+
+/* Time the runs of @p e, take every item's logits, check them with --verify, and print.  0 or
+ * the exit status. */
+static int run_measure(const struct opts *o, mbt_engine_t e, const struct mbt_model *model,
+                       const struct mbt_labels *labels, const char *plan) {
+  const int classes = model->classes;
+  if (mbt_pin_threads(o->threads) != MBT_OK)
+    fprintf(stderr, "run: %s; timings may be noisier\n", mbt_last_error());
+  float *in = malloc((size_t)model->res * model->res * 3 * (size_t)o->batch * sizeof *in);
+  float *logits = malloc((size_t)classes * (size_t)o->batch * sizeof *logits);
+  int rc = 0;
+  if (!in || !logits) {
+    fprintf(stderr, "run: cannot allocate %d inputs\n", o->batch);
+    rc = 1;
+  } else if (o->image && o->input) {
+    fprintf(stderr, "run: --image and --input: give one\n");
+    rc = 2;
+  } else {
+    rc = run_inputs(o, e, model, in);
+  }
+  struct mbt_run_stats s = {0, 0, 0};
+  double layer_ms[MBT_MAX_LAYERS];
+  struct mbt_verify v = {0, 0, 0};
+  enum mbt_status st = MBT_OK;
+  if (!rc) st = mbt_run_timed(e, in, o->batch, o->runs, &s, o->layers ? layer_ms : NULL);
+  if (!rc && st == MBT_OK) st = mbt_run_logits(e, in, o->batch, logits);
+  if (!rc && st == MBT_OK && o->verify)
+    st = mbt_verify(model, o->wts, o->seed, in, logits, o->batch, &v);
+  if (!rc && st != MBT_OK && st != MBT_EVERIFY) rc = fail(st);
+  if (!rc) {
+    int cls, top[5];
+    const float *prob = mbt_engine_output(e, &cls); /* the last item's */
+    mbt_topk(prob, classes, 5, top);
+    const struct mbt_run_result r = {model, o->batch, o->threads, o->runs, s,
+                                     2.0 * model->macs * o->batch / (s.median * 1e6), o->weights,
+                                     o->image, prob, top, 5, o->labels ? labels : NULL, logits,
+                                     o->verify ? &v : NULL};
+    if (o->json) mbt_run_print_json(&r, stdout);
+    else run_print(o, e, &r, o->layers ? layer_ms : NULL, plan);
+  }
+  if (!rc && st == MBT_EVERIFY) {
+    fprintf(stderr, "run: verification FAILED\n");
+    rc = 1;
+  }
+  free(in);
+  free(logits);
+  return rc;
 }
 
 static int cmd_run(const struct opts *o, const struct mbt_machine *m,
@@ -936,201 +825,26 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
   char pb[4096];
   const char *path = data_path(o, o->plan, "plan.txt", pb, sizeof pb, 0);
   struct mbt_plan pl;
-  int have = load_plan(path, m, &pl, "run");
+  const int have = load_plan(path, m, &pl, "run");
   if (!have && o->strict) {
     fprintf(stderr, "run: --strict: refusing to run without a valid plan for this machine\n");
     return 1;
   }
   if (!have) fprintf(stderr, "run: using the default plan (best static rank per layer)\n");
-  const int classes = model->classes;
-  char **labels = NULL;
-  if (o->labels && !(labels = read_labels(o->labels, classes))) {
+  struct mbt_labels labels = {0};
+  enum mbt_status st;
+  if (o->labels && (st = mbt_labels_load(o->labels, model->classes, &labels)) != MBT_OK) {
+    /* a file that reads but is not a label file: "PATH: what" */
+    fprintf(stderr, "run: --labels%s %s\n", st == MBT_EPARSE ? "" : ":", mbt_last_error());
     mbt_plan_free(&pl);
     return 1;
   }
-  mbt_engine_t e = NULL, ref = NULL;
-  enum mbt_status st = mbt_engine_create(model, have ? &pl : NULL, o->variant, o->seed, &e);
-  if (st == MBT_OK) {
-    mbt_engine_set_threads(e, o->threads);
-    /* entries tuned at this thread count, where the plan has them */
-    if (have && !o->variant && o->threads > 1) st = mbt_engine_apply_plan(e, &pl);
-  }
-  if (st == MBT_OK && o->variant && !variant_used(e, model, o->variant)) {
-    fprintf(stderr, "mobitune: run: --variant '%s': no layer of this network has a variant whose "
-            "name contains it (MBT_VERBOSE=1 lists the registry)\n", o->variant);
-    mbt_plan_free(&pl);
-    free_labels(labels, classes);
-    mbt_engine_destroy(e);
-    return 2;
-  }
-  if (st == MBT_OK && o->wts) st = mbt_engine_set_weights(e, o->wts);
-  for (int i = 0; st == MBT_OK && o->fuse >= 0 && i + 1 < model->nlayers; i++) {
-    const int rows = o->fuse;
-    st = mbt_engine_fuse(e, i, mbt_pair_fusable(model, i) ? rows : 0);
-    if (st == MBT_OK) st = mbt_engine_block(e, i, mbt_block_fusable(model, i) ? rows : 0);
-  }
+  mbt_engine_t e = NULL;
+  int rc = run_engine(o, model, have ? &pl : NULL, &e);
   mbt_plan_free(&pl);
-  float *in = NULL, *logits = NULL;
-  const size_t nin = (size_t)model->res * model->res * 3;
-  int rc = 0;
-  if (st != MBT_OK) {
-    rc = fail(st);
-    goto done;
-  }
-  if (mbt_pin_threads(o->threads) != MBT_OK)
-    fprintf(stderr, "run: %s; timings may be noisier\n", mbt_last_error());
-  /* batch: one input per item (the image each time, or a seeded random input per item) */
-  in = malloc(nin * (size_t)o->batch * sizeof *in);
-  logits = malloc((size_t)classes * (size_t)o->batch * sizeof *logits);
-  if (!in || !logits) {
-    fprintf(stderr, "run: cannot allocate %d inputs\n", o->batch);
-    rc = 1;
-    goto done;
-  }
-  if (o->image && o->input) {
-    fprintf(stderr, "run: --image and --input: give one\n");
-    rc = 2;
-    goto done;
-  }
-  if (o->input) {
-    if ((rc = read_input(o->input, in, nin)) != 0) goto done;
-    for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
-  } else if (o->image) {
-    static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
-    struct mbt_image im;
-    if ((st = mbt_image_load(o->image, &im)) == MBT_OK) {
-      st = mbt_image_input(&im, model->res, o->wts ? o->wts->mean : imagenet_mean,
-                           o->wts ? o->wts->std : imagenet_std, in);
-      mbt_image_free(&im);
-    }
-    if (st != MBT_OK) {
-      rc = fail(st);
-      goto done;
-    }
-    for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
-  } else {
-    for (int b = 0; b < o->batch; b++) mbt_engine_fill_input(e, in + nin * b, o->seed + 1 + (uint64_t)b);
-  }
-  struct stats s = {0, 0, 0};
-  double layer_ms[MBT_MAX_LAYERS];
-  if ((st = time_runs(e, in, o->batch, nin, o->runs, model->nlayers, &s, o->layers ? layer_ms : NULL)) != MBT_OK) {
-    rc = fail(st);
-    goto done;
-  }
-  for (int b = 0; b < o->batch; b++) { /* every item's logits, one more run each */
-    mbt_engine_run(e, in + nin * b);
-    memcpy(logits + (size_t)classes * b, mbt_engine_logits(e), (size_t)classes * sizeof *logits);
-  }
-  int cls;
-  const float *prob = mbt_engine_output(e, &cls); /* the last item's */
-  int top[5];
-  top5(prob, classes, top);
-  double max_err = -1, max_logit = 0;
-  int top1_ok = 1;
-  if (o->verify) {
-    st = mbt_engine_create(model, NULL, "ref/", o->seed, &ref);
-    if (st == MBT_OK && o->wts) st = mbt_engine_set_weights(ref, o->wts);
-    if (st != MBT_OK) {
-      rc = fail(st);
-      goto done;
-    }
-    max_err = 0;
-    for (int b = 0; b < o->batch; b++) {
-      mbt_engine_run(ref, in + nin * b);
-      const float *a = logits + (size_t)classes * b, *r = mbt_engine_logits(ref);
-      int rtop = 0, top1 = 0;
-      for (int c = 0; c < classes; c++) {
-        max_err = fmax(max_err, fabs((double)a[c] - r[c]));
-        max_logit = fmax(max_logit, fabs((double)r[c]));
-        if (r[c] > r[rtop]) rtop = c;
-        if (a[c] > a[top1]) top1 = c;
-      }
-      top1_ok &= rtop == top1;
-    }
-  }
-  const double gflops = 2.0 * model->macs * o->batch / (s.median * 1e6);
-  /* Tolerance: 1e-4 of the largest reference logit (fp32 sums of up to 1280 terms per layer,
-   * chained over the network), plus an absolute 1e-5. */
-  const double tol = 1e-5 + 1e-4 * max_logit;
-  if (o->json) {
-    printf("{\"net\":\"%s\",\"alpha\":%g,\"res\":%d,\"classes\":%d,\"batch\":%d,\"threads\":%d,"
-           "\"runs\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,\"p90_ms\":%.4f,\"gflops\":%.2f,"
-           "\"weights\":", mbt_net_name(model->kind), model->alpha, model->res, classes, o->batch,
-           o->threads, o->runs, s.median, s.min, s.p90, gflops);
-    if (o->weights) json_str(o->weights);
-    else printf("null");
-    printf(",\"image\":");
-    if (o->image) json_str(o->image);
-    else printf("null");
-    printf(",\"top5\":[");
-    for (int k = 0; k < 5 && top[k] >= 0; k++) {
-      printf("%s{\"class\":%d,\"prob\":%.6f", k ? "," : "", top[k], prob[top[k]]);
-      if (labels) printf(",\"label\":"), json_str(labels[top[k]]);
-      printf("}");
-    }
-    printf("],\"logits\":[");
-    for (int c = 0; c < classes; c++) printf("%s%.7g", c ? "," : "", logits[c]);
-    printf("]");
-    if (o->verify) printf(",\"max_abs_err\":%.3g,\"tolerance\":%.3g,\"top1_agrees\":%s", max_err,
-                          tol, top1_ok ? "true" : "false");
-    printf("}\n");
-  } else {
-    printf("run: MobileNet %s alpha %.3g res %d, %d classes, %s weights, batch %d, %d thread%s, "
-           "plan %s\n", mbt_net_name(model->kind), model->alpha, model->res, classes,
-           o->weights ? o->weights : "seeded random", o->batch, o->threads,
-           o->threads == 1 ? "" : "s", have ? path : "(default)");
-    printf("latency (batch of %d): median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; "
-           "%.1f GFLOP/s\n", o->batch, s.median, s.min, s.p90, o->runs, gflops);
-    if (o->image) printf("image: %s\n", o->image);
-    printf("top-5 (class: probability):");
-    for (int k = 0; k < 5 && top[k] >= 0; k++) {
-      printf(" %d: %.4f", top[k], prob[top[k]]);
-      if (labels) printf(" ("), text_str(labels[top[k]]), printf(")");
-      printf(k < 4 ? "," : "");
-    }
-    printf("\n");
-    /* a fused pair or block reports its whole time on its first layer; the layers fused
-     * into it report none, and its GFLOP/s count the whole group's work */
-    char fb[4096];
-    struct mbt_profile prof;
-    const char *ppath = data_path(o, o->profile, "profile.json", fb, sizeof fb, 0);
-    const int have_prof = o->layers && mbt_profile_load(ppath, &prof) == MBT_OK;
-    int beaten = 0;
-    for (int i = 0, lead = 0; o->layers && i < model->nlayers; i++) {
-      const struct mbt_layer *l = &model->layers[i];
-      if (layer_ms[i] <= 0 && i > 0) {
-        printf("  %-12s %-8s  (fused into %s)  %s\n", l->name, mbt_op_name(l->op),
-               model->layers[lead].name, mbt_engine_variant(e, i));
-        continue;
-      }
-      double macs = l->macs;
-      for (int j = i + 1; j < model->nlayers && j <= i + 2 && layer_ms[j] <= 0; j++)
-        macs += model->layers[j].macs;
-      lead = i;
-      const int over = have_prof && macs == l->macs && above_roof(&prof, model, i, o->threads, layer_ms[i]);
-      beaten += over;
-      printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s%s\n", l->name, mbt_op_name(l->op),
-             layer_ms[i], 100 * layer_ms[i] / s.median, 2 * macs / (layer_ms[i] * 1e6),
-             mbt_engine_variant(e, i), over ? "  (above its roofline ceiling: SUSPECT)" : "");
-    }
-    if (beaten && mbt_profile_save(&prof, ppath) == MBT_OK)
-      fprintf(stderr, "run: warning: %d layer%s beat %s roofline ceiling beyond the noise: marked "
-              "SUSPECT in %s; the next 'roofline' or 'tune' measures it again\n", beaten,
-              beaten > 1 ? "s" : "", beaten > 1 ? "their" : "its", ppath);
-    if (o->verify)
-      printf("verify: max |logit - reference| = %.3g (tolerance %.3g) over %d input%s, top-1 %s\n",
-             max_err, tol, o->batch, o->batch > 1 ? "s" : "", top1_ok ? "agrees" : "DIFFERS");
-  }
-  if (o->verify && (max_err > tol || !top1_ok)) {
-    fprintf(stderr, "run: verification FAILED\n");
-    rc = 1;
-  }
-done:
-  free(in);
-  free(logits);
-  free_labels(labels, classes);
+  if (!rc) rc = run_measure(o, e, model, &labels, have ? path : NULL);
+  mbt_labels_free(&labels);
   mbt_engine_destroy(e);
-  mbt_engine_destroy(ref);
   return rc;
 }
 
@@ -1146,10 +860,9 @@ static int cmd_weights(const struct opts *o, const struct mbt_model *model) {
     return 0;
   }
   if (!o->out) return bad("weights: give --out FILE (write) or --weights FILE (check)%s%s", "", "");
-  static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
   mbt_engine_t e;
   enum mbt_status st = mbt_engine_create(model, NULL, NULL, o->seed, &e);
-  if (st == MBT_OK) st = mbt_engine_save(e, mean, std, o->out);
+  if (st == MBT_OK) st = mbt_engine_save(e, mbt_imagenet_mean, mbt_imagenet_std, o->out);
   mbt_engine_destroy(e);
   if (st != MBT_OK) return fail(st);
   printf("weights: wrote the seeded (seed %llu) weights of MobileNet %s alpha %g res %d, %d "
@@ -1228,31 +941,14 @@ static int cmd_plan(const struct opts *o, const struct mbt_machine *m) {
   /* import / merge: every file must be whole and made for this machine and registry; the
    * store is written once, under its lock, after all of them are read.  A store that cannot be
    * read is kept aside as PATH.rejected first, as tune does; a special file is refused. */
-  struct mbt_plan in;
-  mbt_plan_init(&in, m);
-  for (int f = 1; f < o->nargs; f++) {
-    struct mbt_plan one;
-    if ((st = mbt_plan_load(o->args[f], m, &one)) != MBT_OK) {
-      mbt_plan_free(&in);
-      return fail(st);
-    }
-    for (int i = 0; i < one.n && st == MBT_OK; i++) {
-      const struct mbt_choice *had = mbt_plan_find(&in, one.v[i].key);
-      if (!had || imp || one.v[i].ns < had->ns) st = mbt_plan_put(&in, &one.v[i]);
-    }
-    mbt_plan_free(&one);
-    if (st != MBT_OK) break;
-  }
-  struct mbt_plan old;
-  if (st == MBT_OK && store_regular(act, path)) {
+  struct mbt_plan in, old;
+  st = mbt_plan_merge_files((const char *const *)o->args + 1, o->nargs - 1, merge, m, &in);
+  if (st != MBT_OK) return fail(st);
+  if (mbt_plan_store_open(path, m, &old, act, stderr, &st)) {
     mbt_plan_free(&in);
     return 1;
   }
-  if (st == MBT_OK && (st = mbt_plan_load(path, m, &old)) == MBT_OK) mbt_plan_free(&old);
-  if ((st == MBT_EPARSE || st == MBT_EMISMATCH) && keep_aside(act, path)) {
-    mbt_plan_free(&in);
-    return 1;
-  }
+  mbt_plan_free(&old);
   if (st != MBT_ENOMEM) st = MBT_OK; /* a missing or set-aside store: a new one */
   if (st == MBT_OK) st = mbt_plan_store(&in, m, path, merge);
   if (st == MBT_OK) printf("plan: %s %d entries into %s\n", imp ? "imported" : "merged", in.n, path);

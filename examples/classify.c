@@ -46,17 +46,9 @@ int main(int argc, char **argv) {
   const float *p = mbt_engine_output(e, &classes);
   printf("%s: MobileNet %s alpha %g, %dx%d, %d classes\ntop-5:", argv[2], mbt_net_name(m->kind),
          m->alpha, m->res, m->res, classes);
-  int used[5] = {-1, -1, -1, -1, -1};
-  for (int k = 0; k < 5 && k < classes; k++) {
-    int best = -1;
-    for (int c = 0; c < classes; c++) {
-      int taken = 0;
-      for (int j = 0; j < k; j++) taken |= used[j] == c;
-      if (!taken && (best < 0 || p[c] > p[best])) best = c;
-    }
-    used[k] = best;
-    printf(" %d (%.4f)", best, p[best]);
-  }
+  int top[5];
+  mbt_topk(p, classes, 5, top);
+  for (int k = 0; k < 5 && top[k] >= 0; k++) printf(" %d (%.4f)", top[k], p[top[k]]);
   printf("\nlayers:\n");
   double total = 0;
   for (int i = 0; i < m->nlayers; i++) {

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (st == MBT_OK) {
     if (im.w < 1 || im.h < 1 || !im.rgb) fuzz_die("a decoded image has no pixels");
     static float in[32 * 32 * 3];
-    const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-    if ((long long)im.w * im.h <= 1 << 20) (void)mbt_image_input(&im, 32, mean, std, in);
+    if ((long long)im.w * im.h <= 1 << 20)
+      (void)mbt_image_input(&im, 32, mbt_imagenet_mean, mbt_imagenet_std, in);
     mbt_image_free(&im);
   }
   return 0;

@@ -668,6 +668,87 @@ void mbt_engine_normalization(mbt_engine_t e, float mean[3], float std[3]);
  */
 enum mbt_status mbt_open(const char *weights, const char *plan, int threads, mbt_engine_t *out);
 
+/* ------------------------------------------------------------------ running a network */
+
+/** The ImageNet input normalization (per RGB channel, on pixel values scaled to [0, 1]): that of
+ * seeded weights, and what weight files made from ImageNet models usually hold. */
+extern const float mbt_imagenet_mean[3], mbt_imagenet_std[3];
+
+/** Run every fusable pair and block of the engine's network fused, @p rows depthwise rows per
+ * strip (0: none fused), whatever the plan chose. */
+enum mbt_status mbt_engine_fuse_all(mbt_engine_t e, int rows);
+/** @return 1 when some layer of @p e runs a variant whose name contains @p text (the engine
+ * forces one wherever one applies: 0 says that no layer of the network has one). */
+int mbt_engine_uses(mbt_engine_t e, const char *text);
+
+/** The latency of timed runs, ms. */
+struct mbt_run_stats {
+  double median, min, p90;
+};
+/** Run once to warm up, then time @p runs runs of @p batch inputs each (@p in: the inputs one
+ * after another, res x res x 3 floats each) on the monotonic clock.  @p s gets the median, min
+ * and p90 of a run; @p layer_ms, when given, each layer's median time inside the network. */
+enum mbt_status mbt_run_timed(mbt_engine_t e, const float *in, int batch, int runs,
+                              struct mbt_run_stats *s, double *layer_ms);
+/** Run each of the @p batch inputs of @p in once more; @p logits gets theirs, batch x classes. */
+enum mbt_status mbt_run_logits(mbt_engine_t e, const float *in, int batch, float *logits);
+/** The indices of the @p k largest of @p p[0..n), largest first (at a tie the lower index);
+ * -1 past the n-th. */
+void mbt_topk(const float *p, int n, int k, int *top);
+
+/** How far a run's logits are from the reference path's (mbt_verify). */
+struct mbt_verify {
+  double max_abs_err;  /**< max |logit - reference| over every input */
+  double tolerance;    /**< 1e-5 + 1e-4 x the largest reference logit */
+  int top1_agrees;     /**< 1 when every input's top class is the reference's */
+};
+/** Run the @p batch inputs of @p in on the reference kernels (network @p m, weights @p w or, when
+ * NULL, those of @p seed) and compare with @p logits (batch x classes).  @return MBT_OK,
+ * MBT_EVERIFY (beyond the tolerance or another top class; @p out filled either way), or the
+ * error of making the reference engine. */
+enum mbt_status mbt_verify(const struct mbt_model *m, const struct mbt_weights *w, uint64_t seed,
+                           const float *in, const float *logits, int batch,
+                           struct mbt_verify *out);
+
+/** Read a raw input tensor: exactly @p n little-endian float32 values, each finite.
+ * @return MBT_EPARSE ("PATH: ..." says what: the size or the first value that is not finite),
+ * or the error of reading the file. */
+enum mbt_status mbt_input_load(const char *path, float *in, size_t n);
+
+/** The most bytes a label file may have. */
+#define MBT_LABELS_MAX ((size_t)64 << 20)
+/** Class names, one a line. */
+struct mbt_labels {
+  int n;               /**< one per class */
+  const char **name;   /**< name[i]: class i's (a trailing CR removed) */
+  char *text;          /**< the file's text, which the names point into */
+};
+/** Read @p path: exactly @p classes lines, no NUL byte.  @return MBT_EPARSE ("PATH: ..."), or
+ * the error of reading the file. */
+enum mbt_status mbt_labels_load(const char *path, int classes, struct mbt_labels *lab);
+void mbt_labels_free(struct mbt_labels *lab);
+
+/** What a timed run found, as 'mobitune run' reports it. */
+struct mbt_run_result {
+  const struct mbt_model *model;
+  int batch, threads, runs;
+  struct mbt_run_stats stats;
+  double gflops;
+  const char *weights, *image;     /**< the files run on (NULL: seeded weights, input) */
+  const float *prob;               /**< class probabilities */
+  const int *top;                  /**< the top classes (mbt_topk), ntop of them */
+  int ntop;
+  const struct mbt_labels *labels; /**< or NULL */
+  const float *logits;             /**< classes of them */
+  const struct mbt_verify *verify; /**< or NULL: not verified */
+};
+/** @p r as one line of JSON (strings made valid UTF-8: U+FFFD for a byte that is not). */
+void mbt_run_print_json(const struct mbt_run_result *r, FILE *out);
+
+/** DIR/e2e-NET-ALPHA-RES-tTHREADS.json: where 'bench --e2e' saves the end-to-end results of
+ * @p m at @p threads threads in the data directory @p dir, and where the report reads them. */
+void mbt_e2e_path(const char *dir, const struct mbt_model *m, int threads, char *buf, size_t n);
+
 /* ------------------------------------------------------------------ report */
 
 /** What a report is made of: saved data only. */

@@ -270,8 +270,8 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   e->packed = calloc((size_t)n, sizeof *e->packed);
   e->layer_ns = calloc((size_t)n, sizeof *e->layer_ns);
   e->threads = 1;
-  static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-  memcpy(e->mean, mean, sizeof mean), memcpy(e->std, std, sizeof std);
+  memcpy(e->mean, mbt_imagenet_mean, sizeof e->mean);
+  memcpy(e->std, mbt_imagenet_std, sizeof e->std);
   if (!e->model.layers || !e->w || !e->b || !e->act || !e->var || !e->packed || !e->layer_ns)
     goto nomem;
   memcpy(e->model.layers, model->layers, (size_t)n * sizeof *model->layers);

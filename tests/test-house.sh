@@ -35,6 +35,8 @@ calls    net     the engine still reads plans, which sit above it (tuner/plan.c)
 public   kernels kernels still include the public header
 long     tuner   mbt_tune is still one function
 long     apps    cmd_run still runs, times and verifies
+calls    roofline the placement printer still names ops through net/model.c
+calls    plan    plan/merge.c reads plans that still sit in tuner/plan.c
 '
 
 # Every C file of the floors (and the examples, for the length rule).
