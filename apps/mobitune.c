@@ -540,6 +540,8 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     printf("tune: no machine profile at %s, so no roofline placement (run 'mobitune roofline')\n",
            ppath);
   }
+  if (mbt_record_save(data_dir(o, 0), m, model, &pl, o->threads) != MBT_OK) /* for the report */
+    fprintf(stderr, "tune: warning: the report data: %s\n", mbt_last_error());
   const struct mbt_check *c = mbt_plan_check(&pl, ck);
   if (c) {
     FILE *f = c->outcome == MBT_CHECK_SLOWER ? stderr : stdout; /* a warning: --quiet shows it */
@@ -613,8 +615,7 @@ static int report_nets(const struct opts *o, const struct mbt_model *model,
   return rc;
 }
 
-static int cmd_report(const struct opts *o, const struct mbt_machine *m,
-                      const struct mbt_model *model) {
+static int cmd_report(const struct opts *o, const struct mbt_model *model) {
   char pb[4096], fb[4096], ob[4096], cmdline[1024];
   struct mbt_model models[8];
   int n = 0, rc = report_nets(o, model, models, &n);
@@ -632,7 +633,7 @@ static int cmd_report(const struct opts *o, const struct mbt_machine *m,
   }
   const char *out = data_path(o, o->out, "report.html", ob, sizeof ob, 1);
   struct mbt_plan pl;
-  if (!load_plan(path, m, &pl, "report")) fprintf(stderr, "report: the layer tables will have no timings\n");
+  if (!load_plan(path, NULL, &pl, "report")) fprintf(stderr, "report: the layer tables will have no timings\n");
   static char e2e[8][4200];
   const char *e2ep[8];
   size_t len = (size_t)snprintf(cmdline, sizeof cmdline, "mobitune roofline;");
@@ -647,8 +648,8 @@ static int cmd_report(const struct opts *o, const struct mbt_machine *m,
                               mk->res, mbt_net_name(mk->kind), mk->alpha, mk->res);
   }
   if (len < sizeof cmdline) snprintf(cmdline + len, sizeof cmdline - len, " mobitune report");
-  struct mbt_report_in in = {m, &p, o->other_profile ? &other : NULL, o->other_profile, &pl,
-                             models, n, e2ep, cmdline, report_e2e, o};
+  struct mbt_report_in in = {&p, o->other_profile ? &other : NULL, o->other_profile, &pl,
+                             models, n, e2ep, cmdline, report_e2e, o, data_dir(o, 0)};
   st = mbt_report_write(out, &in);
   mbt_plan_free(&pl);
   for (int k = 0; o->nets && k < n; k++) mbt_model_free(&models[k]);
@@ -978,6 +979,8 @@ static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
       bo.compare_name[k] = strrchr(o->compare[k], '/') ? strrchr(o->compare[k], '/') + 1 : o->compare[k];
   const int sus = have_prof ? mbt_profile_suspects(&prof, 1) + mbt_profile_suspects(&prof, 2) : 0;
   if (st == MBT_OK) st = mbt_bench(model, have ? &pl : NULL, &bo, stdout);
+  if (st == MBT_OK && o->e2e && mbt_record_save(data_dir(o, 0), m, model, have ? &pl : NULL, o->threads) != MBT_OK)
+    fprintf(stderr, "bench: warning: the report data: %s\n", mbt_last_error());
   if (st == MBT_OK && have_prof &&
       mbt_profile_suspects(&prof, 1) + mbt_profile_suspects(&prof, 2) > sus &&
       mbt_profile_save(&prof, fb) == MBT_OK)
@@ -1046,7 +1049,7 @@ int main(int argc, char **argv) {
   switch (c->bit) {
     case C_MODEL: rc = cmd_model(&o, &model); break;
     case C_TUNE: rc = cmd_tune(&o, &m, &model); break;
-    case C_REPORT: rc = cmd_report(&o, &m, &model); break;
+    case C_REPORT: rc = cmd_report(&o, &model); break;
     case C_RUN: rc = cmd_run(&o, &m, &model); break;
     case C_WEIGHTS: rc = cmd_weights(&o, &model); break;
     default: rc = cmd_bench(&o, &m, &model); break;

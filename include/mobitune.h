@@ -544,6 +544,7 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
 /**
  * Load a plan.  @return MBT_ENOTFOUND (no file), MBT_EPARSE (corrupt or truncated),
  * MBT_EMISMATCH (another machine or kernel registry; @p pl is left empty); the detail says why.
+ * With @p m NULL, a plan of any machine and registry loads (to show it, as the report does).
  */
 enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl);
 /** The problem key of a layer (shape, stride, activation; names excluded). */
@@ -751,10 +752,20 @@ void mbt_e2e_path(const char *dir, const struct mbt_model *m, int threads, char 
 
 /* ------------------------------------------------------------------ report */
 
-/** What a report is made of: saved data only. */
+/**
+ * Save in directory @p dir what the report of @p model at @p threads threads shows beyond the
+ * plan @p pl (may be NULL) and the profile: the machine @p m that measured them, each layer's
+ * candidates in rank order (what a fixed family runs), the intensities counted by the hardware
+ * counters and the fusion groups the engine runs, as DIR/report-data-NET-ALPHA-RES-tN.json
+ * (README, "The report"), atomically.  'tune' and 'bench --e2e' call it.
+ */
+enum mbt_status mbt_record_save(const char *dir, const struct mbt_machine *m,
+                                const struct mbt_model *model, const struct mbt_plan *pl,
+                                int threads);
+
+/** What a report is made of: saved data only, never the machine it is made on. */
 struct mbt_report_in {
-  const struct mbt_machine *m;
-  const struct mbt_profile *p;       /**< this machine's profile */
+  const struct mbt_profile *p;       /**< the measuring machine's profile */
   const struct mbt_profile *other;   /**< a second profile shown side by side, or NULL */
   const char *other_name;
   const struct mbt_plan *pl;         /**< the plan store (may hold no entries) */
@@ -767,6 +778,9 @@ struct mbt_report_in {
   void (*e2e_threads)(const void *ctx, const struct mbt_model *m, int threads, char *buf,
                       size_t n);
   const void *e2e_ctx;               /**< passed to e2e_threads */
+  /** The directory of the report data (mbt_record_save): the machine, the candidates, the
+   * counted intensities and the fusion groups of each section; NULL: none saved. */
+  const char *data_dir;
 };
 
 /** Write the self-contained HTML report at @p path and its twins (same path, .csv: the layer

@@ -2,7 +2,8 @@
  * every layer, as 'bench --e2e' runs it) against the tuned plan, layer by layer.
  *
  * A forced engine runs, on each layer, the best-ranked candidate of the family ("__avx512f" in
- * its name), or the default candidate where the family has none.  Its time on the layer is the
+ * its name), or the default candidate where the family has none: the candidates as the report
+ * data saved them, in rank order, on the machine that measured them.  Its time on the layer is the
  * one the tuner measured for that variant in the network; where the tuner screened it out of
  * the network timing, the ratio of the two variants' times alone stands in (marked as such);
  * where the tuner never ran it (its roofline bound could not win), there is no ratio, and the
@@ -12,21 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
-#include "net/net.h"
 #include "reports/report.h"
 
-/* The variant a forced engine runs on @p l for @p family: the first candidate (best rank
- * first) whose name has "__family", else the default (the first); NULL when none runs it. */
-static const struct mbt_variant *forced_variant(const struct mbt_layer *l, const char *family) {
-  const struct mbt_variant *cand[32];
+/* The variant a forced engine runs on the layer of @p sl for @p family: the first saved
+ * candidate (best rank first) whose name has "__family", else the default (the first); NULL
+ * when none runs it. */
+static const char *forced_variant(const struct saved_layer *sl, const char *family) {
   char tag[24];
-  const struct mbt_kshape ks = mbt_layer_kshape(l);
-  const int n = mbt_registry_candidates(&ks, cand, 32);
   snprintf(tag, sizeof tag, "__%s", family);
-  for (int k = 0; k < n; k++)
-    if (strstr(cand[k]->name, tag)) return cand[k];
-  return n ? cand[0] : NULL;
+  for (int k = 0; k < sl->ncand; k++)
+    if (strstr(sl->cand[k], tag)) return sl->cand[k];
+  return sl->ncand ? sl->cand[0] : NULL;
 }
 
 static const struct mbt_cand *cand_of(const struct mbt_choice *c, const char *variant) {
@@ -35,23 +32,25 @@ static const struct mbt_cand *cand_of(const struct mbt_choice *c, const char *va
   return NULL;
 }
 
-void mbt_report_fixed(const struct mbt_layer *l, const struct mbt_choice *c, const char *family,
-                      struct fixed *f) {
+void mbt_report_fixed(const struct row *r, const char *family, struct fixed *f) {
+  const struct mbt_choice *c = r->c;
   memset(f, 0, sizeof *f);
-  const struct mbt_variant *v = c && family[0] ? forced_variant(l, family) : NULL;
+  const char *v = c && family[0] && r->saved ? forced_variant(r->saved, family) : NULL;
   if (!c || !family[0] || !v) {
-    snprintf(f->shortwhy, sizeof f->shortwhy, "%s", !c ? "not tuned" : !family[0] ? "no family" : "no variant");
+    snprintf(f->shortwhy, sizeof f->shortwhy, "%s", !c ? "not tuned" : !family[0] ? "no family"
+             : !r->saved ? "not saved" : "no variant");
     snprintf(f->why, sizeof f->why, "%s", !c ? "the layer has no plan entry at this thread count"
              : !family[0] ? "no fixed family is known (no end-to-end results, no check, no candidate records)"
+             : !r->saved ? "no report data was saved for this network and thread count (tune again)"
              : "no variant of this build runs the layer here");
     return;
   }
-  f->variant = v->name;
-  if (!strcmp(v->name, c->variant)) {
+  f->variant = v;
+  if (!strcmp(v, c->variant)) {
     f->x = 1, f->basis = FIX_SAME;
     return;
   }
-  const struct mbt_cand *fv = cand_of(c, v->name), *win = cand_of(c, c->variant);
+  const struct mbt_cand *fv = cand_of(c, v), *win = cand_of(c, c->variant);
   if (fv && fv->ns > 0 && c->ns > 0) {
     f->x = fv->ns / c->ns, f->basis = FIX_NET;
     return;
@@ -65,19 +64,19 @@ void mbt_report_fixed(const struct mbt_layer *l, const struct mbt_choice *c, con
     snprintf(f->why, sizeof f->why, "the plan entry predates candidate records (tune with --redo)");
   } else if (!fv) {
     snprintf(f->shortwhy, sizeof f->shortwhy, "not tried");
-    snprintf(f->why, sizeof f->why, "the tuner did not try %s here", v->name);
+    snprintf(f->why, sizeof f->why, "the tuner did not try %s here", v);
   } else if (fv->out == MBT_CAND_ROOFLINE) {
     snprintf(f->shortwhy, sizeof f->shortwhy, "pruned");
     if (win && win->alone_ns > 0 && fv->bound_ns > 0)
       snprintf(f->why, sizeof f->why, "%s was not run: its roofline bound (%.1f us) could not "
-               "beat the winner's time alone (%.1f us)", v->name, fv->bound_ns / 1e3,
+               "beat the winner's time alone (%.1f us)", v, fv->bound_ns / 1e3,
                win->alone_ns / 1e3);
     else
       snprintf(f->why, sizeof f->why, "%s was not run: its roofline bound could not beat the "
-               "winner's time", v->name);
+               "winner's time", v);
   } else {
     snprintf(f->shortwhy, sizeof f->shortwhy, "not timed");
-    snprintf(f->why, sizeof f->why, "the tuner kept no time of %s here", v->name);
+    snprintf(f->why, sizeof f->why, "the tuner kept no time of %s here", v);
   }
 }
 
@@ -93,7 +92,7 @@ int mbt_report_family_estimate(const struct row *r, int n, char *out, size_t len
     for (int i = 0; i < n && complete; i++) {
       struct fixed f;
       if (!r[i].c) continue;
-      mbt_report_fixed(r[i].l, r[i].c, families[k], &f);
+      mbt_report_fixed(&r[i], families[k], &f);
       complete = f.basis != FIX_NONE;
       own |= f.variant && strstr(f.variant, tag) != NULL;
       sum += f.x * r[i].c->ns;

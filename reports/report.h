@@ -1,11 +1,18 @@
 /* reports/report.h -- what the report's parts share: the text buffer the page is written into,
- * the rows of a section (a network at one thread count), and the chart that draws them. */
+ * the saved data a section renders (data.c), its table model (table.c: the rows and figures of a
+ * network at one thread count), the chart that draws them (chart.c), and the writers of each
+ * format (html.c, csv.c, json.c) that write.c drives through one list of parts.  Nothing here
+ * runs kernels, the engine or the tuner: everything comes from saved files. */
 #ifndef MBT_REPORT_H
 #define MBT_REPORT_H
 
+#include <json-c/json.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "include/mobitune.h"
+
+struct warnings;
 
 /* A growable text buffer, written to disk atomically at the end. */
 struct buf {
@@ -34,6 +41,31 @@ int mbt_report_attainable(double ratio, char *text, size_t n);
 /* Its explanation, for a tooltip or the CSV's note ("" at or below the ceiling). */
 void mbt_report_attainable_note(double ratio, char *text, size_t n);
 
+/* A layer as the report data saved it (tuner/record.c writes the file). */
+struct saved_layer {
+  int ncand;
+  char cand[MBT_MAX_CANDS][96]; /* its candidates in rank order on the measuring machine */
+  double counted_i;             /* FLOP/byte from the hardware counters (0: none) */
+};
+/* A fusable pair or block with a plan entry, and whether the engine runs it fused. */
+struct saved_group {
+  int first, layers, fused;
+  char key[128]; /* its plan key at the section's thread count */
+};
+/* The report data of one section. */
+struct saved {
+  int have;                     /* 0: none found (a data directory from before it was saved) */
+  struct mbt_machine m;         /* the machine that measured it */
+  int nlayers;
+  struct saved_layer l[MBT_MAX_LAYERS];
+  int ngroups;
+  struct saved_group g[2 * MBT_MAX_LAYERS]; /* by first layer, a pair before a block */
+};
+/* The report data of @p m at @p threads in directory @p dir (NULL: none) into @p s; s->have is
+ * 0 when no file there holds it. */
+void mbt_report_data_load(const char *dir, const struct mbt_model *m, int threads,
+                          struct saved *s);
+
 /* The best fixed family's variant on one layer against the tuned choice (fixed.c). */
 enum fix_basis {
   FIX_NONE,  /* no ratio: why says why */
@@ -55,10 +87,21 @@ struct mark {
   char why[480];
 };
 
+/* A row's figures, as the page, the CSV and the JSON state them. */
+struct figs {
+  double share, g, att, xref;
+  const char *alone, *innet; /* "memory" or "compute" */
+  int att_state;             /* mbt_report_attainable's */
+  char fnote[400];           /* how x best fixed was found, or why there is none */
+  char anote[200];           /* % attainable's note ("" at or below the ceiling) */
+  char marks[1600];          /* the marks' sentences ("; " between) */
+};
+
 /* Everything the report says about one layer, from the saved data. */
 struct row {
   const struct mbt_layer *l;
   const struct mbt_choice *c; /* its plan entry at the section's thread count (NULL: not tuned) */
+  const struct saved_layer *saved; /* its report data (NULL: none saved) */
   struct mbt_place pc;        /* roofline placement at the section's thread count */
   enum kind kind;
   double ns;                  /* its median time in the network (0: not tuned) */
@@ -66,6 +109,7 @@ struct row {
   double counter_i;           /* FLOP/byte from counters (0: no counters) */
   int nmarks;
   struct mark marks[4];       /* what the measurements of this row cannot vouch for */
+  struct figs f;              /* its figures, once the section is filled */
 };
 
 /* What the saved 'bench --e2e' results of a section say; the best fixed configuration is the
@@ -93,17 +137,59 @@ struct section {
   char id[16];                /* "0": network 0 at 1 thread; "0t2": at 2 threads */
   char title[96];             /* "MobileNet v2 0.35/96, 1 thread" */
   const struct mbt_check *ck; /* the check after the tune (NULL: none recorded) */
+  const struct saved *sv;     /* its report data (sv->have 0: none saved) */
   struct row r[MBT_MAX_LAYERS];
   struct summary s;
   char brief[300];            /* its warnings in a line, for the CSV */
+  char warnings[600];         /* the CSV's warnings column: brief and the profile's count */
 };
 /* The section's plan entry for problem @p key (its thread count's key). */
 const struct mbt_choice *mbt_report_entry(const struct section *sc, const char *key);
 
-/* The best fixed @p family's ("avx512f") variant on layer @p l against the tuned choice @p c
- * (NULL: not tuned; family "": unknown). */
-void mbt_report_fixed(const struct mbt_layer *l, const struct mbt_choice *c, const char *family,
-                      struct fixed *f);
+/* The table model (table.c).  The thread counts network @p m has sections for: 1, then every
+ * N > 1 at which the plan has an entry for one of its layers, ascending. */
+int mbt_report_threads(const struct mbt_model *m, const struct mbt_plan *pl, int *out, int max);
+/* Fill section @p sc (p, pl, m, threads, sv set) from the saved data: its title, check, rows,
+ * fused groups, best fixed family, marks, summary (end to end from @p e2e_file, may be NULL)
+ * and every row's figures. */
+void mbt_report_section_fill(struct section *sc, const char *e2e_file);
+/* "1 thread", "2 threads". */
+const char *mbt_report_threads_name(int threads, char *buf, size_t n);
+
+/* The parts of a section, each in the formats it has (NULL: none in that one); write.c keeps
+ * their list, in page order.  A new part is its writers and one entry there. */
+struct part {
+  void (*html)(struct buf *b, const struct section *sc);
+  void (*csv)(FILE *csv, const struct section *sc);
+  void (*json)(json_object *jn, const struct section *sc);
+};
+/* The writers of the parts (html.c, csv.c, json.c). */
+void mbt_report_html_roofline(struct buf *b, const struct section *sc);
+void mbt_report_html_layers(struct buf *b, const struct section *sc);
+void mbt_report_html_summary(struct buf *b, const struct section *sc);
+void mbt_report_html_decisions(struct buf *b, const struct section *sc);
+void mbt_report_csv_layers(FILE *csv, const struct section *sc);
+void mbt_report_json_head(json_object *jn, const struct section *sc);
+void mbt_report_json_layers(json_object *jn, const struct section *sc);
+void mbt_report_json_summary(json_object *jn, const struct section *sc);
+
+/* The page around the sections (html.c, json.c, csv.c). */
+void mbt_report_html_head(struct buf *b, const struct mbt_report_in *in);
+void mbt_report_html_banner(struct buf *b, const struct warnings *w, const struct warnings *passed);
+/* The machine card: @p m the machine the data names (NULL: none saved). */
+void mbt_report_html_machine(struct buf *b, const struct mbt_report_in *in,
+                             const struct mbt_machine *m);
+void mbt_report_html_compare(struct buf *b, const struct mbt_profile *p,
+                             const struct mbt_profile *q, const char *qname);
+void mbt_report_html_tail(struct buf *b);
+void mbt_report_json_page(json_object *js, const struct mbt_report_in *in,
+                          const struct mbt_machine *m, const struct warnings *w);
+/* The CSV twin's temporary (mbt_tmp_create), its header written; its name in @p tmp. */
+FILE *mbt_report_csv_open(const char *path, char *tmp, size_t n);
+
+/* The best fixed @p family's ("avx512f") variant on row @p r (its layer, plan entry and saved
+ * candidates) against the tuned choice (family "": unknown). */
+void mbt_report_fixed(const struct row *r, const char *family, struct fixed *f);
 /* The family whose variants sum to the least time over the tuned rows of @p r, among those
  * with a ratio on every tuned row (the best fixed family when no end-to-end results say).
  * @return 0 when none has one everywhere. */

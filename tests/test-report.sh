@@ -173,6 +173,7 @@ assert len(n0['layers']) > 50 and n0['end_to_end']['tuned_ms'] > 0
 # came out slower, entries measured busy and put back, a spread of 2887%, a candidate pruned).
 W=$T/warn
 mkdir -p "$W"
+cp "$D"/report-data-*.json "$W" # what tune saved for the report: the machine, candidates, groups
 # python helpers: the layer tables of a page, cell by column name
 cat >"$T/rep.py" <<'EOF'
 import html.parser

@@ -615,6 +615,11 @@ static enum mbt_status check_loaded(struct loading *ld, const struct mbt_machine
   if (ld->ended != ld->tmp.n)
     return mbt_fail(MBT_EPARSE, "%s: truncated: the entry count does not match 'end' (%d "
                     "entries, 'end %d')", path, ld->tmp.n, ld->ended);
+  if (!m) { /* shown, not run: any machine's */
+    snprintf(ld->tmp.fingerprint, sizeof ld->tmp.fingerprint, "%.16s", ld->fp);
+    snprintf(ld->tmp.registry, sizeof ld->tmp.registry, "%.16s", ld->reg);
+    return MBT_OK;
+  }
   if (strcmp(ld->fp, m->fingerprint) != 0) {
     char diff[512];
     machine_line(m, ours, sizeof ours);

@@ -1,0 +1,169 @@
+/* tuner/record.c -- the report data: what the report shows of one network at one thread count
+ * that the plan does not hold, saved by the producer ('tune', 'bench --e2e') so that the report
+ * renders saved files only, made on any machine.
+ *
+ *   DATA/report-data-NET-ALPHA-RES-tTHREADS.json
+ *   {"format": "mobitune-report-data", "version": 1, "mobitune": "0.1.0",
+ *    "machine": {vendor, model, family, cpu_model, stepping, features, isa: [names], cores,
+ *                threads, numa_nodes, mhz, caches: [{level, size, line, assoc, shared_by,
+ *                instances}], counters, counters_note, fingerprint},
+ *    "net": "v2", "alpha": 0.35, "res": 96, "classes": 1000, "threads": 1,
+ *    "layers": [{"name": "stem", "candidates": [variant, ...], "counted_intensity": 1.5}, ...],
+ *    "groups": [{"first": 3, "layers": 2, "key": "dwpw ...", "fused": true}, ...]}
+ *
+ * candidates: the layer's variants in rank order, as this build's registry lists them on the
+ * measuring machine (a fixed family runs its first one there; the plan's candidate records have
+ * their times).  counted_intensity: FLOP/byte from the hardware counts of the plan's winner
+ * (absent without counters).  groups: every fusable pair and block with a plan entry at this
+ * thread count (its key, threads included), in layer order, a pair before the block at the same
+ * layer; fused: the engine runs it as one (blocks left to right without overlap, then pairs). */
+#include "config.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "net/net.h"
+#include "machine/counters.h"
+
+#define RECORD_VERSION 1
+
+static json_object *machine_json(const struct mbt_machine *m) {
+  json_object *o = json_object_new_object(), *isa = json_object_new_array(),
+              *caches = json_object_new_array();
+  json_object_object_add(o, "vendor", json_object_new_string(m->vendor));
+  json_object_object_add(o, "model", json_object_new_string(m->model));
+  json_object_object_add(o, "family", json_object_new_int(m->family));
+  json_object_object_add(o, "cpu_model", json_object_new_int(m->cpu_model));
+  json_object_object_add(o, "stepping", json_object_new_int(m->stepping));
+  json_object_object_add(o, "features", json_object_new_string(m->features));
+  for (uint32_t b = 1; b <= MBT_ISA_NEON; b <<= 1)
+    if (m->isa & b) json_object_array_add(isa, json_object_new_string(mbt_isa_name(b)));
+  json_object_object_add(o, "isa", isa);
+  json_object_object_add(o, "cores", json_object_new_int(m->cores));
+  json_object_object_add(o, "threads", json_object_new_int(m->threads));
+  json_object_object_add(o, "numa_nodes", json_object_new_int(m->numa_nodes));
+  json_object_object_add(o, "mhz", json_object_new_double(m->mhz));
+  for (int i = 0; i < m->ncaches && i < MBT_MAX_CACHES; i++) {
+    const struct mbt_cache *c = &m->caches[i];
+    json_object *jc = json_object_new_object();
+    json_object_object_add(jc, "level", json_object_new_int(c->level));
+    json_object_object_add(jc, "size", json_object_new_int64((int64_t)c->size));
+    json_object_object_add(jc, "line", json_object_new_int(c->line));
+    json_object_object_add(jc, "assoc", json_object_new_int(c->assoc));
+    json_object_object_add(jc, "shared_by", json_object_new_int(c->shared_by));
+    json_object_object_add(jc, "instances", json_object_new_int(c->instances));
+    json_object_array_add(caches, jc);
+  }
+  json_object_object_add(o, "caches", caches);
+  json_object_object_add(o, "counters", json_object_new_boolean(m->counters));
+  json_object_object_add(o, "counters_note", json_object_new_string(m->counters_note));
+  json_object_object_add(o, "fingerprint", json_object_new_string(m->fingerprint));
+  return o;
+}
+
+/* The plan entry of @p key at @p threads threads (NULL: none). */
+static const struct mbt_choice *entry(const struct mbt_plan *pl, const char *key, int threads) {
+  char kt[128];
+  mbt_key_threads(key, threads, kt, sizeof kt);
+  return pl ? mbt_plan_find(pl, kt) : NULL;
+}
+
+/* FLOP/byte from the counts of @p c's winner (0: the events do not give both). */
+static double counted_intensity(const struct mbt_choice *c) {
+  const char *ev[MBT_PLAN_EVENTS];
+  double in = 0;
+  for (int k = 0; c && k < c->nevents && k < MBT_PLAN_EVENTS; k++) ev[k] = c->events[k];
+  for (int j = 0; c && c->nevents && j < c->ncand; j++) {
+    double fl, by;
+    if (!strcmp(c->cand[j].variant, c->variant) &&
+        mbt_counters_roofline(ev, c->cand[j].counts, c->nevents, 64, &fl, &by) && by > 0)
+      in = fl / by;
+  }
+  return in;
+}
+
+static json_object *layer_json(const struct mbt_model *m, int i, const struct mbt_plan *pl,
+                               int threads) {
+  const struct mbt_layer *l = &m->layers[i];
+  const struct mbt_variant *cand[MBT_MAX_CANDS];
+  json_object *o = json_object_new_object(), *jc = json_object_new_array();
+  char key[96];
+  const struct mbt_kshape ks = mbt_layer_kshape(l);
+  const int n = mbt_registry_candidates(&ks, cand, MBT_MAX_CANDS);
+  json_object_object_add(o, "name", json_object_new_string(l->name));
+  for (int k = 0; k < n; k++) json_object_array_add(jc, json_object_new_string(cand[k]->name));
+  json_object_object_add(o, "candidates", jc);
+  mbt_layer_key(l, key, sizeof key);
+  const double in = counted_intensity(entry(pl, key, threads));
+  if (in > 0) json_object_object_add(o, "counted_intensity", json_object_new_double(in));
+  return o;
+}
+
+/* The fused[rows=N] of an entry (0: runs apart). */
+static int fused_rows(const struct mbt_choice *c) {
+  int rows = 0;
+  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
+}
+
+static void group_add(json_object *arr, int first, int layers, const char *key, int threads,
+                      int fused) {
+  json_object *o = json_object_new_object();
+  char kt[128];
+  mbt_key_threads(key, threads, kt, sizeof kt);
+  json_object_object_add(o, "first", json_object_new_int(first));
+  json_object_object_add(o, "layers", json_object_new_int(layers));
+  json_object_object_add(o, "key", json_object_new_string(kt));
+  json_object_object_add(o, "fused", json_object_new_boolean(fused));
+  json_object_array_add(arr, o);
+}
+
+/* Every fusable pair and block with an entry, and which of them the engine runs fused. */
+static json_object *groups_json(const struct mbt_model *m, const struct mbt_plan *pl,
+                                int threads) {
+  const struct mbt_layer *L = m->layers;
+  json_object *arr = json_object_new_array();
+  int covered = -1; /* the last layer of the fused group that runs so far */
+  for (int i = 0; i + 1 < m->nlayers; i++) {
+    char pk[96] = "", bk[96] = "";
+    if (mbt_pair_fusable(m, i)) mbt_pair_key(&L[i], &L[i + 1], pk, sizeof pk);
+    if (i + 2 < m->nlayers && mbt_block_fusable(m, i))
+      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], bk, sizeof bk);
+    const struct mbt_choice *pc = pk[0] ? entry(pl, pk, threads) : NULL;
+    const struct mbt_choice *bc = bk[0] ? entry(pl, bk, threads) : NULL;
+    const int block = i > covered && fused_rows(bc) > 0;
+    const int pair = i > covered && !block && fused_rows(pc) > 0;
+    if (pc) group_add(arr, i, 2, pk, threads, pair);
+    if (bc) group_add(arr, i, 3, bk, threads, block);
+    if (block || pair) covered = i + (block ? 2 : 1);
+  }
+  return arr;
+}
+
+enum mbt_status mbt_record_save(const char *dir, const struct mbt_machine *mach,
+                                const struct mbt_model *m, const struct mbt_plan *pl,
+                                int threads) {
+  char path[4200];
+  const int t = threads > 1 ? threads : 1;
+  snprintf(path, sizeof path, "%s/report-data-%s-%g-%d-t%d.json", dir, mbt_net_name(m->kind),
+           m->alpha, m->res, t);
+  json_object *js = json_object_new_object(), *layers = json_object_new_array();
+  json_object_object_add(js, "format", json_object_new_string("mobitune-report-data"));
+  json_object_object_add(js, "version", json_object_new_int(RECORD_VERSION));
+  json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
+  json_object_object_add(js, "machine", machine_json(mach));
+  json_object_object_add(js, "net", json_object_new_string(mbt_net_name(m->kind)));
+  json_object_object_add(js, "alpha", json_object_new_double(m->alpha));
+  json_object_object_add(js, "res", json_object_new_int(m->res));
+  json_object_object_add(js, "classes", json_object_new_int(m->classes));
+  json_object_object_add(js, "threads", json_object_new_int(t));
+  for (int i = 0; i < m->nlayers; i++) json_object_array_add(layers, layer_json(m, i, pl, t));
+  json_object_object_add(js, "layers", layers);
+  json_object_object_add(js, "groups", groups_json(m, pl, t));
+  const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PRETTY);
+  const enum mbt_status st = text ? mbt_write_atomic(path, text, strlen(text))
+                                  : mbt_fail(MBT_ENOMEM, "cannot build %s", path);
+  json_object_put(js);
+  return st;
+}
