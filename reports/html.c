@@ -18,6 +18,7 @@
 
 #include "common/common.h"
 #include "net/net.h"
+#include "plan/plan.h"
 #include "reports/report.h"
 #include "tuner/counters.h"
 

@@ -50,4 +50,11 @@ extern const struct mbt_roof_isa mbt_roof_neon;
  * 0 where unknown. */
 double mbt_roof_clock_ghz(struct mbt_figure *f);
 
+/* The roofline's lower bound on the time of code of ISA mask @p isa (a kernel variant's) on
+ * layer @p l at @p threads threads, ns: the FLOPs over the best compute ceiling that code can
+ * reach, or the compulsory bytes over the L1 read bandwidth when longer.  0 without a profile
+ * or when it has no ceiling at that thread count (roofline/bound.c). */
+double mbt_roofline_bound_ns(const struct mbt_profile *p, const struct mbt_layer *l, uint32_t isa,
+                             int threads);
+
 #endif
