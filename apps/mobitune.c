@@ -12,6 +12,7 @@
 
 #include "include/mobitune.h"
 #include "bench/bench.h"
+#include "net/net.h"
 #include "plan/merge.h"
 #include "roofline/roofline.h"
 
@@ -873,8 +874,6 @@ static int cmd_weights(const struct opts *o, const struct mbt_model *model) {
 }
 
 static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
-  static const char *const outs[] = {"timed", "over the time limit", "screened out (alone)",
-                                     "roofline bound cannot win"};
   printf("plan %s: fingerprint %s, kernel registry %s, %d entries\n", path, pl->fingerprint,
          pl->registry, pl->n);
   printf("%-79s %10s %7s %9s %8s  %s\n", "problem", "median us", "spread",
@@ -897,7 +896,7 @@ static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
       if (d->bound_ns > 0) printf("  bound %9.2f us", d->bound_ns / 1e3);
       for (int k = 0; k < c->nevents && d->out == MBT_CAND_TIMED; k++)
         printf("  %s=%lld", c->events[k], d->counts[k]);
-      printf("  %s\n", outs[d->out >= 0 && d->out < 4 ? d->out : 0]);
+      printf("  %s\n", mbt_cand_out_text(d->out));
     }
   }
   int busy = 0, back = 0, wide = 0;

@@ -442,6 +442,12 @@ enum mbt_cand_out {
   MBT_CAND_SCREEN = 2,   /**< more than the screen factor slower than the fastest alone */
   MBT_CAND_ROOFLINE = 3, /**< its roofline bound (ISA peak, L1 bandwidth) cannot beat the best */
 };
+/** @return the word a plan stores for outcome @p out: "timed", "limit", "screen" or "roofline"
+ * ("timed" for any other value). */
+const char *mbt_cand_out_name(int out);
+/** @return what outcome @p out says, for people: "timed", "over the time limit", "screened
+ * out (alone)" or "roofline bound cannot win". */
+const char *mbt_cand_out_text(int out);
 
 /** One candidate tried for a problem: what the report shows as the reason for a choice. */
 struct mbt_cand {

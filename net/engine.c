@@ -1,5 +1,6 @@
 /* net/engine.c -- whole-network inference: seeded weights with BN folded in, one variant per
- * layer chosen from a plan, layers run in order with rows split over threads. */
+ * layer (and the fusion of pairs and blocks) as its setup says, layers run in order with rows
+ * split over threads.  Plans are the floor above: plan/apply.c turns one into a setup. */
 #include "config.h"
 
 #include <math.h>
@@ -87,21 +88,10 @@ void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struc
 
 static enum mbt_status ensure_scratch(struct mbt_engine *e);
 
-/* The plan entry for @p key at @p threads: the one tuned for that thread count (" t=N"), else
- * the one-thread entry. */
-static const struct mbt_choice *plan_entry(const struct mbt_plan *pl, const char *key,
-                                           int threads) {
-  if (threads > 1) {
-    char k2[96];
-    mbt_key_threads(key, threads, k2, sizeof k2);
-    const struct mbt_choice *c = mbt_plan_find(pl, k2);
-    if (c) return c;
-  }
-  return mbt_plan_find(pl, key);
-}
-
-static const struct mbt_variant *choose(const struct mbt_layer *l, const struct mbt_plan *pl,
-                                        const char *force, int threads) {
+/* The variant layer @p l runs: the forced family's where one applies, else @p planned (NULL:
+ * none), else the best static rank; NULL when no variant applies to it. */
+static const struct mbt_variant *choose(const struct mbt_layer *l,
+                                        const struct mbt_variant *planned, const char *force) {
   const struct mbt_variant *cand[32];
   const struct mbt_kshape ks = mbt_layer_kshape(l);
   const int n = mbt_registry_candidates(&ks, cand, 32);
@@ -110,14 +100,7 @@ static const struct mbt_variant *choose(const struct mbt_layer *l, const struct 
     for (int i = 0; i < n; i++)
       if (strstr(cand[i]->name, force)) return cand[i];
   }
-  if (pl) {
-    char key[96];
-    mbt_layer_key(l, key, sizeof key);
-    const struct mbt_choice *c = plan_entry(pl, key, threads);
-    const struct mbt_variant *v = c ? mbt_registry_find(c->variant, &ks) : NULL;
-    if (v) return v;
-  }
-  return cand[0];
+  return planned ? planned : cand[0];
 }
 
 /* Activations share a few buffers: a layer's output takes a buffer no live tensor holds, and a
@@ -174,66 +157,52 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
   return MBT_OK;
 }
 
-/* Blocks run left to right; a request that overlaps a block already taken is left out. */
-static void resolve_blocks(struct mbt_engine *e) {
+/* The blocks that run: left to right, a request that overlaps a block already taken is left
+ * out (pairs do not take part: a block that a fused pair's layer overlaps simply never runs). */
+static void blocks_taken(int n, const int *req, int *block) {
   int next = 0;
-  for (int i = 0; i < e->model.nlayers; i++) {
-    e->block[i] = i >= next && e->block_req[i] > 0 ? e->block_req[i] : 0;
-    if (e->block[i]) next = i + 3;
+  for (int i = 0; i < n; i++) {
+    block[i] = i >= next && req[i] > 0 ? req[i] : 0;
+    if (block[i]) next = i + 3;
   }
 }
 
-/* The rows of the plan's "fused[rows=R]" entry for @p key (0 = apart or no entry), in
- * *rows; a row count outside 0..MBT_FUSE_ROWS_MAX is refused as a bad plan entry. */
-static enum mbt_status plan_rows(const struct mbt_plan *pl, const char *key, int threads,
-                                 int *rows) {
-  const struct mbt_choice *c = pl ? plan_entry(pl, key, threads) : NULL;
-  long r = 0;
-  char end = 0;
-  *rows = 0;
-  if (!c || strncmp(c->variant, "fused[", 6)) return MBT_OK;
-  if (sscanf(c->variant, "fused[rows=%ld%c", &r, &end) != 2 || end != ']' || r < 0 ||
-      r > MBT_FUSE_ROWS_MAX)
-    return mbt_fail(MBT_EPARSE, "bad plan entry '%s': variant '%s' is not fused[rows=N] with N "
-                    "in 0..%d", c->key, c->variant, MBT_FUSE_ROWS_MAX);
-  *rows = (int)r;
-  return MBT_OK;
+void mbt_fusion_runs(int n, const int *fuse, const int *block, int *runs) {
+  int taken[MBT_MAX_LAYERS];
+  blocks_taken(n, block, taken);
+  for (int i = 0; i < n; i++) { /* as mbt_engine_run walks the layers */
+    runs[i] = taken[i] && i + 2 < n ? 3 : fuse[i] > 0 && i + 1 < n ? 2 : 0;
+    for (int k = 1; k < runs[i]; k++) runs[i + k] = 0;
+    if (runs[i]) i += runs[i] - 1;
+  }
 }
 
-/* The plan's fusion decisions for the engine's thread count (none without a plan). */
-static enum mbt_status apply_fusion(struct mbt_engine *e, const struct mbt_plan *pl) {
+static void resolve_blocks(struct mbt_engine *e) {
+  blocks_taken(e->model.nlayers, e->block_req, e->block);
+}
+
+/* The fusion of @p s (none when NULL). */
+static enum mbt_status set_fusion(struct mbt_engine *e, const struct mbt_engine_setup *s) {
   memset(e->fuse, 0, sizeof e->fuse);
   memset(e->block_req, 0, sizeof e->block_req);
-  enum mbt_status st = MBT_OK;
-  for (int i = 0; pl && st == MBT_OK && i + 1 < e->model.nlayers; i++) {
-    char key[96];
-    const struct mbt_layer *l = e->model.layers;
-    if (mbt_pair_fusable(&e->model, i)) {
-      mbt_pair_key(&l[i], &l[i + 1], key, sizeof key);
-      st = plan_rows(pl, key, e->threads, &e->fuse[i]);
-    }
-    if (st == MBT_OK && mbt_block_fusable(&e->model, i)) {
-      mbt_block_key(&l[i], &l[i + 1], &l[i + 2], key, sizeof key);
-      st = plan_rows(pl, key, e->threads, &e->block_req[i]);
-    }
-  }
-  if (st != MBT_OK) {
-    memset(e->fuse, 0, sizeof e->fuse);
-    memset(e->block_req, 0, sizeof e->block_req);
-    return st;
+  if (s) {
+    memcpy(e->fuse, s->fuse, (size_t)e->model.nlayers * sizeof *e->fuse);
+    memcpy(e->block_req, s->block, (size_t)e->model.nlayers * sizeof *e->block_req);
   }
   resolve_blocks(e);
   return ensure_scratch(e);
 }
 
-enum mbt_status mbt_engine_apply_plan(mbt_engine_t e, const struct mbt_plan *pl) {
+enum mbt_status mbt_engine_configure(mbt_engine_t e, const struct mbt_engine_setup *s) {
   for (int i = 0; i < e->model.nlayers; i++) {
-    const struct mbt_variant *v = choose(&e->model.layers[i], pl, NULL, e->threads);
+    const struct mbt_variant *v = choose(&e->model.layers[i], s ? s->var[i] : NULL, NULL);
     enum mbt_status st = v ? mbt_engine_use(e, i, v) : MBT_OK;
     if (st != MBT_OK) return st;
   }
-  return apply_fusion(e, pl);
+  return set_fusion(e, s);
 }
+
+int mbt_engine_threads(mbt_engine_t e) { return e->threads; }
 
 void mbt_engine_destroy(mbt_engine_t e) {
   if (!e) return;
@@ -255,8 +224,8 @@ void mbt_engine_destroy(mbt_engine_t e) {
   free(e);
 }
 
-enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mbt_plan *pl,
-                                  const char *force, uint64_t seed, mbt_engine_t *out) {
+enum mbt_status mbt_engine_new(const struct mbt_model *model, const struct mbt_engine_setup *s,
+                               const char *force, uint64_t seed, mbt_engine_t *out) {
   *out = NULL;
   struct mbt_engine *e = calloc(1, sizeof *e);
   if (!e) return mbt_fail(MBT_ENOMEM, "cannot allocate the engine");
@@ -279,7 +248,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
   mbt_rng_seed(&r, seed);
   for (int i = 0; i < n; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
-    e->var[i] = choose(l, pl, force, 1);
+    e->var[i] = choose(l, s ? s->var[i] : NULL, force);
     if (!e->var[i]) {
       mbt_engine_destroy(e);
       return mbt_fail(MBT_EUNSUPPORTED, "no kernel variant applies to layer %s", l->name);
@@ -292,12 +261,7 @@ enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mb
     if (mbt_engine_use(e, i, e->var[i]) != MBT_OK) goto nomem;
   }
   if (assign_buffers(e) != MBT_OK) goto nomem;
-  enum mbt_status st = force ? MBT_OK : apply_fusion(e, pl);
-  if (st != MBT_OK && st != MBT_ENOMEM) { /* a bad plan entry, named by apply_fusion */
-    mbt_engine_destroy(e);
-    return st;
-  }
-  if (st != MBT_OK) goto nomem;
+  if (!force && set_fusion(e, s) != MBT_OK) goto nomem;
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
   if (!e->probs) goto nomem;
   *out = e;
@@ -345,16 +309,6 @@ enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *
   return MBT_OK;
 }
 
-int mbt_layer_repeats(const struct mbt_model *m, int i) {
-  char key[96], k2[96];
-  mbt_layer_key(&m->layers[i], key, sizeof key);
-  for (int j = 0; j < i; j++) {
-    mbt_layer_key(&m->layers[j], k2, sizeof k2);
-    if (!strcmp(key, k2)) return 1;
-  }
-  return 0;
-}
-
 int mbt_pair_fusable(const struct mbt_model *m, int i) {
   if (i + 1 >= m->nlayers) return 0;
   const struct mbt_layer *d = &m->layers[i], *p = &m->layers[i + 1];
@@ -371,19 +325,6 @@ int mbt_block_fusable(const struct mbt_model *m, int i) {
   for (int j = 0; j < m->nlayers; j++) /* the first layer's output must have no other reader */
     if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i)) return 0;
   return 1;
-}
-
-void mbt_block_key(const struct mbt_layer *ex, const struct mbt_layer *dw,
-                   const struct mbt_layer *pw, char *buf, size_t n) {
-  snprintf(buf, n, "pwdwpw h=%d w=%d ic=%d c=%d k=%d s=%d oc=%d act=%s,%s,%s res=%d", ex->ih,
-           ex->iw, ex->ic, dw->ic, dw->k, dw->stride, pw->oc, mbt_act_name(ex->act),
-           mbt_act_name(dw->act), mbt_act_name(pw->act), pw->res >= -1);
-}
-
-void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n) {
-  snprintf(buf, n, "dwpw h=%d w=%d c=%d k=%d s=%d act=%s oc=%d act2=%s res=%d", dw->ih, dw->iw,
-           dw->ic, dw->k, dw->stride, mbt_act_name(dw->act), pw->oc, mbt_act_name(pw->act),
-           pw->res >= -1);
 }
 
 /* Checked size arithmetic: SIZE_MAX (which no allocation gets) when it overflows. */
@@ -642,37 +583,4 @@ const struct mbt_model *mbt_engine_model(mbt_engine_t e) { return &e->model; }
 
 void mbt_engine_normalization(mbt_engine_t e, float mean[3], float std[3]) {
   memcpy(mean, e->mean, sizeof e->mean), memcpy(std, e->std, sizeof e->std);
-}
-
-enum mbt_status mbt_open(const char *weights, const char *plan, int threads, mbt_engine_t *out) {
-  *out = NULL;
-  struct mbt_weights w;
-  struct mbt_model m;
-  struct mbt_plan pl;
-  enum mbt_status st = mbt_weights_load(weights, &w);
-  if (st != MBT_OK) return st;
-  if ((st = mbt_weights_model(&w, &m)) != MBT_OK) {
-    mbt_weights_free(&w);
-    return st;
-  }
-  int have = 0;
-  if (plan) {
-    struct mbt_machine mc;
-    mbt_machine_detect(&mc);
-    have = (st = mbt_plan_load(plan, &mc, &pl)) == MBT_OK;
-  }
-  if (st == MBT_OK) st = mbt_engine_create(&m, have ? &pl : NULL, NULL, 1, out);
-  if (st == MBT_OK) {
-    mbt_engine_set_threads(*out, threads > 0 ? threads : 1);
-    if (have) st = mbt_engine_apply_plan(*out, &pl);
-  }
-  if (st == MBT_OK) st = mbt_engine_set_weights(*out, &w);
-  if (st != MBT_OK) {
-    mbt_engine_destroy(*out);
-    *out = NULL;
-  }
-  if (have) mbt_plan_free(&pl);
-  mbt_model_free(&m);
-  mbt_weights_free(&w);
-  return st;
 }

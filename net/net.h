@@ -4,6 +4,7 @@
 
 #include "common/common.h"
 #include "kernels/kernels.h"
+#include "roofline/roofline.h"
 
 /* The kernels take their own problem type with the network's op and activation values. */
 _Static_assert(MBT_KOP_CONV == (int)MBT_OP_CONV && MBT_KOP_DWCONV == (int)MBT_OP_DWCONV &&
@@ -35,14 +36,28 @@ enum mbt_status mbt_weights_write(const struct mbt_model *m, const float *const 
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b);
 /* Run layer @p i with variant @p v from now on (packs its weights once per layout). */
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v);
-/* 1 when an earlier layer of @p m has the same problem key as layer @p i (it shares that
- * layer's measurements). */
-int mbt_layer_repeats(const struct mbt_model *m, int i);
-/* The plan key of a fusable pair. */
-void mbt_pair_key(const struct mbt_layer *dw, const struct mbt_layer *pw, char *buf, size_t n);
-/* The plan key of a fusable block. */
-void mbt_block_key(const struct mbt_layer *ex, const struct mbt_layer *dw,
-                   const struct mbt_layer *pw, char *buf, size_t n);
+/* How an engine runs its network: a variant per layer (NULL: the default, the best static
+ * rank) and the strip rows of each fused pair and block (0: apart).  The engine knows nothing
+ * of plans: the plan floor fills this from one (mbt_plan_setup); zeroed, it is the default. */
+struct mbt_engine_setup {
+  const struct mbt_variant *var[MBT_MAX_LAYERS];
+  int fuse[MBT_MAX_LAYERS];  /* fuse[i] = R > 0: layers i, i + 1 fused, R rows per strip */
+  int block[MBT_MAX_LAYERS]; /* block[i] = R > 0: layers i .. i + 2 asked to run as a block */
+};
+/* Which fused groups run, as the engine walks the layers left to right: at a layer not yet run,
+ * the block asked for there (block[i] > 0) when no block taken before overlaps it, else the
+ * pair (fuse[i] > 0), else the layer alone.  @p runs[i] gets 3 (a block runs from layer i), 2
+ * (a pair) or 0, for the @p n layers. */
+void mbt_fusion_runs(int n, const int *fuse, const int *block, int *runs);
+/* An engine for @p model with seeded weights, set up as @p s says (NULL: the default).  With
+ * @p force, a layer where a variant's name contains it runs that variant, and nothing is
+ * fused. */
+enum mbt_status mbt_engine_new(const struct mbt_model *model, const struct mbt_engine_setup *s,
+                               const char *force, uint64_t seed, mbt_engine_t *out);
+/* Run as @p s says from now on: every layer's variant (NULL: the default) and the fusion. */
+enum mbt_status mbt_engine_configure(mbt_engine_t e, const struct mbt_engine_setup *s);
+/* The threads each layer runs on (mbt_engine_set_threads). */
+int mbt_engine_threads(mbt_engine_t e);
 /* The rows of the block that runs from layer @p i (0 = none). */
 int mbt_engine_block_runs(mbt_engine_t e, int i);
 /* Run problem x->s with @p v on @p threads threads (a grid of row parts x channel parts). */
@@ -51,5 +66,30 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
  * *cp channel parts (cp = 1 unless @p by_channel), the one whose busiest thread has the least
  * work; at equal balance, fewer channel parts. */
 void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp);
+
+/* A network on the roofline, printed (net/place.c: above the roofline, it names the layers). */
+
+/* The table of where every layer of @p m sits on @p p at @p threads threads, alone and in the
+ * network, after the ridge points; then the memory-bound count and the network's bound.
+ * @p name names the profile. */
+void mbt_roofline_print_model(const struct mbt_profile *p, const char *name,
+                              const struct mbt_model *m, int threads, FILE *out);
+/* 1 when layer @p i of @p m, timed at @p ns inside the network, beat its ceiling there beyond
+ * the noise: that ceiling is marked suspect in @p p (*marked, when given, counts the marks
+ * that changed). */
+int mbt_roofline_beaten(struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
+                        double ns, int *marked);
+/* A layer's time inside the network (0: not timed) and what ran it. */
+struct mbt_layer_time {
+  double ns;
+  const char *variant; /* its name, or "-" */
+  const char *mark;    /* printed after it ("" when none) */
+};
+/* A line per layer of @p m on @p out (none when NULL): its placement on @p p at @p threads
+ * threads and what it achieved at @p lt[i].ns; a layer that beat its ceiling marks it
+ * suspect (mbt_roofline_beaten).  @return the marks that changed; *memory_bound gets the
+ * layers memory-bound in the network. */
+int mbt_roofline_print_timed(struct mbt_profile *p, const struct mbt_model *m, int threads,
+                             const struct mbt_layer_time *lt, FILE *out, int *memory_bound);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "net/net.h"
 
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -71,7 +72,7 @@ enum mbt_status mbt_verify(const struct mbt_model *m, const struct mbt_weights *
                            const float *in, const float *logits, int batch,
                            struct mbt_verify *out) {
   mbt_engine_t ref;
-  enum mbt_status st = mbt_engine_create(m, NULL, "ref/", seed, &ref);
+  enum mbt_status st = mbt_engine_new(m, NULL, "ref/", seed, &ref);
   if (st == MBT_OK && w) st = mbt_engine_set_weights(ref, w);
   if (st != MBT_OK) {
     mbt_engine_destroy(ref);

@@ -50,29 +50,12 @@ extern const struct mbt_roof_isa mbt_roof_neon;
  * 0 where unknown. */
 double mbt_roof_clock_ghz(struct mbt_figure *f);
 
-/* Placing a network (place.c). */
 
-/* The table of where every layer of @p m sits on @p p at @p threads threads, alone and in the
- * network, after the ridge points; then the memory-bound count and the network's bound.
- * @p name names the profile. */
-void mbt_roofline_print_model(const struct mbt_profile *p, const char *name,
-                              const struct mbt_model *m, int threads, FILE *out);
-/* 1 when layer @p i of @p m, timed at @p ns inside the network, beat its ceiling there beyond
- * the noise: that ceiling is marked suspect in @p p (*marked, when given, counts the marks
- * that changed). */
-int mbt_roofline_beaten(struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
-                        double ns, int *marked);
-/* A layer's time inside the network (0: not timed) and what ran it. */
-struct mbt_layer_time {
-  double ns;
-  const char *variant; /* its name, or "-" */
-  const char *mark;    /* printed after it ("" when none) */
-};
-/* A line per layer of @p m on @p out (none when NULL): its placement on @p p at @p threads
- * threads and what it achieved at @p lt[i].ns; a layer that beat its ceiling marks it
- * suspect (mbt_roofline_beaten).  @return the marks that changed; *memory_bound gets the
- * layers memory-bound in the network. */
-int mbt_roofline_print_timed(struct mbt_profile *p, const struct mbt_model *m, int threads,
-                             const struct mbt_layer_time *lt, FILE *out, int *memory_bound);
+/* The roofline's lower bound on the time of code of ISA mask @p isa (a kernel variant's) on
+ * layer @p l at @p threads threads, ns: the FLOPs over the best compute ceiling that code can
+ * reach, or the compulsory bytes over the L1 read bandwidth when longer.  0 without a profile
+ * or when it has no ceiling at that thread count (roofline/bound.c). */
+double mbt_roofline_bound_ns(const struct mbt_profile *p, const struct mbt_layer *l, uint32_t isa,
+                             int threads);
 
 #endif

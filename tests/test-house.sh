@@ -29,14 +29,6 @@ apps      common machine kernels roofline net plan tuner reports bench apps
 # Rules that work in progress elsewhere still breaks: "RULE FLOOR why".  One of them is reported
 # "not ok ... # TODO why" while it fails and plain "ok" once it passes (then remove it here).
 TODO='
-includes reports the report still includes the kernels and the engine
-calls    reports the report still calls the registry, the engine and tuner/plan.c
-calls    net     the engine still reads plans, which sit above it (tuner/plan.c)
-public   kernels kernels still include the public header
-long     tuner   mbt_tune is still one function
-long     apps    cmd_run still runs, times and verifies
-calls    roofline the placement printer still names ops through net/model.c
-calls    plan    plan/merge.c reads plans that still sit in tuner/plan.c
 '
 
 # Every C file of the floors (and the examples, for the length rule).

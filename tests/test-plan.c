@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "include/mobitune.h"
-#include "net/net.h"
+#include "plan/plan.h"
 #include "tests/tap.h"
 
 static void write_text(const char *path, const char *text) {

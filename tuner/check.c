@@ -11,9 +11,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "kernels/kernels.h"
-#include "machine/machine.h"
-#include "net/net.h"
+#include "tuner/tuner.h"
 
 #define NOISE 0.02   /* a plan this much slower than another is slower (the tuner's TIE) */
 #define CULPRIT 0.05 /* a problem whose layers run this much slower than the default's */
@@ -106,17 +104,18 @@ static int put_back(struct mbt_plan *pl, const char *key, const char *variant) {
  * on the default plan's variant. */
 static int default_back(const struct mbt_model *m, struct mbt_plan *pl, int threads,
                         const struct timed *t, int i, int len) {
-  char k[96], kt[96];
+  char kt[96], apart[16];
+  struct mbt_problem p;
   int count = 0;
   if (len > 1) {
-    if (len == 2) mbt_pair_key(&m->layers[i], &m->layers[i + 1], k, sizeof k);
-    else mbt_block_key(&m->layers[i], &m->layers[i + 1], &m->layers[i + 2], k, sizeof k);
-    mbt_key_threads(k, threads, kt, sizeof kt);
-    count += put_back(pl, kt, "unfused");
+    mbt_problem_group(m, i, len, threads, &p);
+    mbt_problem_key(&p, kt, sizeof kt);
+    mbt_rows_name(0, apart, sizeof apart);
+    count += put_back(pl, kt, apart);
   }
   for (int j = i; j < i + len; j++) {
-    mbt_layer_key(&m->layers[j], k, sizeof k);
-    mbt_key_threads(k, threads, kt, sizeof kt);
+    mbt_problem_layer(&m->layers[j], threads, &p);
+    mbt_problem_key(&p, kt, sizeof kt);
     count += put_back(pl, kt, mbt_engine_variant(t->e[1], j));
   }
   return count;
@@ -136,11 +135,9 @@ static int fall_back(const struct mbt_model *m, struct mbt_plan *pl, int threads
   for (int i = 0; i < n;) { /* group i .. i + len - 1 */
     int g = 1;
     while (i + g < n && g < 3 && t->layer[0][i + g] == 0) g++;
-    char k[96];
-    if (g == 2) mbt_pair_key(&m->layers[i], &m->layers[i + 1], k, sizeof k);
-    else if (g == 3) mbt_block_key(&m->layers[i], &m->layers[i + 1], &m->layers[i + 2], k, sizeof k);
-    else mbt_layer_key(&m->layers[i], k, sizeof k);
-    mbt_key_threads(k, threads, key[i], sizeof key[i]);
+    struct mbt_problem p;
+    mbt_problem_group(m, i, g, threads, &p);
+    mbt_problem_key(&p, key[i], sizeof key[i]);
     len[i] = g;
     for (int j = i; j < i + g; j++) tu[i] += t->layer[0][j], de[i] += t->layer[1][j];
     i += g;
@@ -210,4 +207,19 @@ enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, i
   destroy(&t);
   free(t.layer[0]), free(t.layer[1]);
   return st;
+}
+
+void mbt_check_print(const struct mbt_check *c, FILE *out) {
+  fprintf(out, "check (%s, %d interleaved rounds): tuned %.3f ms, default %.3f ms (%.2fx)",
+          c->key, c->rounds, c->tuned_ns / 1e6, c->default_ns / 1e6,
+          c->tuned_ns > 0 ? c->default_ns / c->tuned_ns : 0);
+  if (c->fixed[0])
+    fprintf(out, ", best fixed %s %.3f ms (%.2fx)", c->fixed, c->fixed_ns / 1e6,
+            c->tuned_ns > 0 ? c->fixed_ns / c->tuned_ns : 0);
+  fprintf(out, ": %s", c->outcome == MBT_CHECK_FASTER ? "the tuned plan is not slower"
+                       : c->outcome == MBT_CHECK_FALLBACK ? "slower choices were put back to the default"
+                                                          : "STILL SLOWER than the default");
+  if (c->fallbacks) fprintf(out, " (%d fallback%s)", c->fallbacks, c->fallbacks > 1 ? "s" : "");
+  if (c->busy_passes) fprintf(out, "; %d of %d passes ran busy", c->busy_passes, c->passes);
+  fprintf(out, "\n");
 }

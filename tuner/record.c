@@ -25,6 +25,7 @@
 
 #include "common/common.h"
 #include "net/net.h"
+#include "plan/plan.h"
 #include "machine/counters.h"
 
 #define RECORD_VERSION 1
@@ -63,12 +64,6 @@ static json_object *machine_json(const struct mbt_machine *m) {
   return o;
 }
 
-/* The plan entry of @p key at @p threads threads (NULL: none). */
-static const struct mbt_choice *entry(const struct mbt_plan *pl, const char *key, int threads) {
-  char kt[128];
-  mbt_key_threads(key, threads, kt, sizeof kt);
-  return pl ? mbt_plan_find(pl, kt) : NULL;
-}
 
 /* FLOP/byte from the counts of @p c's winner (0: the events do not give both). */
 static double counted_intensity(const struct mbt_choice *c) {
@@ -89,55 +84,41 @@ static json_object *layer_json(const struct mbt_model *m, int i, const struct mb
   const struct mbt_layer *l = &m->layers[i];
   const struct mbt_variant *cand[MBT_MAX_CANDS];
   json_object *o = json_object_new_object(), *jc = json_object_new_array();
-  char key[96];
   const struct mbt_kshape ks = mbt_layer_kshape(l);
   const int n = mbt_registry_candidates(&ks, cand, MBT_MAX_CANDS);
   json_object_object_add(o, "name", json_object_new_string(l->name));
   for (int k = 0; k < n; k++) json_object_array_add(jc, json_object_new_string(cand[k]->name));
   json_object_object_add(o, "candidates", jc);
-  mbt_layer_key(l, key, sizeof key);
-  const double in = counted_intensity(entry(pl, key, threads));
+  struct mbt_problem p;
+  char key[96];
+  mbt_problem_layer(l, threads, &p);
+  mbt_problem_key(&p, key, sizeof key);
+  const double in = counted_intensity(pl ? mbt_plan_find(pl, key) : NULL);
   if (in > 0) json_object_object_add(o, "counted_intensity", json_object_new_double(in));
   return o;
 }
 
-/* The fused[rows=N] of an entry (0: runs apart). */
-static int fused_rows(const struct mbt_choice *c) {
-  int rows = 0;
-  return c && sscanf(c->variant, "fused[rows=%d]", &rows) == 1 ? rows : 0;
-}
-
-static void group_add(json_object *arr, int first, int layers, const char *key, int threads,
-                      int fused) {
+static void group_add(json_object *arr, const struct mbt_group *g, int fused) {
   json_object *o = json_object_new_object();
-  char kt[128];
-  mbt_key_threads(key, threads, kt, sizeof kt);
-  json_object_object_add(o, "first", json_object_new_int(first));
-  json_object_object_add(o, "layers", json_object_new_int(layers));
-  json_object_object_add(o, "key", json_object_new_string(kt));
+  json_object_object_add(o, "first", json_object_new_int(g->first));
+  json_object_object_add(o, "layers", json_object_new_int(g->len));
+  json_object_object_add(o, "key", json_object_new_string(g->key));
   json_object_object_add(o, "fused", json_object_new_boolean(fused));
   json_object_array_add(arr, o);
 }
 
-/* Every fusable pair and block with an entry, and which of them the engine runs fused. */
+/* Every fusable pair and block with an entry, and which of them the engine runs fused (the
+ * plan's fusion, resolved as the engine resolves it). */
 static json_object *groups_json(const struct mbt_model *m, const struct mbt_plan *pl,
                                 int threads) {
-  const struct mbt_layer *L = m->layers;
   json_object *arr = json_object_new_array();
-  int covered = -1; /* the last layer of the fused group that runs so far */
-  for (int i = 0; i + 1 < m->nlayers; i++) {
-    char pk[96] = "", bk[96] = "";
-    if (mbt_pair_fusable(m, i)) mbt_pair_key(&L[i], &L[i + 1], pk, sizeof pk);
-    if (i + 2 < m->nlayers && mbt_block_fusable(m, i))
-      mbt_block_key(&L[i], &L[i + 1], &L[i + 2], bk, sizeof bk);
-    const struct mbt_choice *pc = pk[0] ? entry(pl, pk, threads) : NULL;
-    const struct mbt_choice *bc = bk[0] ? entry(pl, bk, threads) : NULL;
-    const int block = i > covered && fused_rows(bc) > 0;
-    const int pair = i > covered && !block && fused_rows(pc) > 0;
-    if (pc) group_add(arr, i, 2, pk, threads, pair);
-    if (bc) group_add(arr, i, 3, bk, threads, block);
-    if (block || pair) covered = i + (block ? 2 : 1);
-  }
+  int fuse[MBT_MAX_LAYERS], block[MBT_MAX_LAYERS], runs[MBT_MAX_LAYERS];
+  if (!pl || mbt_plan_fusion(pl, m, threads, fuse, block) != MBT_OK) return arr;
+  mbt_fusion_runs(m->nlayers, fuse, block, runs);
+  struct mbt_groups it;
+  struct mbt_group g;
+  for (mbt_groups_begin(&it, m, MBT_GROUP_FUSED, threads); mbt_groups_next(&it, &g);)
+    if (mbt_plan_find(pl, g.key)) group_add(arr, &g, runs[g.first] == g.len); /* its own */
   return arr;
 }
 

@@ -1,4 +1,4 @@
-/* tuner/plan.c -- plans (FFTW's wisdom): one text line per problem under a header that holds
+/* plan/plan.c -- plans (FFTW's wisdom): one text line per problem under a header that holds
  * the machine fingerprint and the kernel-registry signature.  Loading is all or nothing: a
  * truncated or corrupt file, or one made for another machine or registry, leaves the plan empty
  * and says exactly why.  Saving writes a temporary file and renames it over the old one.
@@ -34,36 +34,31 @@
 
 #include "common/common.h"
 #include "kernels/kernels.h"
-#include "net/net.h"
+#include "plan/plan.h"
 
 #define PLAN_FORMAT 3
 
-const char *mbt_act_name(enum mbt_act a) {
-  static const char *const names[] = {"linear", "relu6", "hswish", "relu", "hsigmoid"};
-  return (unsigned)a < 5 ? names[a] : "?";
-}
+/* What became of a candidate (enum mbt_cand_out): its word in a plan, and what it says. */
+static const struct {
+  const char *name, *text;
+} outcomes[] = {
+    {"timed", "timed"},
+    {"limit", "over the time limit"},
+    {"screen", "screened out (alone)"},
+    {"roofline", "roofline bound cannot win"},
+};
+#define NOUT (int)(sizeof outcomes / sizeof outcomes[0])
 
-void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n) {
-  switch (l->op) {
-    case MBT_OP_CONV:
-      snprintf(buf, n, "conv h=%d w=%d ic=%d oc=%d k=%d s=%d act=%s", l->ih, l->iw, l->ic, l->oc,
-               l->k, l->stride, mbt_act_name(l->act));
-      break;
-    case MBT_OP_DWCONV:
-      snprintf(buf, n, "dwconv h=%d w=%d c=%d k=%d s=%d act=%s", l->ih, l->iw, l->ic, l->k,
-               l->stride, mbt_act_name(l->act));
-      break;
-    case MBT_OP_PWCONV:
-      snprintf(buf, n, "pwconv h=%d w=%d ic=%d oc=%d act=%s res=%d", l->ih, l->iw, l->ic, l->oc,
-               mbt_act_name(l->act), l->res >= -1);
-      break;
-    case MBT_OP_GAVGPOOL: snprintf(buf, n, "gavgpool h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
-    case MBT_OP_SCALE: snprintf(buf, n, "scale h=%d w=%d c=%d", l->ih, l->iw, l->ic); break;
-    default: snprintf(buf, n, "fc ic=%d oc=%d act=%s", l->ic, l->oc, mbt_act_name(l->act)); break;
-  }
-}
+const char *mbt_cand_out_name(int out) { return outcomes[out >= 0 && out < NOUT ? out : 0].name; }
 
-static const char *const out_names[] = {"timed", "limit", "screen", "roofline"};
+const char *mbt_cand_out_text(int out) { return outcomes[out >= 0 && out < NOUT ? out : 0].text; }
+
+/* The outcome named @p s in a plan, or -1. */
+static int cand_out_parse(const char *s) {
+  for (int k = 0; k < NOUT; k++)
+    if (!strcmp(s, outcomes[k].name)) return k;
+  return -1;
+}
 
 static const char *const effort_names[] = {"estimate", "measure", "patient", "exhaustive"};
 
@@ -78,11 +73,6 @@ enum mbt_status mbt_effort_parse(const char *s, enum mbt_effort *e) {
 
 const char *mbt_effort_name(enum mbt_effort e) {
   return (unsigned)e < 4 ? effort_names[e] : "measure";
-}
-
-void mbt_key_threads(const char *key, int threads, char *buf, size_t n) {
-  if (threads > 1) snprintf(buf, n, "%.85s t=%d", key, threads);
-  else snprintf(buf, n, "%s", key);
 }
 
 /* The machine description stored beside the fingerprint, to say what differs. */
@@ -120,6 +110,20 @@ const struct mbt_choice *mbt_plan_find(const struct mbt_plan *pl, const char *ke
   return NULL;
 }
 
+const struct mbt_choice *mbt_plan_entry(const struct mbt_plan *pl, const struct mbt_problem *p) {
+  char key[96];
+  if (!pl) return NULL;
+  if (p->threads > 1) {
+    mbt_problem_key(p, key, sizeof key);
+    const struct mbt_choice *c = mbt_plan_find(pl, key);
+    if (c) return c;
+  }
+  struct mbt_problem one = *p;
+  one.threads = 1;
+  mbt_problem_key(&one, key, sizeof key);
+  return mbt_plan_find(pl, key);
+}
+
 enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c) {
   for (int i = 0; i < pl->n; i++)
     if (strcmp(pl->v[i].key, c->key) == 0) {
@@ -141,12 +145,6 @@ static const char *const check_names[] = {"faster", "fallback", "slower"};
 
 const char *mbt_check_out_name(int outcome) {
   return outcome >= 0 && outcome < 3 ? check_names[outcome] : "slower";
-}
-
-void mbt_check_key(const struct mbt_model *m, int threads, char *buf, size_t n) {
-  char k[64];
-  snprintf(k, sizeof k, "net %s alpha=%g res=%d", mbt_net_name(m->kind), m->alpha, m->res);
-  mbt_key_threads(k, threads, buf, n);
 }
 
 const struct mbt_check *mbt_plan_check(const struct mbt_plan *pl, const char *key) {
@@ -191,8 +189,7 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
     for (int j = 0; j < c->ncand; j++) {
       const struct mbt_cand *d = &c->cand[j];
       fprintf(f, "cand %s | ns=%.1f spread=%.4f alone_ns=%.1f bound_ns=%.1f out=%s", d->variant,
-              d->ns, d->spread, d->alone_ns, d->bound_ns,
-              out_names[d->out >= 0 && d->out < 4 ? d->out : 0]);
+              d->ns, d->spread, d->alone_ns, d->bound_ns, mbt_cand_out_name(d->out));
       for (int k = 0; k < c->nevents; k++) fprintf(f, "%s%lld", k ? "," : " counts=", d->counts[k]);
       fputc('\n', f);
     }
@@ -328,21 +325,11 @@ static enum mbt_status want_num(struct fields *f, const char *name, double lo, i
   return MBT_OK;
 }
 
-/* A decimal integer in [lo, hi], nothing after it (@p v: the text). */
-static int parse_int(const char *v, long long lo, long long hi, long long *out) {
-  char *end = NULL;
-  errno = 0;
-  const long long x = *v && !isspace((unsigned char)*v) ? strtoll(v, &end, 10) : 0;
-  if (!end || end == v || *end || errno == ERANGE || x < lo || x > hi) return 0;
-  *out = x;
-  return 1;
-}
-
 static enum mbt_status want_int(struct fields *f, const char *name, int *out) {
   const char *v = want(f, name);
   long long x;
   if (!v) return MBT_EPARSE;
-  if (!parse_int(v, 0, INT_MAX, &x))
+  if (!mbt_plan_int(v, 0, INT_MAX, &x))
     return mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: %s=%.40s is not a count in [0, %d]",
                     f->path, f->line, f->what, name, v, INT_MAX);
   *out = (int)x;
@@ -361,16 +348,10 @@ static enum mbt_status want_word(struct fields *f, const char *name, char *buf, 
 
 /* "fused[rows=N]" must hold a row count of 0..MBT_FUSE_ROWS_MAX, nothing else. */
 static enum mbt_status check_variant(const char *v, const char *path, int line) {
-  if (strncmp(v, "fused[", 6)) return MBT_OK;
-  long long rows = -1;
-  const size_t n = strlen(v);
-  char num[24] = "";
-  if (n > 12 && n - 12 < sizeof num && !strncmp(v, "fused[rows=", 11) && v[n - 1] == ']')
-    memcpy(num, v + 11, n - 12);
-  if (!parse_int(num, 0, MBT_FUSE_ROWS_MAX, &rows))
-    return mbt_fail(MBT_EPARSE, "%s:%d: bad plan entry: variant '%.40s' is not "
-                    "fused[rows=N] with N in 0..%d", path, line, v, MBT_FUSE_ROWS_MAX);
-  return MBT_OK;
+  int rows;
+  if (mbt_rows_parse(v, &rows) >= 0) return MBT_OK;
+  return mbt_fail(MBT_EPARSE, "%s:%d: bad plan entry: variant '%.40s' is not fused[rows=N] with "
+                  "N in 0..%d", path, line, v, MBT_FUSE_ROWS_MAX);
 }
 
 /* "counts=N,N..." of a candidate: one per event of its entry, each >= 0. */
@@ -379,7 +360,7 @@ static enum mbt_status parse_counts(char *s, const struct mbt_choice *c, struct 
   int k = 0;
   for (char *save = NULL, *v = strtok_r(s, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
     long long x;
-    if (!parse_int(v, 0, LLONG_MAX, &x) || k == c->nevents)
+    if (!mbt_plan_int(v, 0, LLONG_MAX, &x) || k == c->nevents)
       return mbt_fail(MBT_EPARSE, "%s:%d: bad counts (the entry names %d events, each count "
                       "an integer >= 0)", path, line, c->nevents);
     d->counts[k++] = x;
@@ -411,10 +392,7 @@ static enum mbt_status parse_cand(char *s, struct mbt_choice *c, const char *pat
   if (st == MBT_OK) st = want_num(&f, "bound_ns", 0, 0, MBT_PLAN_NS_MAX, &d.bound_ns);
   if (st == MBT_OK) st = want_word(&f, "out", out, sizeof out);
   if (st != MBT_OK) return st;
-  d.out = -1;
-  for (int k = 0; k < 4; k++)
-    if (!strcmp(out, out_names[k])) d.out = k;
-  if (d.out < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate outcome '%s'", path, line, out);
+  if ((d.out = cand_out_parse(out)) < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate outcome '%s'", path, line, out);
   char *rest = next_tok(&f);
   if (rest && !strncmp(rest, "counts=", 7)) st = parse_counts(rest + 7, c, &d, path, line);
   else if (rest) return mbt_fail(MBT_EPARSE, "%s:%d: unknown candidate field '%.40s'", path, line, rest);
@@ -471,7 +449,7 @@ static enum mbt_status want_busy(struct fields *f, struct mbt_check *c) {
   char *slash = strchr(v, '/');
   long long n = -1, m = -1;
   if (slash) *slash = 0;
-  if (!slash || !parse_int(v, 0, INT_MAX, &n) || !parse_int(slash + 1, n, INT_MAX, &m))
+  if (!slash || !mbt_plan_int(v, 0, INT_MAX, &n) || !mbt_plan_int(slash + 1, n, INT_MAX, &m))
     return mbt_fail(MBT_EPARSE, "%s:%d: malformed %s: busy= is not N/M with 0 <= N <= M",
                     f->path, f->line, f->what);
   c->busy_passes = (int)n, c->passes = (int)m;
@@ -536,7 +514,7 @@ static enum mbt_status parse_format(struct loading *ld, const char *v) {
   long long x;
   if (ld->format)
     return mbt_fail(MBT_EPARSE, "%s:%d: a second 'mobitune-plan' line", ld->path, ld->line);
-  if (!parse_int(v, 1, PLAN_FORMAT, &x))
+  if (!mbt_plan_int(v, 1, PLAN_FORMAT, &x))
     return mbt_fail(MBT_EPARSE, "%s:%d: not a mobitune plan of format 1 to %d ('mobitune-plan "
                     "%.20s')", ld->path, ld->line, PLAN_FORMAT, v);
   ld->format = (int)x;
@@ -574,7 +552,7 @@ static enum mbt_status parse_line(struct loading *ld, char *s) {
     case 3: return header(ld, "registry", v, ld->reg, sizeof ld->reg);
     case 4: return header(ld, "machine", v, ld->mline, sizeof ld->mline);
     case 5:
-      if (!parse_int(v, 0, INT_MAX, &x))
+      if (!mbt_plan_int(v, 0, INT_MAX, &x))
         return mbt_fail(MBT_EPARSE, "%s:%d: malformed 'end %.20s': not an entry count >= 0",
                         ld->path, ld->line, v);
       ld->ended = (int)x;

@@ -1,8 +1,10 @@
-/* roofline/place.c -- where a network's layers sit on a measured roofline, printed, and the
+/* net/place.c -- where a network's layers sit on a measured roofline, printed, and the
  * check that a timed layer did not beat its ceiling (if it did, the ceiling is suspect). */
+#include "config.h"
+
 #include <stdio.h>
 
-#include "roofline/roofline.h"
+#include "net/net.h"
 
 void mbt_roofline_print_model(const struct mbt_profile *p, const char *name,
                               const struct mbt_model *m, int threads, FILE *out) {
