@@ -14,6 +14,7 @@
 #include "bench/bench.h"
 #include "net/net.h"
 #include "plan/merge.h"
+#include "plan/plan.h"
 #include "roofline/roofline.h"
 
 enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
@@ -440,10 +441,9 @@ static int place_layers(const struct opts *o, const struct mbt_model *model,
   struct mbt_layer_time lt[MBT_MAX_LAYERS];
   double sum = 0;
   for (int i = 0; i < model->nlayers; i++) {
-    char key[96], tkey[96];
-    mbt_layer_key(&model->layers[i], key, sizeof key);
-    mbt_key_threads(key, o->threads, tkey, sizeof tkey); /* this thread count's entry */
-    const struct mbt_choice *c = mbt_plan_find(pl, tkey);
+    struct mbt_problem p; /* this thread count's entry */
+    mbt_problem_layer(&model->layers[i], o->threads, &p);
+    const struct mbt_choice *c = mbt_plan_exact(pl, &p);
     const char *mark = c && c->busy ? " [busy]" : c && c->fallback ? " [fallback]" : "";
     lt[i] = (struct mbt_layer_time){c ? c->ns : 0, c ? c->variant : "-", mark};
     sum += lt[i].ns;

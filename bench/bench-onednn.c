@@ -422,12 +422,12 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
     const struct mbt_layer *l = &m->layers[i];
     if (l->op != MBT_OP_DWCONV) continue;
     if (mbt_layer_repeats(m, i)) continue;
-    char key[96];
-    mbt_layer_key(l, key, sizeof key);
+    struct mbt_problem pr;
+    mbt_problem_layer(l, 1, &pr);
     struct dw_prim p;
     dw_prim_create(&p, eng, l);
     /* mobitune: every variant (the plan's among them), interleaved with oneDNN round by round */
-    const struct mbt_choice *c = pl ? mbt_plan_find(pl, key) : NULL;
+    const struct mbt_choice *c = mbt_plan_exact(pl, &pr);
     const struct mbt_variant *cand[64];
     const struct mbt_kshape ks = mbt_layer_kshape(l);
     int nc = mbt_registry_candidates(&ks, cand, 63), planned = -1, best;

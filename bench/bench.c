@@ -11,6 +11,7 @@
 #include "bench/bench.h"
 #include "common/common.h"
 #include "machine/counters.h"
+#include "machine/isa.h"
 #include "machine/machine.h"
 #include "net/net.h"
 #include "tuner/tuner.h"
@@ -103,6 +104,7 @@ static enum mbt_status layer_table(const struct mbt_model *model, const struct m
 struct conf {
   const char *label, *force;
   const struct mbt_plan *plan;
+  char tag[24]; /* a family's "__name", which force points to */
 };
 
 /* The configurations: the plan, the default plan, the compared plans, each variant family this
@@ -110,21 +112,17 @@ struct conf {
 static int configs(const struct mbt_plan *pl, const struct mbt_bench_opts *o,
                    struct conf conf[MAX_CONF]) {
   int nc = 0;
-  conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl};
-  if (pl) conf[nc++] = (struct conf){"default plan", NULL, NULL}; /* untuned: static ranks */
+  conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl, ""};
+  if (pl) conf[nc++] = (struct conf){"default plan", NULL, NULL, ""}; /* untuned: static ranks */
   for (int k = 0; k < 2; k++)
-    if (o->compare[k]) conf[nc++] = (struct conf){o->compare_name[k], NULL, o->compare[k]};
-  static const char *const families[] = {"__scalar", "__avx2", "__avx512f", "__neon"};
-  static const uint32_t fam_isa[] = {MBT_ISA_SCALAR, MBT_ISA_AVX2, MBT_ISA_AVX512F, MBT_ISA_NEON};
-  int nall;
-  const struct mbt_variant *all = mbt_registry_all(&nall);
-  for (int f = 0; f < 4; f++) {
-    int any = 0; /* only families this build has kernels for */
-    for (int v = 0; v < nall; v++) any |= strstr(all[v].name, families[f]) != NULL;
-    if (any && (mbt_host_isa() & fam_isa[f]) == fam_isa[f])
-      conf[nc++] = (struct conf){families[f] + 2, families[f], NULL};
+    if (o->compare[k]) conf[nc++] = (struct conf){o->compare_name[k], NULL, o->compare[k], ""};
+  const struct mbt_isa_info *fam[8];
+  const int nf = mbt_registry_families(fam, 8); /* those this build has kernels for */
+  for (int f = 0; f < nf && nc < MAX_CONF - 1; f++, nc++) {
+    conf[nc] = (struct conf){fam[f]->family, conf[nc].tag, NULL, ""};
+    snprintf(conf[nc].tag, sizeof conf[nc].tag, "__%s", fam[f]->family);
   }
-  conf[nc++] = (struct conf){"reference", "ref/", NULL};
+  conf[nc++] = (struct conf){"reference", "ref/", NULL, ""};
   return nc;
 }
 

@@ -112,6 +112,10 @@ int mbt_variant_pack(const struct mbt_variant *v, const struct mbt_kshape *s, co
 
 /* Every variant this build has, whether or not the host can run it. */
 const struct mbt_variant *mbt_registry_all(int *n);
+/* The kernel families of the ISA table (machine/isa.h) that this build has variants of
+ * ("...__avx2") and the host runs, narrow to wide, at most @p max.  @return how many. */
+struct mbt_isa_info;
+int mbt_registry_families(const struct mbt_isa_info **out, int max);
 /* Variants for @p s that the host can run (after the MBT_ISA cap), best static rank first.
  * Returns the count written to @p out (at most max). */
 int mbt_registry_candidates(const struct mbt_kshape *s, const struct mbt_variant **out, int max);

@@ -10,6 +10,7 @@
 
 #include "common/common.h"
 #include "kernels/kernels.h"
+#include "machine/isa.h"
 #include "machine/machine.h"
 
 /* clang-format off */
@@ -31,6 +32,20 @@ const struct mbt_variant *mbt_registry_all(int *n) {
 
 static int runnable(const struct mbt_variant *v) {
   return (v->isa & mbt_host_isa()) == v->isa;
+}
+
+int mbt_registry_families(const struct mbt_isa_info **out, int max) {
+  int nisa, n = 0;
+  const struct mbt_isa_info *isa = mbt_isa_table(&nisa);
+  for (int k = 0; k < nisa && n < max; k++) {
+    char tag[24];
+    int any = 0;
+    if (!isa[k].family || (mbt_host_isa() & isa[k].bit) != isa[k].bit) continue;
+    snprintf(tag, sizeof tag, "__%s", isa[k].family);
+    for (int v = 0; v < NTABLE && !any; v++) any = strstr(table[v].name, tag) != NULL;
+    if (any) out[n++] = &isa[k];
+  }
+  return n;
 }
 
 static void log_kept_once(void) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "net/net.h"
 #include "plan/plan.h"
 
 enum mbt_status mbt_plan_setup(const struct mbt_plan *pl, const struct mbt_model *m, int threads,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "net/net.h"
 #include "plan/plan.h"
 
 void mbt_groups_begin(struct mbt_groups *it, const struct mbt_model *m, unsigned kinds,

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "net/net.h"
 #include "plan/plan.h"
 
 #define MAXF 9

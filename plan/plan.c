@@ -34,6 +34,7 @@
 
 #include "common/common.h"
 #include "kernels/kernels.h"
+#include "net/net.h"
 #include "plan/plan.h"
 
 #define PLAN_FORMAT 3
@@ -108,6 +109,13 @@ const struct mbt_choice *mbt_plan_find(const struct mbt_plan *pl, const char *ke
   for (int i = 0; i < pl->n; i++)
     if (strcmp(pl->v[i].key, key) == 0) return &pl->v[i];
   return NULL;
+}
+
+const struct mbt_choice *mbt_plan_exact(const struct mbt_plan *pl, const struct mbt_problem *p) {
+  char key[96];
+  if (!pl) return NULL;
+  mbt_problem_key(p, key, sizeof key);
+  return mbt_plan_find(pl, key);
 }
 
 const struct mbt_choice *mbt_plan_entry(const struct mbt_plan *pl, const struct mbt_problem *p) {

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
-#include "net/net.h"
+#include "include/mobitune.h"
+
+struct mbt_engine_setup; /* net/net.h: what an engine runs (mbt_plan_setup fills it) */
 
 /* ------------------------------------------------------------------ problems */
 
@@ -63,6 +65,8 @@ int mbt_plan_int(const char *v, long long lo, long long hi, long long *out);
 
 /* The entry for @p p: the one tuned at its thread count, else the one-thread entry; NULL when
  * the plan (which may be NULL) has neither. */
+/* The entry tuned for @p p at exactly its thread count; NULL when there is none. */
+const struct mbt_choice *mbt_plan_exact(const struct mbt_plan *pl, const struct mbt_problem *p);
 const struct mbt_choice *mbt_plan_entry(const struct mbt_plan *pl, const struct mbt_problem *p);
 
 /* The variant name of a pair's or block's choice: "fused[rows=R]", "unfused" for 0 rows.  The

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "machine/isa.h"
 #include "reports/report.h"
 
 /* The variant a forced engine runs on the layer of @p sl for @p family: the first saved
@@ -81,25 +82,28 @@ void mbt_report_fixed(const struct row *r, const char *family, struct fixed *f) 
 }
 
 int mbt_report_family_estimate(const struct row *r, int n, char *out, size_t len) {
-  static const char *const families[] = {"scalar", "avx2", "avx512f", "neon"};
+  int nisa;
+  const struct mbt_isa_info *isa = mbt_isa_table(&nisa);
   double best = 0;
   out[0] = 0;
-  for (size_t k = 0; k < sizeof families / sizeof families[0]; k++) {
+  for (int k = 0; k < nisa; k++) { /* every kernel family of the ISA table */
+    const char *family = isa[k].family;
     char tag[24];
+    if (!family) continue;
     double sum = 0;
     int complete = 1, own = 0; /* own: the family has a variant of its own somewhere */
-    snprintf(tag, sizeof tag, "__%s", families[k]);
+    snprintf(tag, sizeof tag, "__%s", family);
     for (int i = 0; i < n && complete; i++) {
       struct fixed f;
       if (!r[i].c) continue;
-      mbt_report_fixed(&r[i], families[k], &f);
+      mbt_report_fixed(&r[i], family, &f);
       complete = f.basis != FIX_NONE;
       own |= f.variant && strstr(f.variant, tag) != NULL;
       sum += f.x * r[i].c->ns;
     }
     if (complete && own && sum > 0 && (best == 0 || sum < best)) {
       best = sum;
-      snprintf(out, len, "%s", families[k]);
+      snprintf(out, len, "%s", family);
     }
   }
   return out[0] != 0;

@@ -16,8 +16,6 @@
 
 /* One problem's candidates: what was tried, how each fared and why the winner won. */
 static void decision(struct buf *b, const char *label, const struct mbt_choice *c) {
-  static const char *const outs[] = {"timed", "over the time limit", "screened out alone",
-                                     "roofline bound cannot win"};
   put(b, "<details><summary>");
   esc(b, label);
   put(b, ": <b>");
@@ -58,7 +56,7 @@ static void decision(struct buf *b, const char *label, const struct mbt_choice *
     for (int k = 0; k < c->nevents; k++)
       if (d->out == MBT_CAND_TIMED) put(b, "<td>%lld</td>", d->counts[k]);
       else put(b, "<td></td>");
-    put(b, "<td class='l'>%s</td></tr>\n", outs[d->out >= 0 && d->out < 4 ? d->out : 0]);
+    put(b, "<td class='l'>%s</td></tr>\n", mbt_cand_out_text(d->out));
   }
   put(b, "</tbody></table></details>\n");
 }

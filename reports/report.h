@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "include/mobitune.h"
+#include "plan/plan.h"
 
 struct warnings;
 
@@ -143,8 +144,6 @@ struct section {
   char brief[300];            /* its warnings in a line, for the CSV */
   char warnings[600];         /* the CSV's warnings column: brief and the profile's count */
 };
-/* The section's plan entry for problem @p key (its thread count's key). */
-const struct mbt_choice *mbt_report_entry(const struct section *sc, const char *key);
 
 /* The table model (table.c).  The thread counts network @p m has sections for: 1, then every
  * N > 1 at which the plan has an entry for one of its layers, ascending. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "machine/isa.h"
 #include "reports/report.h"
 
 static void e2e_load(const char *path, struct e2e *r) {
@@ -26,8 +27,8 @@ static void e2e_load(const char *path, struct e2e *r) {
       if (!strcmp(name, "tuned plan")) r->tuned = med, r->tuned_lo = lo, r->tuned_hi = hi, r->have = 1;
       else if (!strcmp(name, "default plan")) r->def = med, r->def_lo = lo, r->def_hi = hi;
       else if (!strcmp(name, "reference")) r->ref = med;
-      else if (!strcmp(name, "scalar") || !strcmp(name, "avx2") || !strcmp(name, "avx512f") ||
-               !strcmp(name, "neon")) {
+      else if (mbt_isa_of_name(name) && mbt_isa_of_name(name)->family &&
+               !strcmp(mbt_isa_of_name(name)->family, name)) { /* a fixed family's run */
         if (r->fixed == 0 || med < r->fixed) {
           r->fixed = med;
           snprintf(r->best_family, sizeof r->best_family, "%s", name);
@@ -38,22 +39,20 @@ static void e2e_load(const char *path, struct e2e *r) {
   json_object_put(js);
 }
 
-const struct mbt_choice *mbt_report_entry(const struct section *sc, const char *key) {
-  char kt[128];
-  if (!sc->pl) return NULL;
-  mbt_key_threads(key, sc->threads, kt, sizeof kt);
-  return mbt_plan_find(sc->pl, kt);
+/* The plan's own entry for layer @p l at the section's thread count (NULL: none). */
+static const struct mbt_choice *layer_entry(const struct section *sc, const struct mbt_layer *l) {
+  struct mbt_problem p;
+  mbt_problem_layer(l, sc->threads, &p);
+  return mbt_plan_exact(sc->pl, &p);
 }
 
 /* Row @p i: placement, plan entry, kind, saved candidates and counted intensity. */
 static void row_fill(struct section *sc, int i) {
   const struct mbt_layer *l = &sc->m->layers[i];
   struct row *r = &sc->r[i];
-  char key[96];
   memset(r, 0, sizeof *r);
   r->l = l;
-  mbt_layer_key(l, key, sizeof key);
-  r->c = mbt_report_entry(sc, key);
+  r->c = layer_entry(sc, l);
   r->ns = r->c ? r->c->ns : 0;
   mbt_roofline_place(sc->p, sc->m, i, sc->threads, &r->pc);
   r->kind = l->op == MBT_OP_CONV ? K_CONV : l->op == MBT_OP_DWCONV ? K_DW
@@ -157,15 +156,15 @@ int mbt_report_threads(const struct mbt_model *m, const struct mbt_plan *pl, int
   int n = 0;
   out[n++] = 1;
   for (int e = 0; pl && e < pl->n && n < max; e++) {
-    const char *t = strstr(pl->v[e].key, " t=");
-    int th = 0, have = 0;
-    if (!t || sscanf(t, " t=%d", &th) != 1 || th < 2) continue;
-    for (int k = 0; k < n; k++) have |= out[k] == th;
+    struct mbt_problem p, q;
+    int have = 0;
+    if (mbt_problem_parse(pl->v[e].key, &p) != MBT_OK || p.kind != MBT_PROBLEM_LAYER ||
+        p.threads < 2)
+      continue;
+    for (int k = 0; k < n; k++) have |= out[k] == p.threads;
     for (int i = 0; i < m->nlayers && !have; i++) {
-      char key[96], kt[128];
-      mbt_layer_key(&m->layers[i], key, sizeof key);
-      mbt_key_threads(key, th, kt, sizeof kt);
-      if (!strcmp(kt, pl->v[e].key)) out[n++] = th, have = 1;
+      mbt_problem_layer(&m->layers[i], p.threads, &q);
+      if (mbt_problem_same(&p, &q)) out[n++] = p.threads, have = 1;
     }
   }
   for (int i = 1; i < n; i++) /* insertion sort */

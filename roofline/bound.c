@@ -3,30 +3,23 @@
  * The planner orders and prunes its candidates by it. */
 #include "config.h"
 
-#include <string.h>
-
+#include "machine/isa.h"
 #include "roofline/roofline.h"
 
 /* max(FLOPs / the best compute ceiling the code can reach, compulsory bytes / the L1 read
- * bandwidth).  Code of ISA mask @p isa can reach the ceilings of its own (widest) ISA and the
- * narrower ones, and the baseline SIMD the compiler may vectorize plain C to (SSE on x86-64,
- * NEON on aarch64), FMA, mul+add and FMA+add mixes alike.  0 without a profile or when it has
+ * bandwidth).  Code of ISA mask @p isa can reach the ceilings the ISA table says it reaches
+ * (mbt_isa_reaches: its own ISA, the narrower ones, the baseline the compiler vectorizes plain
+ * C to), FMA, mul+add and FMA+add mixes alike.  0 without a profile or when it has
  * no ceiling at @p threads. */
 double mbt_roofline_bound_ns(const struct mbt_profile *p, const struct mbt_layer *l, uint32_t isa,
                              int threads) {
   if (!p) return 0;
-  uint32_t top = MBT_ISA_SCALAR;
-  for (uint32_t b = 1; b && b <= isa; b <<= 1)
-    if (isa & b) top = b;
   double peak = 0;
   for (int k = 0; k < p->npeaks; k++) {
     const struct mbt_peak *pk = &p->peaks[k];
-    if (pk->threads != threads) continue;
-    const char *name = pk->isa; /* names until the ISA table (machine/isa.h) says the facts */
-    const int reach = !strcmp(name, "scalar") || !strcmp(name, "sse") || !strcmp(name, "neon") ||
-                      (!strcmp(name, "avx2") && top >= MBT_ISA_AVX2 && top != MBT_ISA_NEON) ||
-                      (!strcmp(name, "avx512f") && top == MBT_ISA_AVX512F);
-    if (reach && pk->gflops.best > peak) peak = pk->gflops.best;
+    if (pk->threads == threads && mbt_isa_reaches(isa, mbt_isa_of_name(pk->isa)) &&
+        pk->gflops.best > peak)
+      peak = pk->gflops.best;
   }
   if (peak <= 0) return 0;
   double ns = 2.0 * l->macs / peak; /* GFLOP/s = FLOP/ns */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "machine/isa.h"
 #include "tuner/tuner.h"
 
 #define NOISE 0.02   /* a plan this much slower than another is slower (the tuner's TIE) */
@@ -34,17 +35,12 @@ static int cmp_d(const void *a, const void *b) {
 /* Make the engines: the tuned plan, the default plan, each SIMD family the host runs. */
 static enum mbt_status engines(const struct mbt_model *m, const struct mbt_plan *pl, int threads,
                                struct timed *t) {
-  static const char *const fam[] = {"__avx512f", "__avx2", "__neon"};
-  static const uint32_t fam_isa[] = {MBT_ISA_AVX512F, MBT_ISA_AVX2, MBT_ISA_NEON};
-  int nall;
-  const struct mbt_variant *all = mbt_registry_all(&nall);
+  const struct mbt_isa_info *fam[8];
+  const int nf = mbt_registry_families(fam, 8);
   t->name[0] = "tuned", t->name[1] = "default";
   t->nc = 2;
-  for (int f = 0; f < 3; f++) {
-    int any = 0;
-    for (int v = 0; v < nall; v++) any |= strstr(all[v].name, fam[f]) != NULL;
-    if (any && (mbt_host_isa() & fam_isa[f]) == fam_isa[f]) t->name[t->nc++] = fam[f] + 2;
-  }
+  for (int f = nf - 1; f >= 0; f--) /* the SIMD families, widest first */
+    if (fam[f]->bit != MBT_ISA_SCALAR && t->nc < MAXCONF) t->name[t->nc++] = fam[f]->family;
   enum mbt_status st = MBT_OK;
   for (int c = 0; c < t->nc && st == MBT_OK; c++) {
     char force[16];

@@ -90,10 +90,8 @@ static json_object *layer_json(const struct mbt_model *m, int i, const struct mb
   for (int k = 0; k < n; k++) json_object_array_add(jc, json_object_new_string(cand[k]->name));
   json_object_object_add(o, "candidates", jc);
   struct mbt_problem p;
-  char key[96];
   mbt_problem_layer(l, threads, &p);
-  mbt_problem_key(&p, key, sizeof key);
-  const double in = counted_intensity(pl ? mbt_plan_find(pl, key) : NULL);
+  const double in = counted_intensity(mbt_plan_exact(pl, &p));
   if (in > 0) json_object_object_add(o, "counted_intensity", json_object_new_double(in));
   return o;
 }

@@ -9,6 +9,7 @@
 #include "kernels/kernels.h"
 #include "machine/counters.h"
 #include "machine/machine.h"
+#include "net/net.h"
 #include "plan/plan.h"
 
 /* Buffers for one layer, filled from a seeded generator. */
