@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "net/net.h"
+#include "plan/store.h"
 
 /* ------------------------------------------------------------------ problems */
 

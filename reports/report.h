@@ -11,6 +11,9 @@
 #include <stdio.h>
 
 #include "include/mobitune.h"
+#include "machine/isa.h"
+#include "plan/store.h"
+#include "reports/write.h"
 
 struct warnings;
 
