@@ -12,10 +12,13 @@
 
 #include "include/mobitune.h"
 #include "bench/bench.h"
+#include "machine/machine.h"
 #include "net/net.h"
 #include "plan/merge.h"
 #include "plan/plan.h"
+#include "reports/write.h"
 #include "roofline/roofline.h"
+#include "tuner/tuner.h"
 
 enum cmd { C_INFO = 1, C_MODEL = 2, C_ROOF = 4, C_TUNE = 8, C_REPORT = 16, C_RUN = 32, C_BENCH = 64,
            C_PLAN = 128, C_WEIGHTS = 256 };

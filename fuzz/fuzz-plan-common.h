@@ -10,6 +10,7 @@
 
 #include "include/mobitune.h"
 #include "kernels/kernels.h"
+#include "plan/store.h"
 
 /* @return the offset of the first line of @p t (@p n bytes) that starts with @p kw, or -1. */
 static inline long fuzz_line(const char *t, size_t n, const char *kw) {

@@ -6,6 +6,7 @@
 
 #include "fuzz/fuzz-common.h"
 #include "include/mobitune.h"
+#include "roofline/roofline.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,10 +1,14 @@
 /*
- * mobitune.h -- the one public header of libmobitune.
+ * mobitune.h -- the one public header of libmobitune: what a program embedding it needs.
  *
  * libmobitune measures a CPU's roofline, models MobileNet networks layer by layer, tunes a
- * kernel variant for every layer and runs inference with the tuned plan.  Every call that
- * can fail returns an enum mbt_status; mbt_status_str() turns it into a sentence and
- * mbt_last_error() gives the detail of the last failure on the calling thread.
+ * kernel variant for every layer and runs inference with the tuned plan.  This header is its
+ * API: the machine's identity, networks, weight files, images, the engine (mbt_open is the
+ * short way in), running and checking a network, plans, and the tune and roofline entry
+ * points (examples/classify.c uses it alone).  Each floor's internals are in its own header
+ * in the source tree, which is not installed.  Every call that can fail returns an enum
+ * mbt_status; mbt_status_str() turns it into a sentence and mbt_last_error() gives the detail
+ * of the last failure on the calling thread.
  */
 #ifndef MOBITUNE_H
 #define MOBITUNE_H
@@ -49,7 +53,8 @@ const char *mbt_last_error(void);
 
 #define MBT_MAX_CACHES 8
 
-/** Instruction-set bits (ISA mask). */
+/** Instruction-set bits: the ISA masks of struct mbt_machine (and the MBT_ISA environment
+ * variable's names: "scalar", "sse2", "avx", "avx2", "avx512f", "neon"). */
 enum mbt_isa_bits {
   MBT_ISA_SCALAR = 1u << 0,
   MBT_ISA_SSE2 = 1u << 1,
@@ -92,25 +97,6 @@ struct mbt_machine {
 enum mbt_status mbt_machine_detect(struct mbt_machine *m);
 /** Print @p m as text or, when @p json is non-zero, as one JSON object. */
 void mbt_machine_print(const struct mbt_machine *m, FILE *out, int json);
-/** @return the data cache of @p level, or NULL when the machine has none. */
-const struct mbt_cache *mbt_machine_cache(const struct mbt_machine *m, int level);
-/**
- * Pin the calling thread (@p threads = 1) or each thread of the team used for @p threads
- * threads to its own core, through hwloc.  @return MBT_OK, or MBT_EUNSUPPORTED without hwloc.
- */
-enum mbt_status mbt_pin_threads(int threads);
-/**
- * How freely a team of @p threads runs now: each thread runs the same compute-only chain
- * (about 5 ms, longer than a scheduler's slice) at once, and the result is the fastest time
- * any team thread has reached in this process (three looks seed it on the first call) over
- * the slowest thread's time now.  About 1 when the team's cores are free; about 0.5 when
- * another process shares one of them (threads = 1: the calling thread's core).  Call it after
- * mbt_pin_threads so the team runs where the work will.  Not thread-safe (it keeps the best
- * time and the calibrated chain length).
- */
-double mbt_team_share(int threads);
-/** @return the ISA name of one bit ("avx2", ...). */
-const char *mbt_isa_name(uint32_t bit);
 
 /* ------------------------------------------------------------------ networks */
 
@@ -135,7 +121,7 @@ enum mbt_op {
  * ReLU = max(x, 0), and the hard-sigmoid relu6(x + 3) / 6 of V3's squeeze-and-excitation gate,
  * which weight files hold folded (weights / 6, bias / 6 + 1/2) so that it is a clamp to [0, 1]. */
 enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6, MBT_ACT_HSWISH, MBT_ACT_RELU, MBT_ACT_HSIGMOID };
-/** @return "linear", "relu6", "hswish", "relu" or "hsigmoid". */
+/** @return "linear", "relu6", "hswish", "relu" or "hsigmoid" ("?" for another value). */
 const char *mbt_act_name(enum mbt_act a);
 
 /** One layer: shapes (NHWC, batch 1), and the analytic model of MODEL.md. */
@@ -167,20 +153,21 @@ struct mbt_model {
   int classes;           /**< outputs of the classifier (1000 for ImageNet) */
 };
 
-/** Build the layer table with 1000 classes.  alpha in (0, 1.5], res in [32, 1024]. */
+/** Build the layer table with 1000 classes: alpha in (0, 1.5], res in [32, 1024], else
+ * MBT_EINVAL.  Free with mbt_model_free(). */
 enum mbt_status mbt_model_build(enum mbt_net_kind kind, double alpha, int res,
                                 struct mbt_model *out);
 /** The same with @p classes outputs (1 to 100000). */
 enum mbt_status mbt_model_build_ex(enum mbt_net_kind kind, double alpha, int res, int classes,
                                    struct mbt_model *out);
 void mbt_model_free(struct mbt_model *m);
-/** @return "conv", "dwconv", "pwconv", "gavgpool" or "fc". */
+/** @return "conv", "dwconv", "pwconv", "gavgpool", "fc" or "scale" ("?" for another value). */
 const char *mbt_op_name(enum mbt_op op);
-/** @return "v1" or "v2". */
+/** @return "v1", "v2", "v3-large" or "v3-small" ("?" for another value). */
 const char *mbt_net_name(enum mbt_net_kind k);
-/** Parse "v1"/"v2". @return MBT_EINVAL on anything else. */
+/** Parse what mbt_net_name() returns. @return MBT_EINVAL on anything else. */
 enum mbt_status mbt_net_parse(const char *s, enum mbt_net_kind *k);
-/** Print the per-layer table and totals (or JSON). */
+/** Print the per-layer table and totals as text or, when @p json is non-zero, as JSON. */
 void mbt_model_print(const struct mbt_model *m, FILE *out, int json);
 
 /* ------------------------------------------------------------------ weight files */
@@ -209,12 +196,12 @@ struct mbt_weights {
   size_t map_len;
 };
 
-/** Map and check a weight file.  @return MBT_ENOTFOUND, MBT_EPARSE (names the field or tensor:
- * truncated, bad magic or version, checksum, shapes, sizes that would overflow), MBT_OK. */
+/** Map and check a weight file; free with mbt_weights_free().  @return MBT_ENOTFOUND,
+ * MBT_EIO (unreadable, not a regular file, cannot be mapped), MBT_EPARSE (names the field or
+ * tensor: truncated, bad magic or version, checksum, shapes, sizes that would overflow),
+ * MBT_EUNSUPPORTED (a big-endian host, a file too large to map here), MBT_OK. */
 enum mbt_status mbt_weights_load(const char *path, struct mbt_weights *w);
 void mbt_weights_free(struct mbt_weights *w);
-/** @return the tensor called @p name, or NULL. */
-const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const char *name);
 /** Build the network the file describes. */
 enum mbt_status mbt_weights_model(const struct mbt_weights *w, struct mbt_model *m);
 /** Check that @p w has every tensor of @p m with the right shape (the error names the first
@@ -228,9 +215,10 @@ struct mbt_image {
   int w, h;
   unsigned char *rgb;
 };
-/** Decode a JPEG (libjpeg), PNG (libpng) or binary PPM file.  @return MBT_ENOTFOUND,
- * MBT_EUNSUPPORTED (another format, or a library this build lacks), MBT_EPARSE (corrupt or
- * truncated, or a size over 32768 per side or 2^28 pixels), MBT_OK. */
+/** Decode a JPEG (libjpeg), PNG (libpng) or binary PPM file; free with mbt_image_free().
+ * @return MBT_ENOTFOUND, MBT_EIO (unreadable), MBT_EUNSUPPORTED (another format, or a library
+ * this build lacks), MBT_EPARSE (corrupt or truncated, or a size over 32768 per side or 2^28
+ * pixels), MBT_ENOMEM, MBT_OK. */
 enum mbt_status mbt_image_load(const char *path, struct mbt_image *im);
 void mbt_image_free(struct mbt_image *im);
 /** The network input for @p im: shorter side resized to round(res / 0.875) with an antialiased
@@ -321,7 +309,8 @@ struct mbt_profile {
   struct mbt_peak peaks[MBT_MAX_PEAKS];
   int ncurves;
   struct mbt_curve curves[MBT_MAX_CURVES];
-  /* Summaries derived from peaks (mbt_profile_summarize): FMA (or mul+add) kernels only. */
+  /* Summaries derived from peaks when a profile is measured or loaded: FMA (or mul+add)
+   * kernels only. */
   struct mbt_figure peak_scalar1, peak_scalarn;  /**< scalar GFLOP/s, 1 and all threads */
   struct mbt_figure peak_simd1, peak_simdn;      /**< widest SIMD GFLOP/s */
   char simd_isa[16];
@@ -341,52 +330,15 @@ struct mbt_roofline_opts {
 /** Measure the ceilings of this machine. */
 enum mbt_status mbt_roofline_measure(const struct mbt_machine *m,
                                      const struct mbt_roofline_opts *o, struct mbt_profile *p);
-/** One bandwidth point as the sweeps measure it: @p kernel (enum mbt_bw_kernel) over a working
- * set of @p bytes per thread (all the kernel's arrays together) on @p threads pinned threads
- * (0 = all), in GB/s of all threads together; for A/B comparisons with another tool. */
-enum mbt_status mbt_roofline_point(const struct mbt_machine *m, int kernel, double bytes,
-                                   int threads, struct mbt_figure *f);
+/** Write @p p as JSON (README, "Profile format") at @p path, atomically. */
 enum mbt_status mbt_profile_save(const struct mbt_profile *p, const char *path);
+/** Read a saved profile and fill its summaries.  @return MBT_ENOTFOUND, MBT_EIO, MBT_EPARSE
+ * (names the field: missing, not a number, out of range; @p p is zeroed), MBT_OK. */
 enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p);
+/** The ceilings of @p p as text. */
 void mbt_profile_print(const struct mbt_profile *p, FILE *out);
-/** Fill the summary fields (peak_*, simd_isa, levels' read1/readn) from peaks and levels. */
-void mbt_profile_summarize(struct mbt_profile *p);
-/** The best FMA (or mul+add) ceiling of any ISA at @p threads, GFLOP/s: what a layer's code,
- * whichever ISA it uses, is placed against. */
-double mbt_profile_best_peak(const struct mbt_profile *p, int threads);
-/** "  ADJUSTED: ...  UNDER LOAD: ..." for a figure's marks ("" when none). */
-void mbt_figure_marks(const struct mbt_figure *f, char *buf, size_t n);
-/** Ceilings whose suspect state is @p state (1: beaten, to measure again; 2: beaten again
- * after being measured again). */
-int mbt_profile_suspects(const struct mbt_profile *p, int state);
-/** Ceilings of @p old that were suspect are marked, in the new profile @p p, as measured again
- * after a kernel beat them (suspect = 3). */
-void mbt_profile_carry_suspects(const struct mbt_profile *old, struct mbt_profile *p);
-/** A timed kernel beat ceiling @p f (of @p p) beyond the noise: mark it suspect (1), or, if it
- * was already measured again after that (3), beaten again (2).  @return 1 when the mark
- * changed (the profile should be saved). */
-int mbt_profile_beaten(struct mbt_profile *p, struct mbt_figure *f);
 /** The profile's warnings, one "warning: ..." line each. */
 void mbt_profile_print_warnings(const struct mbt_profile *p, FILE *out);
-/** The best FMA (or mul+add) ceiling of @p isa ("" = widest SIMD) at @p threads, GFLOP/s. */
-double mbt_profile_peak(const struct mbt_profile *p, const char *isa, int threads);
-
-/**
- * Plateau detection on one bandwidth curve: for each memory level (capacities @p cap[0..ncap),
- * per thread, smallest first; a DRAM level follows them), the ceiling is the median of the
- * points whose working set lies well inside the level ([2 cap[i-1], cap[i] / 2]; DRAM: from 4
- * cap[ncap-1] on), relaxed to [1.25 cap[i-1], 0.8 cap[i]] when no point lies there.  A single
- * noisy point moves a median of three or more points little.  @p edge[i] gets the working set
- * where the curve first falls below the geometric mean of this plateau and the next (0 when it
- * never does); @p value[i] = 0 when no point lies in the level.  Returns the levels found.
- */
-int mbt_plateaus(const double *ws, const double *gbs, int n, const double *cap, int ncap,
-                 double *value, double *spread, double *edge);
-/** The working-set window [@p lo, @p hi] that mbt_plateaus takes level @p l's plateau from
- * (the strict one, or the relaxed one when no point lies in it); returns how many of the @p n
- * points lie in it (0: none, and lo, hi are not set). */
-int mbt_plateau_window(const double *ws, int n, const double *cap, int ncap, int l,
-                       double *lo, double *hi);
 
 /** Where a layer sits on the roofline. */
 struct mbt_place {
@@ -414,10 +366,6 @@ void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, 
  * the network faster on the machine of @p p (to the accuracy of its ceilings). */
 double mbt_roofline_net_bound_ns(const struct mbt_profile *p, const struct mbt_model *m,
                                  int threads);
-/** The ceiling that bounds a layer placed at @p pc, in the network or (@p alone) alone: its
- * compute peak, or the read bandwidth of the level its traffic comes from; to mark it suspect. */
-struct mbt_figure *mbt_profile_binding(struct mbt_profile *p, const struct mbt_place *pc,
-                                       int threads, int alone);
 
 /* ------------------------------------------------------------------ tuning and plans */
 
@@ -426,8 +374,9 @@ struct mbt_figure *mbt_profile_binding(struct mbt_profile *p, const struct mbt_p
  * times every candidate (no screen) with more passes; exhaustive also tries more fusion strip
  * heights.  A plan entry made at one effort is reused at the same or a lower one. */
 enum mbt_effort { MBT_ESTIMATE = 0, MBT_MEASURE = 1, MBT_PATIENT = 2, MBT_EXHAUSTIVE = 3 };
-/** Parse "estimate" ... "exhaustive". @return MBT_EINVAL on anything else. */
+/** Parse "estimate", "measure", "patient" or "exhaustive". @return MBT_EINVAL on anything else. */
 enum mbt_status mbt_effort_parse(const char *s, enum mbt_effort *e);
+/** @return the name mbt_effort_parse() reads for @p e. */
 const char *mbt_effort_name(enum mbt_effort e);
 
 /** Hardware events a plan records per candidate (as many as the counter component reads). */
@@ -442,12 +391,6 @@ enum mbt_cand_out {
   MBT_CAND_SCREEN = 2,   /**< more than the screen factor slower than the fastest alone */
   MBT_CAND_ROOFLINE = 3, /**< its roofline bound (ISA peak, L1 bandwidth) cannot beat the best */
 };
-/** @return the word a plan stores for outcome @p out: "timed", "limit", "screen" or "roofline"
- * ("timed" for any other value). */
-const char *mbt_cand_out_name(int out);
-/** @return what outcome @p out says, for people: "timed", "over the time limit", "screened
- * out (alone)" or "roofline bound cannot win". */
-const char *mbt_cand_out_text(int out);
 
 /** One candidate tried for a problem: what the report shows as the reason for a choice. */
 struct mbt_cand {
@@ -492,7 +435,7 @@ enum mbt_check_out {
 /** The check at the end of a tune: the tuned plan, the default plan and the best fixed ISA
  * family timed end to end, interleaved, on one network at one thread count. */
 struct mbt_check {
-  char key[96];       /**< "net v1 alpha=1 res=224 t=2" (mbt_check_key) */
+  char key[96];       /**< the network and thread count: "net v1 alpha=1 res=224 t=2" */
   double tuned_ns, default_ns, fixed_ns; /**< medians over the rounds */
   char fixed[16];     /**< the fastest fixed family ("avx512f", "avx2", ...) */
   double spread;      /**< the tuned plan's (p75 - p25) / median over the rounds */
@@ -503,38 +446,19 @@ struct mbt_check {
   int busy;           /**< 1: the tune was forced on a busy machine */
 };
 
-/** Limits on a plan's values (README, "Plan format"): times in ns at most MBT_PLAN_NS_MAX
- * (an entry's own time at least MBT_PLAN_NS_MIN: the file keeps tenths of a ns, so a smaller
- * one would be written as 0, which no plan may hold), spreads in [0, MBT_PLAN_SPREAD_MAX] (a candidate stopped early
- * can spread over 1000x its median); a loader refuses more. */
-#define MBT_PLAN_NS_MAX 1e12
-#define MBT_PLAN_NS_MIN 0.05
-#define MBT_PLAN_SPREAD_MAX 1e6
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */
 struct mbt_plan {
   char fingerprint[17];
   char registry[17];
   int n, cap;
-  struct mbt_choice *v;
+  struct mbt_choice *v;          /**< the choices v[0..n), one per problem key */
   int nchecks;
-  struct mbt_check checks[MBT_MAX_CHECKS];
+  struct mbt_check checks[MBT_MAX_CHECKS]; /**< the checks after a tune, one per key */
 };
 
-/** "net NAME alpha=A res=R" with " t=N" for @p threads > 1: the key of a check. */
-void mbt_check_key(const struct mbt_model *m, int threads, char *buf, size_t n);
-/** @return the check stored under @p key, or NULL. */
-const struct mbt_check *mbt_plan_check(const struct mbt_plan *pl, const char *key);
-/** Add or replace the check of its key. */
-enum mbt_status mbt_plan_put_check(struct mbt_plan *pl, const struct mbt_check *c);
-/** @return "faster", "fallback" or "slower". */
-const char *mbt_check_out_name(int outcome);
-
+/** An empty plan for machine @p m (NULL: none named) and this build's kernel registry. */
 void mbt_plan_init(struct mbt_plan *pl, const struct mbt_machine *m);
 void mbt_plan_free(struct mbt_plan *pl);
-/** @return the choice for @p key, or NULL. */
-const struct mbt_choice *mbt_plan_find(const struct mbt_plan *pl, const char *key);
-/** Add or replace a choice. */
-enum mbt_status mbt_plan_put(struct mbt_plan *pl, const struct mbt_choice *c);
 /** Write atomically (temporary file, then rename); @p m describes the machine in the header. */
 enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machine *m,
                               const char *path);
@@ -553,10 +477,6 @@ enum mbt_status mbt_plan_store(const struct mbt_plan *pl, const struct mbt_machi
  * With @p m NULL, a plan of any machine and registry loads (to show it, as the report does).
  */
 enum mbt_status mbt_plan_load(const char *path, const struct mbt_machine *m, struct mbt_plan *pl);
-/** The problem key of a layer (shape, stride, activation; names excluded). */
-void mbt_layer_key(const struct mbt_layer *l, char *buf, size_t n);
-/** @p key as stored for a plan tuned at @p threads threads (" t=N" appended when N > 1). */
-void mbt_key_threads(const char *key, int threads, char *buf, size_t n);
 
 /** Ask a running mbt_tune to stop (async-signal-safe: a SIGINT handler may call it); it keeps
  * every measurement complete so far, saves them and returns MBT_EINTR. */
@@ -565,12 +485,14 @@ void mbt_tune_interrupt(void);
 struct mbt_tune_opts {
   int redo;        /**< 1 = measure again even when the plan has the layer */
   int verbose;     /**< one progress line per layer on stderr */
-  double min_ms;   /**< unused by the in-network tuner (kept for isolated timing) */
-  int reps;        /**< interleaved passes over the candidates (default 7) */
+  double min_ms;   /**< unused (the tuner times inside the network; kept for callers) */
+  int reps;        /**< interleaved passes over the candidates (0: 7, at patient 11, at
+                        exhaustive 15) */
   const char *save_path; /**< when set, the plan is saved there when tuning ends */
   int quick;       /**< 1 = skip timing the reference kernels (tests) */
   int threads;     /**< tune for this many threads (0 or 1 = one; keys get " t=N") */
-  int effort;      /**< enum mbt_effort (MBT_MEASURE when 0 is not meant: set it) */
+  int effort;      /**< enum mbt_effort: set it, as 0 is MBT_ESTIMATE (a value out of range
+                        is MBT_MEASURE) */
   double budget_s; /**< stop measuring after about this many seconds (0 = no limit); what
                         is decided is kept, and a later tune goes on from there */
   const struct mbt_profile *profile; /**< the roofline, for MBT_ESTIMATE (required there) */
@@ -587,7 +509,7 @@ struct mbt_tune_opts {
  * network @p rounds times each, round-robin, on @p threads threads.  Where the tuned plan is
  * slower than the default beyond the noise, the problems whose layers ran slower get the
  * default choice back in @p pl (marked fallback) and the plans are timed again.  @p out gets the
- * figures and the outcome (the caller stores it: mbt_plan_put_check).
+ * figures and the outcome (mbt_tune keeps its own check in the plan; this call does not).
  */
 enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, int threads,
                                int rounds, int verbose, struct mbt_check *out);
@@ -595,7 +517,10 @@ enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, i
 /** One line saying what a check found. */
 void mbt_check_print(const struct mbt_check *c, FILE *out);
 
-/** Tune every distinct layer of @p model into @p pl (measuring only what is missing). */
+/** Tune every distinct layer, fusable pair and block of @p model into @p pl, measuring only
+ * what the plan lacks at the effort asked; then, unless o->check is -1, check the tuned plan
+ * end to end (mbt_tune_check) and keep the outcome in @p pl.  One tuning per process at a
+ * time. */
 enum mbt_status mbt_tune(const struct mbt_machine *m, const struct mbt_model *model,
                          const struct mbt_tune_opts *o, struct mbt_plan *pl);
 
@@ -605,48 +530,30 @@ typedef struct mbt_engine *mbt_engine_t;
 
 /**
  * Make an engine for @p model with seeded random weights (BN folded into weights and bias).
- * @p pl may be NULL (default plan: the fastest variant by static preference); @p force names a
- * variant family used for every layer where it applies ("ref" gives the reference path).
+ * @p pl may be NULL (default plan: the fastest variant by static preference); its one-thread
+ * entries are used (mbt_engine_apply_plan() for others), and a malformed fusion entry fails
+ * the call (MBT_EPARSE).  With @p force, a layer where a variant's name contains it runs that
+ * variant ("ref" gives the reference path) and nothing is fused.
  */
 enum mbt_status mbt_engine_create(const struct mbt_model *model, const struct mbt_plan *pl,
                                   const char *force, uint64_t seed, mbt_engine_t *out);
 void mbt_engine_destroy(mbt_engine_t e);
-/** 1 when layer @p i of @p m is a depthwise layer whose output only layer i + 1 (pointwise)
- * reads: the two can run fused in strips. */
-int mbt_pair_fusable(const struct mbt_model *m, int i);
-/** 1 when layer @p i is a pointwise layer whose output only layer i + 1 reads and layers i + 1,
- * i + 2 are a fusable pair: the three can run as one block (expand, depthwise, project). */
-int mbt_block_fusable(const struct mbt_model *m, int i);
-/** The most depthwise rows per strip a fused pair or block runs (the CLI's --fuse, a plan's
- * fused[rows=N]); more is refused. */
-#define MBT_FUSE_ROWS_MAX 64
-/** Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart; at most
- * MBT_FUSE_ROWS_MAX). */
-enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
-/** Ask for layers i to i + 2 to run as one block of @p rows depthwise rows per strip (0 = not);
- * requests run left to right, and one that overlaps an earlier block is left out. */
-enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows);
 /** Replace the engine's weights with those of @p w (checked against its network first). */
 enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights *w);
 /** Write the engine's weights as a weight file with input normalization @p mean, @p std,
  * atomically. */
 enum mbt_status mbt_engine_save(mbt_engine_t e, const float mean[3], const float std[3],
                                 const char *path);
-/** Run once on @p input (ih x iw x 3 floats, NHWC). @return MBT_OK. */
+/** Run once on @p input (res x res x 3 floats, NHWC). @return MBT_OK. */
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
 /** @return the class probabilities (softmax of the logits), length classes. */
 const float *mbt_engine_output(mbt_engine_t e, int *classes);
 /** @return the time layer @p i took in the last mbt_engine_run(), ns (0 for a bad index). */
 double mbt_engine_layer_ns(mbt_engine_t e, int i);
-/** Read the hardware counters around every layer of the following runs (@p on = 1) or not.
- * @return 1 when counting (the counter component has events), else 0. */
-int mbt_engine_count(mbt_engine_t e, int on);
-/** The counts of layer @p i in the last run (a fused group's on its first layer), in the order
- * of the counter component's events; NULL when @p i is out of range. */
-const long long *mbt_engine_layer_counts(mbt_engine_t e, int i);
-/** @return the variant chosen for layer @p i. */
+/** @return the name of the variant chosen for layer @p i (NULL for a bad index). */
 const char *mbt_engine_variant(mbt_engine_t e, int i);
-/** Use @p threads threads per layer (rows split evenly; 1 = the calling thread only). */
+/** Use @p threads threads per layer (1 = the calling thread only): each layer's rows, and its
+ * output channels where its variant can split them, are shared among them. */
 void mbt_engine_set_threads(mbt_engine_t e, int threads);
 /**
  * Choose every layer's variant and fusion again from @p pl for the engine's current thread
@@ -680,13 +587,6 @@ enum mbt_status mbt_open(const char *weights, const char *plan, int threads, mbt
 /** The ImageNet input normalization (per RGB channel, on pixel values scaled to [0, 1]): that of
  * seeded weights, and what weight files made from ImageNet models usually hold. */
 extern const float mbt_imagenet_mean[3], mbt_imagenet_std[3];
-
-/** Run every fusable pair and block of the engine's network fused, @p rows depthwise rows per
- * strip (0: none fused), whatever the plan chose. */
-enum mbt_status mbt_engine_fuse_all(mbt_engine_t e, int rows);
-/** @return 1 when some layer of @p e runs a variant whose name contains @p text (the engine
- * forces one wherever one applies: 0 says that no layer of the network has one). */
-int mbt_engine_uses(mbt_engine_t e, const char *text);
 
 /** The latency of timed runs, ms. */
 struct mbt_run_stats {
@@ -734,64 +634,6 @@ struct mbt_labels {
  * the error of reading the file. */
 enum mbt_status mbt_labels_load(const char *path, int classes, struct mbt_labels *lab);
 void mbt_labels_free(struct mbt_labels *lab);
-
-/** What a timed run found, as 'mobitune run' reports it. */
-struct mbt_run_result {
-  const struct mbt_model *model;
-  int batch, threads, runs;
-  struct mbt_run_stats stats;
-  double gflops;
-  const char *weights, *image;     /**< the files run on (NULL: seeded weights, input) */
-  const float *prob;               /**< class probabilities */
-  const int *top;                  /**< the top classes (mbt_topk), ntop of them */
-  int ntop;
-  const struct mbt_labels *labels; /**< or NULL */
-  const float *logits;             /**< classes of them */
-  const struct mbt_verify *verify; /**< or NULL: not verified */
-};
-/** @p r as one line of JSON (strings made valid UTF-8: U+FFFD for a byte that is not). */
-void mbt_run_print_json(const struct mbt_run_result *r, FILE *out);
-
-/** DIR/e2e-NET-ALPHA-RES-tTHREADS.json: where 'bench --e2e' saves the end-to-end results of
- * @p m at @p threads threads in the data directory @p dir, and where the report reads them. */
-void mbt_e2e_path(const char *dir, const struct mbt_model *m, int threads, char *buf, size_t n);
-
-/* ------------------------------------------------------------------ report */
-
-/**
- * Save in directory @p dir what the report of @p model at @p threads threads shows beyond the
- * plan @p pl (may be NULL) and the profile: the machine @p m that measured them, each layer's
- * candidates in rank order (what a fixed family runs), the intensities counted by the hardware
- * counters and the fusion groups the engine runs, as DIR/report-data-NET-ALPHA-RES-tN.json
- * (README, "The report"), atomically.  'tune' and 'bench --e2e' call it.
- */
-enum mbt_status mbt_record_save(const char *dir, const struct mbt_machine *m,
-                                const struct mbt_model *model, const struct mbt_plan *pl,
-                                int threads);
-
-/** What a report is made of: saved data only, never the machine it is made on. */
-struct mbt_report_in {
-  const struct mbt_profile *p;       /**< the measuring machine's profile */
-  const struct mbt_profile *other;   /**< a second profile shown side by side, or NULL */
-  const char *other_name;
-  const struct mbt_plan *pl;         /**< the plan store (may hold no entries) */
-  const struct mbt_model *models;    /**< the networks, one section each */
-  int nmodels;
-  const char *const *e2e;            /**< per network: the file 'bench --e2e' saved (or NULL) */
-  const char *commands;              /**< the commands that made the data, shown on the page */
-  /** Where 'bench --e2e --threads N' saved a network's results, for each thread count N > 1
-   * that the plan was tuned at (the report has a section per count); NULL: none. */
-  void (*e2e_threads)(const void *ctx, const struct mbt_model *m, int threads, char *buf,
-                      size_t n);
-  const void *e2e_ctx;               /**< passed to e2e_threads */
-  /** The directory of the report data (mbt_record_save): the machine, the candidates, the
-   * counted intensities and the fusion groups of each section; NULL: none saved. */
-  const char *data_dir;
-};
-
-/** Write the self-contained HTML report at @p path and its twins (same path, .csv: the layer
- * tables; .json: machine, summaries and layer tables), each atomically. */
-enum mbt_status mbt_report_write(const char *path, const struct mbt_report_in *in);
 
 #ifdef __cplusplus
 }

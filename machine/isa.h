@@ -37,4 +37,8 @@ int mbt_isa_reaches(uint32_t code, const struct mbt_isa_info *ceiling);
 /* The most FLOPs per cycle one core can issue with @p isa's @p kernel ("fma", "mul+add" or
  * "fma+add": the mixed kernel adds two adders). */
 double mbt_isa_issue_limit(const struct mbt_isa_info *isa, const char *kernel);
+
+/* @return the ISA name of one bit ("avx2", ...; "?" for a bit not in the table). */
+const char *mbt_isa_name(uint32_t bit);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "common/common.h"
 #include "machine/counters.h"
+#include "machine/isa.h"
 #include "machine/machine.h"
 
 /* The fingerprint keys plans: it covers what changes which kernel wins (CPU identity, usable

@@ -32,4 +32,24 @@ void mbt_load_begin(struct mbt_load *l, int threads);
 /* End it: @return the least share of its CPU a thread had (1 = none was held by another
  * process), with the thread and its CPU in @p l. */
 double mbt_load_end(struct mbt_load *l);
+
+/* Machine facts beyond the identity (machine.c, topo.c). */
+/* @return the data cache of @p level, or NULL when the machine has none. */
+const struct mbt_cache *mbt_machine_cache(const struct mbt_machine *m, int level);
+/*
+ * Pin the calling thread (@p threads = 1) or each thread of the team used for @p threads
+ * threads to its own core, through hwloc.  @return MBT_OK, or MBT_EUNSUPPORTED without hwloc.
+ */
+enum mbt_status mbt_pin_threads(int threads);
+/*
+ * How freely a team of @p threads runs now: each thread runs the same compute-only chain
+ * (about 5 ms, longer than a scheduler's slice) at once, and the result is the fastest time
+ * any team thread has reached in this process (three looks seed it on the first call) over
+ * the slowest thread's time now.  About 1 when the team's cores are free; about 0.5 when
+ * another process shares one of them (threads = 1: the calling thread's core).  Call it after
+ * mbt_pin_threads so the team runs where the work will.  Not thread-safe (it keeps the best
+ * time and the calibrated chain length).
+ */
+double mbt_team_share(int threads);
+
 #endif

@@ -92,4 +92,57 @@ struct mbt_layer_time {
 int mbt_roofline_print_timed(struct mbt_profile *p, const struct mbt_model *m, int threads,
                              const struct mbt_layer_time *lt, FILE *out, int *memory_bound);
 
+/* Beyond the public API: a weight file's tensors (weights.c), fusion by hand and counters
+ * (engine.c), and what the CLI prints and names (run.c). */
+/* @return the tensor called @p name, or NULL. */
+const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const char *name);
+/* 1 when layer @p i of @p m is a depthwise layer whose output only layer i + 1 (pointwise)
+ * reads: the two can run fused in strips. */
+int mbt_pair_fusable(const struct mbt_model *m, int i);
+/* 1 when layer @p i is a pointwise layer whose output only layer i + 1 reads and layers i + 1,
+ * i + 2 are a fusable pair: the three can run as one block (expand, depthwise, project). */
+int mbt_block_fusable(const struct mbt_model *m, int i);
+/* The most depthwise rows per strip a fused pair or block runs (the CLI's --fuse, a plan's
+ * fused[rows=N]); more is refused. */
+#define MBT_FUSE_ROWS_MAX 64
+/* Fuse layers i and i + 1, @p rows depthwise rows per strip (0 = run them apart; at most
+ * MBT_FUSE_ROWS_MAX). */
+enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows);
+/* Ask for layers i to i + 2 to run as one block of @p rows depthwise rows per strip (0 = not);
+ * requests run left to right, and one that overlaps an earlier block is left out. */
+enum mbt_status mbt_engine_block(mbt_engine_t e, int i, int rows);
+/* Read the hardware counters around every layer of the following runs (@p on = 1) or not.
+ * @return 1 when counting (the counter component has events), else 0. */
+int mbt_engine_count(mbt_engine_t e, int on);
+/* The counts of layer @p i in the last run (a fused group's on its first layer), in the order
+ * of the counter component's events; NULL when @p i is out of range. */
+const long long *mbt_engine_layer_counts(mbt_engine_t e, int i);
+/* Run every fusable pair and block of the engine's network fused, @p rows depthwise rows per
+ * strip (0: none fused), whatever the plan chose. */
+enum mbt_status mbt_engine_fuse_all(mbt_engine_t e, int rows);
+/* @return 1 when some layer of @p e runs a variant whose name contains @p text (the engine
+ * forces one wherever one applies: 0 says that no layer of the network has one). */
+int mbt_engine_uses(mbt_engine_t e, const char *text);
+
+/* What a timed run found, as 'mobitune run' reports it. */
+struct mbt_run_result {
+  const struct mbt_model *model;
+  int batch, threads, runs;
+  struct mbt_run_stats stats;
+  double gflops;
+  const char *weights, *image;     /* the files run on (NULL: seeded weights, input) */
+  const float *prob;               /* class probabilities */
+  const int *top;                  /* the top classes (mbt_topk), ntop of them */
+  int ntop;
+  const struct mbt_labels *labels; /* or NULL */
+  const float *logits;             /* classes of them */
+  const struct mbt_verify *verify; /* or NULL: not verified */
+};
+/* @p r as one line of JSON (strings made valid UTF-8: U+FFFD for a byte that is not). */
+void mbt_run_print_json(const struct mbt_run_result *r, FILE *out);
+
+/* DIR/e2e-NET-ALPHA-RES-tTHREADS.json: where 'bench --e2e' saves the end-to-end results of
+ * @p m at @p threads threads in the data directory @p dir, and where the report reads them. */
+void mbt_e2e_path(const char *dir, const struct mbt_model *m, int threads, char *buf, size_t n);
+
 #endif

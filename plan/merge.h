@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "include/mobitune.h"
+#include "plan/store.h"
 
 /* Read the plans @p files[0..n) (each whole and made for @p m) into @p pl, initialised here:
  * an entry replaces one of the same problem from an earlier file always, or with @p faster only

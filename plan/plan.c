@@ -34,6 +34,7 @@
 
 #include "common/common.h"
 #include "kernels/kernels.h"
+#include "machine/isa.h"
 #include "net/net.h"
 #include "plan/plan.h"
 

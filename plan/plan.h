@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "include/mobitune.h"
+#include "plan/store.h"
 
 struct mbt_engine_setup; /* net/net.h: what an engine runs (mbt_plan_setup fills it) */
 

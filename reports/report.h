@@ -11,7 +11,9 @@
 #include <stdio.h>
 
 #include "include/mobitune.h"
+#include "machine/isa.h"
 #include "plan/plan.h"
+#include "reports/write.h"
 
 struct warnings;
 

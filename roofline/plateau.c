@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "common/common.h"
+#include "roofline/roofline.h"
 
 /* Points with lo <= ws <= hi: their median and relative spread; returns how many. */
 static int window(const double *ws, const double *gbs, int n, double lo, double hi,

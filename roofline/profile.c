@@ -10,6 +10,7 @@
 
 #include "common/common.h"
 #include "machine/isa.h"
+#include "roofline/roofline.h"
 
 #define PROFILE_FORMAT 2
 

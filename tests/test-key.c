@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/net.h"
 #include "plan/plan.h"
 #include "tests/tap.h"
 

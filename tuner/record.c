@@ -27,6 +27,7 @@
 #include "net/net.h"
 #include "plan/plan.h"
 #include "machine/counters.h"
+#include "machine/isa.h"
 
 #define RECORD_VERSION 1
 

@@ -150,4 +150,16 @@ enum mbt_status mbt_tune_pairs(struct mbt_tuning *t);
 /* Phase 3: with the pairs decided, blocks of three layers. */
 enum mbt_status mbt_tune_blocks(struct mbt_tuning *t);
 
+/* tuner/record.c */
+/*
+ * Save in directory @p dir what the report of @p model at @p threads threads shows beyond the
+ * plan @p pl (may be NULL) and the profile: the machine @p m that measured them, each layer's
+ * candidates in rank order (what a fixed family runs), the intensities counted by the hardware
+ * counters and the fusion groups the engine runs, as DIR/report-data-NET-ALPHA-RES-tN.json
+ * (README, "The report"), atomically.  'tune' and 'bench --e2e' call it.
+ */
+enum mbt_status mbt_record_save(const char *dir, const struct mbt_machine *m,
+                                const struct mbt_model *model, const struct mbt_plan *pl,
+                                int threads);
+
 #endif
