@@ -65,8 +65,8 @@ static enum mbt_status variant_row(const struct table *tb, int i, const struct m
   return MBT_OK;
 }
 
-/* The per-variant table: every candidate on every distinct layer, 1 thread (its heading only
- * when o->e2e_only). */
+/* The per-variant table: every candidate on every distinct layer alone, 1 thread (only the
+ * counters' line when o->e2e_only). */
 static enum mbt_status layer_table(const struct mbt_model *model, const struct mbt_bench_opts *o,
                                    FILE *out) {
   struct table tb = {model, o, NULL, 64, o->quick ? 3 : 7, o->quick ? 0.3 : 2.0, out};
@@ -79,12 +79,13 @@ static enum mbt_status layer_table(const struct mbt_model *model, const struct m
   char note[192];
   mbt_counters_probe(note, sizeof note);
   fprintf(out, "# counters: %s\n", note);
+  if (o->e2e_only) return MBT_OK; /* the in-network table follows the rounds */
   fprintf(out, "# per layer and variant, 1 thread: median of %d calibrated repetitions; GB/s of "
                "compulsory traffic; %%roof = GFLOP/s over the layer's roofline bound%s\n", tb.reps,
           o->profile ? "" : " (no profile: run 'mobitune roofline')");
   fprintf(out, "%-12s %-64s %10s %7s %9s %8s %7s\n", "layer", "variant", "median us", "spread",
           "GFLOP/s", "GB/s", "%roof");
-  for (int i = 0; i < model->nlayers && !o->e2e_only; i++) {
+  for (int i = 0; i < model->nlayers; i++) {
     const struct mbt_layer *l = &model->layers[i];
     if (mbt_layer_repeats(model, i)) continue;
     const struct mbt_variant *cand[32];
@@ -131,9 +132,11 @@ static int ref_rounds(int runs) { return runs < 3 ? runs : 3; }
 
 /* Run every engine once, then @p runs interleaved rounds (every round runs every configuration)
  * on one seeded input: t[c * runs + r] ns; busy[c] counts the runs during which another process
- * held a CPU of the team. */
+ * held a CPU of the team; lay[i * runs + r] is layer i's time in the first configuration's run
+ * of round r (a fused group's on its first layer). */
 static void time_rounds(mbt_engine_t *eng, int nc, int runs, int threads, float *in, double *t,
-                        int *busy) {
+                        int *busy, double *lay) {
+  const int nl = mbt_engine_model(eng[0])->nlayers;
   mbt_engine_fill_input(eng[0], in, 2);
   for (int c = 0; c < nc; c++) mbt_engine_run(eng[c], in); /* warm-up */
   const int ref_runs = ref_rounds(runs);
@@ -146,7 +149,62 @@ static void time_rounds(mbt_engine_t *eng, int nc, int runs, int threads, float 
       mbt_engine_run(eng[c], in);
       t[c * runs + r] = mbt_now_ns() - t0;
       busy[c] += mbt_load_end(&lp) < 0.9;
+      for (int i = 0; c == 0 && i < nl; i++) lay[(size_t)i * runs + r] = mbt_engine_layer_ns(eng[0], i);
     }
+}
+
+/* One row of the in-network table: the group of @p len layers from layer @p i, its @p runs
+ * times at @p lay, against its roofline bound in the network; added to @p arr. */
+static void group_row(const struct mbt_model *m, mbt_engine_t e, int i, int len,
+                      const double *lay, int runs, const struct mbt_bench_opts *o,
+                      json_object *arr, FILE *out) {
+  char name[64];
+  double macs = 0, bound = 0;
+  int n = 0;
+  for (int k = i; k < i + len; k++) {
+    struct mbt_place pc = {0};
+    if (o->profile) mbt_roofline_place(o->profile, m, k, o->threads, &pc);
+    macs += m->layers[k].macs, bound += pc.net_ns;
+    n += snprintf(name + n, sizeof name - (size_t)n, "%s%s", k > i ? "+" : "",
+                  m->layers[k].name);
+    if (n >= (int)sizeof name) n = (int)sizeof name - 1;
+  }
+  const double med = mbt_median(&lay[(size_t)i * runs], runs);
+  const char *v = len == 3 ? "fused block" : len == 2 ? "fused pair" : mbt_engine_variant(e, i);
+  fprintf(out, "%-30.30s %-56.56s %10.2f %9.2f", name, v ? v : "-", med / 1e3,
+          med > 0 ? 2 * macs / med : 0);
+  if (bound > 0 && med > 0) fprintf(out, " %10.2f %6.1f%%\n", bound / 1e3, 100 * bound / med);
+  else fprintf(out, " %10s %7s\n", "-", "-");
+  json_object *jl = json_object_new_object();
+  json_object_object_add(jl, "first", json_object_new_int(i));
+  json_object_object_add(jl, "layers", json_object_new_int(len));
+  json_object_object_add(jl, "name", json_object_new_string(name));
+  json_object_object_add(jl, "median_us", json_object_new_double(med / 1e3));
+  if (bound > 0) json_object_object_add(jl, "bound_us", json_object_new_double(bound / 1e3));
+  json_object_array_add(arr, jl);
+}
+
+/* The first configuration's layers inside the network, a fused group a row, each against its
+ * roofline bound there; @return their JSON array. */
+static json_object *net_layer_table(const struct mbt_model *m, mbt_engine_t e, const char *label,
+                                    const double *lay, int runs, const struct mbt_bench_opts *o,
+                                    FILE *out) {
+  json_object *arr = json_object_new_array();
+  fprintf(out, "\n# %s, layer by layer inside the network (%d thread%s): median over the rounds; "
+               "a fused pair or block is one row; %%bound = its roofline bound in the network "
+               "over its time%s\n", label, o->threads, o->threads > 1 ? "s" : "",
+          o->profile ? "" : " (no profile: run 'mobitune roofline')");
+  fprintf(out, "%-30s %-56s %10s %9s %10s %7s\n", "layer", "variant", "median us", "GFLOP/s",
+          "bound us", "%bound");
+  double sum = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    const int len = mbt_engine_group(e, i);
+    if (len == 0) continue;
+    group_row(m, e, i, len, lay, runs, o, arr, out);
+    sum += mbt_median(&lay[(size_t)i * runs], runs);
+  }
+  fprintf(out, "%-30s %-56s %10.2f\n", "sum of the rows", "", sum / 1e3);
+  return arr;
 }
 
 /* Print the row of configuration @p label (its @p n times at @p t) and @return its JSON object. */
@@ -171,7 +229,7 @@ static json_object *config_row(const struct mbt_model *model, const char *label,
  * the same as JSON at o->save when set. */
 static enum mbt_status e2e_table(const struct mbt_model *model, const struct conf *conf, int nc,
                                  const double *t, const int *busy, int runs,
-                                 const struct mbt_bench_opts *o, FILE *out) {
+                                 const struct mbt_bench_opts *o, json_object *layers, FILE *out) {
   const int ref_runs = ref_rounds(runs);
   fprintf(out, "\n# MobileNet %s alpha %.3g res %d, %d thread(s), %d interleaved rounds\n",
           mbt_net_name(model->kind), model->alpha, model->res, o->threads, runs);
@@ -204,6 +262,7 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
   json_object_object_add(js, "res", json_object_new_int(model->res));
   json_object_object_add(js, "threads", json_object_new_int(o->threads));
   json_object_object_add(js, "configs", arr);
+  json_object_object_add(js, "layers", layers); /* the first configuration's, in the network */
   enum mbt_status st = MBT_OK;
   if (o->save) {
     const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PRETTY);
@@ -233,13 +292,16 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   float *in = st == MBT_OK ? mbt_alloc(nin, sizeof(float)) : NULL;
   const int runs = o->runs > 0 ? o->runs : 10;
   double *t = calloc((size_t)nc * (size_t)runs, sizeof *t);
+  double *lay = calloc((size_t)model->nlayers * (size_t)runs, sizeof *lay);
   int busy[MAX_CONF] = {0};
-  if (st == MBT_OK && (!in || !t)) st = mbt_fail(MBT_ENOMEM, "cannot allocate benchmark buffers");
+  if (st == MBT_OK && (!in || !t || !lay)) st = mbt_fail(MBT_ENOMEM, "cannot allocate benchmark buffers");
   if (st == MBT_OK) {
-    time_rounds(eng, nc, runs, o->threads, in, t, busy);
-    st = e2e_table(model, conf, nc, t, busy, runs, o, out);
+    time_rounds(eng, nc, runs, o->threads, in, t, busy, lay);
+    json_object *layers = net_layer_table(model, eng[0], conf[0].label, lay, runs, o, out);
+    st = e2e_table(model, conf, nc, t, busy, runs, o, layers, out);
   }
   free(t);
+  free(lay);
   mbt_free(in);
   for (int c = 0; c < nc; c++) mbt_engine_destroy(eng[c]);
   return st;

@@ -177,6 +177,16 @@ void mbt_fusion_runs(int n, const int *fuse, const int *block, int *runs) {
   }
 }
 
+int mbt_engine_group(mbt_engine_t e, int i) {
+  const int n = e->model.nlayers;
+  int runs[MBT_MAX_LAYERS];
+  if (i < 0 || i >= n) return 0;
+  mbt_fusion_runs(n, e->fuse, e->block, runs);
+  for (int j = i - 1; j >= 0 && j >= i - 2; j--)
+    if (runs[j] > i - j) return 0; /* inside the group that runs from layer j */
+  return runs[i] ? runs[i] : 1;
+}
+
 static void resolve_blocks(struct mbt_engine *e) {
   blocks_taken(e->model.nlayers, e->block_req, e->block);
 }

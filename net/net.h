@@ -49,6 +49,10 @@ struct mbt_engine_setup {
  * pair (fuse[i] > 0), else the layer alone.  @p runs[i] gets 3 (a block runs from layer i), 2
  * (a pair) or 0, for the @p n layers. */
 void mbt_fusion_runs(int n, const int *fuse, const int *block, int *runs);
+/* How many layers run as one from layer @p i of @p e: 3 (a block), 2 (a fused pair), 1 (alone),
+ * 0 (inside a group that starts before it, or a bad index).  A group's time is its first
+ * layer's (mbt_engine_layer_ns). */
+int mbt_engine_group(mbt_engine_t e, int i);
 /* An engine for @p model with seeded weights, set up as @p s says (NULL: the default).  With
  * @p force, a layer where a variant's name contains it runs that variant, and nothing is
  * fused. */
