@@ -37,6 +37,7 @@ struct opts {
   double budget; /* seconds, 0 = none */
   const char *compare[2]; /* bench: other plans to time beside the plan */
   int ncompare, e2e, cold, cands;
+  int cotenant, cotenant_cpu, cotenant_nice; /* bench --cotenant CPU[:NICE] */
   const char *weights, *image, *labels, *input, *nets, *other_profile, *point;
   int classes, batch, fuse; /* fuse: -1 = the plan's */
   const struct mbt_weights *wts; /* loaded from --weights by main */
@@ -80,6 +81,8 @@ static const struct optdef {
     {"candidates", 0, C_PLAN, "plan show: every candidate tried, with its time, roofline bound, "
      "counts and why it stopped being timed"},
     {"e2e", 0, C_BENCH, "only the end-to-end comparison (no per-variant table)"},
+    {"cotenant", 1, C_BENCH, "CPU[:NICE]: also time the plans beside a busy loop pinned to CPU at "
+     "nice NICE (default 0) in a session of its own, quiet and loaded runs interleaved"},
     {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
     {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},
@@ -216,6 +219,17 @@ static int parse_value(const char *n, const char *v, struct opts *o) {
   else if (io) {
     if (parse_long(n, v, io->lo, io->hi, &x)) return 2;
     *(int *)((char *)o + io->field) = (int)x;
+  } else if (!strcmp(n, "cotenant")) {
+    long cpu = strtol(v, &end, 10), nice_level = 0;
+    int ok = !errno && end != v;
+    if (ok && *end == ':') {
+      const char *nv = end + 1;
+      nice_level = strtol(nv, &end, 10);
+      ok = !errno && end != nv;
+    }
+    if (!ok || *end || cpu < 0 || cpu > 1023 || nice_level < -20 || nice_level > 19)
+      return bad("--cotenant '%s' is not CPU[:NICE] (CPU 0 to 1023, NICE -20 to 19)%s", v, "");
+    o->cotenant = 1, o->cotenant_cpu = (int)cpu, o->cotenant_nice = (int)nice_level;
   } else if (!strcmp(n, "compare")) {
     if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
     o->compare[o->ncompare++] = v;
@@ -972,7 +986,8 @@ static int cmd_bench(const struct opts *o, const struct mbt_machine *m,
   char eb[4200];
   e2e_path(o, model, o->threads, eb, sizeof eb);
   struct mbt_bench_opts bo = {o->quick, o->runs, o->threads, have_prof ? &prof : NULL,
-                              {NULL, NULL}, {NULL, NULL}, o->e2e, eb};
+                              {NULL, NULL}, {NULL, NULL}, o->e2e, eb, o->cotenant,
+                              o->cotenant_cpu, o->cotenant_nice};
   struct mbt_plan other[2];
   enum mbt_status st = MBT_OK;
   for (int k = 0; k < o->ncompare && st == MBT_OK; k++)

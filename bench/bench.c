@@ -229,7 +229,8 @@ static json_object *config_row(const struct mbt_model *model, const char *label,
  * the same as JSON at o->save when set. */
 static enum mbt_status e2e_table(const struct mbt_model *model, const struct conf *conf, int nc,
                                  const double *t, const int *busy, int runs,
-                                 const struct mbt_bench_opts *o, json_object *layers, FILE *out) {
+                                 const struct mbt_bench_opts *o, json_object *layers,
+                                 json_object *cotenant, FILE *out) {
   const int ref_runs = ref_rounds(runs);
   fprintf(out, "\n# MobileNet %s alpha %.3g res %d, %d thread(s), %d interleaved rounds\n",
           mbt_net_name(model->kind), model->alpha, model->res, o->threads, runs);
@@ -263,6 +264,7 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
   json_object_object_add(js, "threads", json_object_new_int(o->threads));
   json_object_object_add(js, "configs", arr);
   json_object_object_add(js, "layers", layers); /* the first configuration's, in the network */
+  if (cotenant) json_object_object_add(js, "cotenant", cotenant);
   enum mbt_status st = MBT_OK;
   if (o->save) {
     const char *text = json_object_to_json_string_ext(js, JSON_C_TO_STRING_PRETTY);
@@ -274,9 +276,77 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
   return st;
 }
 
+/* Time one run of @p e on @p in, ns. */
+static double timed_run(mbt_engine_t e, const float *in) {
+  const double t0 = mbt_now_ns();
+  mbt_engine_run(e, in);
+  return mbt_now_ns() - t0;
+}
+
+/* The plans (the configurations that force no family) timed quiet and beside the co-tenant,
+ * interleaved round by round; with several threads, the first plan on one quiet thread too
+ * (what a second thread beside a co-tenant has to beat), the results as JSON in *@p res. */
+static enum mbt_status cotenant_rounds(const struct mbt_model *model, const struct conf *conf,
+                                       int nc, mbt_engine_t *eng, const float *in, int runs,
+                                       const struct mbt_bench_opts *o, json_object **res,
+                                       FILE *out) {
+  struct mbt_cotenant ct;
+  int idx[MAX_CONF], np = 0;
+  for (int c = 0; c < nc; c++)
+    if (!conf[c].force) idx[np++] = c;
+  double *t = calloc((size_t)(2 * np + 1) * (size_t)runs, sizeof *t);
+  mbt_engine_t one = NULL;
+  enum mbt_status st = t ? mbt_cotenant_start(&ct, o->cotenant_cpu, o->cotenant_nice)
+                         : mbt_fail(MBT_ENOMEM, "cannot allocate the co-tenant's rounds");
+  if (st != MBT_OK) {
+    free(t);
+    return st;
+  }
+  if (o->threads > 1 && mbt_engine_create(model, conf[0].plan, NULL, 1, &one) == MBT_OK &&
+      conf[0].plan)
+    mbt_engine_apply_plan(one, conf[0].plan);
+  for (int r = 0; r < runs; r++) {
+    for (int k = 0; k < np; k++) t[(size_t)k * runs + r] = timed_run(eng[idx[k]], in);
+    if (one) t[(size_t)2 * np * runs + r] = timed_run(one, in);
+    mbt_cotenant_run(&ct, 1);
+    for (int k = 0; k < np; k++) t[(size_t)(np + k) * runs + r] = timed_run(eng[idx[k]], in);
+    mbt_cotenant_run(&ct, 0);
+  }
+  mbt_cotenant_stop(&ct);
+  mbt_engine_destroy(one);
+  const double one_ms = one ? mbt_median(&t[(size_t)2 * np * runs], runs) / 1e6 : 0;
+  fprintf(out, "\n# beside a co-tenant: a busy loop pinned to CPU %d at nice %d in a session of "
+               "its own; %d rounds, quiet and loaded runs interleaved, %d thread%s\n",
+          o->cotenant_cpu, o->cotenant_nice, runs, o->threads, o->threads > 1 ? "s" : "");
+  fprintf(out, "%-28s %11s %11s %13s %s\n", "configuration", "quiet ms", "loaded ms",
+          "loaded/quiet", one ? "loaded / quiet 1 thread" : "");
+  json_object *js = json_object_new_object(), *arr = json_object_new_array();
+  for (int k = 0; k < np; k++) {
+    const double q = mbt_median(&t[(size_t)k * runs], runs) / 1e6;
+    const double l = mbt_median(&t[(size_t)(np + k) * runs], runs) / 1e6;
+    fprintf(out, "%-28.28s %11.3f %11.3f %13.2f", conf[idx[k]].label, q, l, l / q);
+    if (one) fprintf(out, " %12.2f", l / one_ms);
+    fprintf(out, "\n");
+    json_object *jc = json_object_new_object();
+    json_object_object_add(jc, "name", json_object_new_string(conf[idx[k]].label));
+    json_object_object_add(jc, "quiet_ms", json_object_new_double(q));
+    json_object_object_add(jc, "loaded_ms", json_object_new_double(l));
+    json_object_array_add(arr, jc);
+  }
+  if (one) fprintf(out, "%-28s %11.3f\n", "first plan, 1 thread, quiet", one_ms);
+  json_object_object_add(js, "cpu", json_object_new_int(o->cotenant_cpu));
+  json_object_object_add(js, "nice", json_object_new_int(o->cotenant_nice));
+  json_object_object_add(js, "configs", arr);
+  if (one) json_object_object_add(js, "one_thread_quiet_ms", json_object_new_double(one_ms));
+  free(t);
+  *res = js;
+  return MBT_OK;
+}
+
 enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *pl,
                           const struct mbt_bench_opts *o, FILE *out) {
-  enum mbt_status st = layer_table(model, o, out);
+  enum mbt_status st = o->cotenant ? mbt_cotenant_valid(o->cotenant_cpu) : MBT_OK;
+  if (st == MBT_OK) st = layer_table(model, o, out);
   if (st != MBT_OK) return st;
   /* End to end: the plan, each variant family forced, the reference. */
   struct conf conf[MAX_CONF];
@@ -298,7 +368,10 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   if (st == MBT_OK) {
     time_rounds(eng, nc, runs, o->threads, in, t, busy, lay);
     json_object *layers = net_layer_table(model, eng[0], conf[0].label, lay, runs, o, out);
-    st = e2e_table(model, conf, nc, t, busy, runs, o, layers, out);
+    json_object *ct = NULL;
+    if (o->cotenant) st = cotenant_rounds(model, conf, nc, eng, in, runs, o, &ct, out);
+    if (st == MBT_OK) st = e2e_table(model, conf, nc, t, busy, runs, o, layers, ct, out);
+    else json_object_put(layers);
   }
   free(t);
   free(lay);

@@ -19,7 +19,24 @@ struct mbt_bench_opts {
   int e2e_only;                       /**< 1 = skip the per-variant table */
   const char *save;                   /**< when set, the end-to-end results are written there
                                            as JSON (the report reads them) */
+  int cotenant;                       /**< 1: also time the plans beside a synthetic co-tenant */
+  int cotenant_cpu, cotenant_nice;    /**< its CPU and nice level */
 };
+
+/* A synthetic co-tenant (bench/cotenant.c): a busy loop pinned to one CPU at a nice level, in
+ * a session of its own, held stopped except while loaded runs are timed. */
+struct mbt_cotenant {
+  int pid, cpu, nice;
+};
+/* MBT_OK when @p cpu is one of this machine's online CPUs (else MBT_EINVAL, named). */
+enum mbt_status mbt_cotenant_valid(int cpu);
+/* Start it (stopped).  @return MBT_EINVAL (no such CPU) or MBT_EUNSUPPORTED (cannot fork or
+ * pin it). */
+enum mbt_status mbt_cotenant_start(struct mbt_cotenant *c, int cpu, int nice_level);
+/* Let it run (@p on = 1) or stop it (0: returns once it has stopped). */
+void mbt_cotenant_run(const struct mbt_cotenant *c, int on);
+/* Kill it. */
+void mbt_cotenant_stop(struct mbt_cotenant *c);
 
 /**
  * Time every runnable variant on every distinct layer of @p model (median, spread, GFLOP/s,

@@ -69,6 +69,13 @@ fails_with "bench --compare with a missing plan" 1 "cannot open" $M bench --net 
 # bench --e2e: the plan's layers inside the network, a fused group a row, each layer in exactly
 # one row in order, every median above 0 (the saved JSON's "layers"), and the text table's rows
 ok "bench --e2e gives the plan's layers inside the network, each layer in one row" sh -c "$M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 2 --data '$D' > '$T/e2e.txt' && n=\$($M model --net v2 --res 64 --alpha 0.35 --json | grep -c '\"kind\":') && grep -o '\"first\":[0-9]*\|\"layers\":[0-9]*\|\"median_us\":[0-9.e+-]*' '$D/e2e-v2-0.35-64-t1.json' | awk -F: -v n=\$n '/first/ { if (\$2 != c) bad = 1 } /layers/ { c += \$2; rows++ } /median/ { if (!(\$2 > 0)) bad = 1 } END { exit bad || c != n || rows < 2 }' && test \$(sed -n '/layer by layer inside the network/,/^sum of the rows/p' '$T/e2e.txt' | wc -l) -ge 5"
+# bench --cotenant: the plans quiet and beside a busy loop, interleaved, in the table and the JSON;
+# bad values and a CPU the machine lacks are refused before anything is timed
+ok "bench --e2e --cotenant times the plans quiet and beside a busy loop" sh -c "c=\$((\$(nproc) - 1)) && $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 2 --cotenant \$c:19 --data '$D' > '$T/ct.txt' && grep -q '^# beside a co-tenant: a busy loop pinned to CPU '\$c' at nice 19' '$T/ct.txt' && grep -A2 'beside a co-tenant' '$T/ct.txt' | grep -q '^tuned plan  *[0-9.]*  *[0-9.]*  *[0-9.]*' && grep -q '\"cotenant\":' '$D/e2e-v2-0.35-64-t1.json'"
+for v in x 1: 1:x 5000 1:30 -1; do
+  fails_with "bench --cotenant $v" 2 "is not CPU\[:NICE\]" $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 1 --cotenant "$v" --data "$D"
+done
+fails_with "bench --cotenant on a CPU the machine lacks" 1 "is not one of this machine's" $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 1 --cotenant 1023 --data "$D"
 ok "tune --cold marks its entries, and a warm tune measures them again" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --quick --cold --quiet --data '$T/cold' && grep -q 'cold=1' '$T/cold/plan.txt' && $M tune --net v2 --res 64 --alpha 0.35 --quick --quiet --data '$T/cold' && ! grep -q 'cold=1' '$T/cold/plan.txt'"
 fails_with "bad --effort" 2 "effort 'frob'" $M tune --effort frob --data "$D"
 fails_with "bad --budget" 2 "budget '0s'" $M tune --budget 0s --data "$D"
