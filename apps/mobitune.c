@@ -82,7 +82,7 @@ static const struct optdef {
      "counts and why it stopped being timed"},
     {"e2e", 0, C_BENCH, "only the end-to-end comparison (no per-variant table)"},
     {"cotenant", 1, C_BENCH, "CPU[:NICE]: also time the plans beside a busy loop pinned to CPU at "
-     "nice NICE (default 0) in a session of its own, quiet and loaded runs interleaved"},
+     "nice NICE (default 0), quiet and loaded runs interleaved"},
     {"effort", 1, C_TUNE, "estimate (runs nothing), measure (default), patient or exhaustive"},
     {"budget", 1, C_TUNE, "seconds of measuring, e.g. 60 or 60s (what is decided is kept)"},
     {"show", 0, C_ROOF, "print the saved profile instead of measuring"},

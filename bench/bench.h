@@ -23,8 +23,8 @@ struct mbt_bench_opts {
   int cotenant_cpu, cotenant_nice;    /**< its CPU and nice level */
 };
 
-/* A synthetic co-tenant (bench/cotenant.c): a busy loop pinned to one CPU at a nice level, in
- * a session of its own, held stopped except while loaded runs are timed. */
+/* A synthetic co-tenant (bench/cotenant.c): a busy loop pinned to one CPU at a nice level,
+ * held stopped except while loaded runs are timed. */
 struct mbt_cotenant {
   int pid, cpu, nice;
 };
