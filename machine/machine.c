@@ -56,41 +56,51 @@ static void size_str(uint64_t b, char *buf, size_t n) {
     snprintf(buf, n, "%llu KiB", (unsigned long long)(b >> 10));
 }
 
-void mbt_machine_print(const struct mbt_machine *m, FILE *out, int json) {
+json_object *mbt_machine_json(const struct mbt_machine *m) {
   char usable[128], cpu[128];
   isa_list(m->isa, usable, sizeof usable);
   isa_list(m->isa_cpu, cpu, sizeof cpu);
+  json_object *o = json_object_new_object(), *isa = json_object_new_array();
+  json_object_object_add(o, "vendor", json_object_new_string(m->vendor));
+  json_object_object_add(o, "model", json_object_new_string(m->model));
+  json_object_object_add(o, "family", json_object_new_int(m->family));
+  json_object_object_add(o, "cpu_model", json_object_new_int(m->cpu_model));
+  json_object_object_add(o, "stepping", json_object_new_int(m->stepping));
+  json_object_object_add(o, "features", json_object_new_string(m->features));
+  json_object_object_add(o, "isa_cpu", json_object_new_string(cpu));
+  json_object_object_add(o, "isa_usable", json_object_new_string(usable));
+  for (uint32_t b = 1; b <= MBT_ISA_NEON; b <<= 1) /* the usable ISA, one name each */
+    if (m->isa & b) json_object_array_add(isa, json_object_new_string(mbt_isa_name(b)));
+  json_object_object_add(o, "isa", isa);
+  json_object_object_add(o, "cores", json_object_new_int(m->cores));
+  json_object_object_add(o, "threads", json_object_new_int(m->threads));
+  json_object_object_add(o, "numa_nodes", json_object_new_int(m->numa_nodes));
+  json_object_object_add(o, "mhz", json_object_new_double(m->mhz));
+  json_object *caches = json_object_new_array();
+  for (int i = 0; i < m->ncaches && i < MBT_MAX_CACHES; i++) {
+    const struct mbt_cache *c = &m->caches[i];
+    json_object *jc = json_object_new_object();
+    json_object_object_add(jc, "level", json_object_new_int(c->level));
+    json_object_object_add(jc, "size", json_object_new_int64((int64_t)c->size));
+    json_object_object_add(jc, "line", json_object_new_int(c->line));
+    json_object_object_add(jc, "assoc", json_object_new_int(c->assoc));
+    json_object_object_add(jc, "shared_by", json_object_new_int(c->shared_by));
+    json_object_object_add(jc, "instances", json_object_new_int(c->instances));
+    json_object_array_add(caches, jc);
+  }
+  json_object_object_add(o, "caches", caches);
+  json_object_object_add(o, "counters", json_object_new_boolean(m->counters));
+  json_object_object_add(o, "counters_note", json_object_new_string(m->counters_note));
+  json_object_object_add(o, "source", json_object_new_string(m->source));
+  json_object_object_add(o, "fingerprint", json_object_new_string(m->fingerprint));
+  return o;
+}
+
+void mbt_machine_print(const struct mbt_machine *m, FILE *out, int json) {
+  char usable[128];
+  isa_list(m->isa, usable, sizeof usable);
   if (json) {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "vendor", json_object_new_string(m->vendor));
-    json_object_object_add(o, "model", json_object_new_string(m->model));
-    json_object_object_add(o, "family", json_object_new_int(m->family));
-    json_object_object_add(o, "cpu_model", json_object_new_int(m->cpu_model));
-    json_object_object_add(o, "stepping", json_object_new_int(m->stepping));
-    json_object_object_add(o, "features", json_object_new_string(m->features));
-    json_object_object_add(o, "isa_cpu", json_object_new_string(cpu));
-    json_object_object_add(o, "isa_usable", json_object_new_string(usable));
-    json_object_object_add(o, "cores", json_object_new_int(m->cores));
-    json_object_object_add(o, "threads", json_object_new_int(m->threads));
-    json_object_object_add(o, "numa_nodes", json_object_new_int(m->numa_nodes));
-    json_object_object_add(o, "mhz", json_object_new_double(m->mhz));
-    json_object *caches = json_object_new_array();
-    for (int i = 0; i < m->ncaches; i++) {
-      const struct mbt_cache *c = &m->caches[i];
-      json_object *jc = json_object_new_object();
-      json_object_object_add(jc, "level", json_object_new_int(c->level));
-      json_object_object_add(jc, "size", json_object_new_int64((int64_t)c->size));
-      json_object_object_add(jc, "line", json_object_new_int(c->line));
-      json_object_object_add(jc, "assoc", json_object_new_int(c->assoc));
-      json_object_object_add(jc, "shared_by", json_object_new_int(c->shared_by));
-      json_object_object_add(jc, "instances", json_object_new_int(c->instances));
-      json_object_array_add(caches, jc);
-    }
-    json_object_object_add(o, "caches", caches);
-    json_object_object_add(o, "counters", json_object_new_boolean(m->counters));
-    json_object_object_add(o, "counters_note", json_object_new_string(m->counters_note));
-    json_object_object_add(o, "source", json_object_new_string(m->source));
-    json_object_object_add(o, "fingerprint", json_object_new_string(m->fingerprint));
+    json_object *o = mbt_machine_json(m);
     json_object_object_add(o, "mobitune", json_object_new_string(mbt_version()));
     fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
     json_object_put(o);

@@ -52,4 +52,9 @@ enum mbt_status mbt_pin_threads(int threads);
  */
 double mbt_team_share(int threads);
 
+/* @p m as a json-c object (what 'info --json' prints and the report data saves): identity,
+ * features, the CPU's and the usable ISA (as text and, "isa", one name each), cores, caches,
+ * counters, the sources of the facts and the fingerprint.  The caller owns it. */
+struct json_object;
+struct json_object *mbt_machine_json(const struct mbt_machine *m);
 #endif

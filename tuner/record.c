@@ -28,42 +28,10 @@
 #include "plan/plan.h"
 #include "machine/counters.h"
 #include "machine/isa.h"
+#include "machine/machine.h"
 
 #define RECORD_VERSION 1
 
-static json_object *machine_json(const struct mbt_machine *m) {
-  json_object *o = json_object_new_object(), *isa = json_object_new_array(),
-              *caches = json_object_new_array();
-  json_object_object_add(o, "vendor", json_object_new_string(m->vendor));
-  json_object_object_add(o, "model", json_object_new_string(m->model));
-  json_object_object_add(o, "family", json_object_new_int(m->family));
-  json_object_object_add(o, "cpu_model", json_object_new_int(m->cpu_model));
-  json_object_object_add(o, "stepping", json_object_new_int(m->stepping));
-  json_object_object_add(o, "features", json_object_new_string(m->features));
-  for (uint32_t b = 1; b <= MBT_ISA_NEON; b <<= 1)
-    if (m->isa & b) json_object_array_add(isa, json_object_new_string(mbt_isa_name(b)));
-  json_object_object_add(o, "isa", isa);
-  json_object_object_add(o, "cores", json_object_new_int(m->cores));
-  json_object_object_add(o, "threads", json_object_new_int(m->threads));
-  json_object_object_add(o, "numa_nodes", json_object_new_int(m->numa_nodes));
-  json_object_object_add(o, "mhz", json_object_new_double(m->mhz));
-  for (int i = 0; i < m->ncaches && i < MBT_MAX_CACHES; i++) {
-    const struct mbt_cache *c = &m->caches[i];
-    json_object *jc = json_object_new_object();
-    json_object_object_add(jc, "level", json_object_new_int(c->level));
-    json_object_object_add(jc, "size", json_object_new_int64((int64_t)c->size));
-    json_object_object_add(jc, "line", json_object_new_int(c->line));
-    json_object_object_add(jc, "assoc", json_object_new_int(c->assoc));
-    json_object_object_add(jc, "shared_by", json_object_new_int(c->shared_by));
-    json_object_object_add(jc, "instances", json_object_new_int(c->instances));
-    json_object_array_add(caches, jc);
-  }
-  json_object_object_add(o, "caches", caches);
-  json_object_object_add(o, "counters", json_object_new_boolean(m->counters));
-  json_object_object_add(o, "counters_note", json_object_new_string(m->counters_note));
-  json_object_object_add(o, "fingerprint", json_object_new_string(m->fingerprint));
-  return o;
-}
 
 
 /* FLOP/byte from the counts of @p c's winner (0: the events do not give both). */
@@ -132,7 +100,7 @@ enum mbt_status mbt_record_save(const char *dir, const struct mbt_machine *mach,
   json_object_object_add(js, "format", json_object_new_string("mobitune-report-data"));
   json_object_object_add(js, "version", json_object_new_int(RECORD_VERSION));
   json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
-  json_object_object_add(js, "machine", machine_json(mach));
+  json_object_object_add(js, "machine", mbt_machine_json(mach));
   json_object_object_add(js, "net", json_object_new_string(mbt_net_name(m->kind)));
   json_object_object_add(js, "alpha", json_object_new_double(m->alpha));
   json_object_object_add(js, "res", json_object_new_int(m->res));
