@@ -152,7 +152,15 @@ mbt_layer_fn mbt_ref_fn(enum mbt_kop op);
 
 int mbt_conv_im2col_applicable(const struct mbt_kshape *s);
 int mbt_conv_direct_applicable(const struct mbt_kshape *s);
-extern const struct mbt_packer mbt_pack_f32_conv_nr32__avx2;
+/* The direct convolutions' weight panels of @p nr columns (f32-misc-scalar.c): floats, and the
+ * packing. */
+size_t mbt_conv_pack_size(const struct mbt_kshape *s, int nr);
+/* The input offset of each (ky, kx, ci) tap of @p s from a tile's corner pixel, in the packed
+ * weights' order (k <= 7, ic <= 16: mbt_conv_direct_applicable). */
+#define MBT_CONV_TAPS_MAX (16 * 7 * 7)
+void mbt_conv_taps(const struct mbt_kshape *s, size_t *off);
+void mbt_conv_pack(const struct mbt_kshape *s, const float *w, float *dst, int nr);
+extern const struct mbt_packer mbt_pack_f32_conv_nr32__avx2, mbt_pack_f32_conv_nr16__avx512f;
 int mbt_dw_3x3s1_applicable(const struct mbt_kshape *s);
 int mbt_dw_3x3s2_applicable(const struct mbt_kshape *s);
 int mbt_dw_5x5s1_applicable(const struct mbt_kshape *s);

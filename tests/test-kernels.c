@@ -225,14 +225,23 @@ int main(void) {
     l = make(MBT_OP_SCALE, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 1); /* the gate comes as res */
     check(&l, &r, what);
   }
-  /* Every MobileNet V1, V2 and V3 depthwise layer shape (1.0, 224; 3x3 and 5x5), with the
-   * variants the host has. */
+  /* Stems wide enough for whole tiles of 12 pixels inside the input (the direct kernels' fast
+   * path) beside the edge tiles: odd widths, output channels that are not a multiple of 16. */
+  for (int t = 0; t < 6; t++) {
+    const int h = mbt_rng_int(&r, 24, 61), wd = mbt_rng_int(&r, 24, 61);
+    const int oc = mbt_rng_int(&r, 1, 40), k = t % 3 == 2 ? 5 : 3, s = 1 + t % 2;
+    snprintf(what, sizeof what, "wide conv h=%d w=%d ic=3 oc=%d k=%d s=%d", h, wd, oc, k, s);
+    struct mbt_layer l = make(MBT_OP_CONV, h, wd, 3, oc, k, s, (enum mbt_act)(t % 5), 0);
+    check(&l, &r, what);
+  }
+  /* Every MobileNet V1, V2 and V3 depthwise layer shape and stem (1.0, 224; 3x3 and 5x5), with
+   * the variants the host has. */
   for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net++) {
     struct mbt_model m;
     mbt_model_build((enum mbt_net_kind)net, 1.0, 224, &m);
     for (int i = 0; i < m.nlayers; i++) {
       struct mbt_layer l = m.layers[i];
-      if (l.op != MBT_OP_DWCONV) continue; /* pw and conv shapes are covered in test-cli */
+      if (l.op != MBT_OP_DWCONV && l.op != MBT_OP_CONV) continue; /* pw shapes: test-cli */
       snprintf(what, sizeof what, "%s %s", mbt_net_name(m.kind), l.name);
       check(&l, &r, what);
     }

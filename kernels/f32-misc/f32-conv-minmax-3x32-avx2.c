@@ -16,16 +16,9 @@
 static size_t kdim(const struct mbt_kshape *l) { return (size_t)l->k * l->k * l->ic; }
 static size_t npanels(const struct mbt_kshape *l) { return (size_t)(l->oc + NR - 1) / NR; }
 
-static size_t conv_size(const struct mbt_kshape *l) { return npanels(l) * NR * kdim(l); }
-
+static size_t conv_size(const struct mbt_kshape *l) { return mbt_conv_pack_size(l, NR); }
 static void conv_pack(const struct mbt_kshape *l, const float *w, float *dst) {
-  const size_t K = kdim(l);
-  for (size_t j = 0; j < npanels(l); j++)
-    for (size_t k = 0; k < K; k++)
-      for (int c = 0; c < NR; c++) {
-        const size_t n = j * NR + (size_t)c;
-        *dst++ = n < (size_t)l->oc ? w[k * l->oc + n] : 0.0f;
-      }
+  mbt_conv_pack(l, w, dst, NR);
 }
 
 const struct mbt_packer mbt_pack_f32_conv_nr32__avx2 = {conv_size, conv_pack, 32};
@@ -43,10 +36,8 @@ void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, in
   const size_t K = kdim(l), np = npanels(l), parts = e->cparts > 1 ? (size_t)e->cparts : 1;
   const size_t j0 = np * (size_t)e->cpart / parts, j1 = np * (size_t)(e->cpart + 1) / parts;
   const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
-  size_t off[16 * 7 * 7]; /* input offset of each (ky, kx, ci) tap from the tile's corner */
-  for (int ky = 0, t = 0; ky < k; ky++)
-    for (int kx = 0; kx < k; kx++)
-      for (int ci = 0; ci < ic; ci++) off[t++] = ((size_t)ky * W + kx) * ic + ci;
+  size_t off[MBT_CONV_TAPS_MAX]; /* input offset of each (ky, kx, ci) tap from a corner */
+  mbt_conv_taps(l, off);
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox += 3) {
       const int npx = l->ow - ox < 3 ? l->ow - ox : 3;

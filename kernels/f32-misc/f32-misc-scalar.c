@@ -76,3 +76,25 @@ void mbt_f32_scale_ukernel_c8__scalar(const struct mbt_exec *e, int r0, int r1) 
     for (; k < c; k++) y[k] = x[k] * e->res[k];
   }
 }
+
+/* The full convolution's HWIO weights, the [k k ic][oc] matrix, as @p nr-column panels (zeros
+ * past oc): the direct kernels' packing, whatever their ISA. */
+size_t mbt_conv_pack_size(const struct mbt_kshape *l, int nr) {
+  return (size_t)(l->oc + nr - 1) / (size_t)nr * (size_t)nr * (size_t)l->k * l->k * l->ic;
+}
+
+void mbt_conv_pack(const struct mbt_kshape *l, const float *w, float *dst, int nr) {
+  const size_t K = (size_t)l->k * l->k * l->ic, np = (size_t)(l->oc + nr - 1) / (size_t)nr;
+  for (size_t j = 0; j < np; j++)
+    for (size_t k = 0; k < K; k++)
+      for (int c = 0; c < nr; c++) {
+        const size_t n = j * (size_t)nr + (size_t)c;
+        *dst++ = n < (size_t)l->oc ? w[k * l->oc + n] : 0.0f;
+      }
+}
+
+void mbt_conv_taps(const struct mbt_kshape *l, size_t *off) {
+  for (int ky = 0, t = 0; ky < l->k; ky++)
+    for (int kx = 0; kx < l->k; kx++)
+      for (int ci = 0; ci < l->ic; ci++) off[t++] = ((size_t)ky * l->iw + kx) * l->ic + ci;
+}

@@ -1,0 +1,96 @@
+/* Full KxK convolution (the stem: few input channels), direct, AVX-512F: a register tile of 12
+ * output pixels x 16 output channels (12 accumulators), for stems of 16 output channels (the
+ * V3 networks'), where a 32-channel tile computes half zeros.  Every (ky, kx, ci) tap loads one
+ * weight vector of the 16-column panel and feeds 12 FMAs, each broadcasting one input value in
+ * place (no im2col copy).  Whole tiles whose taps are all inside the input take the fast path;
+ * edge tiles skip the taps in the padding per pixel.  Channel tails use a k-mask, so nothing is
+ * read or written past any buffer.  Honours cpart/cparts (16-channel panels). */
+#include "config.h"
+
+#include <immintrin.h>
+
+#include "kernels/kernels.h"
+
+#define NR 16
+#define MR 12
+
+static size_t conv_size(const struct mbt_kshape *l) { return mbt_conv_pack_size(l, NR); }
+static void conv_pack(const struct mbt_kshape *l, const float *w, float *dst) {
+  mbt_conv_pack(l, w, dst, NR);
+}
+
+const struct mbt_packer mbt_pack_f32_conv_nr16__avx512f = {conv_size, conv_pack, NR};
+
+/* The taps of a tile whose every tap is inside the input: pixel p of tap t reads
+ * in0[off[t] + p ps]. */
+static inline void taps_inside(__m512 acc[MR], const float *in0, const size_t *off, size_t K,
+                               size_t ps, const float *b) {
+  for (size_t t = 0; t < K; t++, b += NR) {
+    const __m512 w = _mm512_load_ps(b);
+    const float *x = in0 + off[t];
+#pragma GCC unroll 12
+    for (int p = 0; p < MR; p++) acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(x[(size_t)p * ps]), w, acc[p]);
+  }
+}
+
+/* The taps of an edge tile of @p npx pixels from (oy, ox): those in the padding are skipped. */
+static inline void taps_edge(__m512 acc[MR], const struct mbt_exec *e, int oy, int ox, int npx,
+                             const float *bp) {
+  const struct mbt_kshape *l = &e->s;
+  const int k = l->k, s = l->stride, ic = l->ic;
+  for (int ky = 0; ky < k; ky++) {
+    const int iy = oy * s - l->pad + ky;
+    if (iy < 0 || iy >= l->ih) continue;
+    for (int kx = 0; kx < k; kx++) {
+      const float *b = bp + (size_t)(ky * k + kx) * ic * NR;
+      for (int p = 0; p < npx; p++) {
+        const int ix = (ox + p) * s - l->pad + kx;
+        if (ix < 0 || ix >= l->iw) continue;
+        const float *x = e->in + ((size_t)iy * l->iw + ix) * ic;
+        for (int ci = 0; ci < ic; ci++)
+          acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(x[ci]), _mm512_load_ps(b + ci * NR), acc[p]);
+      }
+    }
+  }
+}
+
+void mbt_f32_conv_minmax_ukernel_12x16__avx512f(const struct mbt_exec *e, int r0, int r1) {
+  const struct mbt_kshape *l = &e->s;
+  const int k = l->k, s = l->stride, ic = l->ic, W = l->iw;
+  const size_t K = (size_t)k * k * ic, np = (size_t)(l->oc + NR - 1) / NR;
+  const size_t parts = e->cparts > 1 ? (size_t)e->cparts : 1;
+  const size_t j0 = np * (size_t)e->cpart / parts, j1 = np * (size_t)(e->cpart + 1) / parts;
+  const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+  size_t off[MBT_CONV_TAPS_MAX]; /* input offset of each (ky, kx, ci) tap from a corner */
+  mbt_conv_taps(l, off);
+  for (int oy = r0; oy < r1; oy++)
+    for (int ox = 0; ox < l->ow; ox += MR) {
+      const int npx = l->ow - ox < MR ? l->ow - ox : MR;
+      const int iy0 = oy * s - l->pad, ix0 = ox * s - l->pad;
+      const int inside = npx == MR && iy0 >= 0 && iy0 + k <= l->ih && ix0 >= 0 &&
+                         ix0 + (MR - 1) * s + k <= W;
+      for (size_t j = j0; j < j1; j++) {
+        const float *bp = e->packed + j * NR * K;
+        __m512 acc[MR];
+#pragma GCC unroll 12
+        for (int p = 0; p < MR; p++) acc[p] = _mm512_setzero_ps();
+        if (inside)
+          taps_inside(acc, e->in + ((size_t)iy0 * W + ix0) * ic, off, K, (size_t)s * ic, bp);
+        else
+          taps_edge(acc, e, oy, ox, npx, bp);
+        const int n0 = (int)j * NR, ncols = l->oc - n0 < NR ? l->oc - n0 : NR;
+        const __mmask16 m = (__mmask16)(ncols >= 16 ? 0xffff : (1u << ncols) - 1);
+        const __m512 bias = e->b ? _mm512_maskz_loadu_ps(m, e->b + n0) : _mm512_setzero_ps();
+        for (int p = 0; p < npx; p++) {
+          __m512 y = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(acc[p], bias), lo), hi);
+          if (e->hswish) { /* y relu6(y + 3) / 6 */
+            const __m512 r = _mm512_min_ps(
+                _mm512_max_ps(_mm512_add_ps(y, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()),
+                _mm512_set1_ps(6.0f));
+            y = _mm512_mul_ps(y, _mm512_mul_ps(r, _mm512_set1_ps(1.0f / 6.0f)));
+          }
+          _mm512_mask_storeu_ps(e->out + ((size_t)oy * l->ow + ox + p) * l->oc + n0, m, y);
+        }
+      }
+    }
+}
