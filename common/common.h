@@ -13,6 +13,16 @@ enum mbt_status mbt_fail(enum mbt_status s, const char *fmt, ...)
 
 /* Monotonic clock in nanoseconds. */
 double mbt_now_ns(void);
+/* Sleep @p ns nanoseconds (on through signals). */
+void mbt_sleep_ns(double ns);
+/* A spin-wait's pause: the core's hint that this thread waits (none where there is none). */
+static inline void mbt_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 /* splitmix64-seeded xoshiro256** generator: one seeded source for weights, inputs, tests. */
 struct mbt_rng {

@@ -548,13 +548,29 @@ enum mbt_status mbt_engine_save(mbt_engine_t e, const float mean[3], const float
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input);
 /** @return the class probabilities (softmax of the logits), length classes. */
 const float *mbt_engine_output(mbt_engine_t e, int *classes);
-/** @return the time layer @p i took in the last mbt_engine_run(), ns (0 for a bad index). */
+/** @return the time layer @p i took in the last mbt_engine_run(), ns (0 for a bad index).  A
+ * fused group's time is its first layer's.  Under the flow schedule on several threads layers
+ * overlap: this is then the span from the first of its work items starting to the last one
+ * ending, and the spans of neighbouring layers overlap. */
 double mbt_engine_layer_ns(mbt_engine_t e, int i);
 /** @return the name of the variant chosen for layer @p i (NULL for a bad index). */
 const char *mbt_engine_variant(mbt_engine_t e, int i);
 /** Use @p threads threads per layer (1 = the calling thread only): each layer's rows, and its
  * output channels where its variant can split them, are shared among them. */
 void mbt_engine_set_threads(mbt_engine_t e, int threads);
+/** How several threads share the network. */
+enum mbt_schedule {
+  /** The default: one layer (or fused group) at a time, each split into equal static shares,
+   * a barrier after each (the per-layer times are then each layer's alone). */
+  MBT_SCHEDULE_LAYERS = 0,
+  /** Every layer (or fused group) cut into row strips and channel parts, each started as soon
+   * as the rows it reads are written, by whichever thread is free; no barrier between layers,
+   * every tensor in a buffer of its own.  Not yet faster than the default on a quiet machine
+   * here (README.md, "Threads"), hence not the default. */
+  MBT_SCHEDULE_FLOW
+};
+/** Use schedule @p s from the next run on (one thread runs the layers in order either way). */
+void mbt_engine_set_schedule(mbt_engine_t e, enum mbt_schedule s);
 /**
  * Choose every layer's variant and fusion again from @p pl for the engine's current thread
  * count (entries tuned at that count win over one-thread entries).  Call after

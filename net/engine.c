@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,19 @@ struct mbt_engine {
   float mean[3], std[3]; /* the input normalization of its weights (ImageNet's by default) */
   int counting;      /* 1: read the counter component around every layer (mbt_engine_count) */
   long long cnt[MBT_MAX_LAYERS][MBT_MAX_EVENTS]; /* the counts of each layer in the last run */
+  enum mbt_schedule schedule;
+  float *own[MBT_MAX_LAYERS]; /* the flow schedule's activations: a buffer per tensor */
+  const float *logits;        /* where the last run left them */
+  struct mbt_flow *flow; /* the work items of the flow schedule; NULL: to build before a run */
+  struct mbt_exec xs[MBT_MAX_LAYERS]; /* each layer's problem in the flow schedule's run */
+  _Atomic double span[MBT_MAX_LAYERS][2]; /* the flow schedule: first start, last end */
 };
+
+/* The setup changed: the flow schedule's items are cut again before the next run. */
+static void flow_stale(struct mbt_engine *e) {
+  mbt_flow_free(e->flow);
+  e->flow = NULL;
+}
 
 /* Counters around one layer (or fused group) i: started before its clock starts and read
  * after it stops, so the reading is outside the timed interval.  With threads > 1 the counts
@@ -157,6 +170,20 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
   return MBT_OK;
 }
 
+/* The flow schedule's layout: every tensor in a buffer of its own, so that no work item waits
+ * for the readers of an older tensor it would overwrite (the padded pixel strides kept).  The
+ * shared buffers stay for one thread and the layer-by-layer schedule. */
+static enum mbt_status own_buffers(struct mbt_engine *e) {
+  for (int i = 0; i < e->model.nlayers; i++) {
+    const struct mbt_layer *l = &e->model.layers[i];
+    if (!e->own[i] &&
+        !(e->own[i] = mbt_alloc((size_t)l->oh * l->ow * (e->ldo[i] ? e->ldo[i] : (size_t)l->oc),
+                                sizeof(float))))
+      return mbt_fail(MBT_ENOMEM, "cannot allocate the flow schedule's activations");
+  }
+  return MBT_OK;
+}
+
 /* The blocks that run: left to right, a request that overlaps a block already taken is left
  * out (pairs do not take part: a block that a fused pair's layer overlaps simply never runs). */
 static void blocks_taken(int n, const int *req, int *block) {
@@ -188,6 +215,7 @@ int mbt_engine_group(mbt_engine_t e, int i) {
 }
 
 static void resolve_blocks(struct mbt_engine *e) {
+  flow_stale(e);
   blocks_taken(e->model.nlayers, e->block_req, e->block);
 }
 
@@ -221,6 +249,8 @@ void mbt_engine_destroy(mbt_engine_t e) {
     if (e->b) mbt_free(e->b[i]);
     for (int k = 0; k < MAX_PACKERS; k++) mbt_free(e->pack[i][k].data);
   }
+  mbt_flow_free(e->flow);
+  for (int i = 0; i < MBT_MAX_LAYERS; i++) mbt_free(e->own[i]);
   free(e->packed);
   free(e->layer_ns);
   mbt_free(e->scratch);
@@ -284,6 +314,7 @@ nomem:
 enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights *w) {
   enum mbt_status st = mbt_weights_check(w, &e->model);
   if (st != MBT_OK) return st;
+  flow_stale(e);
   memcpy(e->mean, w->mean, sizeof e->mean), memcpy(e->std, w->std, sizeof e->std);
   for (int i = 0; i < e->model.nlayers && st == MBT_OK; i++) {
     const struct mbt_layer *l = &e->model.layers[i];
@@ -303,6 +334,7 @@ enum mbt_status mbt_engine_set_weights(mbt_engine_t e, const struct mbt_weights 
 }
 
 enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *v) {
+  if (e->var[i] != v) flow_stale(e);
   e->var[i] = v;
   e->packed[i] = NULL;
   if (!v->packer) return MBT_OK;
@@ -366,6 +398,7 @@ static enum mbt_status ensure_scratch(struct mbt_engine *e) {
   }
   need = need > SIZE_MAX - 15 ? SIZE_MAX : (need + 15) / 16 * 16; /* 64-byte aligned strips */
   if (need <= e->scratch_per_thread) return MBT_OK;
+  flow_stale(e); /* no pool worker may still hold the old strips */
   mbt_free(e->scratch);
   e->scratch = mbt_alloc(mul_sat(need, (size_t)e->threads), sizeof(float));
   e->scratch_per_thread = e->scratch ? need : 0;
@@ -392,10 +425,12 @@ enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows) {
   if (rows > 0 && !mbt_pair_fusable(&e->model, i))
     return mbt_fail(MBT_EINVAL, "layers %d and %d cannot be fused", i, i + 1);
   e->fuse[i] = rows > 0 ? rows : 0;
+  flow_stale(e);
   return ensure_scratch(e);
 }
 
 void mbt_engine_set_threads(mbt_engine_t e, int threads) {
+  if (e->threads != threads) flow_stale(e);
   e->threads = threads > 0 ? threads : 1;
   e->scratch_per_thread = 0; /* reallocated for the new thread count */
   if (ensure_scratch(e) != MBT_OK) { /* no memory for strips: run unfused rather than fail */
@@ -404,6 +439,8 @@ void mbt_engine_set_threads(mbt_engine_t e, int threads) {
     memset(e->block, 0, sizeof e->block);
   }
 }
+
+void mbt_engine_set_schedule(mbt_engine_t e, enum mbt_schedule s) { e->schedule = s; }
 
 void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp) {
   *rp = 1, *cp = 1;
@@ -459,15 +496,21 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
 #endif
 }
 
-static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_exec *x) {
+/* Layer @p i's problem, its tensors in @p act (the shared buffers, or the flow's own ones). */
+static void exec_in(struct mbt_engine *e, int i, const float *input, float *const *act,
+                    struct mbt_exec *x) {
   const struct mbt_layer *l = &e->model.layers[i];
-  *x = (struct mbt_exec){mbt_layer_kshape(l), l->src < 0 ? input : e->act[l->src], e->act[i],
-                         l->res >= 0 ? e->act[l->res] : l->res == -1 ? input : NULL,
+  *x = (struct mbt_exec){mbt_layer_kshape(l), l->src < 0 ? input : act[l->src], act[i],
+                         l->res >= 0 ? act[l->res] : l->res == -1 ? input : NULL,
                          e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
   if (l->op == MBT_OP_PWCONV) x->ldo = e->ldo[i];
   if (l->op == MBT_OP_DWCONV && l->src >= 0) x->ldi = e->ldo[l->src];
   mbt_exec_act(x);
   mbt_exec_bind(x, e->var[i], e->packed[i]);
+}
+
+static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_exec *x) {
+  exec_in(e, i, input, e->act, x);
 }
 
 /* Layers i (depthwise) and i + 1 (pointwise) in one pass, rows split over the threads. */
@@ -525,8 +568,79 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
   e->layer_ns[i + 1] = e->layer_ns[i + 2] = 0;
 }
 
-enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
+/* Work items of about this many FLOPs (a few microseconds on a core): enough of them that a
+ * thread which loses its core holds up little, few enough that taking one costs little.  A
+ * group with less work than this runs as one item, on one thread. */
+#define ITEM_FLOPS 2e6
+
+/* Build the flow schedule's items for the current setup; 0, or -1 when out of memory. */
+static int flow_build(struct mbt_engine *e) {
+  if (own_buffers(e) != MBT_OK) return -1;
+  struct mbt_flow_group g[MBT_MAX_LAYERS];
+  int runs[MBT_MAX_LAYERS], ng = 0;
+  mbt_fusion_runs(e->model.nlayers, e->fuse, e->block, runs);
   for (int i = 0; i < e->model.nlayers; i++) {
+    const int len = runs[i] ? runs[i] : 1;
+    const struct mbt_variant *v = e->var[i];
+    const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
+    g[ng++] = (struct mbt_flow_group){i, len, len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : 0,
+                                      len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1};
+    i += len - 1;
+  }
+  e->flow = mbt_flow_new(&e->model, g, ng, e->threads, ITEM_FLOPS);
+  return e->flow ? 0 : -1;
+}
+
+static void stamp_min(_Atomic double *a, double v) {
+  double o = atomic_load_explicit(a, memory_order_relaxed);
+  while ((o == 0 || v < o) && !atomic_compare_exchange_weak(a, &o, v)) {
+  }
+}
+static void stamp_max(_Atomic double *a, double v) {
+  double o = atomic_load_explicit(a, memory_order_relaxed);
+  while (v > o && !atomic_compare_exchange_weak(a, &o, v)) {
+  }
+}
+
+/* One work item of the flow schedule, on thread @p t's strips. */
+static void flow_item(void *ctx, const struct mbt_flow_item *it, int t) {
+  struct mbt_engine *e = ctx;
+  const int i = it->first;
+  stamp_min(&e->span[i][0], mbt_now_ns());
+  float *s = e->scratch + (size_t)t * e->scratch_per_thread;
+  if (it->len == 3) {
+    mbt_drv_pwdwpw_fused(e->var[i], &e->xs[i], e->var[i + 1], &e->xs[i + 1], e->var[i + 2],
+                         &e->xs[i + 2], e->block[i], s + block_strip(e, i), s, it->r0, it->r1);
+  } else if (it->len == 2) {
+    mbt_drv_dwpw_fused(e->var[i], &e->xs[i], e->var[i + 1], &e->xs[i + 1], e->fuse[i], s, it->r0,
+                       it->r1);
+  } else {
+    struct mbt_exec part = e->xs[i];
+    part.cpart = it->cpart, part.cparts = it->cparts;
+    e->var[i]->fn(&part, it->r0, it->r1);
+  }
+  stamp_max(&e->span[i][1], mbt_now_ns());
+}
+
+/* The flow schedule's run: 0, or -1 when its items cannot be built (then run layer by layer). */
+static int run_flow(struct mbt_engine *e, const float *input) {
+  if (!e->flow && flow_build(e) != 0) return -1;
+  for (int i = 0; i < e->model.nlayers; i++) {
+    exec_in(e, i, input, e->own, &e->xs[i]);
+    atomic_init(&e->span[i][0], 0.0), atomic_init(&e->span[i][1], 0.0);
+  }
+  mbt_flow_run(e->flow, e->threads, flow_item, e);
+  for (int i = 0; i < e->model.nlayers; i++) {
+    const double a = atomic_load(&e->span[i][0]), b = atomic_load(&e->span[i][1]);
+    e->layer_ns[i] = b > a ? b - a : 0;
+  }
+  return 0;
+}
+
+enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
+  const int flow = e->threads > 1 && e->schedule == MBT_SCHEDULE_FLOW && !e->counting &&
+                   run_flow(e, input) == 0;
+  for (int i = 0; !flow && i < e->model.nlayers; i++) {
     if (e->block[i]) {
       run_block(e, i, input);
       i += 2;
@@ -547,7 +661,8 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
   }
   /* softmax over the logits, in double for a stable sum */
   const struct mbt_layer *last = &e->model.layers[e->model.nlayers - 1];
-  const float *z = e->act[e->model.nlayers - 1];
+  e->logits = flow ? e->own[e->model.nlayers - 1] : e->act[e->model.nlayers - 1];
+  const float *z = e->logits;
   float mx = z[0];
   for (int c = 1; c < last->oc; c++) mx = z[c] > mx ? z[c] : mx;
   double sum = 0;
@@ -561,7 +676,9 @@ const float *mbt_engine_output(mbt_engine_t e, int *classes) {
   return e->probs;
 }
 
-const float *mbt_engine_logits(mbt_engine_t e) { return e->act[e->model.nlayers - 1]; }
+const float *mbt_engine_logits(mbt_engine_t e) {
+  return e->logits ? e->logits : e->act[e->model.nlayers - 1];
+}
 
 void mbt_engine_weights(mbt_engine_t e, int i, const float **w, const float **b) {
   *w = e->w[i];

@@ -71,6 +71,38 @@ void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int thr
  * work; at equal balance, fewer channel parts. */
 void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp);
 
+/* The network as a graph of work items (net/flow.c): row strips of each run group (and
+ * channel parts of a layer with few rows), each started once what it reads is written and what
+ * it overwrites is read, taken by the first free thread, with no barrier between layers. */
+struct mbt_flow;
+/* One run group as the engine runs it: layers first .. first + len - 1, strips of @p strip rows
+ * (a fused group's; 0 = any), up to @p units channel parts (1: its variant cannot split). */
+struct mbt_flow_group {
+  int first, len, strip, units;
+};
+/* One work item: output rows r0 .. r1 - 1 of group g (layers first .. first + len - 1),
+ * output-channel part cpart of cparts. */
+struct mbt_flow_item {
+  int g, first, len, r0, r1, cpart, cparts;
+};
+typedef void (*mbt_flow_fn)(void *ctx, const struct mbt_flow_item *it, int thread);
+/* The graph of @p ng groups of @p m, in the order they run, each writing its own buffer (none
+ * shared: no item waits for the readers of what it overwrites); items of about
+ * @p item_flops each, at least @p threads for a group that is cut at all.  NULL when out of
+ * memory. */
+struct mbt_flow *mbt_flow_new(const struct mbt_model *m, const struct mbt_flow_group *spec,
+                              int ng, int threads, double item_flops);
+/* Free @p f (once no pool worker still looks at it). */
+void mbt_flow_free(struct mbt_flow *f);
+int mbt_flow_items(const struct mbt_flow *f);
+const struct mbt_flow_item *mbt_flow_item(const struct mbt_flow *f, int i);
+/* Run every item once on @p threads threads: @p fn(ctx, item, thread), with thread in
+ * 0 .. threads - 1 (for per-thread scratch). */
+void mbt_flow_run(struct mbt_flow *f, int threads, mbt_flow_fn fn, void *ctx);
+/* For the tests: the thread on @p slot sleeps @p ns before every @p every-th item it runs, as
+ * one that loses its core would (every = 0: never).  Set it between runs. */
+void mbt_flow_delay(int slot, long every, double ns);
+
 /* A network on the roofline, printed (net/place.c: above the roofline, it names the layers). */
 
 /* The table of where every layer of @p m sits on @p p at @p threads threads, alone and in the

@@ -47,6 +47,7 @@ static enum mbt_status engines(const struct mbt_model *m, const struct mbt_plan 
     snprintf(force, sizeof force, "__%s", t->name[c]);
     st = mbt_engine_create(m, c == 0 ? pl : NULL, c >= 2 ? force : NULL, 1, &t->e[c]);
     if (st == MBT_OK) mbt_engine_set_threads(t->e[c], threads);
+    if (st == MBT_OK) mbt_engine_set_schedule(t->e[c], MBT_SCHEDULE_LAYERS); /* as timed */
     if (st == MBT_OK && c == 0) st = mbt_engine_apply_plan(t->e[c], pl);
   }
   return st;

@@ -19,6 +19,7 @@ static enum mbt_status open_engine(struct mbt_tuning *t, struct mbt_layer_phase 
   enum mbt_status st = mbt_engine_create(model, t->pl, NULL, 1, &t->e);
   if (st != MBT_OK) return st;
   mbt_engine_set_threads(t->e, t->threads);
+  mbt_engine_set_schedule(t->e, MBT_SCHEDULE_LAYERS); /* each layer's time its own */
   t->in = mbt_alloc((size_t)model->res * model->res, 3 * sizeof(float));
   ph->t = calloc((size_t)n * MBT_TUNE_MAXC * (size_t)t->passes, sizeof *ph->t);
   /* Counters around every layer of every timed run, when the component has events. */
