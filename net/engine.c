@@ -244,12 +244,12 @@ int mbt_engine_threads(mbt_engine_t e) { return e->threads; }
 
 void mbt_engine_destroy(mbt_engine_t e) {
   if (!e) return;
+  mbt_flow_free(e->flow); /* first: no pool worker looks at the engine after it */
   for (int i = 0; i < e->model.nlayers; i++) {
     if (e->w) mbt_free(e->w[i]);
     if (e->b) mbt_free(e->b[i]);
     for (int k = 0; k < MAX_PACKERS; k++) mbt_free(e->pack[i][k].data);
   }
-  mbt_flow_free(e->flow);
   for (int i = 0; i < MBT_MAX_LAYERS; i++) mbt_free(e->own[i]);
   free(e->packed);
   free(e->layer_ns);
