@@ -40,6 +40,7 @@ struct opts {
   int cotenant, cotenant_cpu, cotenant_nice; /* bench --cotenant CPU[:NICE] */
   const char *weights, *image, *labels, *input, *nets, *other_profile, *point;
   int classes, batch, fuse; /* fuse: -1 = the plan's */
+  int schedule;             /* enum mbt_schedule */
   const struct mbt_weights *wts; /* loaded from --weights by main */
 };
 
@@ -75,6 +76,10 @@ static const struct optdef {
      "the plan's fusion; 0 = none)"},
     {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
      "threads (default: roofline all, others 1; tune keeps a plan per thread count)"},
+    {"schedule", 1, C_RUN, "how several threads share the network: layers (a layer at a time, "
+     "a barrier after each), flow (work items started as the rows they read are written, no "
+     "barriers, backup copies of what a descheduled thread holds) or auto (the default: each "
+     "run the one whose last runs were faster; --layers takes layers)"},
     {"quick", 0, C_ROOF | C_TUNE | C_BENCH, "fewer and shorter repetitions (for tests)"},
     {"compare", 1, C_BENCH, "another plan file to time end to end beside the plan (up to 2)"},
     {"cold", 0, C_TUNE, "time with cold caches (a buffer of 2x the LLC streamed before each run)"},
@@ -230,6 +235,12 @@ static int parse_value(const char *n, const char *v, struct opts *o) {
     if (!ok || *end || cpu < 0 || cpu > 1023 || nice_level < -20 || nice_level > 19)
       return bad("--cotenant '%s' is not CPU[:NICE] (CPU 0 to 1023, NICE -20 to 19)%s", v, "");
     o->cotenant = 1, o->cotenant_cpu = (int)cpu, o->cotenant_nice = (int)nice_level;
+  } else if (!strcmp(n, "schedule")) {
+    if (strcmp(v, "layers") && strcmp(v, "flow") && strcmp(v, "auto"))
+      return bad("--schedule '%s' is not auto, layers or flow%s", v, "");
+    o->schedule = !strcmp(v, "flow")     ? MBT_SCHEDULE_FLOW
+                  : !strcmp(v, "layers") ? MBT_SCHEDULE_LAYERS
+                                         : MBT_SCHEDULE_AUTO;
   } else if (!strcmp(n, "compare")) {
     if (o->ncompare == 2) return bad("bench: at most 2 --compare plans%s%s", "", "");
     o->compare[o->ncompare++] = v;
@@ -690,6 +701,8 @@ static int run_engine(const struct opts *o, const struct mbt_model *model,
   enum mbt_status st = mbt_engine_create(model, pl, o->variant, o->seed, e);
   if (st == MBT_OK) {
     mbt_engine_set_threads(*e, o->threads);
+    /* --layers times each layer alone: the layer schedule */
+    mbt_engine_set_schedule(*e, o->layers ? MBT_SCHEDULE_LAYERS : (enum mbt_schedule)o->schedule);
     if (pl && !o->variant && o->threads > 1) st = mbt_engine_apply_plan(*e, pl);
   }
   if (st == MBT_OK && o->variant && !mbt_engine_uses(*e, o->variant)) {
@@ -765,6 +778,10 @@ static void run_layers(const struct opts *o, mbt_engine_t e, const struct mbt_mo
             beaten > 1 ? "s" : "", beaten > 1 ? "their" : "its", ppath);
 }
 
+static const char *schedule_name(int s) {
+  return s == MBT_SCHEDULE_FLOW ? "flow" : s == MBT_SCHEDULE_LAYERS ? "layers" : "auto";
+}
+
 /* The text output of 'run' (@p plan: the plan's file, NULL for the default plan). */
 static void run_print(const struct opts *o, mbt_engine_t e, const struct mbt_run_result *r,
                       const double *layer_ms, const char *plan) {
@@ -776,6 +793,9 @@ static void run_print(const struct opts *o, mbt_engine_t e, const struct mbt_run
   printf("latency (batch of %d): median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; "
          "%.1f GFLOP/s\n", o->batch, r->stats.median, r->stats.min, r->stats.p90, o->runs,
          r->gflops);
+  if (o->threads > 1)
+    printf("schedule: %s (%ld runs layer by layer, %ld as a flow of work items)\n", r->schedule,
+           r->layer_runs, r->flow_runs);
   if (o->image) printf("image: %s\n", o->image);
   printf("top-5 (class: probability):");
   for (int k = 0; k < r->ntop && r->top[k] >= 0; k++) {
@@ -826,7 +846,9 @@ static int run_measure(const struct opts *o, mbt_engine_t e, const struct mbt_mo
     const struct mbt_run_result r = {model, o->batch, o->threads, o->runs, s,
                                      2.0 * model->macs * o->batch / (s.median * 1e6), o->weights,
                                      o->image, prob, top, 5, o->labels ? labels : NULL, logits,
-                                     o->verify ? &v : NULL};
+                                     o->verify ? &v : NULL, schedule_name(o->schedule),
+                                     mbt_engine_schedule_runs(e, MBT_SCHEDULE_LAYERS),
+                                     mbt_engine_schedule_runs(e, MBT_SCHEDULE_FLOW)};
     if (o->json) mbt_run_print_json(&r, stdout);
     else run_print(o, e, &r, o->layers ? layer_ms : NULL, plan);
   }

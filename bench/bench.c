@@ -16,7 +16,7 @@
 #include "net/net.h"
 #include "tuner/tuner.h"
 
-#define MAX_CONF 8
+#define MAX_CONF 12
 
 /* What every row of the per-variant table needs. */
 struct table {
@@ -106,6 +106,7 @@ struct conf {
   const char *label, *force;
   const struct mbt_plan *plan;
   char tag[24]; /* a family's "__name", which force points to */
+  enum mbt_schedule sched; /* the plan configurations' schedule on several threads */
 };
 
 /* The configurations: the plan, the default plan, the compared plans, each variant family this
@@ -113,17 +114,23 @@ struct conf {
 static int configs(const struct mbt_plan *pl, const struct mbt_bench_opts *o,
                    struct conf conf[MAX_CONF]) {
   int nc = 0;
-  conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl, ""};
-  if (pl) conf[nc++] = (struct conf){"default plan", NULL, NULL, ""}; /* untuned: static ranks */
+  conf[nc++] = (struct conf){pl ? "tuned plan" : "default plan", NULL, pl, "", 0};
+  if (o->threads > 1) { /* the same plan on each schedule alone, beside the automatic choice */
+    conf[nc++] = (struct conf){pl ? "tuned plan, layer schedule" : "default plan, layer schedule",
+                               NULL, pl, "", MBT_SCHEDULE_LAYERS};
+    conf[nc++] = (struct conf){pl ? "tuned plan, flow schedule" : "default plan, flow schedule",
+                               NULL, pl, "", MBT_SCHEDULE_FLOW};
+  }
+  if (pl) conf[nc++] = (struct conf){"default plan", NULL, NULL, "", 0}; /* untuned: static ranks */
   for (int k = 0; k < 2; k++)
-    if (o->compare[k]) conf[nc++] = (struct conf){o->compare_name[k], NULL, o->compare[k], ""};
+    if (o->compare[k]) conf[nc++] = (struct conf){o->compare_name[k], NULL, o->compare[k], "", 0};
   const struct mbt_isa_info *fam[8];
   const int nf = mbt_registry_families(fam, 8); /* those this build has kernels for */
   for (int f = 0; f < nf && nc < MAX_CONF - 1; f++, nc++) {
-    conf[nc] = (struct conf){fam[f]->family, conf[nc].tag, NULL, ""};
+    conf[nc] = (struct conf){fam[f]->family, conf[nc].tag, NULL, "", 0};
     snprintf(conf[nc].tag, sizeof conf[nc].tag, "__%s", fam[f]->family);
   }
-  conf[nc++] = (struct conf){"reference", "ref/", NULL, ""};
+  conf[nc++] = (struct conf){"reference", "ref/", NULL, "", 0};
   return nc;
 }
 
@@ -132,10 +139,12 @@ static int ref_rounds(int runs) { return runs < 3 ? runs : 3; }
 
 /* Run every engine once, then @p runs interleaved rounds (every round runs every configuration)
  * on one seeded input: t[c * runs + r] ns; busy[c] counts the runs during which another process
- * held a CPU of the team; lay[i * runs + r] is layer i's time in the first configuration's run
- * of round r (a fused group's on its first layer). */
+ * held a CPU of the team; lay[i * runs + r] is layer i's time in round r's run of the plan (on
+ * several threads the layer schedule's, the second configuration; a fused group's on its first
+ * layer). */
 static void time_rounds(mbt_engine_t *eng, int nc, int runs, int threads, float *in, double *t,
                         int *busy, double *lay) {
+  const int lay_conf = threads > 1; /* the plan on the layer schedule: each layer's own time */
   const int nl = mbt_engine_model(eng[0])->nlayers;
   mbt_engine_fill_input(eng[0], in, 2);
   for (int c = 0; c < nc; c++) mbt_engine_run(eng[c], in); /* warm-up */
@@ -149,7 +158,8 @@ static void time_rounds(mbt_engine_t *eng, int nc, int runs, int threads, float 
       mbt_engine_run(eng[c], in);
       t[c * runs + r] = mbt_now_ns() - t0;
       busy[c] += mbt_load_end(&lp) < 0.9;
-      for (int i = 0; c == 0 && i < nl; i++) lay[(size_t)i * runs + r] = mbt_engine_layer_ns(eng[0], i);
+      for (int i = 0; c == lay_conf && i < nl; i++)
+        lay[(size_t)i * runs + r] = mbt_engine_layer_ns(eng[c], i);
     }
 }
 
@@ -371,6 +381,7 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   for (int c = 0; c < nc && st == MBT_OK; c++) {
     st = mbt_engine_create(model, conf[c].plan, conf[c].force, 1, &eng[c]);
     if (st == MBT_OK) mbt_engine_set_threads(eng[c], o->threads);
+    if (st == MBT_OK) mbt_engine_set_schedule(eng[c], conf[c].sched);
     if (st == MBT_OK && conf[c].plan) st = mbt_engine_apply_plan(eng[c], conf[c].plan);
   }
   const size_t nin = (size_t)model->res * model->res * 3;
@@ -382,7 +393,8 @@ enum mbt_status mbt_bench(const struct mbt_model *model, const struct mbt_plan *
   if (st == MBT_OK && (!in || !t || !lay)) st = mbt_fail(MBT_ENOMEM, "cannot allocate benchmark buffers");
   if (st == MBT_OK) {
     time_rounds(eng, nc, runs, o->threads, in, t, busy, lay);
-    json_object *layers = net_layer_table(model, eng[0], conf[0].label, lay, runs, o, out);
+    const int lc = o->threads > 1; /* the configuration time_rounds takes the layers of */
+    json_object *layers = net_layer_table(model, eng[lc], conf[lc].label, lay, runs, o, out);
     json_object *ct = NULL;
     if (o->cotenant) st = cotenant_rounds(model, conf, nc, eng, in, runs, o, &ct, out);
     if (st == MBT_OK) st = e2e_table(model, conf, nc, t, busy, runs, o, layers, ct, out);

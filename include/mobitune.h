@@ -560,17 +560,24 @@ const char *mbt_engine_variant(mbt_engine_t e, int i);
 void mbt_engine_set_threads(mbt_engine_t e, int threads);
 /** How several threads share the network. */
 enum mbt_schedule {
-  /** The default: one layer (or fused group) at a time, each split into equal static shares,
-   * a barrier after each (the per-layer times are then each layer's alone). */
-  MBT_SCHEDULE_LAYERS = 0,
+  /** The default: each run takes the schedule (layers or flow) whose last 4 runs here had the
+   * lower median time, and every 16th run takes the other, so a change of load is noticed: on
+   * a quiet machine the layer schedule, beside a busy co-tenant the flow schedule. */
+  MBT_SCHEDULE_AUTO = 0,
+  /** One layer (or fused group) at a time, each split into equal static shares, a barrier after
+   * each (the per-layer times are then each layer's alone). */
+  MBT_SCHEDULE_LAYERS,
   /** Every layer (or fused group) cut into row strips and channel parts, each started as soon
    * as the rows it reads are written, by whichever thread is free; no barrier between layers,
-   * every tensor in a buffer of its own.  Not yet faster than the default on a quiet machine
-   * here (README.md, "Threads"), hence not the default. */
+   * every tensor in a buffer of its own, and a backup copy of an item that a thread taken off
+   * its core holds (README.md, "Threads"). */
   MBT_SCHEDULE_FLOW
 };
 /** Use schedule @p s from the next run on (one thread runs the layers in order either way). */
 void mbt_engine_set_schedule(mbt_engine_t e, enum mbt_schedule s);
+/** @return how many runs since the engine's setup last changed took schedule @p s (layers or
+ * flow; one thread counts as layers). */
+long mbt_engine_schedule_runs(mbt_engine_t e, enum mbt_schedule s);
 /**
  * Choose every layer's variant and fusion again from @p pl for the engine's current thread
  * count (entries tuned at that count win over one-thread entries).  Call after

@@ -56,7 +56,8 @@ struct mbt_exec {
   float lo, hi;
   const float *packed; /* the variant's packed weights, when it has a packer (else NULL) */
   int mc, kc;          /* block sizes of the variant's driver (pixels, reduction), 0 = unused */
-  int orow0;           /* depthwise only: out and res hold rows from orow0 on (a strip buffer) */
+  int orow0;           /* depthwise: out and res hold rows from orow0 on (a strip buffer); the
+                        * last pointwise layer of a fused driver: out holds rows from orow0 on */
   int cpart, cparts;   /* MBT_SPLIT_C variants: compute output-channel part cpart of cparts */
   int hswish;          /* 1: after the clamp, y = y relu6(y + 3) / 6 (hard-swish) */
   int irow0;           /* depthwise only: in holds input rows from irow0 on (a window buffer);
@@ -74,6 +75,8 @@ static inline size_t mbt_act_stride(int c) { return c % 256 == 0 ? (size_t)c + 1
 
 /* Variant flags. */
 #define MBT_SPLIT_C 1 /* honours cpart/cparts, so threads can split output channels */
+#define MBT_KBLOCKS 2 /* the tiled pointwise driver: with more input channels than its kc, the
+                       * partial sums of the reduction blocks go through the output */
 
 typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
 

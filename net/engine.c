@@ -18,6 +18,8 @@
 #include "machine/counters.h"
 
 #define MAX_BUFS 8
+#define AUTO_KEEP 4     /* MBT_SCHEDULE_AUTO compares the medians of each schedule's last runs */
+#define AUTO_EXPLORE 16 /* and runs the slower one every this many runs */
 #define MAX_PACKERS 8
 
 struct mbt_engine {
@@ -44,8 +46,15 @@ struct mbt_engine {
   int counting;      /* 1: read the counter component around every layer (mbt_engine_count) */
   long long cnt[MBT_MAX_LAYERS][MBT_MAX_EVENTS]; /* the counts of each layer in the last run */
   enum mbt_schedule schedule;
+  struct {                   /* MBT_SCHEDULE_AUTO: the last runs of layers [0] and flow [1] */
+    double ns[2][AUTO_KEEP]; /* a ring of each one's run times */
+    int n[2], since;         /* times kept; runs since the other one last ran */
+    long runs[2];
+  } aut;
   float *own[MBT_MAX_LAYERS]; /* the flow schedule's activations: a buffer per tensor */
   const float *logits;        /* where the last run left them */
+  float *stage;               /* the staged items' outputs, one buffer per thread */
+  size_t stage_per_thread;
   struct mbt_flow *flow; /* the work items of the flow schedule; NULL: to build before a run */
   struct mbt_exec xs[MBT_MAX_LAYERS]; /* each layer's problem in the flow schedule's run */
   _Atomic double span[MBT_MAX_LAYERS][2]; /* the flow schedule: first start, last end */
@@ -53,8 +62,11 @@ struct mbt_engine {
 
 /* The setup changed: the flow schedule's items are cut again before the next run. */
 static void flow_stale(struct mbt_engine *e) {
-  mbt_flow_free(e->flow);
+  memset(&e->aut, 0, sizeof e->aut); /* the times of another setup */
+  mbt_flow_free(e->flow); /* waits for late copies, which may write their staging */
   e->flow = NULL;
+  mbt_free(e->stage);
+  e->stage = NULL, e->stage_per_thread = 0;
 }
 
 /* Counters around one layer (or fused group) i: started before its clock starts and read
@@ -244,7 +256,7 @@ int mbt_engine_threads(mbt_engine_t e) { return e->threads; }
 
 void mbt_engine_destroy(mbt_engine_t e) {
   if (!e) return;
-  mbt_flow_free(e->flow); /* first: no pool worker looks at the engine after it */
+  flow_stale(e); /* first: no pool worker or late copy looks at the engine after it */
   for (int i = 0; i < e->model.nlayers; i++) {
     if (e->w) mbt_free(e->w[i]);
     if (e->b) mbt_free(e->b[i]);
@@ -442,6 +454,27 @@ void mbt_engine_set_threads(mbt_engine_t e, int threads) {
 
 void mbt_engine_set_schedule(mbt_engine_t e, enum mbt_schedule s) { e->schedule = s; }
 
+long mbt_engine_schedule_runs(mbt_engine_t e, enum mbt_schedule s) {
+  return s == MBT_SCHEDULE_LAYERS ? e->aut.runs[0] : s == MBT_SCHEDULE_FLOW ? e->aut.runs[1] : 0;
+}
+
+/* The schedule of the next run: 0 layers, 1 flow. */
+static int pick_schedule(struct mbt_engine *e) {
+  if (e->threads <= 1 || e->counting || e->schedule == MBT_SCHEDULE_LAYERS) return 0;
+  if (e->schedule == MBT_SCHEDULE_FLOW) return 1;
+  if (e->aut.n[0] == 0 || e->aut.n[1] == 0) return e->aut.n[0] > 0; /* each once first */
+  const int best = mbt_median(e->aut.ns[1], e->aut.n[1]) < mbt_median(e->aut.ns[0], e->aut.n[0]);
+  if (++e->aut.since < AUTO_EXPLORE) return best;
+  e->aut.since = 0;
+  return !best;
+}
+
+static void record_schedule(struct mbt_engine *e, int s, double ns) {
+  e->aut.ns[s][e->aut.runs[s] % AUTO_KEEP] = ns;
+  if (e->aut.n[s] < AUTO_KEEP) e->aut.n[s]++;
+  e->aut.runs[s]++;
+}
+
 void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp) {
   *rp = 1, *cp = 1;
   if (threads <= 1 || rows < 1) return;
@@ -574,6 +607,20 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
 #define ITEM_FLOPS 2e6
 
 /* Build the flow schedule's items for the current setup; 0, or -1 when out of memory. */
+/* 1 when layer @p i's variant sends partial sums through its output (MBT_KBLOCKS with more
+ * input channels than its reduction block). */
+static int kblocks(const struct mbt_engine *e, int i) {
+  const struct mbt_variant *v = e->var[i];
+  return (v->flags & MBT_KBLOCKS) && e->model.layers[i].ic > (v->kc > 0 ? v->kc : 256);
+}
+
+/* Whether group @p len from layer @p i may get backup copies: every one but the stem, whose
+ * kernels are not all known to write each output once (a group whose last layer sends partial
+ * sums through its output is staged, see staged_item). */
+static int copyable(const struct mbt_engine *e, int i, int len) {
+  return len > 1 || e->model.layers[i].op != MBT_OP_CONV;
+}
+
 static int flow_build(struct mbt_engine *e) {
   if (own_buffers(e) != MBT_OK) return -1;
   struct mbt_flow_group g[MBT_MAX_LAYERS];
@@ -583,12 +630,34 @@ static int flow_build(struct mbt_engine *e) {
     const int len = runs[i] ? runs[i] : 1;
     const struct mbt_variant *v = e->var[i];
     const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
-    g[ng++] = (struct mbt_flow_group){i, len, len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : 0,
-                                      len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1};
+    /* a tiled pointwise layer in strips of its pixel block at least: its driver reads the
+     * weights once per block of mc pixels, so a smaller item reads them for fewer pixels */
+    const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : 72) : 1;
+    const int pw_rows = (mc + ks.ow - 1) / ks.ow;
+    g[ng++] = (struct mbt_flow_group){i, len, len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : pw_rows,
+                                      len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1,
+                                      copyable(e, i, len)};
     i += len - 1;
   }
   e->flow = mbt_flow_new(&e->model, g, ng, e->threads, ITEM_FLOPS);
-  return e->flow ? 0 : -1;
+  if (!e->flow) return -1;
+  size_t need = 0; /* the staging of the largest staged item */
+  for (int k = 0; k < mbt_flow_items(e->flow); k++) {
+    const struct mbt_flow_item *it = mbt_flow_item(e->flow, k);
+    const int last = it->first + it->len - 1;
+    const struct mbt_layer *l = &e->model.layers[last];
+    const size_t ld = e->ldo[last] ? e->ldo[last] : (size_t)l->oc;
+    if (kblocks(e, last) && (size_t)(it->r1 - it->r0) * l->ow * ld > need)
+      need = (size_t)(it->r1 - it->r0) * l->ow * ld;
+  }
+  need = (need + 15) / 16 * 16;
+  if (need > e->stage_per_thread) {
+    mbt_free(e->stage);
+    e->stage = mbt_alloc(need * (size_t)e->threads, sizeof(float));
+    e->stage_per_thread = e->stage ? need : 0;
+    if (!e->stage) return -1;
+  }
+  return 0;
 }
 
 static void stamp_min(_Atomic double *a, double v) {
@@ -602,13 +671,63 @@ static void stamp_max(_Atomic double *a, double v) {
   }
 }
 
+/* The item's output (rows r0 .. r1 - 1 of group @p i .. @p last, channel part cpart) into
+ * @p stage through the fused driver or the layer's own kernel. */
+static void stage_into(struct mbt_engine *e, int i, int last, const struct mbt_flow_item *it,
+                       float *stage, float *s) {
+  struct mbt_exec pw = e->xs[last];
+  pw.out = stage, pw.orow0 = it->r0;
+  if (it->len == 3) {
+    mbt_drv_pwdwpw_fused(e->var[i], &e->xs[i], e->var[i + 1], &e->xs[i + 1], e->var[last], &pw,
+                         e->block[i], s + block_strip(e, i), s, it->r0, it->r1);
+  } else if (it->len == 2) {
+    mbt_drv_dwpw_fused(e->var[i], &e->xs[i], e->var[last], &pw, e->fuse[i], s, it->r0, it->r1);
+  } else { /* one 1x1 layer: its rows r0 .. r1 - 1 as a problem of their own */
+    const size_t p0 = (size_t)it->r0 * (size_t)pw.s.ow;
+    pw.cpart = it->cpart, pw.cparts = it->cparts;
+    pw.s.oh = pw.s.ih = it->r1 - it->r0;
+    pw.in += p0 * (size_t)pw.s.ic;
+    if (pw.res) pw.res += p0 * (pw.ldo ? pw.ldo : (size_t)pw.s.oc);
+    pw.orow0 = 0;
+    e->var[i]->fn(&pw, 0, it->r1 - it->r0);
+  }
+}
+
+/* An item whose last layer sends partial sums through its output (kblocks) computed into
+ * @p stage, then copied out if this copy of the item claims it first (@p c): a late copy never
+ * writes the layer's output.  1 when it did. */
+static int staged_item(struct mbt_engine *e, const struct mbt_flow_item *it, float *stage,
+                       float *s, const struct mbt_flow_claim *c) {
+  const int i = it->first, last = i + it->len - 1;
+  const struct mbt_kshape *l = &e->xs[last].s;
+  const size_t ldc = e->xs[last].ldo ? e->xs[last].ldo : (size_t)l->oc, pix = (size_t)l->ow;
+  const size_t n = (size_t)l->oc, rows = (size_t)(it->r1 - it->r0), p0 = (size_t)it->r0 * pix;
+  stage_into(e, i, last, it, stage, s);
+  if (!mbt_flow_claim(c)) return 0;
+  if (it->cparts == 1) {
+    memcpy(e->xs[last].out + p0 * ldc, stage, rows * pix * ldc * sizeof *stage);
+    return 1;
+  }
+  const size_t nr = (size_t)e->var[last]->packer->nr, np = (n + nr - 1) / nr;
+  const size_t parts = (size_t)it->cparts, k = (size_t)it->cpart;
+  const size_t nb0 = np * k / parts * nr, nb1_ = np * (k + 1) / parts * nr;
+  const size_t nb1 = nb1_ < n ? nb1_ : n;
+  for (size_t p = 0; p < rows * pix; p++)
+    memcpy(e->xs[last].out + (p0 + p) * ldc + nb0, stage + p * ldc + nb0, (nb1 - nb0) * sizeof *stage);
+  return 1;
+}
+
 /* One work item of the flow schedule, on thread @p t's strips. */
-static void flow_item(void *ctx, const struct mbt_flow_item *it, int t) {
+static int flow_item(void *ctx, const struct mbt_flow_item *it, int t,
+                     const struct mbt_flow_claim *c) {
   struct mbt_engine *e = ctx;
   const int i = it->first;
+  int placed = 1;
   stamp_min(&e->span[i][0], mbt_now_ns());
   float *s = e->scratch + (size_t)t * e->scratch_per_thread;
-  if (it->len == 3) {
+  if (kblocks(e, i + it->len - 1)) {
+    placed = staged_item(e, it, e->stage + (size_t)t * e->stage_per_thread, s, c);
+  } else if (it->len == 3) {
     mbt_drv_pwdwpw_fused(e->var[i], &e->xs[i], e->var[i + 1], &e->xs[i + 1], e->var[i + 2],
                          &e->xs[i + 2], e->block[i], s + block_strip(e, i), s, it->r0, it->r1);
   } else if (it->len == 2) {
@@ -620,6 +739,7 @@ static void flow_item(void *ctx, const struct mbt_flow_item *it, int t) {
     e->var[i]->fn(&part, it->r0, it->r1);
   }
   stamp_max(&e->span[i][1], mbt_now_ns());
+  return placed;
 }
 
 /* The flow schedule's run: 0, or -1 when its items cannot be built (then run layer by layer). */
@@ -638,8 +758,8 @@ static int run_flow(struct mbt_engine *e, const float *input) {
 }
 
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
-  const int flow = e->threads > 1 && e->schedule == MBT_SCHEDULE_FLOW && !e->counting &&
-                   run_flow(e, input) == 0;
+  const double start = mbt_now_ns();
+  const int flow = pick_schedule(e) && run_flow(e, input) == 0;
   for (int i = 0; !flow && i < e->model.nlayers; i++) {
     if (e->block[i]) {
       run_block(e, i, input);
@@ -659,6 +779,7 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
     e->layer_ns[i] = mbt_now_ns() - t0;
     count_stop(e, i);
   }
+  record_schedule(e, flow, mbt_now_ns() - start);
   /* softmax over the logits, in double for a stable sum */
   const struct mbt_layer *last = &e->model.layers[e->model.nlayers - 1];
   e->logits = flow ? e->own[e->model.nlayers - 1] : e->act[e->model.nlayers - 1];

@@ -8,13 +8,21 @@
  * system takes off its core holds up one item, not a share of the layer: the others go on to
  * the next layers' rows that do not depend on it.
  *
- * Every tensor has its own buffer (the engine's flow layout), so no item waits for the readers
- * of an older tensor in the same buffer either.  A run returns once every item is done.
- *
- * Not here: backup copies of an item that a thread off its core holds (a second thread running
- * it again, the first copy to end completing it).  They made a run beside a busy co-tenant 0.72x
- * to 0.83x of one quiet thread's time, but two copies of a kernel that accumulates in its
- * output (the pointwise kernels' reduction blocks, the residual add) corrupt each other. */
+ * When nothing is ready and an item of a group that allows it has been running far longer than
+ * its work takes, an idle thread runs it again from the start (a backup copy, as MapReduce does
+ * for stragglers); the first copy to end completes it, and the run does not wait for the other.
+ * That is safe because
+ *  - every tensor has its own buffer (the engine's flow layout), and nothing rewrites an item's
+ *    inputs during a run, so two copies compute the same values;
+ *  - a copy that writes its output more than once (the tiled pointwise kernels' partial sums of
+ *    a long reduction) writes it to its own thread's staging buffer and copies it out only if it
+ *    is the first to claim the item (mbt_flow_claim); the group says whether its items are
+ *    copyable at all;
+ *  - in the next run an item waits until no copy of it from the run before is still running, and
+ *    a run waits for every copy of an item that reads the caller's input;
+ *  - freeing a flow waits for every copy and every worker that looks at it.
+ * (Two copies writing the same values to the same floats is a data race in C11's terms; the
+ * kernels write plain floats, which every architecture built for stores whole.) */
 #include "config.h"
 
 #include <pthread.h>
@@ -30,6 +38,13 @@
 /* Items more than this many past the first one not done are not looked at: a look for a ready
  * item stays short. */
 #define LOOKAHEAD 256
+/* An item running longer than this many ns, plus its work at BACKUP_FLOPS FLOP/ns, gets a
+ * backup copy: about 4x what it takes on a free core, far below a scheduler's slice (ms). */
+#define BACKUP_NS 30e3
+#define BACKUP_FLOPS 60.0
+/* A thread takes an item of another thread's band of rows only after this many ns with nothing
+ * ready in its own: the rows it wrote in the layers before stay in its caches. */
+#define STEAL_NS 10e3
 
 struct dep {
   int g, a, b; /* items a .. b - 1 of group g */
@@ -39,6 +54,8 @@ struct group {
   int first, len, out; /* layers first .. first + len - 1; out = the last, whose output it writes */
   int item0, nitems;
   int rows, chunk, cparts; /* output rows, rows per item, channel parts per row strip */
+  int copy;                /* 1: its items may get backup copies */
+  double item_ns;          /* how long an item runs before a backup copy starts */
 };
 
 struct mbt_flow {
@@ -48,7 +65,13 @@ struct mbt_flow {
   int *dep0, *ndep; /* item i's dependencies: dep[dep0[i]] .. */
   struct dep *dep;
   int *group_of;    /* the group whose output layer is i, else -1 */
-  _Atomic unsigned *taken, *done; /* per item: the run that took it, that completed it */
+  unsigned char *reads_input; /* 1: item i reads the caller's input */
+  int *home; /* the thread whose band of rows item i is in (-1: a group of one item) */
+  /* per item: the run that took it, completed it, copied it and claimed its output; copies
+   * running; when it was taken */
+  _Atomic unsigned *taken, *done, *copied, *claimed;
+  _Atomic int *active;
+  _Atomic double *since;
   _Atomic int *gdone; /* items of each group done in this run */
   _Atomic int ndone, low;
   _Atomic unsigned run; /* this run's number, from 1 */
@@ -120,11 +143,16 @@ static void item_deps(struct mbt_flow *f, const struct mbt_model *m, int g, int 
   }
 }
 
-/* Cut group @p q into items of about @p item_flops each: row strips (a multiple of @p strip
- * rows), then channel parts (up to @p units) where the rows are fewer than the items wanted. */
-static void cut(struct group *q, double flops, double item_flops, int strip, int units,
-                int threads) {
-  int want = (int)(flops / item_flops + 0.5);
+/* Cut group @p q into items of about @p item_flops each (or of the bytes that take as long):
+ * row strips (a multiple of @p strip rows), then channel parts (up to @p units) where the rows
+ * are fewer than the items wanted. */
+#define ITEM_FLOPS_PER_BYTE 8.0 /* ~250 GFLOP/s of FMA against ~30 GB/s from L3 or DRAM */
+static void cut(struct group *q, double flops, double bytes, double item_flops, int strip,
+                int units, int threads) {
+  /* a memory-bound group (the classifier's weights) by its bytes: its compulsory bytes
+   * take about as long as ITEM_FLOPS_PER_BYTE FLOPs of compute-bound work */
+  const double work = flops > bytes * ITEM_FLOPS_PER_BYTE ? flops : bytes * ITEM_FLOPS_PER_BYTE;
+  int want = (int)(work / item_flops + 0.5);
   if (want < 1) want = 1;
   if (want > 1 && want < threads) want = threads;
   const int strips = (q->rows + strip - 1) / strip;
@@ -142,11 +170,20 @@ static void cut(struct group *q, double flops, double item_flops, int strip, int
 
 static void forget(struct mbt_flow *f);
 
+/* Wait until no copy of any item is running. */
+static void quiesce(struct mbt_flow *f) {
+  for (int i = 0; i < f->nitems; i++)
+    while (atomic_load_explicit(&f->active[i], memory_order_acquire) > 0) mbt_cpu_relax();
+}
+
 void mbt_flow_free(struct mbt_flow *f) {
   if (!f) return;
   forget(f);
+  if (f->active) quiesce(f);
   free(f->gr), free(f->it), free(f->dep0), free(f->ndep), free(f->dep), free(f->group_of);
-  free((void *)f->taken), free((void *)f->done), free((void *)f->gdone);
+  free(f->reads_input), free(f->home), free((void *)f->taken), free((void *)f->done), free((void *)f->copied);
+  free((void *)f->claimed), free((void *)f->active), free((void *)f->since);
+  free((void *)f->gdone);
   free(f);
 }
 
@@ -161,9 +198,11 @@ static int build_groups(struct mbt_flow *f, const struct mbt_model *m,
     struct group *q = &f->gr[g];
     q->first = spec[g].first, q->len = spec[g].len, q->out = q->first + q->len - 1;
     q->rows = m->layers[q->out].oh;
-    double flops = 0;
-    for (int j = q->first; j <= q->out; j++) flops += 2 * m->layers[j].macs;
-    cut(q, flops, item_flops, spec[g].strip > 0 ? spec[g].strip : 1, spec[g].units, threads);
+    double flops = 0, bytes = 0;
+    for (int j = q->first; j <= q->out; j++) flops += 2 * m->layers[j].macs, bytes += m->layers[j].bytes;
+    cut(q, flops, bytes, item_flops, spec[g].strip > 0 ? spec[g].strip : 1, spec[g].units, threads);
+    q->copy = spec[g].copy;
+    q->item_ns = BACKUP_NS + flops / q->nitems / BACKUP_FLOPS;
     q->item0 = f->nitems;
     f->nitems += q->nitems;
     f->group_of[q->out] = g;
@@ -179,14 +218,23 @@ struct mbt_flow *mbt_flow_new(const struct mbt_model *m, const struct mbt_flow_g
   f->it = malloc(n * sizeof *f->it);
   f->dep0 = malloc(n * sizeof *f->dep0);
   f->ndep = malloc(n * sizeof *f->ndep);
+  f->reads_input = calloc(n, 1);
+  f->home = malloc(n * sizeof *f->home);
   f->taken = calloc(n, sizeof *f->taken);
   f->done = calloc(n, sizeof *f->done);
+  f->copied = calloc(n, sizeof *f->copied);
+  f->claimed = calloc(n, sizeof *f->claimed);
+  f->active = calloc(n, sizeof *f->active);
+  f->since = calloc(n, sizeof *f->since);
   f->gdone = calloc((size_t)ng, sizeof *f->gdone);
-  if (!f->it || !f->dep0 || !f->ndep || !f->taken || !f->done || !f->gdone) goto fail;
+  if (!f->it || !f->dep0 || !f->ndep || !f->reads_input || !f->home || !f->taken || !f->done ||
+      !f->copied || !f->claimed || !f->active || !f->since || !f->gdone)
+    goto fail;
   for (int g = 0; g < ng; g++) {
     const struct group *q = &f->gr[g];
     for (int k = 0; k < q->nitems; k++) {
       const int s = k / q->cparts, r0 = s * q->chunk, r1 = r0 + q->chunk;
+      f->home[q->item0 + k] = q->nitems > 1 ? k * threads / q->nitems : -1;
       f->it[q->item0 + k] = (struct mbt_flow_item){g, q->first, q->len, r0,
                                                    r1 < q->rows ? r1 : q->rows, k % q->cparts,
                                                    q->cparts};
@@ -197,6 +245,8 @@ struct mbt_flow *mbt_flow_new(const struct mbt_model *m, const struct mbt_flow_g
       f->dep0[i] = f->ndeps;
       item_deps(f, m, g, i);
       f->ndep[i] = f->ndeps - f->dep0[i];
+      for (int j = f->gr[g].first; j <= f->gr[g].out; j++)
+        f->reads_input[i] |= m->layers[j].res == -1 || (j == f->gr[g].first && m->layers[j].src < 0);
     }
   if (f->bad) goto fail;
   return f;
@@ -217,8 +267,10 @@ static int dep_done(struct mbt_flow *f, const struct dep *d, unsigned run) {
   return 1;
 }
 
-/* 1 when item @p i may start in run @p run: what it reads is written. */
+/* 1 when item @p i may start in run @p run: what it reads is written, and no copy of it from
+ * the run before still runs. */
 static int ready(struct mbt_flow *f, int i, unsigned run) {
+  if (atomic_load_explicit(&f->active[i], memory_order_acquire) > 0) return 0;
   for (int d = f->dep0[i]; d < f->dep0[i] + f->ndep[i]; d++)
     if (!dep_done(f, &f->dep[d], run)) return 0;
   return 1;
@@ -233,52 +285,45 @@ static int claim(_Atomic unsigned *flag, unsigned run) {
   return 0;
 }
 
-/* The first ready item not taken from the first one not done on: its index, -1 if none is
- * ready now, -2 when every item is taken. */
-static int take(struct mbt_flow *f, unsigned run) {
+/* The item to run next for the thread on @p slot, from the first one not done on: the first
+ * ready one not taken in its own band of rows (the rows it wrote in the layers before are in
+ * its caches), else in any band, else a backup copy of a copyable one taken long ago
+ * (*copy = 1); -1 if none now, -2 when every item is done. */
+static int take(struct mbt_flow *f, unsigned run, int slot, int steal, int *copy) {
   int low = atomic_load_explicit(&f->low, memory_order_relaxed);
-  while (low < f->nitems && atomic_load_explicit(&f->taken[low], memory_order_relaxed) >= run)
+  while (low < f->nitems && atomic_load_explicit(&f->done[low], memory_order_relaxed) >= run)
     low++;
   if (low >= f->nitems) return -2;
   int seen = atomic_load_explicit(&f->low, memory_order_relaxed);
   while (seen < low && !atomic_compare_exchange_weak(&f->low, &seen, low)) {
   }
   const int end = low + LOOKAHEAD < f->nitems ? low + LOOKAHEAD : f->nitems;
-  for (int i = low; i < end; i++)
-    if (atomic_load_explicit(&f->taken[i], memory_order_relaxed) < run && ready(f, i, run) &&
-        claim(&f->taken[i], run))
+  for (int own = 1; own >= !steal; own--)
+    for (int i = low; i < end; i++)
+      if ((!own || f->home[i] < 0 || f->home[i] == slot) &&
+          atomic_load_explicit(&f->taken[i], memory_order_relaxed) < run && ready(f, i, run) &&
+          claim(&f->taken[i], run)) {
+        atomic_store_explicit(&f->since[i], mbt_now_ns(), memory_order_release);
+        *copy = 0;
+        return i;
+      }
+  if (!steal) return -1;
+  const double now = mbt_now_ns();
+  for (int i = low; i < end; i++) {
+    const struct group *q = &f->gr[f->it[i].g];
+    if (q->copy && atomic_load_explicit(&f->taken[i], memory_order_acquire) == run &&
+        atomic_load_explicit(&f->active[i], memory_order_acquire) > 0 && /* since is set */
+        atomic_load_explicit(&f->done[i], memory_order_acquire) < run &&
+        now - atomic_load_explicit(&f->since[i], memory_order_acquire) > q->item_ns &&
+        claim(&f->copied[i], run)) {
+      *copy = 1;
       return i;
+    }
+  }
   return -1;
 }
 
-/* The tests' straggler (mbt_flow_delay); only that slot's thread touches n. */
-static struct {
-  int slot;
-  long every, n;
-  double ns;
-} delay = {-1, 0, 0, 0};
-
-void mbt_flow_delay(int slot, long every, double ns) {
-  delay.slot = slot, delay.every = every, delay.n = 0, delay.ns = ns;
-}
-
-/* Run items of run @p run on @p slot (this thread's scratch) until every one is taken. */
-static void work(struct mbt_flow *f, unsigned run, int slot, mbt_flow_fn fn, void *ctx) {
-  for (;;) {
-    if (atomic_load_explicit(&f->run, memory_order_acquire) != run) return;
-    const int i = take(f, run);
-    if (i == -2) return;
-    if (i == -1) {
-      mbt_cpu_relax();
-      continue;
-    }
-    if (slot == delay.slot && delay.every > 0 && ++delay.n % delay.every == 0) mbt_sleep_ns(delay.ns);
-    fn(ctx, &f->it[i], slot);
-    atomic_store_explicit(&f->done[i], run, memory_order_release);
-    atomic_fetch_add_explicit(&f->gdone[f->it[i].g], 1, memory_order_acq_rel);
-    atomic_fetch_add_explicit(&f->ndone, 1, memory_order_acq_rel);
-  }
-}
+int mbt_flow_claim(const struct mbt_flow_claim *c) { return claim(&c->f->claimed[c->i], c->run); }
 
 /* The pool: workers started on demand and kept for the process, worker k on slot k + 1 (its
  * scratch) pinned as mbt_topo_pin(k + 1) pins; a run's caller works on slot 0.  Between runs a
@@ -301,8 +346,53 @@ static struct {
   _Atomic unsigned seq; /* odd while the job is written */
   _Atomic int sleeping;
   struct job job;
+  _Atomic long copies; /* backup copies run, by every flow */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0,
-            {0}};
+            {0}, 0};
+
+long mbt_flow_copies(void) { return atomic_load(&pool.copies); }
+
+/* The tests' straggler (mbt_flow_delay); only that slot's thread touches n. */
+static struct {
+  int slot;
+  long every, n;
+  double ns;
+} delay = {-1, 0, 0, 0};
+
+void mbt_flow_delay(int slot, long every, double ns) {
+  delay.slot = slot, delay.every = every, delay.n = 0, delay.ns = ns;
+}
+
+/* Run items of run @p run on @p slot (this thread's scratch) until every one is done. */
+static void work(struct mbt_flow *f, unsigned run, int slot, mbt_flow_fn fn, void *ctx) {
+  double idle = 0; /* since when nothing of this thread's own band was ready (0: it was) */
+  for (;;) {
+    if (atomic_load_explicit(&f->run, memory_order_acquire) != run) return;
+    int copy = 0;
+    const int i = take(f, run, slot, idle > 0 && mbt_now_ns() - idle > STEAL_NS, &copy);
+    if (i == -2) return;
+    if (i == -1 && idle == 0) idle = mbt_now_ns();
+    if (i >= 0) idle = 0;
+    if (i == -1) {
+      mbt_cpu_relax();
+      continue;
+    }
+    atomic_fetch_add(&f->active[i], 1);
+    if (atomic_load(&f->done[i]) >= run) { /* a copy ended first: the run may be over */
+      atomic_fetch_sub(&f->active[i], 1);
+      continue;
+    }
+    if (slot == delay.slot && delay.every > 0 && ++delay.n % delay.every == 0) mbt_sleep_ns(delay.ns);
+    const struct mbt_flow_claim c = {f, i, run};
+    if (fn(ctx, &f->it[i], slot, &c) && claim(&f->done[i], run)) { /* the first to end */
+      atomic_fetch_add_explicit(&f->gdone[f->it[i].g], 1, memory_order_acq_rel);
+      atomic_fetch_add_explicit(&f->ndone, 1, memory_order_acq_rel);
+    }
+    if (copy) atomic_fetch_add_explicit(&pool.copies, 1, memory_order_relaxed);
+    atomic_fetch_sub(&f->active[i], 1);
+  }
+}
+
 
 /* No worker takes @p f's job from now on, and none that took it still reads it. */
 static void forget(struct mbt_flow *f) {
@@ -384,6 +474,8 @@ void mbt_flow_run(struct mbt_flow *f, int threads, mbt_flow_fn fn, void *ctx) {
     pthread_mutex_unlock(&pool.lock);
   }
   work(f, run, 0, fn, ctx);
-  while (atomic_load_explicit(&f->ndone, memory_order_acquire) < f->nitems) mbt_cpu_relax();
+  for (int i = 0; i < f->nitems; i++) /* the caller may free or change its input now */
+    while (f->reads_input[i] && atomic_load_explicit(&f->active[i], memory_order_acquire) > 0)
+      mbt_cpu_relax();
   pthread_mutex_unlock(&pool.caller);
 }

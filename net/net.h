@@ -79,26 +79,43 @@ struct mbt_flow;
  * (a fused group's; 0 = any), up to @p units channel parts (1: its variant cannot split). */
 struct mbt_flow_group {
   int first, len, strip, units;
+  int copy; /* 1: an item a thread holds too long may get a backup copy (net/flow.c) */
 };
 /* One work item: output rows r0 .. r1 - 1 of group g (layers first .. first + len - 1),
  * output-channel part cpart of cparts. */
 struct mbt_flow_item {
   int g, first, len, r0, r1, cpart, cparts;
 };
-typedef void (*mbt_flow_fn)(void *ctx, const struct mbt_flow_item *it, int thread);
+/* One run of one item: what @p fn gets to claim its output with. */
+struct mbt_flow_claim {
+  struct mbt_flow *f;
+  int i;
+  unsigned run;
+};
+/* 1 when this copy of the item is the first to claim it (at most one copy gets 1 per run): an
+ * item that computes into a staging buffer copies it out only then. */
+int mbt_flow_claim(const struct mbt_flow_claim *c);
+/* Run item @p it on @p thread's scratch: 1 when its output is in place, 0 when another copy's
+ * is (it lost mbt_flow_claim). */
+typedef int (*mbt_flow_fn)(void *ctx, const struct mbt_flow_item *it, int thread,
+                           const struct mbt_flow_claim *c);
 /* The graph of @p ng groups of @p m, in the order they run, each writing its own buffer (none
- * shared: no item waits for the readers of what it overwrites); items of about
+ * shared: nothing rewrites an item's inputs during a run); items of about
  * @p item_flops each, at least @p threads for a group that is cut at all.  NULL when out of
  * memory. */
 struct mbt_flow *mbt_flow_new(const struct mbt_model *m, const struct mbt_flow_group *spec,
                               int ng, int threads, double item_flops);
-/* Free @p f (once no pool worker still looks at it). */
+/* Free @p f once no copy of its items runs and no pool worker looks at it. */
 void mbt_flow_free(struct mbt_flow *f);
 int mbt_flow_items(const struct mbt_flow *f);
 const struct mbt_flow_item *mbt_flow_item(const struct mbt_flow *f, int i);
-/* Run every item once on @p threads threads: @p fn(ctx, item, thread), with thread in
- * 0 .. threads - 1 (for per-thread scratch). */
+/* Run every item on @p threads threads: @p fn(ctx, item, thread, claim), with thread in
+ * 0 .. threads - 1 (for per-thread scratch); once each, but for backup copies of the copyable
+ * items a thread holds too long.  Returns when every item is done (a late copy may still run:
+ * see net/flow.c for why that is safe). */
 void mbt_flow_run(struct mbt_flow *f, int threads, mbt_flow_fn fn, void *ctx);
+/* Backup copies run so far, by every flow in the process. */
+long mbt_flow_copies(void);
 /* For the tests: the thread on @p slot sleeps @p ns before every @p every-th item it runs, as
  * one that loses its core would (every = 0: never).  Set it between runs. */
 void mbt_flow_delay(int slot, long every, double ns);
@@ -173,6 +190,8 @@ struct mbt_run_result {
   const struct mbt_labels *labels; /* or NULL */
   const float *logits;             /* classes of them */
   const struct mbt_verify *verify; /* or NULL: not verified */
+  const char *schedule;            /* "auto", "layers" or "flow" (several threads) */
+  long layer_runs, flow_runs;      /* the runs each schedule took */
 };
 /* @p r as one line of JSON (strings made valid UTF-8: U+FFFD for a byte that is not). */
 void mbt_run_print_json(const struct mbt_run_result *r, FILE *out);

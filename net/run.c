@@ -189,6 +189,9 @@ void mbt_run_print_json(const struct mbt_run_result *r, FILE *out) {
   add(o, "min_ms", jnum(r->stats.min, "%.4f"));
   add(o, "p90_ms", jnum(r->stats.p90, "%.4f"));
   add(o, "gflops", jnum(r->gflops, "%.2f"));
+  add(o, "schedule", jstr(r->schedule));
+  add(o, "layer_runs", json_object_new_int64(r->layer_runs));
+  add(o, "flow_runs", json_object_new_int64(r->flow_runs));
   add(o, "weights", jstr(r->weights));
   add(o, "image", jstr(r->image));
   for (int k = 0; k < r->ntop && r->top[k] >= 0; k++) {

@@ -75,6 +75,13 @@ ok "bench --e2e --cotenant times the plans quiet and beside a busy loop" sh -c "
 for v in x 1: 1:x 5000 1:30 -1; do
   fails_with "bench --cotenant $v" 2 "is not CPU\[:NICE\]" $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 1 --cotenant "$v" --data "$D"
 done
+# --schedule: each value runs and verifies on 2 threads and says which runs took which; a bad one is refused
+for sch in auto layers flow; do
+  ok "run --threads 2 --schedule $sch verifies and names its schedule" sh -c "$M run --net v2 --res 64 --alpha 0.35 --runs 4 --threads 2 --schedule $sch --verify --data '$D' > '$T/sch.txt' && grep -q '^schedule: $sch (' '$T/sch.txt' && grep -q 'top-1 agrees' '$T/sch.txt' && $M run --net v2 --res 64 --alpha 0.35 --runs 4 --threads 2 --schedule $sch --json --data '$D' | grep -q '\"schedule\":\"$sch\"'"
+done
+ok "run --schedule flow runs every run as a flow, --schedule layers none" sh -c "$M run --net v1 --res 64 --alpha 0.35 --runs 3 --threads 2 --schedule flow --data '$D' | grep -q '^schedule: flow (0 runs layer by layer, [1-9][0-9]* as a flow' && $M run --net v1 --res 64 --alpha 0.35 --runs 3 --threads 2 --schedule layers --data '$D' | grep -q '^schedule: layers ([1-9][0-9]* runs layer by layer, 0 as a flow'"
+fails_with "run --schedule with a bad value" 2 "is not auto, layers or flow" $M run --schedule fast
+ok "bench --e2e on 2 threads times the plan on each schedule beside the automatic choice" sh -c "$M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 2 --threads 2 --data '$D' > '$T/sch-b.txt' && grep -q '^tuned plan, layer schedule ' '$T/sch-b.txt' && grep -q '^tuned plan, flow schedule ' '$T/sch-b.txt'"
 fails_with "bench --cotenant on a CPU the machine lacks" 1 "is not one of this machine's" $M bench --net v2 --res 64 --alpha 0.35 --quick --e2e --runs 1 --cotenant 1023 --data "$D"
 ok "tune --cold marks its entries, and a warm tune measures them again" sh -c "$M tune --net v2 --res 64 --alpha 0.35 --quick --cold --quiet --data '$T/cold' && grep -q 'cold=1' '$T/cold/plan.txt' && $M tune --net v2 --res 64 --alpha 0.35 --quick --quiet --data '$T/cold' && ! grep -q 'cold=1' '$T/cold/plan.txt'"
 fails_with "bad --effort" 2 "effort 'frob'" $M tune --effort frob --data "$D"

@@ -1,14 +1,16 @@
 /* tests/test-flow.c -- the flow schedule (net/flow.c) and its pool.
  *
  * The graph, over randomized networks, item sizes, channel parts and thread counts, with one
- * thread made a straggler (it sleeps 1 ms before some of its items, as one that loses its core
- * does): in every run every item is run exactly once, and none starts before the items that
- * write the rows it reads (worked out here from the layers' kernel, stride and padding, not from
- * the graph's own dependencies).
+ * thread made a straggler (it sleeps 10 ms before some of its items, as one that loses its core
+ * does): in every run exactly one run of every item claims it, none that claims it started
+ * before the items that write the rows it reads (worked out here from the layers' kernel,
+ * stride and padding, not from the graph's own dependencies), and the straggler's items get
+ * backup copies.
  *
  * The engine: every network at small widths, default and fused (pairs, then blocks), on 2 to 4
  * threads with and without a straggler, on a new input every run: the logits equal those of one
- * thread bit for bit (the same kernels on the same rows; only the order of the items differs). */
+ * thread bit for bit (the same kernels on the same rows; only the order of the items differs),
+ * backup copies, staged pointwise items and late copies from the run before included. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,8 +25,9 @@ struct check {
   const struct mbt_flow *f;
   const struct mbt_model *m;
   int n;
-  _Atomic int done[MAXI], execs[MAXI];
+  _Atomic int done[MAXI], claims[MAXI];
   _Atomic int early; /* items started before what they read was written */
+  _Atomic int slot1; /* runs of items the straggler made */
 };
 
 /* Rows [*a, *b) of layer @p l's input that its output rows [*a, *b) read (the tests' own). */
@@ -47,24 +50,27 @@ static int written(struct check *c, int t, int a, int b) {
   return 1;
 }
 
-static void check_item(void *ctx, const struct mbt_flow_item *it, int thread) {
+static int check_item(void *ctx, const struct mbt_flow_item *it, int thread,
+                      const struct mbt_flow_claim *claim) {
   struct check *c = ctx;
-  (void)thread;
   const int i = (int)(it - mbt_flow_item(c->f, 0));
   const struct mbt_layer *l = &c->m->layers[it->first]; /* every group here is one layer */
-  int a = it->r0, b = it->r1;
+  int a = it->r0, b = it->r1, early = 0;
   input_rows(l, &a, &b);
-  if (l->src >= 0 && !written(c, l->src, a, b)) atomic_fetch_add(&c->early, 1);
+  if (l->src >= 0 && !written(c, l->src, a, b)) early = 1;
   if (l->res >= 0) {
     const int whole = c->m->layers[l->res].oh != l->oh;
     if (!written(c, l->res, whole ? 0 : it->r0, whole ? c->m->layers[l->res].oh : it->r1))
-      atomic_fetch_add(&c->early, 1);
+      early = 1;
   }
   for (const double t0 = mbt_now_ns(); mbt_now_ns() - t0 < 5e3;) { /* an item's work: 5 us */
   }
-  atomic_fetch_add(&c->execs[i], 1);
-  int zero = 0;
-  atomic_compare_exchange_strong(&c->done[i], &zero, 1);
+  if (thread == 1) atomic_fetch_add(&c->slot1, 1);
+  if (!mbt_flow_claim(claim)) return 0; /* a late copy: it must not count */
+  atomic_fetch_add(&c->early, early);
+  atomic_fetch_add(&c->claims[i], 1);
+  atomic_store(&c->done[i], 1);
+  return 1;
 }
 
 static void graph_tests(struct mbt_rng *r) {
@@ -76,7 +82,7 @@ static void graph_tests(struct mbt_rng *r) {
     mbt_model_build(kind, trial % 3 == 0 ? 0.35 : 0.5, res, &m);
     struct mbt_flow_group g[MBT_MAX_LAYERS];
     for (int i = 0; i < m.nlayers; i++)
-      g[i] = (struct mbt_flow_group){i, 1, 0, 1 + (int)mbt_rng_range(r, 0, 3.99f)};
+      g[i] = (struct mbt_flow_group){i, 1, 0, 1 + (int)mbt_rng_range(r, 0, 3.99f), 1};
     const int threads = 2 + (int)mbt_rng_range(r, 0, 2.99f);
     const double item = 2e4 * (1 + (int)mbt_rng_range(r, 0, 20));
     struct mbt_flow *f = mbt_flow_new(&m, g, m.nlayers, threads, item);
@@ -86,21 +92,31 @@ static void graph_tests(struct mbt_rng *r) {
       continue;
     }
     c.f = f, c.m = &m, c.n = mbt_flow_items(f);
+    const long copies0 = mbt_flow_copies();
     int once = 1, early = 0;
-    mbt_flow_delay(1, 3 + trial % 3, 1e6); /* slot 1 sleeps 1 ms before some items */
+    atomic_store(&c.slot1, 0);
+    mbt_flow_delay(1, 1 + trial % 3, 10e6); /* slot 1 sleeps 10 ms before some items */
     for (int run = 0; run < 4; run++) {
-      for (int i = 0; i < c.n; i++) atomic_store(&c.done[i], 0), atomic_store(&c.execs[i], 0);
+      for (int i = 0; i < c.n; i++) atomic_store(&c.done[i], 0), atomic_store(&c.claims[i], 0);
       atomic_store(&c.early, 0);
       mbt_flow_run(f, threads, check_item, &c);
-      for (int i = 0; i < c.n; i++) once &= atomic_load(&c.execs[i]) == 1;
+      for (int i = 0; i < c.n; i++) once &= atomic_load(&c.claims[i]) == 1;
       early += atomic_load(&c.early);
     }
+    mbt_flow_free(f); /* waits for the straggler's late copies */
     mbt_flow_delay(-1, 0, 0);
-    mbt_flow_free(f);
+    const long copies = mbt_flow_copies() - copies0;
     ok(once && early == 0,
        "%s %.2f/%d as %d items of %.0f kFLOP on %d threads, one a straggler, 4 runs: every item "
-       "run once per run, none before the rows it reads (%d early)",
+       "claimed once per run, none before the rows it reads (%d early)",
        mbt_net_name(kind), m.alpha, res, c.n, item / 1e3, threads, early);
+    /* the others copy an item the straggler holds from 30 us on, unless they are off their
+     * cores for the whole of its 10 ms sleeps */
+    if (atomic_load(&c.slot1) > 0)
+      ok(copies > 0, "  the straggler's items got backup copies (%ld; it ran %d)", copies,
+         atomic_load(&c.slot1));
+    else
+      skip("  the straggler's items got backup copies", "it took no item (more threads than cores)");
     mbt_model_free(&m);
   }
 }
@@ -112,6 +128,7 @@ static void logits(mbt_engine_t e, const float *in, float *out, int n) {
 }
 
 static void engine_tests(void) {
+  const long copies0 = mbt_flow_copies();
   for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net++)
     for (int fuse = 0; fuse < 3; fuse++) {
       struct mbt_model m;
@@ -130,7 +147,7 @@ static void engine_tests(void) {
         for (int slow = 0; slow < 2; slow++) {
           mbt_engine_set_threads(e, threads);
           mbt_engine_set_schedule(e, MBT_SCHEDULE_FLOW);
-          mbt_flow_delay(slow ? 1 : -1, 5, 2e5);
+          mbt_flow_delay(slow ? 1 : -1, 5, 2e6);
           int same = 1;
           for (int run = 0; run < 5; run++) { /* a new input each run */
             mbt_engine_fill_input(one, in, 100 + (uint64_t)run);
@@ -153,6 +170,38 @@ static void engine_tests(void) {
       mbt_free(in), free(want), free(got);
       mbt_model_free(&m);
     }
+  diag("backup copies in the engine runs: %ld", mbt_flow_copies() - copies0);
+}
+
+/* The automatic schedule: each run is one of the two, both are tried, the logits stay one
+ * thread's; a straggler in some runs makes no difference to the values. */
+static void auto_tests(void) {
+  struct mbt_model m;
+  mbt_model_build(MBT_NET_V2, 0.35, 64, &m);
+  mbt_engine_t one, e;
+  mbt_engine_create(&m, NULL, NULL, 4, &one);
+  mbt_engine_create(&m, NULL, NULL, 4, &e);
+  mbt_engine_set_threads(e, 2);
+  float *in = mbt_alloc((size_t)m.res * m.res * 3, sizeof(float));
+  float *want = malloc((size_t)m.classes * sizeof *want), *got = malloc((size_t)m.classes * sizeof *got);
+  int same = 1;
+  const int runs = 40;
+  for (int run = 0; run < runs; run++) {
+    mbt_flow_delay(run % 10 < 5 ? 1 : -1, 4, 1e6);
+    mbt_engine_fill_input(one, in, 200 + (uint64_t)run);
+    logits(one, in, want, m.classes);
+    logits(e, in, got, m.classes);
+    same &= memcmp(want, got, (size_t)m.classes * sizeof *got) == 0;
+  }
+  mbt_flow_delay(-1, 0, 0);
+  const long l = mbt_engine_schedule_runs(e, MBT_SCHEDULE_LAYERS);
+  const long f = mbt_engine_schedule_runs(e, MBT_SCHEDULE_FLOW);
+  ok(same && l + f == runs && l > 0 && f > 0,
+     "v2 0.35/64 on 2 threads, automatic schedule, %d runs: %ld layer by layer, %ld as a flow, "
+     "every one the logits of one thread", runs, l, f);
+  mbt_engine_destroy(e), mbt_engine_destroy(one);
+  mbt_free(in), free(want), free(got);
+  mbt_model_free(&m);
 }
 
 int main(void) {
@@ -160,5 +209,6 @@ int main(void) {
   mbt_rng_seed(&r, test_seed());
   graph_tests(&r);
   engine_tests();
+  auto_tests();
   return done();
 }

@@ -23,7 +23,8 @@ void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw
     struct mbt_exec p = *pw;
     p.s.ih = p.s.oh = n; /* the strip as an n-row pointwise problem */
     p.in = scratch;
-    p.out = pw->out + (size_t)y * row_out;
+    p.out = pw->out + (size_t)(y - pw->orow0) * row_out;
+    p.orow0 = 0;
     p.res = pw->res ? pw->res + (size_t)y * row_out : NULL;
     pwv->fn(&p, 0, n);
   }
