@@ -560,9 +560,10 @@ const char *mbt_engine_variant(mbt_engine_t e, int i);
 void mbt_engine_set_threads(mbt_engine_t e, int threads);
 /** How several threads share the network. */
 enum mbt_schedule {
-  /** The default: each run takes the schedule (layers or flow) whose last 4 runs here had the
-   * lower median time, and every 16th run takes the other, so a change of load is noticed: on
-   * a quiet machine the layer schedule, beside a busy co-tenant the flow schedule. */
+  /** The default: each run takes the schedule (layers or flow) whose last 4 timed runs here
+   * had the lower median time, and every 16th run tries the other (twice: the first run after
+   * a switch is not timed), so a change of load is noticed: on a quiet machine the layer
+   * schedule, beside a busy co-tenant the flow schedule. */
   MBT_SCHEDULE_AUTO = 0,
   /** One layer (or fused group) at a time, each split into equal static shares, a barrier after
    * each (the per-layer times are then each layer's alone). */

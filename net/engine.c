@@ -49,7 +49,8 @@ struct mbt_engine {
   struct {                   /* MBT_SCHEDULE_AUTO: the last runs of layers [0] and flow [1] */
     double ns[2][AUTO_KEEP]; /* a ring of each one's run times */
     int n[2], since;         /* times kept; runs since the other one last ran */
-    long runs[2];
+    int last, again;         /* the last run's; 1: run it again (its first run was not timed) */
+    long runs[2], kept[2];
   } aut;
   float *own[MBT_MAX_LAYERS]; /* the flow schedule's activations: a buffer per tensor */
   const float *logits;        /* where the last run left them */
@@ -458,11 +459,14 @@ long mbt_engine_schedule_runs(mbt_engine_t e, enum mbt_schedule s) {
   return s == MBT_SCHEDULE_LAYERS ? e->aut.runs[0] : s == MBT_SCHEDULE_FLOW ? e->aut.runs[1] : 0;
 }
 
-/* The schedule of the next run: 0 layers, 1 flow. */
+/* The schedule of the next run: 0 layers, 1 flow.  The first run after a switch is not timed
+ * (the other schedule's idle threads still spin for a while: OpenMP's for some milliseconds),
+ * so a schedule tried anew runs twice. */
 static int pick_schedule(struct mbt_engine *e) {
   if (e->threads <= 1 || e->counting || e->schedule == MBT_SCHEDULE_LAYERS) return 0;
   if (e->schedule == MBT_SCHEDULE_FLOW) return 1;
-  if (e->aut.n[0] == 0 || e->aut.n[1] == 0) return e->aut.n[0] > 0; /* each once first */
+  if (e->aut.again) return e->aut.last;
+  if (e->aut.n[0] == 0 || e->aut.n[1] == 0) return e->aut.n[0] > 0; /* each one first */
   const int best = mbt_median(e->aut.ns[1], e->aut.n[1]) < mbt_median(e->aut.ns[0], e->aut.n[0]);
   if (++e->aut.since < AUTO_EXPLORE) return best;
   e->aut.since = 0;
@@ -470,9 +474,13 @@ static int pick_schedule(struct mbt_engine *e) {
 }
 
 static void record_schedule(struct mbt_engine *e, int s, double ns) {
-  e->aut.ns[s][e->aut.runs[s] % AUTO_KEEP] = ns;
-  if (e->aut.n[s] < AUTO_KEEP) e->aut.n[s]++;
   e->aut.runs[s]++;
+  const int first = e->aut.last != s && e->aut.runs[0] + e->aut.runs[1] > 1;
+  e->aut.last = s;
+  e->aut.again = first; /* untimed: run it once more, timed */
+  if (first) return;
+  e->aut.ns[s][e->aut.kept[s]++ % AUTO_KEEP] = ns;
+  if (e->aut.n[s] < AUTO_KEEP) e->aut.n[s]++;
 }
 
 void mbt_split_2d(int rows, int units, int threads, int by_channel, int *rp, int *cp) {
