@@ -754,7 +754,11 @@ static int flow_item(void *ctx, const struct mbt_flow_item *it, int t,
 static int run_flow(struct mbt_engine *e, const float *input) {
   if (!e->flow && flow_build(e) != 0) return -1;
   for (int i = 0; i < e->model.nlayers; i++) {
-    exec_in(e, i, input, e->own, &e->xs[i]);
+    /* a late copy from the run before may be reading xs[i]: built apart, then copied whole
+     * (only the input's layers change, and every run waits for their late copies) */
+    struct mbt_exec x;
+    exec_in(e, i, input, e->own, &x);
+    if (memcmp(&x, &e->xs[i], sizeof x) != 0) e->xs[i] = x;
     atomic_init(&e->span[i][0], 0.0), atomic_init(&e->span[i][1], 0.0);
   }
   mbt_flow_run(e->flow, e->threads, flow_item, e);
@@ -768,6 +772,7 @@ static int run_flow(struct mbt_engine *e, const float *input) {
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
   const double start = mbt_now_ns();
   const int flow = pick_schedule(e) && run_flow(e, input) == 0;
+  if (!flow) mbt_flow_wait(e->flow); /* a late copy of the last flow run shares the strips */
   for (int i = 0; !flow && i < e->model.nlayers; i++) {
     if (e->block[i]) {
       run_block(e, i, input);

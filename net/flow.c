@@ -176,6 +176,10 @@ static void quiesce(struct mbt_flow *f) {
     while (atomic_load_explicit(&f->active[i], memory_order_acquire) > 0) mbt_cpu_relax();
 }
 
+void mbt_flow_wait(struct mbt_flow *f) {
+  if (f) quiesce(f);
+}
+
 void mbt_flow_free(struct mbt_flow *f) {
   if (!f) return;
   forget(f);

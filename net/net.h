@@ -105,6 +105,8 @@ typedef int (*mbt_flow_fn)(void *ctx, const struct mbt_flow_item *it, int thread
  * memory. */
 struct mbt_flow *mbt_flow_new(const struct mbt_model *m, const struct mbt_flow_group *spec,
                               int ng, int threads, double item_flops);
+/* Wait until no copy of @p f's items runs (a late copy uses its thread's scratch). */
+void mbt_flow_wait(struct mbt_flow *f);
 /* Free @p f once no copy of its items runs and no pool worker looks at it. */
 void mbt_flow_free(struct mbt_flow *f);
 int mbt_flow_items(const struct mbt_flow *f);
