@@ -614,7 +614,6 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
  * group with less work than this runs as one item, on one thread. */
 #define ITEM_FLOPS 2e6
 
-/* Build the flow schedule's items for the current setup; 0, or -1 when out of memory. */
 /* 1 when layer @p i's variant sends partial sums through its output (MBT_KBLOCKS with more
  * input channels than its reduction block). */
 static int kblocks(const struct mbt_engine *e, int i) {
@@ -629,6 +628,19 @@ static int copyable(const struct mbt_engine *e, int i, int len) {
   return len > 1 || e->model.layers[i].op != MBT_OP_CONV;
 }
 
+/* The flow schedule's group from layer @p i, @p len layers long. */
+static struct mbt_flow_group flow_group(const struct mbt_engine *e, int i, int len) {
+  const struct mbt_variant *v = e->var[i];
+  const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
+  /* a tiled pointwise layer in strips of its pixel block at least: its driver reads the
+   * weights once per block of mc pixels, so a smaller item reads them for fewer pixels */
+  const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : 72) : 1;
+  const int strip = len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : (mc + ks.ow - 1) / ks.ow;
+  const int units = len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1;
+  return (struct mbt_flow_group){i, len, strip, units, copyable(e, i, len)};
+}
+
+/* Build the flow schedule's items for the current setup; 0, or -1 when out of memory. */
 static int flow_build(struct mbt_engine *e) {
   if (own_buffers(e) != MBT_OK) return -1;
   struct mbt_flow_group g[MBT_MAX_LAYERS];
@@ -636,15 +648,7 @@ static int flow_build(struct mbt_engine *e) {
   mbt_fusion_runs(e->model.nlayers, e->fuse, e->block, runs);
   for (int i = 0; i < e->model.nlayers; i++) {
     const int len = runs[i] ? runs[i] : 1;
-    const struct mbt_variant *v = e->var[i];
-    const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
-    /* a tiled pointwise layer in strips of its pixel block at least: its driver reads the
-     * weights once per block of mc pixels, so a smaller item reads them for fewer pixels */
-    const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : 72) : 1;
-    const int pw_rows = (mc + ks.ow - 1) / ks.ow;
-    g[ng++] = (struct mbt_flow_group){i, len, len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : pw_rows,
-                                      len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1,
-                                      copyable(e, i, len)};
+    g[ng++] = flow_group(e, i, len);
     i += len - 1;
   }
   e->flow = mbt_flow_new(&e->model, g, ng, e->threads, ITEM_FLOPS);
@@ -661,7 +665,7 @@ static int flow_build(struct mbt_engine *e) {
   need = (need + 15) / 16 * 16;
   if (need > e->stage_per_thread) {
     mbt_free(e->stage);
-    e->stage = mbt_alloc(need * (size_t)e->threads, sizeof(float));
+    e->stage = mbt_alloc(mul_sat(need, (size_t)e->threads), sizeof(float));
     e->stage_per_thread = e->stage ? need : 0;
     if (!e->stage) return -1;
   }
@@ -721,7 +725,8 @@ static int staged_item(struct mbt_engine *e, const struct mbt_flow_item *it, flo
   const size_t nb0 = np * k / parts * nr, nb1_ = np * (k + 1) / parts * nr;
   const size_t nb1 = nb1_ < n ? nb1_ : n;
   for (size_t p = 0; p < rows * pix; p++)
-    memcpy(e->xs[last].out + (p0 + p) * ldc + nb0, stage + p * ldc + nb0, (nb1 - nb0) * sizeof *stage);
+    memcpy(e->xs[last].out + (p0 + p) * ldc + nb0, stage + p * ldc + nb0,
+           (nb1 - nb0) * sizeof *stage);
   return 1;
 }
 

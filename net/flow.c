@@ -112,6 +112,12 @@ static void dep_rows(struct mbt_flow *f, int g, int a, int b) {
   if (a < b) add_dep(f, g, a / p->chunk * p->cparts, ((b - 1) / p->chunk + 1) * p->cparts);
 }
 
+/* [*a, *b) grown to hold [lo, hi) too (an empty one, *a >= *b, becomes it). */
+static void widen(int *a, int *b, int lo, int hi) {
+  if (*a >= *b) *a = lo, *b = hi;
+  else *a = lo < *a ? lo : *a, *b = hi > *b ? hi : *b;
+}
+
 /* What rows of tensor @p t item @p k of group @p h reads (as input or residual): *a >= *b if
  * none. */
 static void item_reads(const struct mbt_flow *f, const struct mbt_model *m, int h, int k, int t,
@@ -123,12 +129,11 @@ static void item_reads(const struct mbt_flow *f, const struct mbt_model *m, int 
   for (int j = q->out; j >= q->first; j--) { /* rows of layer j's output, then of its input */
     const struct mbt_layer *l = &m->layers[j];
     if (l->res == t) {
-      const int whole = m->layers[t].oh != l->oh;
-      const int ia = whole ? 0 : ra, ib = whole ? m->layers[t].oh : rb;
-      *a = *b > *a ? (ia < *a ? ia : *a) : ia, *b = ib > *b ? ib : *b;
+      const int whole = m->layers[t].oh != l->oh; /* the squeeze-and-excitation gate */
+      widen(a, b, whole ? 0 : ra, whole ? m->layers[t].oh : rb);
     }
     rows_read(l, &ra, &rb);
-    if (j == q->first && l->src == t) *a = *b > *a ? (ra < *a ? ra : *a) : ra, *b = rb > *b ? rb : *b;
+    if (j == q->first && l->src == t) widen(a, b, ra, rb);
   }
 }
 
@@ -185,7 +190,8 @@ void mbt_flow_free(struct mbt_flow *f) {
   forget(f);
   if (f->active) quiesce(f);
   free(f->gr), free(f->it), free(f->dep0), free(f->ndep), free(f->dep), free(f->group_of);
-  free(f->reads_input), free(f->home), free((void *)f->taken), free((void *)f->done), free((void *)f->copied);
+  free(f->reads_input), free(f->home), free((void *)f->taken), free((void *)f->done);
+  free((void *)f->copied);
   free((void *)f->claimed), free((void *)f->active), free((void *)f->since);
   free((void *)f->gdone);
   free(f);
@@ -203,7 +209,8 @@ static int build_groups(struct mbt_flow *f, const struct mbt_model *m,
     q->first = spec[g].first, q->len = spec[g].len, q->out = q->first + q->len - 1;
     q->rows = m->layers[q->out].oh;
     double flops = 0, bytes = 0;
-    for (int j = q->first; j <= q->out; j++) flops += 2 * m->layers[j].macs, bytes += m->layers[j].bytes;
+    for (int j = q->first; j <= q->out; j++)
+      flops += 2 * m->layers[j].macs, bytes += m->layers[j].bytes;
     cut(q, flops, bytes, item_flops, spec[g].strip > 0 ? spec[g].strip : 1, spec[g].units, threads);
     q->copy = spec[g].copy;
     q->item_ns = BACKUP_NS + flops / q->nitems / BACKUP_FLOPS;
@@ -250,7 +257,8 @@ struct mbt_flow *mbt_flow_new(const struct mbt_model *m, const struct mbt_flow_g
       item_deps(f, m, g, i);
       f->ndep[i] = f->ndeps - f->dep0[i];
       for (int j = f->gr[g].first; j <= f->gr[g].out; j++)
-        f->reads_input[i] |= m->layers[j].res == -1 || (j == f->gr[g].first && m->layers[j].src < 0);
+        f->reads_input[i] |=
+            m->layers[j].res == -1 || (j == f->gr[g].first && m->layers[j].src < 0);
     }
   if (f->bad) goto fail;
   return f;
@@ -386,7 +394,8 @@ static void work(struct mbt_flow *f, unsigned run, int slot, mbt_flow_fn fn, voi
       atomic_fetch_sub(&f->active[i], 1);
       continue;
     }
-    if (slot == delay.slot && delay.every > 0 && ++delay.n % delay.every == 0) mbt_sleep_ns(delay.ns);
+    if (slot == delay.slot && delay.every > 0 && ++delay.n % delay.every == 0)
+      mbt_sleep_ns(delay.ns);
     const struct mbt_flow_claim c = {f, i, run};
     if (fn(ctx, &f->it[i], slot, &c) && claim(&f->done[i], run)) { /* the first to end */
       atomic_fetch_add_explicit(&f->gdone[f->it[i].g], 1, memory_order_acq_rel);
