@@ -563,7 +563,9 @@ enum mbt_schedule {
   /** The default: each run takes the schedule (layers or flow) whose last 4 timed runs here
    * had the lower median time, and every 16th run tries the other (twice: the first run after
    * a switch is not timed), so a change of load is noticed: on a quiet machine the layer
-   * schedule, beside a busy co-tenant the flow schedule. */
+   * schedule, beside a busy co-tenant the flow schedule.  Two layer-schedule runs in a row
+   * 1.5x slower than the ones before (a thread losing its core again and again) put the next
+   * 32 runs on the flow schedule. */
   MBT_SCHEDULE_AUTO = 0,
   /** One layer (or fused group) at a time, each split into equal static shares, a barrier after
    * each (the per-layer times are then each layer's alone). */

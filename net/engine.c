@@ -20,6 +20,8 @@
 #define MAX_BUFS 8
 #define AUTO_KEEP 4     /* MBT_SCHEDULE_AUTO compares the medians of each schedule's last runs */
 #define AUTO_EXPLORE 16 /* and runs the slower one every this many runs */
+#define AUTO_DISTURBED 1.5 /* a layer-schedule run slower than this x its median: disturbed */
+#define AUTO_HOLD 32       /* after two in a row, the flow schedule for this many runs */
 #define MAX_PACKERS 8
 
 struct mbt_engine {
@@ -50,6 +52,7 @@ struct mbt_engine {
     double ns[2][AUTO_KEEP]; /* a ring of each one's run times */
     int n[2], since;         /* times kept; runs since the other one last ran */
     int last, again;         /* the last run's; 1: run it again (its first run was not timed) */
+    int slow, hold;          /* the last layer run was disturbed; runs left on the flow schedule */
     long runs[2], kept[2];
   } aut;
   float *own[MBT_MAX_LAYERS]; /* the flow schedule's activations: a buffer per tensor */
@@ -466,6 +469,7 @@ static int pick_schedule(struct mbt_engine *e) {
   if (e->threads <= 1 || e->counting || e->schedule == MBT_SCHEDULE_LAYERS) return 0;
   if (e->schedule == MBT_SCHEDULE_FLOW) return 1;
   if (e->aut.again) return e->aut.last;
+  if (e->aut.hold > 0) return e->aut.hold--, 1;
   if (e->aut.n[0] == 0 || e->aut.n[1] == 0) return e->aut.n[0] > 0; /* each one first */
   const int best = mbt_median(e->aut.ns[1], e->aut.n[1]) < mbt_median(e->aut.ns[0], e->aut.n[0]);
   if (++e->aut.since < AUTO_EXPLORE) return best;
@@ -479,6 +483,13 @@ static void record_schedule(struct mbt_engine *e, int s, double ns) {
   e->aut.last = s;
   e->aut.again = first; /* untimed: run it once more, timed */
   if (first) return;
+  /* two layer-schedule runs in a row this much slower than the ones before were disturbed (a
+   * thread lost its core again and again), which the flow schedule copes with: it holds for
+   * the next AUTO_HOLD runs.  One such run alone is a passing preemption. */
+  const int slow = s == 0 && e->aut.n[0] >= 2 &&
+                   ns > AUTO_DISTURBED * mbt_median(e->aut.ns[0], e->aut.n[0]);
+  if (slow && e->aut.slow) e->aut.hold = AUTO_HOLD;
+  if (s == 0) e->aut.slow = slow && !e->aut.slow;
   e->aut.ns[s][e->aut.kept[s]++ % AUTO_KEEP] = ns;
   if (e->aut.n[s] < AUTO_KEEP) e->aut.n[s]++;
 }
