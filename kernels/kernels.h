@@ -99,6 +99,22 @@ struct mbt_variant {
   int flags;                                     /* MBT_SPLIT_C ... */
 };
 
+/* The tiled pointwise driver's pixel and reduction blocks where a variant sets none. */
+#define MBT_PW_MC 72
+#define MBT_PW_KC 256
+
+/* 1 when variant @p v sends partial sums through its output on @p ic input channels. */
+static inline int mbt_variant_kblocks(const struct mbt_variant *v, int ic) {
+  return (v->flags & MBT_KBLOCKS) && ic > (v->kc > 0 ? v->kc : MBT_PW_KC);
+}
+
+/* The panels [*j0, *j1) of @p np that output-channel part @p cpart of @p cparts computes (the
+ * MBT_SPLIT_C share: as even as whole panels allow). */
+static inline void mbt_cpart_panels(size_t np, int cpart, int cparts, size_t *j0, size_t *j1) {
+  const size_t parts = cparts > 1 ? (size_t)cparts : 1;
+  *j0 = np * (size_t)cpart / parts, *j1 = np * (size_t)(cpart + 1) / parts;
+}
+
 /* Point @p x at what variant @p v needs: its packed weights and block sizes. */
 static inline void mbt_exec_bind(struct mbt_exec *x, const struct mbt_variant *v,
                                  const float *packed) {

@@ -628,8 +628,7 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
 /* 1 when layer @p i's variant sends partial sums through its output (MBT_KBLOCKS with more
  * input channels than its reduction block). */
 static int kblocks(const struct mbt_engine *e, int i) {
-  const struct mbt_variant *v = e->var[i];
-  return (v->flags & MBT_KBLOCKS) && e->model.layers[i].ic > (v->kc > 0 ? v->kc : 256);
+  return mbt_variant_kblocks(e->var[i], e->model.layers[i].ic);
 }
 
 /* Whether group @p len from layer @p i may get backup copies: every one but the stem, whose
@@ -645,7 +644,7 @@ static struct mbt_flow_group flow_group(const struct mbt_engine *e, int i, int l
   const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
   /* a tiled pointwise layer in strips of its pixel block at least: its driver reads the
    * weights once per block of mc pixels, so a smaller item reads them for fewer pixels */
-  const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : 72) : 1;
+  const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : MBT_PW_MC) : 1;
   const int strip = len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : (mc + ks.ow - 1) / ks.ow;
   const int units = len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1;
   return (struct mbt_flow_group){i, len, strip, units, copyable(e, i, len)};
@@ -731,10 +730,10 @@ static int staged_item(struct mbt_engine *e, const struct mbt_flow_item *it, flo
     memcpy(e->xs[last].out + p0 * ldc, stage, rows * pix * ldc * sizeof *stage);
     return 1;
   }
-  const size_t nr = (size_t)e->var[last]->packer->nr, np = (n + nr - 1) / nr;
-  const size_t parts = (size_t)it->cparts, k = (size_t)it->cpart;
-  const size_t nb0 = np * k / parts * nr, nb1_ = np * (k + 1) / parts * nr;
-  const size_t nb1 = nb1_ < n ? nb1_ : n;
+  const size_t nr = (size_t)e->var[last]->packer->nr;
+  size_t j0, j1; /* the panels this part computed, as the driver splits them */
+  mbt_cpart_panels((n + nr - 1) / nr, it->cpart, it->cparts, &j0, &j1);
+  const size_t nb0 = j0 * nr, nb1 = j1 * nr < n ? j1 * nr : n;
   for (size_t p = 0; p < rows * pix; p++)
     memcpy(e->xs[last].out + (p0 + p) * ldc + nb0, stage + p * ldc + nb0,
            (nb1 - nb0) * sizeof *stage);

@@ -28,13 +28,13 @@
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
     const struct mbt_kshape *l = &e->s;                                                        \
     const size_t NR = (size_t)MBT_PW_LANES * NV;                                               \
-    const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : 72;                     \
-    const size_t KC = e->kc > 0 ? (size_t)e->kc : 256;                                         \
+    const size_t MC = e->mc > 0 ? (size_t)(e->mc + MR - 1) / MR * MR : MBT_PW_MC;              \
+    const size_t KC = e->kc > 0 ? (size_t)e->kc : MBT_PW_KC;                                   \
     const size_t K = (size_t)l->ic, N = (size_t)l->oc, lda = K, ldc = e->ldo ? e->ldo : N;     \
     /* this call's share of the NR-column panels (threads may split output channels) */        \
-    const size_t np = (N + NR - 1) / NR, parts = e->cparts > 1 ? (size_t)e->cparts : 1;       \
-    const size_t nb0 = np * (size_t)e->cpart / parts * NR;                                      \
-    const size_t nb1_ = np * (size_t)(e->cpart + 1) / parts * NR, nb1 = nb1_ < N ? nb1_ : N;   \
+    size_t j0, j1;                                                                             \
+    mbt_cpart_panels((N + NR - 1) / NR, e->cpart, e->cparts, &j0, &j1);                        \
+    const size_t nb0 = j0 * NR, nb1 = j1 * NR < N ? j1 * NR : N;                               \
     const size_t p1 = (size_t)r1 * l->ow;                                                      \
     for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
       const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \

@@ -57,9 +57,9 @@ static inline void taps_edge(__m512 acc[MR], const struct mbt_exec *e, int oy, i
 void mbt_f32_conv_minmax_ukernel_12x16__avx512f(const struct mbt_exec *e, int r0, int r1) {
   const struct mbt_kshape *l = &e->s;
   const int k = l->k, s = l->stride, ic = l->ic, W = l->iw;
-  const size_t K = (size_t)k * k * ic, np = (size_t)(l->oc + NR - 1) / NR;
-  const size_t parts = e->cparts > 1 ? (size_t)e->cparts : 1;
-  const size_t j0 = np * (size_t)e->cpart / parts, j1 = np * (size_t)(e->cpart + 1) / parts;
+  const size_t K = (size_t)k * k * ic;
+  size_t j0, j1;
+  mbt_cpart_panels((size_t)(l->oc + NR - 1) / NR, e->cpart, e->cparts, &j0, &j1);
   const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
   size_t off[MBT_CONV_TAPS_MAX]; /* input offset of each (ky, kx, ci) tap from a corner */
   mbt_conv_taps(l, off);

@@ -33,8 +33,9 @@ static inline __m256i tail_mask(int n) {
 void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, int r1) {
   const struct mbt_kshape *l = &e->s;
   const int k = l->k, s = l->stride, ic = l->ic, W = l->iw;
-  const size_t K = kdim(l), np = npanels(l), parts = e->cparts > 1 ? (size_t)e->cparts : 1;
-  const size_t j0 = np * (size_t)e->cpart / parts, j1 = np * (size_t)(e->cpart + 1) / parts;
+  const size_t K = kdim(l);
+  size_t j0, j1;
+  mbt_cpart_panels(npanels(l), e->cpart, e->cparts, &j0, &j1);
   const __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
   size_t off[MBT_CONV_TAPS_MAX]; /* input offset of each (ky, kx, ci) tap from a corner */
   mbt_conv_taps(l, off);
