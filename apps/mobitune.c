@@ -38,7 +38,8 @@ struct opts {
   const char *compare[2]; /* bench: other plans to time beside the plan */
   int ncompare, e2e, cold, cands;
   int cotenant, cotenant_cpu, cotenant_nice; /* bench --cotenant CPU[:NICE] */
-  const char *weights, *image, *labels, *input, *nets, *other_profile, *point;
+  const char *weights, *image, *labels, *input, *nets, *other_profile, *point, *net_file;
+  int describe; /* model --describe */
   int classes, batch, fuse; /* fuse: -1 = the plan's */
   int schedule;             /* enum mbt_schedule */
   const struct mbt_weights *wts; /* loaded from --weights by main */
@@ -53,6 +54,9 @@ static const struct optdef {
     {"json", 0, C_INFO | C_MODEL | C_RUN, "machine-readable JSON output"},
     {"net", 1, C_NET, "v1, v2, v3-large or v3-small (default v1)"},
     {"alpha", 1, C_NET, "width multiplier in (0, 1.5] (default 1.0)"},
+    {"net-file", 1, C_NET, "any network described as data: a network description (README.md, "
+     "'Network descriptions'; 'mobitune model --describe' writes one)"},
+    {"describe", 0, C_MODEL, "print the network's description (JSON, what --net-file reads)"},
     {"res", 1, C_NET, "input resolution in [32, 1024] (default 224)"},
     {"data", 1, C_MODEL | C_ROOF | C_TUNE | C_REPORT | C_RUN | C_BENCH | C_PLAN,
      "directory for profile.json, plan.txt, report.html (default ./mobitune-data)"},
@@ -200,10 +204,10 @@ static const struct field_opt *field_option(const char *name) {
       FLAG("json", json), FLAG("quick", quick), FLAG("show", show), FLAG("redo", redo),
       FLAG("force", force), FLAG("verify", verify), FLAG("strict", strict),
       FLAG("quiet", quiet), FLAG("layers", layers), FLAG("e2e", e2e), FLAG("cold", cold),
-      FLAG("candidates", cands), STR("data", data), STR("plan", plan), STR("profile", profile),
+      FLAG("candidates", cands), FLAG("describe", describe), STR("data", data), STR("plan", plan), STR("profile", profile),
       STR("out", out), STR("variant", variant), STR("weights", weights), STR("image", image),
       STR("input", input), STR("nets", nets), STR("compare-profile", other_profile),
-      STR("labels", labels), STR("point", point),
+      STR("labels", labels), STR("point", point), STR("net-file", net_file),
   };
 #undef FLAG
 #undef STR
@@ -349,6 +353,13 @@ static void model_placement(const struct opts *o, const struct mbt_model *model)
 }
 
 static int cmd_model(const struct opts *o, const struct mbt_model *model) {
+  if (o->describe) {
+    char *d = mbt_model_describe(model);
+    if (!d) return fail(mbt_fail(MBT_ENOMEM, "cannot describe the network"));
+    printf("%s\n", d);
+    free(d);
+    return 0;
+  }
   mbt_model_print(model, stdout, o->json);
   if (!o->json) model_placement(o, model);
   return 0;
@@ -522,8 +533,10 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
   struct mbt_tune_opts to = {o->redo, !o->quiet, 1.0, o->quick ? 3 : 0, path, o->quick,
                              o->threads, o->effort, o->budget, have_prof ? &prof : NULL,
                              o->cold, o->force, 0};
-  printf("tune: MobileNet %s alpha %.3g res %d, %d thread%s, plan %s (%d entries already "
-         "measured)\n", mbt_net_name(model->kind), model->alpha, model->res,
+  char title[64];
+  mbt_model_title(model, title, sizeof title);
+  printf("tune: %s res %d, %d thread%s, plan %s (%d entries already "
+         "measured)\n", title, model->res,
          o->threads > 1 ? o->threads : 1, o->threads > 1 ? "s" : "", path, before);
   fflush(stdout);
   struct sigaction sa, old;
@@ -673,8 +686,8 @@ static int cmd_report(const struct opts *o, const struct mbt_model *model) {
     if (len < sizeof cmdline)
       len += (size_t)snprintf(cmdline + len, sizeof cmdline - len,
                               " mobitune tune --net %s --alpha %g --res %d; mobitune bench --e2e "
-                              "--net %s --alpha %g --res %d;", mbt_net_name(mk->kind), mk->alpha,
-                              mk->res, mbt_net_name(mk->kind), mk->alpha, mk->res);
+                              "--net %s --alpha %g --res %d;", mk->name, mk->alpha,
+                              mk->res, mk->name, mk->alpha, mk->res);
   }
   if (len < sizeof cmdline) snprintf(cmdline + len, sizeof cmdline - len, " mobitune report");
   struct mbt_report_in in = {&p, o->other_profile ? &other : NULL, o->other_profile, &pl,
@@ -786,8 +799,10 @@ static const char *schedule_name(int s) {
 static void run_print(const struct opts *o, mbt_engine_t e, const struct mbt_run_result *r,
                       const double *layer_ms, const char *plan) {
   const struct mbt_model *model = r->model;
-  printf("run: MobileNet %s alpha %.3g res %d, %d classes, %s weights, batch %d, %d thread%s, "
-         "plan %s\n", mbt_net_name(model->kind), model->alpha, model->res, model->classes,
+  char title[64];
+  mbt_model_title(model, title, sizeof title);
+  printf("run: %s res %d, %d classes, %s weights, batch %d, %d thread%s, "
+         "plan %s\n", title, model->res, model->classes,
          o->weights ? o->weights : "seeded random", o->batch, o->threads,
          o->threads == 1 ? "" : "s", plan ? plan : "(default)");
   printf("latency (batch of %d): median %.3f ms, min %.3f ms, p90 %.3f ms over %d runs; "
@@ -893,9 +908,11 @@ static int cmd_run(const struct opts *o, const struct mbt_machine *m,
  * FILE': check a file and describe it. */
 static int cmd_weights(const struct opts *o, const struct mbt_model *model) {
   if (o->wts) {
-    printf("weights %s: MobileNet %s alpha %g res %d, %d classes, normalization mean %.3f %.3f "
+    char title[64];
+    mbt_model_title(model, title, sizeof title);
+    printf("weights %s: %s res %d, %d classes, normalization mean %.3f %.3f "
            "%.3f std %.3f %.3f %.3f, %d tensors, checksum and shapes verified\n", o->weights,
-           mbt_net_name(o->wts->kind), o->wts->alpha, o->wts->res, o->wts->classes,
+           title, o->wts->res, o->wts->classes,
            o->wts->mean[0], o->wts->mean[1], o->wts->mean[2], o->wts->std[0], o->wts->std[1],
            o->wts->std[2], o->wts->ntensors);
     return 0;
@@ -906,8 +923,10 @@ static int cmd_weights(const struct opts *o, const struct mbt_model *model) {
   if (st == MBT_OK) st = mbt_engine_save(e, mbt_imagenet_mean, mbt_imagenet_std, o->out);
   mbt_engine_destroy(e);
   if (st != MBT_OK) return fail(st);
-  printf("weights: wrote the seeded (seed %llu) weights of MobileNet %s alpha %g res %d, %d "
-         "classes to %s\n", o->seed, mbt_net_name(model->kind), model->alpha, model->res,
+  char title[64];
+  mbt_model_title(model, title, sizeof title);
+  printf("weights: wrote the seeded (seed %llu) weights of %s res %d, %d "
+         "classes to %s\n", o->seed, title, model->res,
          model->classes, o->out);
   return 0;
 }
@@ -1073,6 +1092,10 @@ int main(int argc, char **argv) {
   struct mbt_model model;
   struct mbt_weights wts;
   enum mbt_status st;
+  if (o.weights && o.net_file) {
+    fprintf(stderr, "mobitune: --weights and --net-file both give the network: use one\n");
+    return 2;
+  }
   if (o.weights) { /* the network is the file's */
     if ((st = mbt_weights_load(o.weights, &wts)) != MBT_OK) return fail(st);
     if ((st = mbt_weights_model(&wts, &model)) == MBT_OK) st = mbt_weights_check(&wts, &model);
@@ -1082,6 +1105,8 @@ int main(int argc, char **argv) {
       return fail(st);
     }
     o.wts = &wts;
+  } else if (o.net_file) {
+    if ((st = mbt_model_load(o.net_file, &model)) != MBT_OK) return fail(st);
   } else if ((st = mbt_model_build_ex(o.net, o.alpha, o.res, o.classes, &model)) != MBT_OK) {
     return fail(st);
   }

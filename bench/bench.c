@@ -242,8 +242,10 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
                                  const struct mbt_bench_opts *o, json_object *layers,
                                  json_object *cotenant, FILE *out) {
   const int ref_runs = ref_rounds(runs);
-  fprintf(out, "\n# MobileNet %s alpha %.3g res %d, %d thread(s), %d interleaved rounds\n",
-          mbt_net_name(model->kind), model->alpha, model->res, o->threads, runs);
+  char title[64];
+  mbt_model_title(model, title, sizeof title);
+  fprintf(out, "\n# %s res %d, %d thread(s), %d interleaved rounds\n", title, model->res,
+          o->threads, runs);
   const double ref = mbt_median(&t[(nc - 1) * runs], ref_runs);
   const double base = mbt_median(&t[0], runs);
   fprintf(out, "%-28s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
@@ -268,7 +270,7 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
   }
   json_object_object_add(js, "format", json_object_new_string("mobitune-e2e"));
   json_object_object_add(js, "version", json_object_new_int(1));
-  json_object_object_add(js, "net", json_object_new_string(mbt_net_name(model->kind)));
+  json_object_object_add(js, "net", json_object_new_string(model->name));
   json_object_object_add(js, "alpha", json_object_new_double(model->alpha));
   json_object_object_add(js, "res", json_object_new_int(model->res));
   json_object_object_add(js, "threads", json_object_new_int(o->threads));

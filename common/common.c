@@ -2,6 +2,8 @@
 #define _GNU_SOURCE /* getrandom, O_CLOEXEC, O_NOFOLLOW, O_DIRECTORY */
 #include "common/common.h"
 
+#include <json-c/json.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -346,4 +349,31 @@ char *mbt_read_file_max(const char *path, size_t max, size_t *len, enum mbt_stat
 
 char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st) {
   return mbt_read_file_max(path, MBT_READ_MAX, len, st);
+}
+
+json_object *mbt_json_parse(const char *path, const char *text, size_t len, const char *what,
+                            enum mbt_status *st) {
+  *st = MBT_OK;
+  if (strlen(text) != len || len > INT_MAX) {
+    *st = mbt_fail(MBT_EPARSE, "%s: a NUL byte at byte %zu: not %s", path, strlen(text), what);
+    return NULL;
+  }
+  json_tokener *tok = json_tokener_new();
+  json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+  enum json_tokener_error jerr = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
+  size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
+  if (tok) json_tokener_free(tok);
+  if (!o || jerr != json_tokener_success) {
+    if (o) json_object_put(o);
+    *st = mbt_fail(MBT_EPARSE, "%s: not valid JSON (%s)", path, json_tokener_error_desc(jerr));
+    return NULL;
+  }
+  while (end < len && strchr(" \t\r\n", text[end])) end++;
+  if (end < len) {
+    json_object_put(o);
+    *st = mbt_fail(MBT_EPARSE, "%s: text after the JSON value at byte %zu: '%.20s'", path, end,
+                   text + end);
+    return NULL;
+  }
+  return o;
 }

@@ -70,5 +70,10 @@ char *mbt_read_file_max(const char *path, size_t max, size_t *len, enum mbt_stat
 /* mbt_read_file_max with MBT_READ_MAX (256 MiB): plans and profiles. */
 #define MBT_READ_MAX ((size_t)256 << 20)
 char *mbt_read_file(const char *path, size_t *len, enum mbt_status *st);
+/* The JSON of @p text (@p len bytes, NUL-terminated): one value, nothing but white space after
+ * it.  NULL and an error naming @p path otherwise (@p what: what the file should be). */
+struct json_object;
+struct json_object *mbt_json_parse(const char *path, const char *text, size_t len,
+                                   const char *what, enum mbt_status *st);
 
 #endif

@@ -44,8 +44,9 @@ int main(int argc, char **argv) {
   }
   int classes;
   const float *p = mbt_engine_output(e, &classes);
-  printf("%s: MobileNet %s alpha %g, %dx%d, %d classes\ntop-5:", argv[2], mbt_net_name(m->kind),
-         m->alpha, m->res, m->res, classes);
+  char title[64];
+  mbt_model_title(m, title, sizeof title);
+  printf("%s: %s, %dx%d, %d classes\ntop-5:", argv[2], title, m->res, m->res, classes);
   int top[5];
   mbt_topk(p, classes, 5, top);
   for (int k = 0; k < 5 && top[k] >= 0; k++) printf(" %d (%.4f)", top[k], p[top[k]]);

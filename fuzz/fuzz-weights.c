@@ -1,7 +1,8 @@
 /* fuzz/fuzz-weights.c -- libFuzzer harness for the weight-file loader (mbt_weights_load):
  * any input is refused or loaded, never a crash, a sanitizer report or a leak; a file that
  * loads is checked against the network it names (mbt_weights_model, mbt_weights_check), as
- * 'mobitune run --weights' does.  The header's checksum covers the tensor table and the data
+ * 'mobitune run --weights' does.  The header's checksum covers the tensor table, the network
+ * description and the data
  * (net/weights.c); so that mutations get past it, the harness writes the right checksum into
  * any input whose header locates both within the input (as OSS-Fuzz harnesses fix up CRCs). */
 #define _POSIX_C_SOURCE 200809L
@@ -20,11 +21,13 @@ static uint64_t get_le(const unsigned char *p, int bytes) {
 }
 
 /* The format's header: 128 bytes; tensors (u32) at 56, data offset (u64) at 64, data bytes
- * (u64) at 72, checksum (u64) at 80; the table of 96-byte entries starts at byte 128. */
+ * (u64) at 72, checksum (u64) at 80, description bytes (u32, version 2) at 88; the table of
+ * 96-byte entries starts at byte 128, the network description follows it. */
 static void fix_checksum(unsigned char *p, size_t n) {
   if (n < 128) return;
   const uint64_t nt = get_le(p + 56, 4), data = get_le(p + 64, 8), nbytes = get_le(p + 72, 8);
-  const uint64_t table_end = 128 + nt * 96;
+  const uint64_t desc = get_le(p + 8, 4) >= 2 ? get_le(p + 88, 4) : 0;
+  const uint64_t table_end = 128 + nt * 96 + desc;
   if (nt > 4096 || table_end > n || data > n || nbytes > n - data) return;
   uint64_t h = mbt_fnv(0xcbf29ce484222325ull, p + 128, (size_t)(table_end - 128));
   h = mbt_fnv(h, p + data, (size_t)nbytes);

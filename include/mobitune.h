@@ -103,8 +103,16 @@ void mbt_machine_print(const struct mbt_machine *m, FILE *out, int json);
 /** The most layers a network may have (V3-Large has 81). */
 #define MBT_MAX_LAYERS 128
 
-/** The networks: MobileNet V1, V2, V3-Large and V3-Small (torchvision's layer lists). */
-enum mbt_net_kind { MBT_NET_V1 = 1, MBT_NET_V2 = 2, MBT_NET_V3L = 3, MBT_NET_V3S = 4 };
+/** The networks: MobileNet V1, V2, V3-Large and V3-Small (torchvision's layer lists, built from
+ * the width multiplier and resolution), and any other network described as data (a layer list
+ * read from a network description or a weight file: mbt_model_parse). */
+enum mbt_net_kind {
+  MBT_NET_V1 = 1,
+  MBT_NET_V2 = 2,
+  MBT_NET_V3L = 3,
+  MBT_NET_V3S = 4,
+  MBT_NET_CUSTOM = 5
+};
 
 enum mbt_op {
   MBT_OP_CONV = 0,  /**< full KxK convolution (the stem) */
@@ -130,7 +138,8 @@ struct mbt_layer {
   enum mbt_op op;
   int ih, iw, ic;        /**< input height, width, channels */
   int oh, ow, oc;        /**< output */
-  int k, stride, pad;    /**< kernel size, stride, top/left padding (bottom/right implied) */
+  int k, stride, pad;    /**< kernel size, stride, top/left padding */
+  int pad_end;           /**< bottom/right padding: oh = (ih + pad + pad_end - k) / stride + 1 */
   enum mbt_act act;      /**< epilogue after bias */
   int src;               /**< input tensor: -1 = image, else index of the producing layer */
   int res;               /**< tensor added after the epilogue, -2 = none */
@@ -142,9 +151,10 @@ struct mbt_layer {
   int rf;                /**< receptive field of one output pixel, in input pixels */
 };
 
-/** A network: a layer table built from (kind, alpha, resolution). */
+/** A network: a layer table, built from (kind, alpha, resolution) or read from a description. */
 struct mbt_model {
   enum mbt_net_kind kind;
+  char name[32];         /**< "v1" .. "v3-small", or a described network's own name */
   double alpha;
   int res;
   int nlayers;
@@ -169,11 +179,29 @@ const char *mbt_net_name(enum mbt_net_kind k);
 enum mbt_status mbt_net_parse(const char *s, enum mbt_net_kind *k);
 /** Print the per-layer table and totals as text or, when @p json is non-zero, as JSON. */
 void mbt_model_print(const struct mbt_model *m, FILE *out, int json);
+/** The network description of @p m (README.md, "Network descriptions"): one JSON object with
+ * its name, input resolution and layer list (op, output channels, kernel, stride, padding,
+ * activation, input and residual by layer name).  malloc'd; NULL when out of memory. */
+char *mbt_model_describe(const struct mbt_model *m);
+/** Build the network that description @p text (@p len bytes) gives into @p out (kind
+ * MBT_NET_CUSTOM, alpha 1); @p what names it in errors.  Every field is checked: an unknown op
+ * or activation, a layer that reads a later one, shapes that do not chain (a residual or gate of
+ * another shape, a classifier on a map), a kernel, stride or padding out of range, sizes that
+ * would overflow, a layer nobody reads: MBT_EPARSE naming the layer and the field. */
+enum mbt_status mbt_model_parse(const char *text, size_t len, const char *what,
+                                struct mbt_model *out);
+/** Read a network description file (mbt_model_parse). */
+enum mbt_status mbt_model_load(const char *path, struct mbt_model *out);
+/** "MobileNet v2 alpha 0.35" for a built-in network, "network NAME" for a described one. */
+void mbt_model_title(const struct mbt_model *m, char *buf, size_t n);
+/** The name the network goes by in plan keys and file names: its name, and for a described
+ * network "-" and 8 hex digits of its description's hash (two networks of one name differ). */
+void mbt_model_id(const struct mbt_model *m, char *buf, size_t n);
 
 /* ------------------------------------------------------------------ weight files */
 
 /** The weight file format version this build reads and writes (README.md, "Weight files"). */
-#define MBT_WEIGHTS_VERSION 1
+#define MBT_WEIGHTS_VERSION 2
 
 /** One tensor of a weight file: little-endian fp32, row-major in the shape's order. */
 struct mbt_tensor {
@@ -187,6 +215,8 @@ struct mbt_tensor {
 /** A loaded weight file: the network it is for, the input normalization, the tensors. */
 struct mbt_weights {
   enum mbt_net_kind kind;
+  char *desc;            /**< a described network's description (MBT_NET_CUSTOM; else NULL) */
+  size_t desc_len;
   double alpha;
   int res, classes;
   float mean[3], std[3]; /**< per RGB channel, on pixel values scaled to [0, 1] */

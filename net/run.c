@@ -121,8 +121,9 @@ int mbt_engine_uses(mbt_engine_t e, const char *text) {
 }
 
 void mbt_e2e_path(const char *dir, const struct mbt_model *m, int threads, char *buf, size_t n) {
-  snprintf(buf, n, "%s/e2e-%s-%g-%d-t%d.json", dir, mbt_net_name(m->kind), m->alpha, m->res,
-           threads);
+  char id[64];
+  mbt_model_id(m, id, sizeof id);
+  snprintf(buf, n, "%s/e2e-%s-%g-%d-t%d.json", dir, id, m->alpha, m->res, threads);
 }
 
 /* The length of the valid UTF-8 sequence at @p s (1 to 4), 0 when it is not one (overlong
@@ -178,7 +179,9 @@ void mbt_run_print_json(const struct mbt_run_result *r, FILE *out) {
   const struct mbt_model *m = r->model;
   json_object *o = json_object_new_object(), *top = json_object_new_array(),
               *lg = json_object_new_array();
-  add(o, "net", json_object_new_string(mbt_net_name(m->kind)));
+  char id[64];
+  mbt_model_id(m, id, sizeof id);
+  add(o, "net", json_object_new_string(id));
   add(o, "alpha", jnum(m->alpha, "%g"));
   add(o, "res", json_object_new_int(m->res));
   add(o, "classes", json_object_new_int(m->classes));

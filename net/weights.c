@@ -26,6 +26,7 @@
 #define ENTRY_BYTES 96
 #define MAX_TENSORS 4096
 #define MAX_VALUES (UINT64_C(1) << 32) /* per tensor */
+#define MAX_DESC (UINT32_C(16) << 20)   /* bytes of a network description */
 
 /* Little-endian field access (the format is little-endian on every host). */
 static uint32_t get32(const unsigned char *p) {
@@ -59,6 +60,7 @@ static int little_endian(void) {
 void mbt_weights_free(struct mbt_weights *w) {
   if (w->map) munmap(w->map, w->map_len);
   free(w->t);
+  free(w->desc);
   memset(w, 0, sizeof *w);
 }
 
@@ -71,6 +73,7 @@ const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const cha
 /* What the header says of the rest of the file: its tensors and where their values lie. */
 struct layout {
   uint32_t nt;           /* tensors in the table */
+  uint32_t desc;         /* bytes of the network description after the table (version 2) */
   uint64_t data, nbytes; /* the data region: its offset in the file and its size */
 };
 
@@ -82,7 +85,7 @@ static enum mbt_status parse_network(const char *path, const unsigned char *p,
   const uint64_t ab = get64(p + 16);
   memcpy(&alpha, &ab, 8);
   const uint32_t res = get32(p + 24), classes = get32(p + 28);
-  if (kind < MBT_NET_V1 || kind > MBT_NET_V3S)
+  if (kind < MBT_NET_V1 || kind > MBT_NET_CUSTOM)
     return mbt_fail(MBT_EPARSE, "%s: field 'network': unknown kind %u", path, kind);
   if (!(alpha > 0 && alpha <= 1.5))
     return mbt_fail(MBT_EPARSE, "%s: field 'alpha': %g is outside (0, 1.5]", path, alpha);
@@ -104,18 +107,22 @@ static enum mbt_status parse_network(const char *path, const unsigned char *p,
 /* Check where the header puts the tensor table and the data of a file of @p len bytes, and the
  * checksum over both, into @p lo. */
 static enum mbt_status parse_layout(const char *path, const unsigned char *p, size_t len,
-                                    struct layout *lo) {
-  const uint32_t nt = get32(p + 56), table = get32(p + 60);
+                                    uint32_t version, struct layout *lo) {
+  const uint32_t nt = get32(p + 56), table = get32(p + 60), kind = get32(p + 12);
+  const uint32_t desc = version >= 2 ? get32(p + 88) : 0;
   const uint64_t data = get64(p + 64), nbytes = get64(p + 72), sum = get64(p + 80);
   if (nt == 0 || nt > MAX_TENSORS)
     return mbt_fail(MBT_EPARSE, "%s: field 'tensors': %u is outside [1, %d]", path, nt, MAX_TENSORS);
   if (table != HEADER_BYTES)
     return mbt_fail(MBT_EPARSE, "%s: field 'table offset': %u, expected %d", path, table,
                     HEADER_BYTES);
-  const uint64_t table_end = (uint64_t)HEADER_BYTES + (uint64_t)nt * ENTRY_BYTES;
+  if ((kind == MBT_NET_CUSTOM) != (desc > 0) || desc > MAX_DESC)
+    return mbt_fail(MBT_EPARSE, "%s: field 'description bytes': %u (a described network has 1 to "
+                    "%u bytes of description, a built-in one none)", path, desc, MAX_DESC);
+  const uint64_t table_end = (uint64_t)HEADER_BYTES + (uint64_t)nt * ENTRY_BYTES + desc;
   if (data < table_end || data % 64 != 0 || data > len)
     return mbt_fail(MBT_EPARSE, "%s: field 'data offset': %llu is not a 64-byte boundary after "
-                    "the tensor table within the file (%zu bytes; truncated?)", path,
+                    "the tensor table and description within the file (%zu bytes; truncated?)", path,
                     (unsigned long long)data, len);
   if (nbytes > len - data)
     return mbt_fail(MBT_EPARSE, "%s: field 'data bytes': %llu bytes of data do not fit in the "
@@ -130,7 +137,7 @@ static enum mbt_status parse_layout(const char *path, const unsigned char *p, si
   if (h != sum)
     return mbt_fail(MBT_EPARSE, "%s: checksum mismatch (file says %016llx, contents give %016llx): "
                     "the file is damaged", path, (unsigned long long)sum, (unsigned long long)h);
-  lo->nt = nt, lo->data = data, lo->nbytes = nbytes;
+  lo->nt = nt, lo->desc = desc, lo->data = data, lo->nbytes = nbytes;
   return MBT_OK;
 }
 
@@ -188,13 +195,20 @@ static enum mbt_status parse(const char *path, const unsigned char *p, size_t le
   if (memcmp(p, MAGIC, 8) != 0)
     return mbt_fail(MBT_EPARSE, "%s: not a mobitune weight file (bad magic)", path);
   const uint32_t version = get32(p + 8);
-  if (version != MBT_WEIGHTS_VERSION)
-    return mbt_fail(MBT_EPARSE, "%s: weight file version %u, this build reads version %d", path,
-                    version, MBT_WEIGHTS_VERSION);
+  if (version < 1 || version > MBT_WEIGHTS_VERSION)
+    return mbt_fail(MBT_EPARSE, "%s: weight file version %u, this build reads versions 1 to %d",
+                    path, version, MBT_WEIGHTS_VERSION);
   struct layout lo = {0};
   enum mbt_status st = parse_network(path, p, w);
-  if (st == MBT_OK) st = parse_layout(path, p, len, &lo);
+  if (st == MBT_OK) st = parse_layout(path, p, len, version, &lo);
   if (st != MBT_OK) return st;
+  if (lo.desc) { /* a NUL-terminated copy for the JSON parser */
+    if (!(w->desc = malloc((size_t)lo.desc + 1)))
+      return mbt_fail(MBT_ENOMEM, "cannot allocate the network description");
+    memcpy(w->desc, p + HEADER_BYTES + (size_t)lo.nt * ENTRY_BYTES, lo.desc);
+    w->desc[lo.desc] = 0;
+    w->desc_len = lo.desc;
+  }
   if (!(w->t = calloc(lo.nt, sizeof *w->t)))
     return mbt_fail(MBT_ENOMEM, "cannot allocate the tensor table");
   w->ntensors = (int)lo.nt;
@@ -242,7 +256,15 @@ enum mbt_status mbt_weights_load(const char *path, struct mbt_weights *w) {
 }
 
 enum mbt_status mbt_weights_model(const struct mbt_weights *w, struct mbt_model *m) {
-  return mbt_model_build_ex(w->kind, w->alpha, w->res, w->classes, m);
+  if (w->kind != MBT_NET_CUSTOM) return mbt_model_build_ex(w->kind, w->alpha, w->res, w->classes, m);
+  enum mbt_status st = mbt_model_parse(w->desc, w->desc_len, "the weight file's network", m);
+  if (st == MBT_OK && (m->res != w->res || m->classes != w->classes)) {
+    st = mbt_fail(MBT_EPARSE, "the weight file's network description has a %d x %d input and %d "
+                  "classes; its header says %d and %d", m->res, m->res, m->classes, w->res,
+                  w->classes);
+    mbt_model_free(m);
+  }
+  return st;
 }
 
 /* The shape layer @p l's weight tensor must have: conv [k, k, ic, oc], depthwise [k, k, c],
@@ -301,9 +323,22 @@ enum mbt_status mbt_weights_write(const struct mbt_model *m, const float *const 
     nbytes += (mbt_layer_weight_count(&m->layers[i]) * 4 + 63) / 64 * 64;
     nbytes += ((size_t)m->layers[i].oc * 4 + 63) / 64 * 64;
   }
-  const size_t data = ((size_t)HEADER_BYTES + (size_t)nt * ENTRY_BYTES + 63) / 64 * 64;
+  char *desc = m->kind == MBT_NET_CUSTOM ? mbt_model_describe(m) : NULL;
+  const size_t dlen = desc ? strlen(desc) : 0;
+  if (m->kind == MBT_NET_CUSTOM && (!desc || dlen > MAX_DESC)) {
+    free(desc);
+    return mbt_fail(MBT_ENOMEM, "cannot write the network description");
+  }
+  const size_t table_end = (size_t)HEADER_BYTES + (size_t)nt * ENTRY_BYTES;
+  const size_t data = (table_end + dlen + 63) / 64 * 64;
   unsigned char *buf = calloc(1, data + nbytes);
-  if (!buf) return mbt_fail(MBT_ENOMEM, "cannot allocate the weight file");
+  if (!buf) {
+    free(desc);
+    return mbt_fail(MBT_ENOMEM, "cannot allocate the weight file");
+  }
+  if (dlen) memcpy(buf + table_end, desc, dlen);
+  free(desc);
+  put32(buf + 88, (uint32_t)dlen);
   memcpy(buf, MAGIC, 8);
   put32(buf + 8, MBT_WEIGHTS_VERSION);
   put32(buf + 12, (uint32_t)m->kind);
@@ -337,7 +372,7 @@ enum mbt_status mbt_weights_write(const struct mbt_model *m, const float *const 
       off += (cnt * 4 + 63) / 64 * 64;
     }
   }
-  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, buf + HEADER_BYTES, (size_t)nt * ENTRY_BYTES);
+  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, buf + HEADER_BYTES, table_end + dlen - HEADER_BYTES);
   put64(buf + 80, mbt_fnv(h, buf + data, nbytes));
   const enum mbt_status st = mbt_write_atomic(path, (const char *)buf, data + nbytes);
   free(buf);

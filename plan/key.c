@@ -76,11 +76,6 @@ static const struct form forms[] = {
 /* clang-format on */
 #define NFORMS (sizeof forms / sizeof forms[0])
 
-const char *mbt_act_name(enum mbt_act a) {
-  static const char *const names[] = {"linear", "relu6", "hswish", "relu", "hsigmoid"};
-  return (unsigned)a < 5 ? names[a] : "?";
-}
-
 static const struct form *form_of(const struct mbt_problem *p) {
   for (size_t k = 0; k < NFORMS; k++)
     if (forms[k].kind == p->kind && (p->kind != MBT_PROBLEM_LAYER || forms[k].op == p->op))
@@ -98,6 +93,7 @@ static void keep(const struct mbt_problem *all, struct mbt_problem *p) {
   p->threads = all->threads > 1 ? all->threads : 1;
   for (int j = 0; j < MAXF && f->f[j].name; j++) {
     const size_t sz = f->f[j].type == F_ACTS ? sizeof p->act
+                      : f->f[j].type == F_NET  ? sizeof p->net
                       : f->f[j].type == F_REAL ? sizeof(double) : sizeof(int);
     memcpy((char *)p + f->f[j].off, (const char *)all + f->f[j].off, sz);
   }
@@ -133,7 +129,8 @@ void mbt_problem_net(const struct mbt_model *m, int threads, struct mbt_problem 
   struct mbt_problem all;
   memset(&all, 0, sizeof all);
   all.kind = MBT_PROBLEM_NET, all.threads = threads;
-  all.net = m->kind, all.alpha = m->alpha, all.res = m->res;
+  mbt_model_id(m, all.net, sizeof all.net);
+  all.alpha = m->alpha, all.res = m->res;
   keep(&all, p);
 }
 
@@ -148,7 +145,7 @@ static void field_text(const struct mbt_problem *p, const struct field *f, char 
       snprintf(buf, n, "%s,%s,%s", mbt_act_name(p->act[0]), mbt_act_name(p->act[1]),
                mbt_act_name(p->act[2]));
       break;
-    case F_NET: snprintf(buf, n, "%s", mbt_net_name((enum mbt_net_kind)v)); break;
+    case F_NET: snprintf(buf, n, "%s", p->net); break;
     case F_REAL: snprintf(buf, n, "%g", p->alpha); break;
     default: snprintf(buf, n, "%d", v); break;
   }
@@ -201,10 +198,19 @@ static int field_parse(const struct field *f, char *v, struct mbt_problem *p) {
         if (!a || !act_parse(a, &p->act[j])) return 0;
       return a == NULL;
     }
-    case F_NET:
-      for (int j = MBT_NET_V1; j <= MBT_NET_V3S; j++)
-        if (!strcmp(v, mbt_net_name((enum mbt_net_kind)j))) p->net = (enum mbt_net_kind)j;
-      return p->net != 0;
+    case F_NET: { /* what mbt_model_id writes: a built-in name, or NAME-XXXXXXXX (8 hex) */
+      const size_t n = strlen(v);
+      int ok = 0;
+      for (int j = MBT_NET_V1; j <= MBT_NET_V3S; j++) ok |= !strcmp(v, mbt_net_name((enum mbt_net_kind)j));
+      if (!ok && n > 9 && n < sizeof p->net && v[n - 9] == '-') {
+        ok = 1;
+        for (size_t c = 0; c < n; c++)
+          ok &= c >= n - 8 ? isxdigit((unsigned char)v[c]) && !isupper((unsigned char)v[c])
+                           : isalnum((unsigned char)v[c]) || strchr("._-", v[c]) != NULL;
+      }
+      if (ok) snprintf(p->net, sizeof p->net, "%s", v);
+      return ok;
+    }
     case F_REAL: {
       char *end = NULL;
       p->alpha = strtod(v, &end);

@@ -27,7 +27,7 @@ struct mbt_problem {
   int k, stride;           /* the kernel of the (depthwise) layer */
   enum mbt_act act[3];     /* the activations of the layers, in order */
   int residual;            /* 1: the last layer adds a residual */
-  enum mbt_net_kind net;   /* NET: the network, its width multiplier and input resolution */
+  char net[48];            /* NET: the network (mbt_model_id), width multiplier, resolution */
   double alpha;
   int res;
   int threads;             /* the thread count it is tuned at (1: a key without " t=N") */

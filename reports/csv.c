@@ -40,7 +40,7 @@ static void row_csv(FILE *csv, const struct section *sc, int i, const char *warn
   if (r->fix.x > 0) snprintf(xfix, sizeof xfix, "%.3f", r->fix.x);
   if (f->att_state < 2) snprintf(att, sizeof att, "%.4f", f->att_state ? 1.0 : f->att);
   fprintf(csv, "%s,%.3g,%d,%d,\"%s\",%s,%d,%d,%d,%d,%d,%d,%d,%.0f,%.0f,%.0f,%.4f,%.4f,%s,%s,"
-          "%s,%s,%s,%.3f,%.4f,%.3f,%s,%.3f,%s,%.4f,%d,%s,%s,%s,%s,%s\n", mbt_net_name(m->kind),
+          "%s,%s,%s,%.3f,%.4f,%.3f,%s,%.3f,%s,%.4f,%d,%s,%s,%s,%s,%s\n", m->name,
           m->alpha, m->res, i, l->name, mbt_op_name(l->op), l->ih, l->iw, l->ic, l->oh, l->ow,
           l->oc, l->stride, l->macs, l->params, l->bytes, pc->intensity, r->counter_i, f->alone,
           p->levels[pc->level].name, f->innet, p->levels[pc->net_level].name, var, r->ns / 1e3,

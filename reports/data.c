@@ -111,8 +111,10 @@ static void groups_of(json_object *js, const struct mbt_model *m, struct saved *
 static int matches(json_object *js, const struct mbt_model *m, int threads, struct saved *s) {
   json_object *fmt = field(js, "format", json_type_string), *net = field(js, "net", json_type_string);
   json_object *mach = field(js, "machine", json_type_object);
+  char id[64];
+  mbt_model_id(m, id, sizeof id);
   if (!fmt || strcmp(json_object_get_string(fmt), "mobitune-report-data") ||
-      get_int(js, "version") < 1 || !net || strcmp(json_object_get_string(net), mbt_net_name(m->kind)) ||
+      get_int(js, "version") < 1 || !net || strcmp(json_object_get_string(net), id) ||
       fabs(get_double(js, "alpha") - m->alpha) > 1e-9 || get_int(js, "res") != m->res ||
       get_int(js, "classes") != m->classes || get_int(js, "threads") != threads || !mach ||
       !layers_of(js, m, s))

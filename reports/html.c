@@ -69,7 +69,8 @@ static void published(const struct mbt_model *m, double *macs, double *params) {
     case MBT_NET_V1: *macs = 569, *params = 4.2; break;
     case MBT_NET_V2: *macs = 300, *params = 3.4; break;
     case MBT_NET_V3L: *macs = 219, *params = 5.4; break;
-    default: *macs = 56, *params = 2.5; break;
+    case MBT_NET_V3S: *macs = 56, *params = 2.5; break;
+    default: break; /* a described network: no published figures */
   }
 }
 
@@ -78,8 +79,10 @@ void mbt_report_html_roofline(struct buf *b, const struct section *sc) {
   const struct mbt_profile *p = sc->p;
   char tn[32];
   mbt_report_threads_name(sc->threads, tn, sizeof tn);
-  put(b, "<h2 id='net%s'>MobileNet %s, alpha %.3g, %dx%d, %d classes, %s</h2>\n", sc->id,
-      mbt_net_name(m->kind), m->alpha, m->res, m->res, m->classes, tn);
+  char title[64];
+  mbt_model_title(m, title, sizeof title);
+  put(b, "<h2 id='net%s'>%s, %dx%d, %d classes, %s</h2>\n", sc->id, title, m->res, m->res,
+      m->classes, tn);
   put(b, "<h3>Roofline</h3>\n<p>Compute roofs: every instruction set's FMA (or multiply-add) "
          "ceiling, 1 thread solid, all threads dashed.  Bandwidth roofs: each memory level's "
          "read bandwidth at %s, with its ridge point.  Points: each layer at its analytic "
@@ -240,8 +243,11 @@ static void summary_e2e(struct buf *b, const struct section *sc) {
   char tn[32];
   mbt_report_threads_name(sc->threads, tn, sizeof tn);
   if (!s->e.have) {
-    put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --net %s --alpha "
-           "%g --res %d", mbt_net_name(m->kind), m->alpha, m->res);
+    if (m->kind == MBT_NET_CUSTOM)
+      put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --weights FILE");
+    else
+      put(b, "<li>end to end: no saved results (run <code>mobitune bench --e2e --net %s --alpha "
+             "%g --res %d", m->name, m->alpha, m->res);
     if (sc->threads > 1) put(b, " --threads %d", sc->threads);
     put(b, "</code>, then the report again)</li>\n");
     return;
@@ -401,8 +407,9 @@ void mbt_report_html_head(struct buf *b, const struct mbt_report_in *in) {
   for (int k = 0; k < in->nmodels; k++) {
     int th[16];
     const int nt = mbt_report_threads(&in->models[k], in->pl, th, 16);
-    put(b, "%s<a href='#net%d'>MobileNet %s %.3g/%d</a>", k ? " &middot; " : "", k,
-        mbt_net_name(in->models[k].kind), in->models[k].alpha, in->models[k].res);
+    char title[64];
+    mbt_model_title(&in->models[k], title, sizeof title);
+    put(b, "%s<a href='#net%d'>%s/%d</a>", k ? " &middot; " : "", k, title, in->models[k].res);
     for (int t = 1; t < nt; t++) put(b, " <a href='#net%dt%d'>(%d threads)</a>", k, th[t], th[t]);
   }
   if (in->other) put(b, " &middot; <a href='#compare'>profiles side by side</a>");

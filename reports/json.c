@@ -57,7 +57,9 @@ void mbt_report_json_layers(json_object *jn, const struct section *sc) {
 
 void mbt_report_json_head(json_object *jn, const struct section *sc) {
   const struct mbt_model *m = sc->m;
-  json_object_object_add(jn, "net", json_object_new_string(mbt_net_name(m->kind)));
+  char id[64];
+  mbt_model_id(m, id, sizeof id);
+  json_object_object_add(jn, "net", json_object_new_string(id));
   json_object_object_add(jn, "alpha", json_object_new_double(m->alpha));
   json_object_object_add(jn, "res", json_object_new_int(m->res));
   json_object_object_add(jn, "threads", json_object_new_int(sc->threads));

@@ -130,8 +130,11 @@ void mbt_report_section_fill(struct section *sc, const char *e2e_file) {
   const struct mbt_model *m = sc->m;
   char key[128];
   memset(s, 0, sizeof *s);
-  snprintf(sc->title, sizeof sc->title, "MobileNet %s %.3g/%d, %d thread%s", mbt_net_name(m->kind),
-           m->alpha, m->res, sc->threads, sc->threads > 1 ? "s" : "");
+  char title[64];
+  if (m->kind == MBT_NET_CUSTOM) mbt_model_title(m, title, sizeof title);
+  else snprintf(title, sizeof title, "MobileNet %s %.3g", m->name, m->alpha);
+  snprintf(sc->title, sizeof sc->title, "%s/%d, %d thread%s", title, m->res, sc->threads,
+           sc->threads > 1 ? "s" : "");
   mbt_check_key(m, sc->threads, key, sizeof key);
   sc->ck = sc->pl ? mbt_plan_check(sc->pl, key) : NULL;
   e2e_load(e2e_file, &s->e);

@@ -326,41 +326,13 @@ static void load_curves(struct reader *r, json_object *o, struct mbt_profile *p)
   p->ncurves = r->st == MBT_OK ? (int)n : 0;
 }
 
-/* The JSON of @p text (@p len bytes): one value, nothing but white space after it. */
-static json_object *parse_json(const char *path, const char *text, size_t len,
-                               enum mbt_status *st) {
-  *st = MBT_OK;
-  if (strlen(text) != len || len > INT_MAX) {
-    *st = mbt_fail(MBT_EPARSE, "%s: a NUL byte at byte %zu: not a profile", path, strlen(text));
-    return NULL;
-  }
-  json_tokener *tok = json_tokener_new();
-  json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-  enum json_tokener_error jerr = tok ? json_tokener_get_error(tok) : json_tokener_error_depth;
-  size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
-  if (tok) json_tokener_free(tok);
-  if (!o || jerr != json_tokener_success) {
-    if (o) json_object_put(o);
-    *st = mbt_fail(MBT_EPARSE, "%s: not valid JSON (%s)", path, json_tokener_error_desc(jerr));
-    return NULL;
-  }
-  while (end < len && strchr(" \t\r\n", text[end])) end++;
-  if (end < len) {
-    json_object_put(o);
-    *st = mbt_fail(MBT_EPARSE, "%s: text after the JSON value at byte %zu: '%.20s'", path, end,
-                   text + end);
-    return NULL;
-  }
-  return o;
-}
-
 enum mbt_status mbt_profile_load(const char *path, struct mbt_profile *p) {
   memset(p, 0, sizeof *p);
   enum mbt_status st;
   size_t len = 0;
   char *text = mbt_read_file(path, &len, &st);
   if (!text) return st;
-  json_object *o = parse_json(path, text, len, &st);
+  json_object *o = mbt_json_parse(path, text, len, "a profile", &st);
   free(text);
   if (!o) return st;
   struct reader r = {path, MBT_OK};

@@ -42,6 +42,20 @@ fails_with "roofline --point with an unknown kernel" 2 "is not KERNEL:BYTES" $M 
 fails_with "roofline --point with no size" 2 "is not KERNEL:BYTES" $M roofline --point read:
 fails_with "roofline --point too small" 1 "outside \\[1024," $M roofline --point copy:100 --threads 1
 fails_with "roofline --point beyond half the memory" 1 "at most half the memory" $M roofline --point read:1e15 --threads 1
+# Networks as data: a description written by model --describe, edited (TensorFlow padding) and
+# read back by every command; bad descriptions are refused naming the field.
+ok "model --describe writes a description that --net-file reads back as the same network" sh -c \
+  "$M model --net v2 --alpha 0.35 --res 64 --describe > '$T/v2.json' && $M model --net-file '$T/v2.json' --json > '$T/v2d.out' && $M model --net v2 --alpha 0.35 --res 64 --json > '$T/v2b.out' && python3 -c 'import json,sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); assert a[\"layers\"] == b[\"layers\"] and a[\"macs\"] == b[\"macs\"]' '$T/v2d.out' '$T/v2b.out'"
+sed 's/"stride":2,"pad":\[1,1\]/"stride":2,"pad":[0,1]/g' "$T/v2.json" > "$T/v2tf.json"
+ok "a described network with TensorFlow padding runs, 2 threads included" sh -c \
+  "$M run --net-file '$T/v2tf.json' --runs 2 --data '$T/none' && $M run --net-file '$T/v2tf.json' --runs 2 --threads 2 --data '$T/none' --verify"
+ok "and tunes (quick)" $M tune --net-file "$T/v2tf.json" --quick --quiet --data "$T/dtf"
+ok "the plan's whole-network check goes by the network's name and hash" grep -q "^check net v2-[0-9a-f]\{8\} alpha=1 res=64 " "$T/dtf/plan.txt"
+printf '{"format":"mobitune-net","version":1,"name":"x","res":64,"layers":[{"name":"a","op":"conv","out":8,"k":3},{"name":"f","op":"fc","out":3}]}' > "$T/badnet.json"
+fails_with "a description with a classifier on a map is refused, naming the layer" 1 "layer f: a fully connected layer reads a 64x64 map" \
+  $M model --net-file "$T/badnet.json"
+fails_with "a missing description file" 1 "not found" $M model --net-file "$T/nonexistent.json"
+fails_with "--weights and --net-file together" 2 "use one" $M run --net-file "$T/v2.json" --weights "$T/x.mbtw"
 ok "model places every layer on the saved profile" sh -c "$M model --data '$D' | grep -q '^dw1 .*-bound at ' && $M model --data '$D' | grep -q 'layers memory-bound in the network'"
 ok "model without a profile says how to get one" sh -c "$M model --data '$T/none' | grep -q 'no machine profile'"
 fails_with "run --strict without a plan" 1 "no plan at" $M run --net v1 --res 64 --runs 1 --strict --data "$D"

@@ -21,12 +21,12 @@ trap 'rm -rf "$T"' EXIT
 B=${MBT_FUZZ_DIR:?}
 S=${srcdir:-.}/fuzz
 SMOKE=${FUZZ_SMOKE_TIME:-10}
-if [ ! -d "$B/corpus/plan" ] || [ ! -d "$B/corpus/image" ]; then
+if [ ! -d "$B/corpus/plan" ] || [ ! -d "$B/corpus/netdesc" ]; then
   ok "the seed corpora are made by mobitune (scripts/make-fuzz-corpus)" \
     sh "${srcdir:-.}/scripts/make-fuzz-corpus" "$B/corpus"
 fi
 mkdir -p "$B/crashes"
-for t in plan plan-roundtrip profile weights image; do
+for t in plan plan-roundtrip profile weights image netdesc; do
   case $t in plan|plan-roundtrip) c=plan dict="-dict=$S/plan.dict" ;; *) c=$t dict="" ;; esac
   ok "fuzz-$t is built" test -x "$B/fuzz-$t"
   ok "fuzz-$t: every reproducer in fuzz/regress/$t is refused or loaded, without a crash" \

@@ -1,6 +1,8 @@
 /* tests/test-model.c -- the layer tables against the published figures and the formulas of
  * MODEL.md, recomputed here independently from each layer's shape. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "include/mobitune.h"
@@ -9,7 +11,141 @@
 /* |got - want| within the published figure's rounding (half a unit of its last digit). */
 static int near(double got, double want, double half_unit) { return fabs(got - want) <= half_unit; }
 
+/* 1 when the layers of @p a and @p b agree in every field the engine and the model use. */
+static int same_layers(const struct mbt_model *a, const struct mbt_model *b, char *why, size_t n) {
+  if (a->nlayers != b->nlayers || a->res != b->res || a->classes != b->classes) {
+    snprintf(why, n, "%d layers, res %d, %d classes against %d, %d, %d", a->nlayers, a->res,
+             a->classes, b->nlayers, b->res, b->classes);
+    return 0;
+  }
+  for (int i = 0; i < a->nlayers; i++) {
+    const struct mbt_layer *x = &a->layers[i], *y = &b->layers[i];
+    if (strcmp(x->name, y->name) || x->op != y->op || x->ih != y->ih || x->iw != y->iw ||
+        x->ic != y->ic || x->oh != y->oh || x->ow != y->ow || x->oc != y->oc || x->k != y->k ||
+        x->stride != y->stride || x->pad != y->pad || x->pad_end != y->pad_end ||
+        x->act != y->act || x->src != y->src || x->res != y->res || x->macs != y->macs ||
+        x->params != y->params || x->bias != y->bias || x->bytes != y->bytes || x->rf != y->rf) {
+      snprintf(why, n, "layer %d (%s) differs", i, x->name);
+      return 0;
+    }
+  }
+  snprintf(why, n, "%d layers the same", a->nlayers);
+  return a->macs == b->macs && a->params == b->params && a->bytes == b->bytes;
+}
+
+/* Networks as data: the built-in networks' descriptions give them back exactly; a hand-written
+ * network with TensorFlow padding gets its shapes; every malformed description is refused
+ * naming the layer and the field. */
+static void descriptions(void) {
+  static const struct {
+    enum mbt_net_kind k;
+    double alpha;
+    int res;
+  } nets[] = {{MBT_NET_V1, 1.0, 224}, {MBT_NET_V1, 0.25, 97}, {MBT_NET_V2, 0.35, 96},
+              {MBT_NET_V2, 1.4, 224}, {MBT_NET_V3L, 1.0, 224}, {MBT_NET_V3S, 0.75, 161}};
+  for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
+    struct mbt_model a, b;
+    char why[96] = "";
+    mbt_model_build(nets[i].k, nets[i].alpha, nets[i].res, &a);
+    char *d = mbt_model_describe(&a);
+    const enum mbt_status st = d ? mbt_model_parse(d, strlen(d), "test", &b) : MBT_ENOMEM;
+    ok(st == MBT_OK && same_layers(&a, &b, why, sizeof why) && b.kind == MBT_NET_CUSTOM &&
+       !strcmp(b.name, a.name),
+       "%s %.2f/%d: its description gives the same network back (%s)", a.name, nets[i].alpha,
+       nets[i].res, st == MBT_OK ? why : mbt_last_error());
+    if (st == MBT_OK) {
+      char ia[64], ib[64];
+      mbt_model_id(&a, ia, sizeof ia);
+      mbt_model_id(&b, ib, sizeof ib);
+      ok(!strcmp(ia, a.name) && strlen(ib) == strlen(a.name) + 9 && !strncmp(ib, a.name, strlen(a.name)),
+         "%s: a built-in network's id is its name (%s), a described one's adds its hash (%s)",
+         a.name, ia, ib);
+      mbt_model_free(&b);
+    }
+    free(d);
+    mbt_model_free(&a);
+  }
+  /* TensorFlow's SAME on an even map: 0 before, 1 after; VALID: none */
+  static const char tf[] =
+      "{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"tf\",\"res\":96,\"layers\":["
+      "{\"name\":\"stem\",\"op\":\"conv\",\"out\":8,\"k\":3,\"stride\":2,\"pad\":[0,1],\"act\":\"relu6\"},"
+      "{\"name\":\"dw\",\"op\":\"dwconv\",\"k\":5,\"stride\":2,\"pad\":[1,2]},"
+      "{\"name\":\"valid\",\"op\":\"dwconv\",\"k\":3,\"pad\":[0,0]},"
+      "{\"name\":\"pw\",\"op\":\"pwconv\",\"out\":8,\"act\":\"relu\"},"
+      "{\"name\":\"pw2\",\"op\":\"pwconv\",\"out\":8,\"res\":\"valid\"},"
+      "{\"name\":\"pool\",\"op\":\"gavgpool\"},"
+      "{\"name\":\"fc\",\"op\":\"fc\",\"out\":5}]}";
+  struct mbt_model t;
+  enum mbt_status st = mbt_model_parse(tf, strlen(tf), "tf", &t);
+  ok(st == MBT_OK && t.layers[0].oh == 48 && t.layers[0].pad == 0 && t.layers[0].pad_end == 1 &&
+     t.layers[1].oh == 24 && t.layers[2].oh == 22 && t.layers[4].res == 2 && t.classes == 5 &&
+     t.layers[1].rf == 3 + 4 * 2 && t.layers[0].macs == 48.0 * 48 * 8 * 27,
+     "TensorFlow padding: 96 -> 48 (3x3 s2, pads 0 and 1) -> 24 (5x5 s2, pads 1 and 2) -> 22 "
+     "(3x3 valid) (%s)", st == MBT_OK ? "parsed" : mbt_last_error());
+  if (st == MBT_OK) mbt_model_free(&t);
+  /* malformed descriptions: each replaces one part of a good one */
+  static const struct {
+    const char *layers, *want;
+  } bad[] = {
+      {"{\"name\":\"a\",\"op\":\"conv3\",\"out\":8,\"k\":3}", "field 'op'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3,\"act\":\"gelu\"}", "field 'act'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":0,\"k\":3}", "field 'out'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":16}", "field 'k'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3,\"stride\":3}", "'stride' 1 or 2"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3,\"pad\":[3,0]}", "field 'pad'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3,\"pad\":[1]}", "field 'pad'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3,\"size\":3}", "unknown field 'size'"},
+      {"{\"name\":\"a b\",\"op\":\"conv\",\"out\":8,\"k\":3}", "field 'name'"},
+      {"{\"name\":\"image\",\"op\":\"conv\",\"out\":8,\"k\":3}", "field 'name'"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3},{\"name\":\"a\",\"op\":\"dwconv\",\"k\":3}", "used twice"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3,\"src\":\"fc\"}", "field 'src'"},
+      {"{\"name\":\"a\",\"op\":\"dwconv\",\"k\":3,\"out\":8}", "field 'out'"},
+      {"{\"name\":\"a\",\"op\":\"pwconv\",\"out\":8,\"res\":\"image\"}", "output shape"},
+      {"{\"name\":\"a\",\"op\":\"dwconv\",\"k\":3,\"res\":\"image\"}", "only a pwconv layer"},
+      {"{\"name\":\"a\",\"op\":\"fc\",\"out\":8}", "reads a 64x64 map"},
+      {"{\"name\":\"a\",\"op\":\"scale\"}", "needs its gate"},
+      {"{\"name\":\"a\",\"op\":\"gavgpool\",\"act\":\"relu\"}", "no activation"},
+      {"{\"name\":\"a\",\"op\":\"gavgpool\",\"k\":3}", "for conv and dwconv layers only"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3},{\"name\":\"b\",\"op\":\"conv\",\"out\":8,\"k\":3,\"src\":\"image\"}", "layer a: no later layer reads"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":15,\"stride\":2,\"pad\":[0,0]},{\"name\":\"b\",\"op\":\"dwconv\",\"k\":15,\"pad\":[0,0]},{\"name\":\"c\",\"op\":\"dwconv\",\"k\":15,\"pad\":[0,0]}", "does not fit"},
+      {"{\"name\":\"a\",\"op\":\"conv\",\"out\":65536,\"k\":1},{\"name\":\"b\",\"op\":\"pwconv\",\"out\":65536}", "too many"},
+      {"7", "layer 0 is not an object"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, "{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"x\","
+             "\"res\":64,\"layers\":[%s,{\"name\":\"pool\",\"op\":\"gavgpool\"},"
+             "{\"name\":\"fc\",\"op\":\"fc\",\"out\":4}]}", bad[i].layers);
+    struct mbt_model x;
+    st = mbt_model_parse(text, strlen(text), "bad.json", &x);
+    ok(st == MBT_EPARSE && strstr(mbt_last_error(), bad[i].want) && x.layers == NULL,
+       "refused, naming '%s': %s", bad[i].want, mbt_last_error());
+    if (st == MBT_OK) mbt_model_free(&x);
+  }
+  static const struct {
+    const char *text, *want;
+  } whole[] = {
+      {"{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"x\",\"res\":64,\"layers\":[", "not valid JSON"},
+      {"{\"format\":\"mobitune-plan\",\"version\":1}", "not a network description"},
+      {"{\"format\":\"mobitune-net\",\"version\":2}", "field 'version'"},
+      {"{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"x\",\"res\":16,\"layers\":[]}", "field 'res'"},
+      {"{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"x\",\"res\":64,\"layers\":[]}", "field 'layers'"},
+      {"{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"x\",\"res\":64,\"layers\":["
+       "{\"name\":\"a\",\"op\":\"conv\",\"out\":8,\"k\":3},{\"name\":\"p\",\"op\":\"gavgpool\"}]}",
+       "must be the classifier"},
+      {"{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"x\",\"res\":64,\"layers\":[]} x", "text after"},
+  };
+  for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+    struct mbt_model x;
+    st = mbt_model_parse(whole[i].text, strlen(whole[i].text), "bad.json", &x);
+    ok(st == MBT_EPARSE && strstr(mbt_last_error(), whole[i].want),
+       "refused, naming '%s': %s", whole[i].want, mbt_last_error());
+    if (st == MBT_OK) mbt_model_free(&x);
+  }
+}
+
 int main(void) {
+  descriptions();
   struct mbt_model m;
   /* MobileNet V1 published totals (MODEL.md): MACs in millions, parameters in millions.  The
    * paper rounds inconsistently (568.7 -> 569 but 290.7 -> 290), so MACs get +-1 M. */

@@ -35,10 +35,10 @@ print("max |logit - PyTorch| = %.3g (tolerance %.3g), top-5 %s" % (err, tol, "sa
 sys.exit(0 if len(got) == len(e) and err <= tol and t5 == g5 else 1)
 EOF
 }
-run_cmp() { # run_cmp <fixture> <description> <mobitune run options...>
+run_cmp() { # run_cmp <fixture> <description> <mobitune run options...> (weights: $W or the fixture's)
   f=$1 d=$2; shift 2
   n=$((n + 1))
-  if $M run --weights "$T/$f.mbtw" --input "$S/tests/fixtures/$f.input.f32" --json --runs 2 "$@" \
+  if $M run --weights "${W:-$T/$f.mbtw}" --input "$S/tests/fixtures/$f.input.f32" --json --runs 2 "$@" \
       >"$T/$f.json" 2>"$T/err" && compare "$S/tests/fixtures/$f.expected.txt" "$T/$f.json" >"$T/cmp"; then
     echo "ok $n - $f, $d: $(cat "$T/cmp")"
   else
@@ -46,7 +46,7 @@ run_cmp() { # run_cmp <fixture> <description> <mobitune run options...>
   fi
 }
 
-for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64; do
+for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64 mnas-025-96 v2tf-035-96 v2tfc-035-96 v2w-96; do
   ok "$f: onnx2mobitune converts it" $PY "$S/scripts/onnx2mobitune" "$S/tests/fixtures/$f.onnx" "$T/$f.mbtw"
   ok "$f: the weight file checks" sh -c "$M weights --weights '$T/$f.mbtw' | grep -q 'checksum and shapes verified'"
   run_cmp $f "default plan" --data "$T/none"
@@ -68,26 +68,75 @@ for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64; do
   fi
 done
 
-# Refusals: a graph with a node the converter cannot map, and a graph that is not a MobileNet.
-$PY - "$S/tests/fixtures/v1-025-64.onnx" "$T" <<'EOF'
+# Networks beyond the four: described in their weight files, named as such, and the whole tool
+# works on them (model, tune, report); the built-in ones are still recognized.
+for f in mnas-025-96 v2tf-035-96 v2tfc-035-96 v2w-96; do
+  ok "$f: its weight file describes a network of its own" sh -c "$M weights --weights '$T/$f.mbtw' | grep -q 'network $f '"
+done
+ok "a converted V2 is still MobileNet V2" sh -c "$M weights --weights '$T/v2-035-96.mbtw' | grep -q 'MobileNet v2 alpha 0.35'"
+ok "mobitune model works on a described network (MnasNet's 5x5 depthwise layers listed)" \
+  sh -c "$M model --weights '$T/mnas-025-96.mbtw' --data '$T/none' | grep -q '^dw.* dwconv '"
+ok "the TensorFlow-padded V2 pads 0 before and 1 after its stride-2 layers" \
+  sh -c "$M model --weights '$T/v2tf-035-96.mbtw' --describe | grep -q '\"stride\":2,\"pad\":\[0,1\]'"
+ok "a quick machine profile for the report" $M roofline --quick --quiet --threads 1 --data "$T/d-mnas-025-96"
+ok "a report for the tuned MnasNet" $M report --weights "$T/mnas-025-96.mbtw" --data "$T/d-mnas-025-96" --out "$T/mnas.html"
+ok "the report names the network" grep -q "mnas-025-96" "$T/mnas.html"
+
+# Refusals: a node the converter cannot map, padding it cannot express, a Softmax inside the
+# graph (it would be dropped: the logits of another network), a reshaped feature map.
+$PY - "$S/tests/fixtures/v1-025-64.onnx" "$S/tests/fixtures/v2-035-96.onnx" "$T" <<'EOF'
 import sys, onnx
+from onnx import helper
 m = onnx.load(sys.argv[1])
 clip = next(n for n in m.graph.node if n.op_type == "Clip")
-clip.op_type, clip.name = "Sigmoid", "the_sigmoid"
+clip.op_type, clip.name = "Elu", "the_elu"
 del clip.input[1:]
-onnx.save(m, sys.argv[2] + "/sigmoid.onnx")
+onnx.save(m, sys.argv[3] + "/elu.onnx")
 m = onnx.load(sys.argv[1])
 conv = [n for n in m.graph.node if n.op_type == "Conv"][5]
 for a in conv.attribute:
     if a.name == "pads":
-        a.ints[:] = [0, 0, 1, 1]
+        a.ints[:] = [0, 1, 1, 0]
 conv.name = "asym_conv"
-onnx.save(m, sys.argv[2] + "/pads.onnx")
+onnx.save(m, sys.argv[3] + "/pads.onnx")
+def after(m, i, node):
+    """Insert @p node after node @p i, reading its output, and rewire the readers to it."""
+    g = m.graph
+    x = g.node[i].output[0]
+    for n in g.node:
+        for j, name in enumerate(n.input):
+            if name == x:
+                n.input[j] = node.output[0]
+    node.input[0] = x
+    g.node.insert(i + 1, node)
+m = onnx.load(sys.argv[2])
+i = [k for k, n in enumerate(m.graph.node) if n.op_type == "Clip"][6]
+after(m, i, helper.make_node("Softmax", ["?"], ["sm"], name="mid_softmax", axis=1))
+onnx.save(m, sys.argv[3] + "/midsoftmax.onnx")
+m = onnx.load(sys.argv[1])
+last = m.graph.output[0].name
+m.graph.node.append(helper.make_node("Softmax", [last], ["prob"], name="final_softmax", axis=1))
+m.graph.output[0].name = "prob"
+onnx.save(m, sys.argv[3] + "/softmax.onnx")
+m = onnx.load(sys.argv[1])
+i = [k for k, n in enumerate(m.graph.node) if n.op_type == "Clip"][3]
+m.graph.initializer.append(helper.make_tensor("shape", onnx.TensorProto.INT64, [4], [1, -1, 1, 1]))
+after(m, i, helper.make_node("Reshape", ["?", "shape"], ["rs"], name="map_reshape"))
+onnx.save(m, sys.argv[3] + "/reshape.onnx")
 EOF
-fails_with "an unsupported node is refused, named" 1 "node 'the_sigmoid' (Sigmoid) is not supported" \
-  $PY "$S/scripts/onnx2mobitune" "$T/sigmoid.onnx" "$T/x.mbtw"
-fails_with "asymmetric padding is refused, naming the node" 1 "asym_conv.*padding \[0, 0, 1, 1\]" \
-  $PY "$S/scripts/onnx2mobitune" "$T/pads.onnx" "$T/x.mbtw"
+fails_with "an unsupported node is refused, named" 1 "node 'the_elu' (Elu) is not supported" \
+  $PY "$S/scripts/onnx2mobitune" "$T/elu.onnx" "$T/x.mbtw"
+fails_with "padding that differs between rows and columns is refused, naming the node" 1 \
+  "asym_conv.*padding \[0, 1, 1, 0\]" $PY "$S/scripts/onnx2mobitune" "$T/pads.onnx" "$T/x.mbtw"
+fails_with "a Softmax inside the graph is refused, naming the node that reads it" 1 \
+  "reads the Softmax node 'mid_softmax'" $PY "$S/scripts/onnx2mobitune" "$T/midsoftmax.onnx" "$T/x.mbtw"
+fails_with "a Reshape of a feature map is refused" 1 "map_reshape.*a Reshape of a feature map" \
+  $PY "$S/scripts/onnx2mobitune" "$T/reshape.onnx" "$T/x.mbtw"
+ok "a final Softmax converts, said to be mobitune's class probabilities" sh -c \
+  "$PY '$S/scripts/onnx2mobitune' '$T/softmax.onnx' '$T/sm.mbtw' | grep -q 'final Softmax is mobitune.s class probabilities'"
+W="$T/sm.mbtw"
+run_cmp v1-025-64 "ending in a Softmax: the logits before it" --data "$T/none"
+W=
 fails_with "a file that is not ONNX" 1 "cannot read the ONNX model" \
   $PY "$S/scripts/onnx2mobitune" "$S/tests/fixtures/v1-025-64.expected.txt" "$T/x.mbtw"
 ok "no partial weight file is left by a refusal" test ! -e "$T/x.mbtw"

@@ -57,7 +57,9 @@ static void place(const struct mbt_profile *p, double macs, double bytes, double
   struct mbt_layer l;
   memset(&l, 0, sizeof l);
   l.macs = macs, l.bytes = bytes, l.params = params;
-  struct mbt_model m = {MBT_NET_V1, 1.0, 224, 1, &l, macs, net_params, 0, bytes, 1000};
+  struct mbt_model m = {.kind = MBT_NET_V1, .name = "v1", .alpha = 1.0, .res = 224, .nlayers = 1,
+                        .layers = &l, .macs = macs, .params = net_params, .bytes = bytes,
+                        .classes = 1000};
   mbt_roofline_place(p, &m, 0, threads, pc);
 }
 
@@ -109,7 +111,9 @@ static void placement(void) {
     memset(two, 0, sizeof two);
     two[0].macs = 1e6, two[0].bytes = 1.8e6, two[0].params = 0.4e6;
     two[1].macs = 0.5e6, two[1].bytes = 100e6;
-    struct mbt_model m2 = {MBT_NET_V1, 1.0, 224, 2, two, 1.5e6, 4e6, 0, 101.8e6, 1000};
+    struct mbt_model m2 = {.kind = MBT_NET_V1, .name = "v1", .alpha = 1.0, .res = 224,
+                           .nlayers = 2, .layers = two, .macs = 1.5e6, .params = 4e6,
+                           .bytes = 101.8e6, .classes = 1000};
     const double b = mbt_roofline_net_bound_ns(&p, &m2, 1);
     ok(fabs(b - 5.02e6) < 1e-3, "the network's roofline bound is the sum of its layers': %.6g ns", b);
   }

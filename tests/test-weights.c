@@ -58,14 +58,15 @@ static void put64(unsigned char *p, uint64_t v) {
   put32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Recompute the checksum of a file image (over the tensor table and the data). */
+/* Recompute the checksum of a file image (over the tensor table, the network description and
+ * the data). */
 static void reseal(unsigned char *b, size_t n) {
-  const uint32_t nt = get32(b + 56);
+  const uint32_t nt = get32(b + 56), desc = get32(b + 88);
   uint64_t data = get32(b + 64) | (uint64_t)get32(b + 68) << 32;
   uint64_t nbytes = get32(b + 72) | (uint64_t)get32(b + 76) << 32;
   if (data > n || nbytes > n - data) nbytes = data <= n ? n - data : 0;
-  if (128 + (uint64_t)nt * 96 > n) return;
-  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, b + 128, (size_t)nt * 96);
+  if (128 + (uint64_t)nt * 96 + desc > n) return;
+  uint64_t h = mbt_fnv(0xcbf29ce484222325ull, b + 128, (size_t)nt * 96 + desc);
   put64(b + 80, mbt_fnv(h, b + data, (size_t)nbytes));
 }
 
@@ -76,7 +77,9 @@ static int refused(const char *path, const unsigned char *b, size_t n, const cha
   struct mbt_weights w;
   enum mbt_status st = mbt_weights_load(path, &w);
   if (st == MBT_OK) {
-    st = m ? mbt_weights_check(&w, m) : MBT_OK;
+    struct mbt_model own;
+    if (m) st = mbt_weights_check(&w, m);
+    else if ((st = mbt_weights_model(&w, &own)) == MBT_OK) mbt_model_free(&own);
     mbt_weights_free(&w);
   }
   return st != MBT_OK && strstr(mbt_last_error(), what) != NULL;
@@ -192,8 +195,8 @@ static void weights(void) {
      "header: %s", mbt_last_error());
   memcpy(x, orig, n), x[0] = 'X';
   ok(refused(bad, x, n, "bad magic", NULL), "wrong magic: %s", mbt_last_error());
-  memcpy(x, orig, n), put32(x + 8, 2);
-  ok(refused(bad, x, n, "version 2", NULL), "another version: %s", mbt_last_error());
+  memcpy(x, orig, n), put32(x + 8, 3);
+  ok(refused(bad, x, n, "version 3", NULL), "another version: %s", mbt_last_error());
   memcpy(x, orig, n), put32(x + 12, 9);
   ok(refused(bad, x, n, "'network'", NULL), "unknown network kind: %s", mbt_last_error());
   memcpy(x, orig, n), put32(x + 28, 0);
@@ -547,7 +550,81 @@ static void threads(void) {
   free(in);
 }
 
+/* A network described as data: its weight file carries the description, gives the network
+ * back and drives an engine; a damaged description is caught. */
+static void described(void) {
+  static const char desc[] =
+      "{\"format\":\"mobitune-net\",\"version\":1,\"name\":\"tiny-tf\",\"res\":40,\"layers\":["
+      "{\"name\":\"stem\",\"op\":\"conv\",\"out\":12,\"k\":3,\"stride\":2,\"pad\":[0,1],\"act\":\"relu\"},"
+      "{\"name\":\"e\",\"op\":\"pwconv\",\"out\":36,\"act\":\"relu6\"},"
+      "{\"name\":\"d\",\"op\":\"dwconv\",\"k\":5,\"stride\":1,\"pad\":[2,2],\"act\":\"relu6\"},"
+      "{\"name\":\"p\",\"op\":\"pwconv\",\"out\":12,\"res\":\"stem\"},"
+      "{\"name\":\"d2\",\"op\":\"dwconv\",\"k\":3,\"stride\":2,\"pad\":[0,1]},"
+      "{\"name\":\"pool\",\"op\":\"gavgpool\"},"
+      "{\"name\":\"fc\",\"op\":\"fc\",\"out\":3}]}";
+  char dir[] = "/tmp/mbt-test-desc-XXXXXX", path[256], bad[256];
+  if (!mkdtemp(dir)) {
+    ok(0, "cannot create a temporary directory");
+    return;
+  }
+  snprintf(path, sizeof path, "%s/w.mbtw", dir);
+  snprintf(bad, sizeof bad, "%s/bad.mbtw", dir);
+  struct mbt_model m, back;
+  enum mbt_status st = mbt_model_parse(desc, strlen(desc), "tiny", &m);
+  mbt_engine_t a = NULL, b = NULL;
+  if (st == MBT_OK) st = mbt_engine_create(&m, NULL, NULL, 3, &a);
+  const float mean[3] = {0.4f, 0.5f, 0.6f}, std[3] = {0.2f, 0.25f, 0.3f};
+  if (st == MBT_OK) st = mbt_engine_save(a, mean, std, path);
+  struct mbt_weights w;
+  memset(&w, 0, sizeof w);
+  if (st == MBT_OK) st = mbt_weights_load(path, &w);
+  if (st == MBT_OK) st = mbt_weights_model(&w, &back);
+  ok(st == MBT_OK && w.kind == MBT_NET_CUSTOM && back.nlayers == m.nlayers &&
+     back.layers[0].pad_end == 1 && back.layers[4].oh == 10 && back.layers[3].res == 0 &&
+     back.macs == m.macs && !strcmp(back.name, "tiny-tf") && mbt_weights_check(&w, &back) == MBT_OK,
+     "a described network (TensorFlow padding, a 5x5 layer, a residual) saves and loads with "
+     "its description (%s)", st == MBT_OK ? "ok" : mbt_last_error());
+  if (st == MBT_OK) {
+    st = mbt_engine_create(&back, NULL, NULL, 4, &b);
+    float *in = malloc((size_t)40 * 40 * 3 * sizeof *in);
+    mbt_engine_fill_input(a, in, 9);
+    mbt_engine_run(a, in);
+    float la[3];
+    memcpy(la, mbt_engine_logits(a), sizeof la);
+    if (st == MBT_OK) st = mbt_engine_set_weights(b, &w);
+    if (st == MBT_OK) mbt_engine_run(b, in);
+    ok(st == MBT_OK && !memcmp(la, mbt_engine_logits(b), sizeof la),
+       "an engine built from the file's description and weights gives the saver's logits");
+    free(in);
+    mbt_model_free(&back);
+    mbt_weights_free(&w);
+    size_t n;
+    unsigned char *orig = slurp(path, &n), *x = malloc(n);
+    const size_t at = 128 + (size_t)get32(orig + 56) * 96; /* the description */
+    memcpy(x, orig, n), x[at + 20] ^= 1;
+    ok(refused(bad, x, n, "checksum", NULL), "a flipped bit in the description: %s", mbt_last_error());
+    memcpy(x, orig, n), memcpy(x + at + 2, "formax", 6), reseal(x, n);
+    ok(refused(bad, x, n, "not a network description", NULL), "a resealed, damaged description: %s",
+       mbt_last_error());
+    memcpy(x, orig, n), put32(x + 88, 0), reseal(x, n);
+    ok(refused(bad, x, n, "'description bytes'", NULL), "a described network without its "
+       "description: %s", mbt_last_error());
+    memcpy(x, orig, n), put32(x + 88, get32(orig + 88) + 100000), reseal(x, n);
+    ok(refused(bad, x, n, "truncated", NULL), "a description longer than the file: %s",
+       mbt_last_error());
+    free(x);
+    free(orig);
+  }
+  if (a) mbt_engine_destroy(a);
+  if (b) mbt_engine_destroy(b);
+  if (m.layers) mbt_model_free(&m);
+  unlink(bad);
+  unlink(path);
+  rmdir(dir);
+}
+
 int main(void) {
+  described();
   weights();
   images();
   readers();

@@ -94,14 +94,15 @@ enum mbt_status mbt_record_save(const char *dir, const struct mbt_machine *mach,
                                 int threads) {
   char path[4200];
   const int t = threads > 1 ? threads : 1;
-  snprintf(path, sizeof path, "%s/report-data-%s-%g-%d-t%d.json", dir, mbt_net_name(m->kind),
-           m->alpha, m->res, t);
+  char id[64];
+  mbt_model_id(m, id, sizeof id);
+  snprintf(path, sizeof path, "%s/report-data-%s-%g-%d-t%d.json", dir, id, m->alpha, m->res, t);
   json_object *js = json_object_new_object(), *layers = json_object_new_array();
   json_object_object_add(js, "format", json_object_new_string("mobitune-report-data"));
   json_object_object_add(js, "version", json_object_new_int(RECORD_VERSION));
   json_object_object_add(js, "mobitune", json_object_new_string(mbt_version()));
   json_object_object_add(js, "machine", mbt_machine_json(mach));
-  json_object_object_add(js, "net", json_object_new_string(mbt_net_name(m->kind)));
+  json_object_object_add(js, "net", json_object_new_string(id));
   json_object_object_add(js, "alpha", json_object_new_double(m->alpha));
   json_object_object_add(js, "res", json_object_new_int(m->res));
   json_object_object_add(js, "classes", json_object_new_int(m->classes));
