@@ -126,10 +126,21 @@ enum mbt_op {
 };
 
 /** Epilogue activations: linear, ReLU6 = min(max(x, 0), 6), hard-swish = x relu6(x + 3) / 6,
- * ReLU = max(x, 0), and the hard-sigmoid relu6(x + 3) / 6 of V3's squeeze-and-excitation gate,
- * which weight files hold folded (weights / 6, bias / 6 + 1/2) so that it is a clamp to [0, 1]. */
-enum mbt_act { MBT_ACT_NONE = 0, MBT_ACT_RELU6, MBT_ACT_HSWISH, MBT_ACT_RELU, MBT_ACT_HSIGMOID };
-/** @return "linear", "relu6", "hswish", "relu" or "hsigmoid" ("?" for another value). */
+ * ReLU = max(x, 0), the hard-sigmoid relu6(x + 3) / 6 of V3's squeeze-and-excitation gate,
+ * which weight files hold folded (weights / 6, bias / 6 + 1/2) so that it is a clamp to [0, 1],
+ * SiLU (swish) = x / (1 + exp(-x)) and the sigmoid 1 / (1 + exp(-x)) of EfficientNet. */
+enum mbt_act {
+  MBT_ACT_NONE = 0,
+  MBT_ACT_RELU6,
+  MBT_ACT_HSWISH,
+  MBT_ACT_RELU,
+  MBT_ACT_HSIGMOID,
+  MBT_ACT_SILU,
+  MBT_ACT_SIGMOID,
+  MBT_ACT_COUNT
+};
+/** @return "linear", "relu6", "hswish", "relu", "hsigmoid", "silu" or "sigmoid" ("?" for
+ * another value). */
 const char *mbt_act_name(enum mbt_act a);
 
 /** One layer: shapes (NHWC, batch 1), and the analytic model of MODEL.md. */

@@ -8,12 +8,14 @@
  *   dwconv  w[k][k][c]
  *   pwconv  w[ic][oc]
  *   fc      w[ic][oc]
- * Epilogue, in order: y = clamp(acc + bias[c], lo, hi), then y = y relu6(y + 3) / 6 when hswish
- * is set, then y + res (res NULL = none).  The pool and
+ * Epilogue, in order: y = clamp(acc + bias[c], lo, hi), then the function post says (hard-swish
+ * y relu6(y + 3) / 6, SiLU y / (1 + exp(-y)) or the sigmoid 1 / (1 + exp(-y)); kernels/post.h),
+ * then y + res (res NULL = none).  The pool and
  * fully connected layers have oh = ow = 1, so they have one row. */
 #ifndef MBT_KERNELS_H
 #define MBT_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,8 +36,13 @@ enum mbt_kact {
   MBT_KACT_RELU6,    /* min(max(x, 0), 6) */
   MBT_KACT_HSWISH,   /* x relu6(x + 3) / 6 */
   MBT_KACT_RELU,     /* max(x, 0) */
-  MBT_KACT_HSIGMOID  /* relu6(x + 3) / 6, folded into the weights: a clamp to [0, 1] */
+  MBT_KACT_HSIGMOID, /* relu6(x + 3) / 6, folded into the weights: a clamp to [0, 1] */
+  MBT_KACT_SILU,     /* x sigmoid(x) (swish: EfficientNet) */
+  MBT_KACT_SIGMOID,  /* 1 / (1 + exp(-x)) (EfficientNet's squeeze-and-excitation gate) */
+  MBT_KACT_COUNT
 };
+/* The epilogue function after the clamp (struct mbt_exec's post). */
+enum mbt_post { MBT_POST_NONE = 0, MBT_POST_HSWISH, MBT_POST_SILU, MBT_POST_SIGMOID };
 
 /* One problem: what a variant needs to know of the layer it computes. */
 struct mbt_kshape {
@@ -59,7 +66,7 @@ struct mbt_exec {
   int orow0;           /* depthwise: out and res hold rows from orow0 on (a strip buffer); the
                         * last pointwise layer of a fused driver: out holds rows from orow0 on */
   int cpart, cparts;   /* MBT_SPLIT_C variants: compute output-channel part cpart of cparts */
-  int hswish;          /* 1: after the clamp, y = y relu6(y + 3) / 6 (hard-swish) */
+  int post;            /* enum mbt_post: the function after the clamp */
   int irow0;           /* depthwise only: in holds input rows from irow0 on (a window buffer);
                         * every input row the called output rows read must be in it */
   size_t ldi;          /* depthwise only: floats from one input pixel to the next (0 = ic) */
@@ -200,10 +207,19 @@ static inline float mbt_clampf(float v, float lo, float hi) {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* The scalar epilogue activation: clamp, then hard-swish when asked. */
+/* The scalar epilogue function @p post (enum mbt_post). */
+static inline float mbt_postf(int post, float v) {
+  switch (post) {
+    case MBT_POST_HSWISH: return v * mbt_clampf(v + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
+    case MBT_POST_SILU: return v / (1.0f + expf(-v));
+    case MBT_POST_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    default: return v;
+  }
+}
+
+/* The scalar epilogue activation: clamp, then the function post says. */
 static inline float mbt_actf(const struct mbt_exec *e, float v) {
-  v = mbt_clampf(v, e->lo, e->hi);
-  return e->hswish ? v * mbt_clampf(v + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f) : v;
+  return mbt_postf(e->post, mbt_clampf(v, e->lo, e->hi));
 }
 
 #endif

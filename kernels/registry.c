@@ -111,7 +111,10 @@ void mbt_exec_act(struct mbt_exec *x) {
   const enum mbt_kact a = x->s.act;
   x->lo = a == MBT_KACT_RELU6 || a == MBT_KACT_RELU || a == MBT_KACT_HSIGMOID ? 0.0f : -INFINITY;
   x->hi = a == MBT_KACT_RELU6 ? 6.0f : a == MBT_KACT_HSIGMOID ? 1.0f : INFINITY;
-  x->hswish = a == MBT_KACT_HSWISH;
+  x->post = a == MBT_KACT_HSWISH    ? MBT_POST_HSWISH
+            : a == MBT_KACT_SILU    ? MBT_POST_SILU
+            : a == MBT_KACT_SIGMOID ? MBT_POST_SIGMOID
+                                    : MBT_POST_NONE;
 }
 
 int mbt_variant_pack(const struct mbt_variant *v, const struct mbt_kshape *s, const float *w,

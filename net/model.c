@@ -21,8 +21,9 @@ size_t mbt_layer_weight_count(const struct mbt_layer *l) {
 }
 
 const char *mbt_act_name(enum mbt_act a) {
-  static const char *const names[] = {"linear", "relu6", "hswish", "relu", "hsigmoid"};
-  return (unsigned)a < 5 ? names[a] : "?";
+  static const char *const names[MBT_ACT_COUNT] = {"linear", "relu6",    "hswish", "relu",
+                                                   "hsigmoid", "silu", "sigmoid"};
+  return (unsigned)a < MBT_ACT_COUNT ? names[a] : "?";
 }
 
 const char *mbt_op_name(enum mbt_op op) {
@@ -336,7 +337,7 @@ void mbt_model_print(const struct mbt_model *m, FILE *out, int json) {
 
 /* ------------------------------------------------------------------ network descriptions */
 
-#define NACTS 5 /* enum mbt_act's values */
+#define NACTS MBT_ACT_COUNT
 #define DESC_FORMAT "mobitune-net"
 #define MAX_CHANNELS 65536
 #define MAX_K 15
@@ -493,7 +494,8 @@ static enum mbt_status parse_layer(const char *what, json_object *j, int i, int 
     for (int k = 0; json_object_is_type(x, json_type_string) && k < NACTS; k++)
       if (!strcmp(json_object_get_string(x), mbt_act_name((enum mbt_act)k))) a = k;
     if (a < 0)
-      return BAD("%s: layer %s: field 'act' must be linear, relu6, hswish, relu or hsigmoid",
+      return BAD("%s: layer %s: field 'act' must be linear, relu6, hswish, relu, hsigmoid, silu "
+                 "or sigmoid",
                  what, lname);
     act = (enum mbt_act)a;
     if ((op == MBT_OP_GAVGPOOL || op == MBT_OP_SCALE) && act != MBT_ACT_NONE)

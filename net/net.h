@@ -14,7 +14,8 @@ _Static_assert(MBT_KOP_CONV == (int)MBT_OP_CONV && MBT_KOP_DWCONV == (int)MBT_OP
                "enum mbt_kop and enum mbt_op differ");
 _Static_assert(MBT_KACT_NONE == (int)MBT_ACT_NONE && MBT_KACT_RELU6 == (int)MBT_ACT_RELU6 &&
                    MBT_KACT_HSWISH == (int)MBT_ACT_HSWISH && MBT_KACT_RELU == (int)MBT_ACT_RELU &&
-                   MBT_KACT_HSIGMOID == (int)MBT_ACT_HSIGMOID,
+                   MBT_KACT_HSIGMOID == (int)MBT_ACT_HSIGMOID && MBT_KACT_SILU == (int)MBT_ACT_SILU &&
+                   MBT_KACT_SIGMOID == (int)MBT_ACT_SIGMOID && MBT_KACT_COUNT == (int)MBT_ACT_COUNT,
                "enum mbt_kact and enum mbt_act differ");
 
 /* The kernels' problem of layer @p l: what a variant, the registry or a packer is given. */

@@ -178,7 +178,7 @@ int mbt_plan_int(const char *v, long long lo, long long hi, long long *out) {
 }
 
 static int act_parse(const char *s, enum mbt_act *a) {
-  for (int k = 0; k < 5; k++)
+  for (int k = 0; k < MBT_ACT_COUNT; k++)
     if (!strcmp(s, mbt_act_name((enum mbt_act)k))) {
       *a = (enum mbt_act)k;
       return 1;

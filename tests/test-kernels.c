@@ -184,8 +184,8 @@ int main(void) {
       for (int k = 3; k <= 5; k += 2)
         for (int s = 1; s <= 2; s++) {
           const int c = chans[ci], wd = widths[wi], h = 1 + (int)(ci + wi) % 6;
-          /* linear, relu6, hswish, relu, hsigmoid */
-          const enum mbt_act act = (enum mbt_act)((ci + wi + k + s) % 5);
+          /* every activation: linear, relu6, hswish, relu, hsigmoid, silu, sigmoid */
+          const enum mbt_act act = (enum mbt_act)((ci + wi + k + s) % MBT_ACT_COUNT);
           snprintf(what, sizeof what, "dw h=%d w=%d c=%d k=%d s=%d act=%d", h, wd, c, k, s, act);
           struct mbt_layer l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, act, 0);
           check(&l, &r, what);
@@ -197,7 +197,7 @@ int main(void) {
       const int res = (ci + oi) % 3 == 0;
       snprintf(what, sizeof what, "pw h=%d w=%d ic=%d oc=%d res=%d", h, wd, chans[ci], pw_oc[oi], res);
       struct mbt_layer l = make(MBT_OP_PWCONV, h, wd, chans[ci], pw_oc[oi], 1, 1,
-                                (enum mbt_act)((oi + ci) % 5), res);
+                                (enum mbt_act)((oi + ci) % MBT_ACT_COUNT), res);
       check(&l, &r, what);
     }
   /* Seeded random MobileNet-like shapes for every op. */
@@ -207,22 +207,38 @@ int main(void) {
     const int k = mbt_rng_int(&r, 0, 1) ? 5 : 3, s = mbt_rng_int(&r, 1, 2);
     struct mbt_layer l;
     snprintf(what, sizeof what, "random dw h=%d w=%d c=%d k=%d s=%d", h, wd, c, k, s);
-    l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, (enum mbt_act)((t + 2) % 5), 0);
+    l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, (enum mbt_act)((t + 2) % MBT_ACT_COUNT), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random pw h=%d w=%d ic=%d oc=%d", h, wd, c, oc);
-    l = make(MBT_OP_PWCONV, h, wd, c, oc, 1, 1, (enum mbt_act)(t % 5), t % 4 == 0);
+    l = make(MBT_OP_PWCONV, h, wd, c, oc, 1, 1, (enum mbt_act)(t % MBT_ACT_COUNT), t % 4 == 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random conv h=%d w=%d ic=3 oc=%d k=%d s=%d", h, wd, oc, k, s);
-    l = make(MBT_OP_CONV, h, wd, t % 4 == 0 ? c : 3, oc, k, s, (enum mbt_act)((t + 1) % 5), 0);
+    l = make(MBT_OP_CONV, h, wd, t % 4 == 0 ? c : 3, oc, k, s, (enum mbt_act)((t + 1) % MBT_ACT_COUNT), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random gavgpool h=%d w=%d c=%d", h, wd, c);
     l = make(MBT_OP_GAVGPOOL, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random fc ic=%d oc=%d", c * 9, oc * 13);
-    l = make(MBT_OP_FC, 1, 1, c * 9, oc * 13, 1, 1, (enum mbt_act)(t % 5), 0);
+    l = make(MBT_OP_FC, 1, 1, c * 9, oc * 13, 1, 1, (enum mbt_act)(t % MBT_ACT_COUNT), 0);
     check(&l, &r, what);
     snprintf(what, sizeof what, "random scale (SE product) h=%d w=%d c=%d", h, wd, c);
     l = make(MBT_OP_SCALE, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 1); /* the gate comes as res */
+    check(&l, &r, what);
+  }
+  /* Asymmetric padding (TensorFlow's SAME: 0 before and 1 after at stride 2 on an even map;
+   * VALID; any other split below the kernel size) on the depthwise and full convolutions:
+   * random pads before and after, odd and even sizes, stride 1 and 2, 3x3 and 5x5. */
+  for (int t = 0; t < 40; t++) {
+    const int k = t % 2 ? 5 : 3, s = 1 + (t / 2) % 2;
+    const int pt = t < 8 ? 0 : mbt_rng_int(&r, 0, k - 1), pb = t < 8 ? 1 : mbt_rng_int(&r, 0, k - 1);
+    const int h = mbt_rng_int(&r, k, 40), wd = mbt_rng_int(&r, k, 40);
+    const int c = mbt_rng_int(&r, 1, 70), oc = mbt_rng_int(&r, 1, 40);
+    struct mbt_layer l = make(t % 4 == 3 ? MBT_OP_CONV : MBT_OP_DWCONV, h, wd, t % 4 == 3 ? 3 : c,
+                              oc, k, s, (enum mbt_act)(t % MBT_ACT_COUNT), 0);
+    l.pad = pt, l.pad_end = pb;
+    l.oh = (h + pt + pb - k) / s + 1, l.ow = (wd + pt + pb - k) / s + 1;
+    snprintf(what, sizeof what, "padded %s h=%d w=%d c=%d k=%d s=%d pad=%d,%d -> %dx%d",
+             mbt_op_name(l.op), h, wd, l.ic, k, s, pt, pb, l.oh, l.ow);
     check(&l, &r, what);
   }
   /* Stems wide enough for whole tiles of 12 pixels inside the input (the direct kernels' fast
@@ -231,7 +247,7 @@ int main(void) {
     const int h = mbt_rng_int(&r, 24, 61), wd = mbt_rng_int(&r, 24, 61);
     const int oc = mbt_rng_int(&r, 1, 40), k = t % 3 == 2 ? 5 : 3, s = 1 + t % 2;
     snprintf(what, sizeof what, "wide conv h=%d w=%d ic=3 oc=%d k=%d s=%d", h, wd, oc, k, s);
-    struct mbt_layer l = make(MBT_OP_CONV, h, wd, 3, oc, k, s, (enum mbt_act)(t % 5), 0);
+    struct mbt_layer l = make(MBT_OP_CONV, h, wd, 3, oc, k, s, (enum mbt_act)(t % MBT_ACT_COUNT), 0);
     check(&l, &r, what);
   }
   /* Every MobileNet V1, V2 and V3 depthwise layer shape and stem (1.0, 224; 3x3 and 5x5), with

@@ -46,7 +46,7 @@ run_cmp() { # run_cmp <fixture> <description> <mobitune run options...> (weights
   fi
 }
 
-for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64 mnas-025-96 v2tf-035-96 v2tfc-035-96 v2w-96; do
+for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64 mnas-025-96 v2tf-035-96 v2tfc-035-96 v2w-96 effb0-025-64; do
   ok "$f: onnx2mobitune converts it" $PY "$S/scripts/onnx2mobitune" "$S/tests/fixtures/$f.onnx" "$T/$f.mbtw"
   ok "$f: the weight file checks" sh -c "$M weights --weights '$T/$f.mbtw' | grep -q 'checksum and shapes verified'"
   run_cmp $f "default plan" --data "$T/none"
@@ -70,12 +70,14 @@ done
 
 # Networks beyond the four: described in their weight files, named as such, and the whole tool
 # works on them (model, tune, report); the built-in ones are still recognized.
-for f in mnas-025-96 v2tf-035-96 v2tfc-035-96 v2w-96; do
+for f in mnas-025-96 v2tf-035-96 v2tfc-035-96 v2w-96 effb0-025-64; do
   ok "$f: its weight file describes a network of its own" sh -c "$M weights --weights '$T/$f.mbtw' | grep -q 'network $f '"
 done
 ok "a converted V2 is still MobileNet V2" sh -c "$M weights --weights '$T/v2-035-96.mbtw' | grep -q 'MobileNet v2 alpha 0.35'"
 ok "mobitune model works on a described network (MnasNet's 5x5 depthwise layers listed)" \
   sh -c "$M model --weights '$T/mnas-025-96.mbtw' --data '$T/none' | grep -q '^dw.* dwconv '"
+ok "EfficientNet's SiLU epilogues and sigmoid gates are in its description" \
+  sh -c "$M model --weights '$T/effb0-025-64.mbtw' --describe | grep -q '\"act\":\"silu\"' && $M model --weights '$T/effb0-025-64.mbtw' --describe | grep -q '\"act\":\"sigmoid\"'"
 ok "the TensorFlow-padded V2 pads 0 before and 1 after its stride-2 layers" \
   sh -c "$M model --weights '$T/v2tf-035-96.mbtw' --describe | grep -q '\"stride\":2,\"pad\":\[0,1\]'"
 ok "a quick machine profile for the report" $M roofline --quick --quiet --threads 1 --data "$T/d-mnas-025-96"

@@ -1,5 +1,5 @@
-/* kernels/f32-dwconv/dw-tile.h -- the tiled depthwise KxK kernel (stride S, padding (K-1)/2),
- * written once for every SIMD ISA.  A register tile of R output rows x T output pixels x one
+/* kernels/f32-dwconv/dw-tile.h -- the tiled depthwise KxK kernel (stride S, any padding below
+ * K before the map, what the output size leaves after it), written once for every SIMD ISA.  A register tile of R output rows x T output pixels x one
  * channel vector: each input vector loaded for the tile feeds every output pixel, row and tap
  * that uses it, so a tile loads ((R-1)S + K) x ((T-1)S + K) input vectors for R T K K FMAs
  * (R = 1, T = 4 at 3x3 stride 1: 18 loads for 36 FMAs; R = 2, T = 4: 24 for 72).  With WRES
@@ -14,7 +14,10 @@
  * Padding: a tile whose input columns all lie inside the map, with R full rows and T pixels,
  * runs with constant offsets and no tests; any other tile tests each input column and row and
  * neither loads nor adds the ones in the padding, and stores only its rows below r1 and its
- * pixels inside the row (reading no input row that only the rows past r1 need).  Channel remainders use masked loads and stores, so nothing is read
+ * pixels inside the row (reading no input row that only the rows past r1 need).  With same
+ * padding ((K-1)/2, as MobileNets pad) an edge tile that reads exactly the padding on its left
+ * or right knows those columns at compile time; with another padding (TensorFlow's SAME at
+ * stride 2 pads 0 before and 1 after) edge tiles test their columns.  Channel remainders use masked loads and stores, so nothing is read
  * or written past any buffer.  Threads may split output rows (r0, r1) or channel vectors
  * (cpart/cparts).
  *
@@ -42,15 +45,15 @@
 
 /* R x T outputs at (oy, ox) of channel vector c0; nr rows and np pixels of them are stored.
  * edge = 0 promises a tile with nr = R, np = T whose inputs lie inside the map except, where
- * the compile-time mask SK says so, exactly the padding on its left (1) or right (2): those P
- * columns are skipped with no test at run time; with SK & 4 its input rows outside the map
- * (top or bottom padding) are skipped by one test per row. */
+ * the compile-time mask SK says so, exactly the same padding ((K-1)/2 columns) on its left (1)
+ * or right (2): those columns are skipped with no test at run time; with SK & 4 its input rows
+ * outside the map (top or bottom padding) are skipped by one test per row. */
 DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full, DWT_MASK m,
                      int nr, int np, const int edge, const int K, const int S, const int R,
                      const int T, const int WRES, const int SK) {
   const struct mbt_kshape *l = &e->s;
   const size_t c = (size_t)l->ic;
-  const int W = l->iw, H = l->ih, P = (K - 1) / 2;
+  const int W = l->iw, H = l->ih, P = l->pad, SP = (K - 1) / 2;
   const int ix0 = ox * S - P, iy0 = oy * S - P;
   const DWT_V bias = e->b ? DWT_LD(e->b + c0, full, m) : DWT_ZERO();
   DWT_V acc[32], w[25], wl[25];
@@ -79,7 +82,7 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
 #pragma GCC unroll 24
     for (int j = 0; j < (T - 1) * S + K; j++) { /* input column ix0 + j */
       if (edge && (ix0 + j < 0 || ix0 + j >= W)) continue;
-      if (((SK & 1) && j < P) || ((SK & 2) && j >= (T - 1) * S + K - P)) continue;
+      if (((SK & 1) && j < SP) || ((SK & 2) && j >= (T - 1) * S + K - SP)) continue;
       DWT_V v = DWT_LD(x + (size_t)(ix0 + j) * xc, full, m);
       DWT_KEEP(v); /* one load into a register, not one memory operand per use */
 #pragma GCC unroll 4
@@ -108,7 +111,7 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
 DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, const int S,
                      const int R, const int T, const int WRES) {
   const struct mbt_kshape *l = &e->s;
-  const int ow = l->ow, W = l->iw, H = l->ih, P = (K - 1) / 2;
+  const int ow = l->ow, W = l->iw, H = l->ih, P = l->pad, same = P == (K - 1) / 2;
   /* this call's share of the channel vectors (threads may split channels) */
   const int nblk = (l->ic + DWT_LANES - 1) / DWT_LANES, parts = e->cparts > 1 ? e->cparts : 1;
   const int cb = nblk * e->cpart / parts * DWT_LANES;
@@ -128,7 +131,7 @@ DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, cons
         if (rows_in && np == T && ix0 >= 0 && rc <= 0) {
           for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
             dwt_tile(e, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES, 0);
-        } else if (nr == R && np == T && (lc == 0 || lc == P) && (rc <= 0 || rc == P)) {
+        } else if (same && nr == R && np == T && (lc == 0 || lc == P) && (rc <= 0 || rc == P)) {
           /* a whole tile that reads exactly the padding on its left or right, and maybe rows
            * outside the map: the columns known at compile time, the rows tested (on maps of
            * 7 x 2^k pixels, with T = 7 every edge tile is one) */

@@ -36,10 +36,11 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x1c1__scalar(const struct mbt_exec *e, 
       }
 }
 
-/* The KxK-specialised SIMD families (dw-tile.h) apply to same-padded K = 3, 5 at stride S. */
+/* The KxK-specialised SIMD families (dw-tile.h) apply to K = 3, 5 at stride S, any padding
+ * below K before the map. */
 #define DW_APPLICABLE(K, S)                                                                    \
   int mbt_dw_##K##x##K##s##S##_applicable(const struct mbt_kshape *l) {                         \
-    return l->k == K && l->stride == S && l->pad == (K - 1) / 2;                               \
+    return l->k == K && l->stride == S && l->pad >= 0 && l->pad < K;                           \
   }
 DW_APPLICABLE(3, 1)
 DW_APPLICABLE(3, 2)

@@ -70,7 +70,7 @@ void mbt_f32_dwconv_minmax_ukernel_anyk_1x4c8__avx2(const struct mbt_exec *e, in
         for (int p = 0; p < np; p++) {
           const size_t o = ((size_t)(oy - e->orow0) * ow + ox0 + p) * c + c0;
           __m256 v = _mm256_min_ps(_mm256_max_ps(acc[p], lo), hi);
-          if (e->hswish) v = mbt_hswish_avx2(v);
+          if (e->post) v = mbt_post_avx2(v, e->post);
           if (e->res) v = _mm256_add_ps(v, load(e->res + o, n, mask));
           store(e->out + o, v, n, mask);
         }

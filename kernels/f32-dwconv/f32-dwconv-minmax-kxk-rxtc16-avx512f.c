@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx512-common.h"
 #include "kernels/kernels.h"
 
 #define DWT_V __m512
@@ -20,11 +21,7 @@
 static inline __attribute__((always_inline)) void store(const struct mbt_exec *e, size_t o,
                                                         __m512 v, int full, __mmask16 m) {
   v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->lo)), _mm512_set1_ps(e->hi));
-  if (e->hswish) { /* v relu6(v + 3) / 6 */
-    const __m512 r = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)),
-                                                 _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
-    v = _mm512_mul_ps(v, _mm512_mul_ps(r, _mm512_set1_ps(1.0f / 6.0f)));
-  }
+  if (e->post) v = mbt_post_avx512(v, e->post);
   if (e->res) v = _mm512_add_ps(v, DWT_LD(e->res + o, full, m));
   if (full) _mm512_storeu_ps(e->out + o, v);
   else _mm512_mask_storeu_ps(e->out + o, m, v);

@@ -7,6 +7,7 @@
 
 #include <arm_neon.h>
 
+#include "kernels/neon-common.h"
 #include "kernels/kernels.h"
 
 static inline float32x4_t ld_part(const float *p, int n) {
@@ -27,11 +28,7 @@ static inline float32x4_t ld_part(const float *p, int n) {
 static inline __attribute__((always_inline)) void store(const struct mbt_exec *e, size_t o,
                                                         float32x4_t v, int full, int n) {
   v = vminq_f32(vmaxq_f32(v, vdupq_n_f32(e->lo)), vdupq_n_f32(e->hi));
-  if (e->hswish) { /* v relu6(v + 3) / 6 */
-    const float32x4_t r = vminq_f32(vmaxq_f32(vaddq_f32(v, vdupq_n_f32(3.0f)), vdupq_n_f32(0.0f)),
-                                    vdupq_n_f32(6.0f));
-    v = vmulq_f32(v, vmulq_f32(r, vdupq_n_f32(1.0f / 6.0f)));
-  }
+  if (e->post) v = mbt_post_neon(v, e->post);
   if (e->res) v = vaddq_f32(v, DWT_LD(e->res + o, full, n));
   if (full) {
     vst1q_f32(e->out + o, v);

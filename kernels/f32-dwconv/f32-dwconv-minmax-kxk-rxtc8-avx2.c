@@ -26,7 +26,7 @@ static inline __m256i tail_mask(int n) {
 static inline __attribute__((always_inline)) void store(const struct mbt_exec *e, size_t o,
                                                         __m256 v, int full, __m256i m) {
   v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->lo)), _mm256_set1_ps(e->hi));
-  if (e->hswish) v = mbt_hswish_avx2(v);
+  if (e->post) v = mbt_post_avx2(v, e->post);
   if (e->res) v = _mm256_add_ps(v, DWT_LD(e->res + o, full, m));
   if (full) _mm256_storeu_ps(e->out + o, v);
   else _mm256_maskstore_ps(e->out + o, m, v);

@@ -9,6 +9,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx512-common.h"
 #include "kernels/kernels.h"
 
 #define NR 16
@@ -83,12 +84,7 @@ void mbt_f32_conv_minmax_ukernel_12x16__avx512f(const struct mbt_exec *e, int r0
         const __m512 bias = e->b ? _mm512_maskz_loadu_ps(m, e->b + n0) : _mm512_setzero_ps();
         for (int p = 0; p < npx; p++) {
           __m512 y = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(acc[p], bias), lo), hi);
-          if (e->hswish) { /* y relu6(y + 3) / 6 */
-            const __m512 r = _mm512_min_ps(
-                _mm512_max_ps(_mm512_add_ps(y, _mm512_set1_ps(3.0f)), _mm512_setzero_ps()),
-                _mm512_set1_ps(6.0f));
-            y = _mm512_mul_ps(y, _mm512_mul_ps(r, _mm512_set1_ps(1.0f / 6.0f)));
-          }
+          if (e->post) y = mbt_post_avx512(y, e->post);
           _mm512_mask_storeu_ps(e->out + ((size_t)oy * l->ow + ox + p) * l->oc + n0, m, y);
         }
       }

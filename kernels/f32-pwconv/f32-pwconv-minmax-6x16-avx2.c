@@ -52,9 +52,9 @@ static inline __attribute__((always_inline)) void tile(const struct mbt_exec *e,
     const size_t o = (p0 + (size_t)i) * (e->ldo ? e->ldo : (size_t)oc) + n0;
     __m256 v0 = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(c0[i], bb0), lo), hi);
     __m256 v1 = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(c1[i], bb1), lo), hi);
-    if (e->hswish) {
-      v0 = mbt_hswish_avx2(v0);
-      v1 = mbt_hswish_avx2(v1);
+    if (e->post) {
+      v0 = mbt_post_avx2(v0, e->post);
+      v1 = mbt_post_avx2(v1, e->post);
     }
     if (e->res) {
       v0 = _mm256_add_ps(v0, _mm256_maskload_ps(e->res + o, m0));

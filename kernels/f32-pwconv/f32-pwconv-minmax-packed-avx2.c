@@ -9,6 +9,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2-common.h"
 #include "kernels/kernels.h"
 
 static inline __m256i tail_mask(int n) {
@@ -33,6 +34,7 @@ static inline __m256i tail_mask(int n) {
 #define PWT_MIN(a, b) _mm256_min_ps((a), (b))
 #define PWT_MAX(a, b) _mm256_max_ps((a), (b))
 #define PWT_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define PWT_POST(v, post) mbt_post_avx2((v), (post))
 #include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */

@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx512-common.h"
 #include "kernels/kernels.h"
 
 static inline __mmask16 tail(int n) {
@@ -30,6 +31,7 @@ static inline __mmask16 tail(int n) {
 #define PWT_MIN(a, b) _mm512_min_ps((a), (b))
 #define PWT_MAX(a, b) _mm512_max_ps((a), (b))
 #define PWT_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define PWT_POST(v, post) mbt_post_avx512((v), (post))
 #include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */

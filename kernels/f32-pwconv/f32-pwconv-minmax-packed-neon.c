@@ -8,6 +8,7 @@
 
 #include <arm_neon.h>
 
+#include "kernels/neon-common.h"
 #include "kernels/kernels.h"
 
 static inline float32x4_t ld_part(const float *p, int n) {
@@ -40,6 +41,7 @@ static inline void st_part(float *p, float32x4_t v, int n) {
 #define PWT_MIN(a, b) vminq_f32((a), (b))
 #define PWT_MAX(a, b) vmaxq_f32((a), (b))
 #define PWT_FMA(a, b, c) vfmaq_f32((c), (a), (b))
+#define PWT_POST(v, post) mbt_post_neon((v), (post))
 #include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */

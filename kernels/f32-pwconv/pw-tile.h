@@ -28,7 +28,7 @@ struct epi {
   const float *bias, *res;
   PWT_V lo, hi;
   size_t ldres;
-  int hswish;
+  int post;
 };
 
 /* The loops' unroll counts are literals (GCC does not expand macros in the pragma): 12 covers
@@ -67,11 +67,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #pragma GCC unroll 12
       for (int i = 0; i < mr; i++) {
         PWT_V v = PWT_MIN(PWT_MAX(PWT_ADD(acc[i][j], bias), ep->lo), ep->hi);
-        if (ep->hswish) { /* v relu6(v + 3) / 6 */
-          const PWT_V r =
-              PWT_MIN(PWT_MAX(PWT_ADD(v, PWT_SET1(3.0f)), PWT_ZERO()), PWT_SET1(6.0f));
-          v = PWT_MUL(v, PWT_MUL(r, PWT_SET1(1.0f / 6.0f)));
-        }
+        if (ep->post) v = PWT_POST(v, ep->post);
         if (ep->res) v = PWT_ADD(v, PWT_LDM(ep->res + i * ep->ldres + PWT_LANES * j, m[j]));
         acc[i][j] = v;
       }
@@ -86,7 +82,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #define MBT_PW_LANES PWT_LANES
 #define MBT_PW_EPI(e, n0, p, ldc)                                                              \
   {(e)->b ? (e)->b + (n0) : NULL, (e)->res ? (e)->res + (p) * (ldc) + (n0) : NULL,              \
-   PWT_SET1((e)->lo), PWT_SET1((e)->hi), (ldc), (e)->hswish}
+   PWT_SET1((e)->lo), PWT_SET1((e)->hi), (ldc), (e)->post}
 #include "kernels/drivers/pw-tiled.h"
 
 #endif

@@ -7,7 +7,9 @@
 static float epilogue(const struct mbt_exec *e, double acc, size_t idx, int c) {
   double v = acc + (e->b ? e->b[c] : 0.0);
   v = v < e->lo ? e->lo : v > e->hi ? e->hi : v;
-  if (e->hswish) v = v * (v + 3 < 0 ? 0 : v + 3 > 6 ? 6 : v + 3) / 6;
+  if (e->post == MBT_POST_HSWISH) v = v * (v + 3 < 0 ? 0 : v + 3 > 6 ? 6 : v + 3) / 6;
+  else if (e->post == MBT_POST_SILU) v = (float)(v / (1.0 + exp(-(double)v)));
+  else if (e->post == MBT_POST_SIGMOID) v = (float)(1.0 / (1.0 + exp(-(double)v)));
   if (e->res) v += e->res[idx];
   return (float)v;
 }
