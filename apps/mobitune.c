@@ -40,6 +40,8 @@ struct opts {
   int cotenant, cotenant_cpu, cotenant_nice; /* bench --cotenant CPU[:NICE] */
   const char *weights, *image, *labels, *input, *nets, *other_profile, *point, *net_file;
   int describe; /* model --describe */
+  int preprocess, resize; /* run --preprocess (enum mbt_preprocess, 0: the file's), --resize */
+  const char *save_input; /* run --save-input */
   int classes, batch, fuse; /* fuse: -1 = the plan's */
   int schedule;             /* enum mbt_schedule */
   const struct mbt_weights *wts; /* loaded from --weights by main */
@@ -76,6 +78,13 @@ static const struct optdef {
      "already normalized), e.g. to compare with another framework"},
     {"labels", 1, C_RUN, "class names, one line per class, shown with the top-5"},
     {"batch", 1, C_RUN, "inputs per timed run (default 1)"},
+    {"preprocess", 1, C_RUN, "how --image becomes the input: torchvision (Resize(S), then "
+     "CenterCrop) or tf (central crop of 0.875, then a bilinear resize; TF-slim and Keras); "
+     "default what the weight file records, else torchvision"},
+    {"resize", 1, C_RUN, "torchvision preprocessing: S of Resize(S) (default round(res / 0.875), "
+     "256 for 224)"},
+    {"save-input", 1, C_RUN, "write the network input computed from --image or --input to this "
+     "file (res x res x 3 little-endian float32, NHWC) to compare with another framework's"},
     {"fuse", 1, C_RUN, "run every fusable pair and block fused, in strips of N rows (overrides "
      "the plan's fusion; 0 = none)"},
     {"threads", 1, C_MODEL | C_ROOF | C_TUNE | C_RUN | C_BENCH,
@@ -184,6 +193,7 @@ static const struct int_opt *int_option(const struct opts *o, const char *name) 
       {"classes", 1, 100000, offsetof(struct opts, classes)},
       {"fuse", 0, 64, offsetof(struct opts, fuse)},
       {"batch", 1, 1024, offsetof(struct opts, batch)},
+      {"resize", 1, 8192, offsetof(struct opts, resize)},
   };
   (void)o;
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
@@ -208,6 +218,7 @@ static const struct field_opt *field_option(const char *name) {
       STR("out", out), STR("variant", variant), STR("weights", weights), STR("image", image),
       STR("input", input), STR("nets", nets), STR("compare-profile", other_profile),
       STR("labels", labels), STR("point", point), STR("net-file", net_file),
+      STR("save-input", save_input),
   };
 #undef FLAG
 #undef STR
@@ -239,6 +250,10 @@ static int parse_value(const char *n, const char *v, struct opts *o) {
     if (!ok || *end || cpu < 0 || cpu > 1023 || nice_level < -20 || nice_level > 19)
       return bad("--cotenant '%s' is not CPU[:NICE] (CPU 0 to 1023, NICE -20 to 19)%s", v, "");
     o->cotenant = 1, o->cotenant_cpu = (int)cpu, o->cotenant_nice = (int)nice_level;
+  } else if (!strcmp(n, "preprocess")) {
+    if (strcmp(v, "torchvision") && strcmp(v, "tf"))
+      return bad("--preprocess '%s' is not torchvision or tf%s", v, "");
+    o->preprocess = !strcmp(v, "tf") ? MBT_PREPROCESS_TF : MBT_PREPROCESS_TORCHVISION;
   } else if (!strcmp(n, "schedule")) {
     if (strcmp(v, "layers") && strcmp(v, "flow") && strcmp(v, "auto"))
       return bad("--schedule '%s' is not auto, layers or flow%s", v, "");
@@ -728,6 +743,17 @@ static int run_engine(const struct opts *o, const struct mbt_model *model,
   return st == MBT_OK ? 0 : fail(st);
 }
 
+/* The preprocessing of --image: --preprocess, else what the weight file records, else
+ * torchvision's; and torchvision's Resize(S) (0: the default). */
+static enum mbt_preprocess preprocess_of(const struct opts *o) {
+  if (o->preprocess) return (enum mbt_preprocess)o->preprocess;
+  return o->wts && o->wts->preprocess ? (enum mbt_preprocess)o->wts->preprocess
+                                      : MBT_PREPROCESS_TORCHVISION;
+}
+static int resize_of(const struct opts *o) {
+  return o->resize ? o->resize : o->wts ? o->wts->resize : 0;
+}
+
 /* The inputs of 'run', one per item: --input's tensor or --image's picture (normalized as the
  * weights say) each time, or a seeded random input per item.  0 or the exit status. */
 static int run_inputs(const struct opts *o, mbt_engine_t e, const struct mbt_model *model,
@@ -743,8 +769,9 @@ static int run_inputs(const struct opts *o, mbt_engine_t e, const struct mbt_mod
     float mean[3], std[3];
     struct mbt_image im;
     mbt_engine_normalization(e, mean, std);
+    const enum mbt_preprocess kind = preprocess_of(o);
     if ((st = mbt_image_load(o->image, &im)) == MBT_OK) {
-      st = mbt_image_input(&im, model->res, mean, std, in);
+      st = mbt_image_prepare(&im, model->res, kind, resize_of(o), mean, std, in);
       mbt_image_free(&im);
     }
   } else {
@@ -753,6 +780,8 @@ static int run_inputs(const struct opts *o, mbt_engine_t e, const struct mbt_mod
     return 0;
   }
   if (st != MBT_OK) return fail(st);
+  if (o->save_input && (st = mbt_write_atomic(o->save_input, (const char *)in, nin * sizeof *in)) != MBT_OK)
+    return fail(st);
   for (int b = 1; b < o->batch; b++) memcpy(in + nin * b, in, nin * sizeof *in);
   return 0;
 }
@@ -811,7 +840,13 @@ static void run_print(const struct opts *o, mbt_engine_t e, const struct mbt_run
   if (o->threads > 1)
     printf("schedule: %s (%ld runs layer by layer, %ld as a flow of work items)\n", r->schedule,
            r->layer_runs, r->flow_runs);
-  if (o->image) printf("image: %s\n", o->image);
+  if (o->image) {
+    const int res = model->res, rs = resize_of(o) ? resize_of(o) : (int)(res / 0.875 + 0.5);
+    if (preprocess_of(o) == MBT_PREPROCESS_TF)
+      printf("image: %s (tf: central crop of 0.875, bilinear resize to %dx%d)\n", o->image, res, res);
+    else
+      printf("image: %s (torchvision: Resize(%d), CenterCrop(%d))\n", o->image, rs, res);
+  }
   printf("top-5 (class: probability):");
   for (int k = 0; k < r->ntop && r->top[k] >= 0; k++) {
     printf(" %d: %.4f", r->top[k], r->prob[r->top[k]]);
@@ -841,6 +876,15 @@ static int run_measure(const struct opts *o, mbt_engine_t e, const struct mbt_mo
     rc = 1;
   } else if (o->image && o->input) {
     fprintf(stderr, "run: --image and --input: give one\n");
+    rc = 2;
+  } else if ((o->preprocess || o->resize) && !o->image) {
+    fprintf(stderr, "run: --preprocess and --resize say how --image becomes the input: give --image\n");
+    rc = 2;
+  } else if (o->resize && preprocess_of(o) == MBT_PREPROCESS_TF) {
+    fprintf(stderr, "run: --resize is torchvision's Resize(S); tf preprocessing crops 0.875 of the image\n");
+    rc = 2;
+  } else if (o->save_input && !o->image && !o->input) {
+    fprintf(stderr, "run: --save-input writes the input made from --image or --input: give one\n");
     rc = 2;
   } else {
     rc = run_inputs(o, e, model, in);

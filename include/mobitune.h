@@ -228,6 +228,8 @@ struct mbt_weights {
   enum mbt_net_kind kind;
   char *desc;            /**< a described network's description (MBT_NET_CUSTOM; else NULL) */
   size_t desc_len;
+  int preprocess;        /**< enum mbt_preprocess the model expects (0: not recorded) */
+  int resize;            /**< torchvision's Resize(S) it expects (0: round(res / 0.875)) */
   double alpha;
   int res, classes;
   float mean[3], std[3]; /**< per RGB channel, on pixel values scaled to [0, 1] */
@@ -262,9 +264,25 @@ struct mbt_image {
  * pixels), MBT_ENOMEM, MBT_OK. */
 enum mbt_status mbt_image_load(const char *path, struct mbt_image *im);
 void mbt_image_free(struct mbt_image *im);
-/** The network input for @p im: shorter side resized to round(res / 0.875) with an antialiased
- * bilinear (triangle) filter, centre crop res x res, (x / 255 - mean) / std per channel; @p out
- * holds res x res x 3 floats (NHWC). */
+/** How a photo becomes the network's input: as torchvision's evaluation transform (Resize(S)
+ * then CenterCrop(res)) or as TF-slim's and Keras' (central crop of 0.875, then a bilinear
+ * resize to res). */
+enum mbt_preprocess { MBT_PREPROCESS_TORCHVISION = 1, MBT_PREPROCESS_TF = 2 };
+/** @return "torchvision" or "tf" ("?" for another value). */
+const char *mbt_preprocess_name(enum mbt_preprocess p);
+/** The network input for @p im (res x res x 3 floats in @p out, NHWC), pixels x / 255 then
+ * (x - mean) / std per channel, after:
+ * - MBT_PREPROCESS_TORCHVISION: the shorter side resized to @p resize (S; 0: round(res /
+ *   0.875), 256 for 224) and the longer to int(S long / short), with PyTorch's antialiased
+ *   bilinear weights on float pixels, then the res x res crop at int(round((size - res) / 2))
+ *   (Python's round: halves to even).  Refused when S < res.
+ * - MBT_PREPROCESS_TF: tf.image.central_crop(0.875) (start truncated), then
+ *   tf.image.resize_bilinear to res x res (align_corners and half-pixel centres off, no
+ *   antialiasing; @p resize unused). */
+enum mbt_status mbt_image_prepare(const struct mbt_image *im, int res, enum mbt_preprocess kind,
+                                  int resize, const float mean[3], const float std[3],
+                                  float *out);
+/** mbt_image_prepare with torchvision's transform and S = round(res / 0.875). */
 enum mbt_status mbt_image_input(const struct mbt_image *im, int res, const float mean[3],
                                 const float std[3], float *out);
 

@@ -216,37 +216,64 @@ enum mbt_status mbt_image_load(const char *path, struct mbt_image *im) {
   return st;
 }
 
-/* One axis of the resize: for each of @p out samples, the first source index and the weights
- * of a triangle filter of support max(1, in / out) (antialiased when reducing). */
+/* One axis of a resize: for each output sample, the first source index and its weights. */
 struct taps {
   int *first, *n;
   float *w; /* n[i] weights per output, at i * maxn */
   int maxn;
 };
 
-static int taps_make(int in, int out, double offset, double scale, struct taps *t) {
-  const double support = scale > 1 ? scale : 1; /* scale = in / out */
-  t->maxn = (int)ceil(support) * 2 + 1;
+static int taps_alloc(int out, int maxn, struct taps *t) {
+  t->maxn = maxn;
   t->first = malloc((size_t)out * sizeof *t->first);
   t->n = malloc((size_t)out * sizeof *t->n);
-  t->w = malloc((size_t)out * (size_t)t->maxn * sizeof *t->w);
-  if (!t->first || !t->n || !t->w) return -1;
+  t->w = calloc((size_t)out * (size_t)maxn, sizeof *t->w);
+  return t->first && t->n && t->w ? 0 : -1;
+}
+
+/* torchvision's antialiased bilinear resize of @p in samples to @p size, as PyTorch computes
+ * its weights (interpolate(..., mode="bilinear", antialias=True, align_corners=False)): scale =
+ * in / size, support = max(scale, 1), the triangle filter stretched by the scale when reducing,
+ * bounds truncated as C casts them, weights normalized; the @p out outputs from @p from on (the
+ * crop). */
+static int taps_torchvision(int in, int size, int from, int out, struct taps *t) {
+  const double scale = (double)in / size, support = scale >= 1 ? scale : 1.0;
+  const double inv = scale >= 1 ? 1.0 / scale : 1.0;
+  if (taps_alloc(out, (int)ceil(support) * 2 + 1, t)) return -1;
   for (int i = 0; i < out; i++) {
-    const double center = offset + (i + 0.5) * scale; /* in source pixel units */
-    int lo = (int)floor(center - support), hi = (int)ceil(center + support);
+    const double center = scale * (from + i + 0.5);
+    long lo = (long)(center - support + 0.5), hi = (long)(center + support + 0.5);
     if (lo < 0) lo = 0;
     if (hi > in) hi = in;
-    double sum = 0;
     int n = 0;
+    double sum = 0;
     float *w = t->w + (size_t)i * t->maxn;
-    for (int s = lo; s < hi && n < t->maxn; s++) {
-      const double d = fabs((s + 0.5 - center) / support);
-      const double v = d < 1 ? 1 - d : 0;
-      w[n++] = (float)v;
-      sum += v;
+    for (long j = lo; j < hi && n < t->maxn; j++) {
+      const double x = fabs(((double)j - center + 0.5) * inv);
+      w[n] = (float)(x < 1 ? 1 - x : 0);
+      sum += x < 1 ? 1 - x : 0;
+      n++;
     }
-    for (int k = 0; k < n; k++) w[k] = sum > 0 ? (float)(w[k] / sum) : 1.0f / n;
-    t->first[i] = lo, t->n[i] = n;
+    for (int k = 0; k < n; k++) w[k] = (float)(sum != 0 ? w[k] / sum : 0);
+    t->first[i] = (int)lo, t->n[i] = n;
+  }
+  return 0;
+}
+
+/* TF-slim's bilinear resize (tf.image.resize_bilinear, align_corners = false, no half-pixel
+ * centres, no antialiasing) of the @p in samples from @p start to @p out: output i samples
+ * source start + i in / out, between two pixels (the last repeated at the edge). */
+static int taps_tf(int start, int in, int out, struct taps *t) {
+  if (taps_alloc(out, 2, t)) return -1;
+  const float scale = (float)in / (float)out;
+  for (int i = 0; i < out; i++) {
+    const float x = (float)i * scale;
+    const int x0 = (int)floorf(x), x1 = x0 + 1 < in ? x0 + 1 : in - 1;
+    const float d = x - (float)x0;
+    t->first[i] = start + x0;
+    t->n[i] = x1 > x0 ? 2 : 1;
+    t->w[(size_t)i * 2] = x1 > x0 ? 1 - d : 1;
+    t->w[(size_t)i * 2 + 1] = x1 > x0 ? d : 0;
   }
   return 0;
 }
@@ -257,28 +284,52 @@ static void taps_free(struct taps *t) {
   free(t->w);
 }
 
-enum mbt_status mbt_image_input(const struct mbt_image *im, int res, const float mean[3],
-                                const float std[3], float *out) {
-  /* resize the shorter side to round(res / 0.875), then crop the centre res x res: this is one
-   * resampling of the crop window straight to res x res */
-  const int side = im->w < im->h ? im->w : im->h;
-  const int resized = (int)floor(res / 0.875 + 0.5);
-  const double scale = (double)side / resized; /* source pixels per resized pixel */
-  const double x0 = ((im->w / scale - res) / 2) * scale, y0 = ((im->h / scale - res) / 2) * scale;
+/* Python's round() of a half-integer-or-integer @p x: to the even neighbour at .5. */
+static int round_half_even(double x) {
+  const double f = floor(x);
+  return x - f > 0.5 || (x - f == 0.5 && fmod(f, 2) != 0) ? (int)f + 1 : (int)f;
+}
+
+const char *mbt_preprocess_name(enum mbt_preprocess p) {
+  return p == MBT_PREPROCESS_TF ? "tf" : p == MBT_PREPROCESS_TORCHVISION ? "torchvision" : "?";
+}
+
+enum mbt_status mbt_image_prepare(const struct mbt_image *im, int res, enum mbt_preprocess kind,
+                                  int resize, const float mean[3], const float std[3],
+                                  float *out) {
   struct taps tx = {0}, ty = {0};
-  float *rows = malloc((size_t)im->h * res * 3 * sizeof *rows);
+  int bad = 0;
+  if (kind == MBT_PREPROCESS_TF) {
+    /* tf.image.central_crop(0.875): the start truncated, the size what is left */
+    const int sx = (int)((im->w - im->w * 0.875) / 2), sy = (int)((im->h - im->h * 0.875) / 2);
+    bad = taps_tf(sx, im->w - 2 * sx, res, &tx) || taps_tf(sy, im->h - 2 * sy, res, &ty);
+  } else if (kind == MBT_PREPROCESS_TORCHVISION) {
+    /* Resize(S): the shorter side to S, the longer to int(S long / short); CenterCrop(res) at
+     * int(round((size - res) / 2)) */
+    const int s = resize > 0 ? resize : (int)floor(res / 0.875 + 0.5);
+    if (s < res)
+      return mbt_fail(MBT_EINVAL, "torchvision preprocessing: Resize(%d) is smaller than the "
+                      "%d x %d crop", s, res, res);
+    const int w = im->w <= im->h ? s : (int)((double)s * im->w / im->h);
+    const int h = im->w <= im->h ? (int)((double)s * im->h / im->w) : s;
+    bad = taps_torchvision(im->w, w, round_half_even((w - res) / 2.0), res, &tx) ||
+          taps_torchvision(im->h, h, round_half_even((h - res) / 2.0), res, &ty);
+  } else {
+    return mbt_fail(MBT_EINVAL, "unknown preprocessing %d", (int)kind);
+  }
+  float *rows = bad ? NULL : malloc((size_t)im->h * res * 3 * sizeof *rows);
   enum mbt_status st = MBT_OK;
-  if (!rows || taps_make(im->w, res, x0, scale, &tx) || taps_make(im->h, res, y0, scale, &ty)) {
+  if (!rows) {
     st = mbt_fail(MBT_ENOMEM, "cannot allocate the resize buffers");
     goto done;
   }
-  for (int y = 0; y < im->h; y++) /* horizontal pass: every source row to res columns */
+  for (int y = 0; y < im->h; y++) /* horizontal pass first, as PyTorch: every row to res */
     for (int x = 0; x < res; x++) {
       float acc[3] = {0, 0, 0};
       const float *w = tx.w + (size_t)x * tx.maxn;
       for (int k = 0; k < tx.n[x]; k++) {
         const unsigned char *p = im->rgb + ((size_t)y * im->w + tx.first[x] + k) * 3;
-        for (int c = 0; c < 3; c++) acc[c] += w[k] * p[c];
+        for (int c = 0; c < 3; c++) acc[c] += w[k] * (p[c] / 255.0f);
       }
       for (int c = 0; c < 3; c++) rows[((size_t)y * res + x) * 3 + c] = acc[c];
     }
@@ -288,14 +339,16 @@ enum mbt_status mbt_image_input(const struct mbt_image *im, int res, const float
       const float *w = ty.w + (size_t)y * ty.maxn;
       for (int k = 0; k < ty.n[y]; k++)
         for (int c = 0; c < 3; c++) acc[c] += w[k] * rows[((size_t)(ty.first[y] + k) * res + x) * 3 + c];
-      for (int c = 0; c < 3; c++) {
-        const float v = acc[c] < 0 ? 0 : acc[c] > 255 ? 255 : acc[c];
-        out[((size_t)y * res + x) * 3 + c] = (v / 255.0f - mean[c]) / std[c];
-      }
+      for (int c = 0; c < 3; c++) out[((size_t)y * res + x) * 3 + c] = (acc[c] - mean[c]) / std[c];
     }
 done:
   free(rows);
   taps_free(&tx);
   taps_free(&ty);
   return st;
+}
+
+enum mbt_status mbt_image_input(const struct mbt_image *im, int res, const float mean[3],
+                                const float std[3], float *out) {
+  return mbt_image_prepare(im, res, MBT_PREPROCESS_TORCHVISION, 0, mean, std, out);
 }

@@ -94,6 +94,13 @@ static enum mbt_status parse_network(const char *path, const unsigned char *p,
   if (classes < 1 || classes > 100000)
     return mbt_fail(MBT_EPARSE, "%s: field 'classes': %u is outside [1, 100000]", path, classes);
   w->kind = (enum mbt_net_kind)kind, w->alpha = alpha, w->res = (int)res, w->classes = (int)classes;
+  const uint32_t prep = get32(p + 8) >= 2 ? get32(p + 92) : 0, rs = get32(p + 8) >= 2 ? get32(p + 96) : 0;
+  if (prep > MBT_PREPROCESS_TF)
+    return mbt_fail(MBT_EPARSE, "%s: field 'preprocessing': %u (0 none, 1 torchvision, 2 tf)", path, prep);
+  if (rs && (prep != MBT_PREPROCESS_TORCHVISION || rs < res || rs > 8192))
+    return mbt_fail(MBT_EPARSE, "%s: field 'resize': %u (torchvision's Resize(S): S in [res, 8192] "
+                    "with torchvision preprocessing, else 0)", path, rs);
+  w->preprocess = (int)prep, w->resize = (int)rs;
   for (int c = 0; c < 3; c++) {
     w->mean[c] = getf(p + 32 + 4 * c), w->std[c] = getf(p + 44 + 4 * c);
     if (!(w->std[c] >= 1e-6f && w->std[c] <= 1e6f) || !(w->mean[c] >= -1e6f && w->mean[c] <= 1e6f))

@@ -50,6 +50,13 @@ for f in v2-035-96 v1-025-64 v3s-05-96 v3l-025-64 mnas-025-96 v2tf-035-96 v2tfc-
   ok "$f: onnx2mobitune converts it" $PY "$S/scripts/onnx2mobitune" "$S/tests/fixtures/$f.onnx" "$T/$f.mbtw"
   ok "$f: the weight file checks" sh -c "$M weights --weights '$T/$f.mbtw' | grep -q 'checksum and shapes verified'"
   run_cmp $f "default plan" --data "$T/none"
+  n=$((n + 1)) # a test on logits that ignore the input could not fail: another input must move them
+  if $M run --weights "$T/$f.mbtw" --json --runs 1 --seed 5 --data "$T/none" >"$T/other.json" 2>/dev/null &&
+     ! compare "$S/tests/fixtures/$f.expected.txt" "$T/other.json" >"$T/cmp"; then
+    echo "ok $n - $f: another input gives other logits ($(cat "$T/cmp"))"
+  else
+    echo "not ok $n - $f: the logits do not depend on the input"; failed=$((failed + 1))
+  fi
   for v in ref scalar avx2 avx512f neon; do
     if $M info | grep -q "^ISA usable .*\b$v\b" || [ $v = ref ]; then
       run_cmp $f "every layer on a $v variant" --data "$T/none" --variant $v
@@ -83,6 +90,39 @@ ok "the TensorFlow-padded V2 pads 0 before and 1 after its stride-2 layers" \
 ok "a quick machine profile for the report" $M roofline --quick --quiet --threads 1 --data "$T/d-mnas-025-96"
 ok "a report for the tuned MnasNet" $M report --weights "$T/mnas-025-96.mbtw" --data "$T/d-mnas-025-96" --out "$T/mnas.html"
 ok "the report names the network" grep -q "mnas-025-96" "$T/mnas.html"
+
+# Preprocessing: a non-square photo through torchvision's eval transform (Resize(110),
+# CenterCrop(96) on the float tensor), against torchvision's own tensor and PyTorch's logits.
+P=$S/tests/fixtures/photo-157x103.png
+ok "run --image --preprocess torchvision writes the input it computed (--save-input)" \
+  $M run --weights "$T/v2-035-96.mbtw" --image "$P" --preprocess torchvision --save-input "$T/photo.f32" --runs 1 --data "$T/none"
+ok "that input is torchvision's transform of the photo within 5e-5 (normalized units: 0.003 of one 8-bit level; float rounding)" $PY - "$T/photo.f32" "$S/tests/fixtures/photo.v2-035-96.input.f32" <<'EOF'
+import sys
+import numpy as np
+a, b = (np.fromfile(f, "<f4") for f in sys.argv[1:])
+err = float(np.abs(a - b).max())
+print("# max |input - torchvision's| = %.3g over %d values (values span %.2f)" % (err, a.size, float(b.max() - b.min())))
+sys.exit(0 if a.shape == b.shape and err <= 5e-5 else 1)
+EOF
+n=$((n + 1))
+if $M run --weights "$T/v2-035-96.mbtw" --image "$P" --json --runs 2 --data "$T/none" >"$T/photo.json" 2>"$T/err" &&
+   compare "$S/tests/fixtures/photo.v2-035-96.expected.txt" "$T/photo.json" >"$T/cmp"; then
+  echo "ok $n - the photo's logits (the file records torchvision preprocessing): $(cat "$T/cmp")"
+else
+  echo "not ok $n - the photo's logits: $(cat "$T/cmp" 2>/dev/null)"; failed=$((failed + 1)); sed 's/^/# /' "$T/err" | tail -5
+fi
+ok "the weight file records the preprocessing it was converted with" sh -c \
+  "$PY '$S/scripts/onnx2mobitune' '$S/tests/fixtures/v2-035-96.onnx' '$T/tf.mbtw' --preprocess tf --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 >/dev/null && $M run --weights '$T/tf.mbtw' --image '$P' --runs 1 --data '$T/none' | grep -q 'tf: central crop of 0.875'"
+ok "--preprocess tf differs from torchvision's on the photo" sh -c \
+  "$M run --weights '$T/v2-035-96.mbtw' --image '$P' --preprocess tf --save-input '$T/photo-tf.f32' --runs 1 --data '$T/none' >/dev/null && ! cmp -s '$T/photo-tf.f32' '$T/photo.f32'"
+fails_with "--resize with tf preprocessing is refused" 2 "tf preprocessing crops" \
+  $M run --weights "$T/v2-035-96.mbtw" --image "$P" --preprocess tf --resize 120 --data "$T/none"
+fails_with "--resize below the input size is refused" 1 "smaller than the 96 x 96 crop" \
+  $M run --weights "$T/v2-035-96.mbtw" --image "$P" --resize 90 --data "$T/none"
+fails_with "--preprocess without --image is refused" 2 "give --image" \
+  $M run --weights "$T/v2-035-96.mbtw" --preprocess tf --data "$T/none"
+fails_with "an unknown --preprocess" 2 "not torchvision or tf" \
+  $M run --weights "$T/v2-035-96.mbtw" --image "$P" --preprocess keras --data "$T/none"
 
 # Refusals: a node the converter cannot map, padding it cannot express, a Softmax inside the
 # graph (it would be dropped: the logits of another network), a reshaped feature map.

@@ -370,6 +370,60 @@ static void readers(void) {
   rmdir(dir);
 }
 
+/* The two preprocessings on images whose answer is known: TF-slim's central crop of 0.875 of
+ * a 108 x 108 image starts at int(6.75) = 6 and keeps 96 rows and columns, so a resize to 96
+ * copies them exactly; torchvision's on a flat image is flat; a Resize(S) below the crop is
+ * refused; a 2 x 1 image keeps its aspect (Resize(37) of 64 x 32: 74 x 37, crop at 21). */
+static void preprocessing(void) {
+  const int N = 108, R = 96;
+  struct mbt_image im = {N, N, malloc((size_t)N * N * 3)};
+  for (int i = 0; i < N * N * 3; i++) im.rgb[i] = (unsigned char)((i * 7 + i / 331) & 255);
+  const float mean[3] = {0.25f, 0.5f, 0.75f}, std[3] = {0.5f, 0.25f, 0.125f};
+  float *in = malloc((size_t)R * R * 3 * sizeof *in);
+  enum mbt_status st = mbt_image_prepare(&im, R, MBT_PREPROCESS_TF, 0, mean, std, in);
+  double err = 0;
+  for (int y = 0; st == MBT_OK && y < R; y++)
+    for (int x = 0; x < R; x++)
+      for (int c = 0; c < 3; c++) {
+        const float want = (im.rgb[((size_t)(y + 6) * N + x + 6) * 3 + c] / 255.0f - mean[c]) / std[c];
+        const double d = fabs(in[((size_t)y * R + x) * 3 + c] - want);
+        err = d > err ? d : err;
+      }
+  ok(st == MBT_OK && err < 1e-6, "tf preprocessing of 108 x 108 at 96: the central 96 x 96 "
+     "from (6, 6), unresampled (max error %.2g)", err);
+  memset(im.rgb, 200, (size_t)N * N * 3);
+  st = mbt_image_prepare(&im, R, MBT_PREPROCESS_TORCHVISION, 0, mean, std, in);
+  err = 0;
+  for (int i = 0; st == MBT_OK && i < R * R * 3; i++) {
+    const double d = fabs(in[i] - (200 / 255.0f - mean[i % 3]) / std[i % 3]);
+    err = d > err ? d : err;
+  }
+  ok(st == MBT_OK && err < 1e-5, "torchvision preprocessing keeps a flat image flat (%.2g)", err);
+  ok(mbt_image_prepare(&im, R, MBT_PREPROCESS_TORCHVISION, 90, mean, std, in) == MBT_EINVAL &&
+     strstr(mbt_last_error(), "Resize(90)"), "Resize(90) before a 96 x 96 crop is refused: %s",
+     mbt_last_error());
+  free(im.rgb);
+  /* a horizontal ramp 64 x 32: Resize(37) gives 74 x 37, CenterCrop(32) starts at column
+   * round(21) = 21 and row round(2.5) = 2; column x of the crop is centred on source column
+   * (21 + x + 0.5) 64 / 74 - 0.5, where the ramp is 4 x */
+  struct mbt_image ramp = {64, 32, malloc((size_t)64 * 32 * 3)};
+  for (int y = 0; y < 32; y++)
+    for (int x = 0; x < 64; x++)
+      for (int c = 0; c < 3; c++) ramp.rgb[((size_t)y * 64 + x) * 3 + c] = (unsigned char)(4 * x);
+  const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
+  st = mbt_image_prepare(&ramp, 32, MBT_PREPROCESS_TORCHVISION, 37, zero, one, in);
+  err = 0;
+  for (int x = 0; st == MBT_OK && x < 32; x++) {
+    const double want = 4 * ((21 + x + 0.5) * 64 / 74 - 0.5) / 255;
+    const double d = fabs(in[((size_t)16 * 32 + x) * 3] - want);
+    err = d > err ? d : err;
+  }
+  ok(st == MBT_OK && err < 1e-4, "torchvision preprocessing of a 2:1 ramp: Resize(37) to 74 x 37, "
+     "the crop from column 21 (max error %.2g of full scale)", err);
+  free(ramp.rgb);
+  free(in);
+}
+
 static void images(void) {
   char dir[] = "/tmp/mbt-test-image-XXXXXX", p[256];
   if (!mkdtemp(dir)) {
@@ -399,11 +453,11 @@ static void images(void) {
      "resize + centre crop + normalize: gradients kept, flat channel exact (%.5f), centre red "
      "%.3f", in[(16 * 32 + 16) * 3 + 2], in[(16 * 32 + 16) * 3]);
   mbt_image_free(&im);
-  /* a shorter side of 60 resized to round(32 / 0.875) = 37: the crop starts 2.5 resized rows
-   * down, and its first row is centred on source row y0 + scale / 2 - 0.5 in pixel indices,
-   * where the linear green ramp is 255 y / 59 (floored when the pattern was made: -0.5 on
-   * average) */
-  const double scale = 60.0 / 37, top = (37 - 32) / 2.0 * scale + 0.5 * scale;
+  /* a shorter side of 60 resized to round(32 / 0.875) = 37 (torchvision's Resize): the crop
+   * starts int(round(2.5)) = 2 resized rows down (CenterCrop; Python rounds halves to even),
+   * and its first row is centred on source row 2.5 scale - 0.5 in pixel indices, where the
+   * linear green ramp is 255 y / 59 (floored when the pattern was made: -0.5 on average) */
+  const double scale = 60.0 / 37, top = 2 * scale + 0.5 * scale;
   const double green = ((255 * (top - 0.5) / 59 - 0.5) / 255 - 0.5) / 0.25;
   ok(fabs(in[1] - green) < 0.02, "the crop is centred: green at the top %.4f, expected %.4f "
      "(the image's top row: %.3f)", in[1], green, (0.0 - 0.5) / 0.25);
@@ -627,6 +681,7 @@ int main(void) {
   described();
   weights();
   images();
+  preprocessing();
   readers();
   threads();
   return done();
