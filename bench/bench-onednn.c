@@ -7,7 +7,10 @@
  * The logits of every configuration are compared with mobitune's reference path, so the
  * comparison is also an independent check of mobitune's numbers.
  *
- * usage: bench-onednn [--net v1|v2] [--threads N] [--runs N] [--plan FILE] */
+ * usage: bench-onednn [--net v1|v2 | --net-file FILE] [--threads N] [--runs N] [--plan FILE]
+ * A described network (--net-file: MnasNet, a TensorFlow-padded V2, ...) runs when its layers
+ * are a chain of convolutions, pools and fully connected layers with residual adds and ReLU,
+ * ReLU6 or SiLU epilogues; anything else (squeeze-and-excitation, hard-swish) is refused. */
 #include "config.h"
 
 #include <math.h>
@@ -117,6 +120,31 @@ static void clip_post_op(dnnl_post_ops_t po) {
   CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f));
 }
 
+/* The epilogue of layer @p l as a post-op (ReLU6, ReLU or SiLU; linear: none). */
+static void act_post_op(dnnl_post_ops_t po, const struct mbt_layer *l) {
+  if (l->act == MBT_ACT_RELU6) clip_post_op(po);
+  else if (l->act == MBT_ACT_RELU) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+  else if (l->act == MBT_ACT_SILU) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
+}
+
+/* 1 when this comparison can build network @p m: a chain (each layer reads the one before)
+ * of the ops and epilogues above; else names the first layer it cannot on stderr. */
+static int buildable(const struct mbt_model *m) {
+  for (int i = 0; i < m->nlayers; i++) {
+    const struct mbt_layer *l = &m->layers[i];
+    const int act_ok = l->act == MBT_ACT_NONE || l->act == MBT_ACT_RELU6 ||
+                       l->act == MBT_ACT_RELU || l->act == MBT_ACT_SILU;
+    if (l->src != i - 1 || l->op == MBT_OP_SCALE || !act_ok) {
+      fprintf(stderr, "bench-onednn: layer %s (%s, %s%s) is not one this comparison builds "
+              "(a chain of conv, dwconv, pwconv, pool and fc with linear, relu, relu6 or silu)\n",
+              l->name, mbt_op_name(l->op), mbt_act_name(l->act),
+              l->src != i - 1 ? ", reading a layer other than the one before" : "");
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* One layer's step as build() starts it: the layer, its weights, its input, the descriptors of
  * its bias and of an output in any layout, and its (empty) attributes and post-ops. */
 struct layer_in {
@@ -146,11 +174,12 @@ static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_en
     dnnl_dims_t wd = {l->oc, l->ic, l->k, l->k};
     CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
   }
-  if (l->act == MBT_ACT_RELU6) clip_post_op(li->po);
+  act_post_op(li->po, l);
   *fuse_dw = 0;
   const struct mbt_layer *dw = l + 1;
   if (fused && l->op == MBT_OP_PWCONV && l->res < -1 && i + 1 < m->nlayers &&
-      dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->src == i) {
+      dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->pad == 1 && dw->src == i &&
+      (dw->act == MBT_ACT_NONE || dw->act == MBT_ACT_RELU6)) {
     *fuse_dw = 1;
     CHECK(dnnl_post_ops_append_dw(li->po, dnnl_f32, dnnl_f32, dnnl_f32, 3, dw->stride, 1, 0, 0,
                                   NULL));
@@ -463,7 +492,7 @@ int main(int argc, char **argv) {
   const int threads = cmp.threads, runs = cmp.runs, have_plan = cmp.have_plan;
   mbt_engine_t tuned = cmp.tuned, ref = cmp.ref;
   const float *in = cmp.in;
-  const enum mbt_net_kind net = cmp.net;
+  if (!buildable(m)) return 1;
   struct dnet plain = {0}, fused = {0};
   build(&plain, m, tuned, 0);
   build(&fused, m, tuned, 1);
@@ -481,8 +510,10 @@ int main(int argc, char **argv) {
   CHECK(dnnl_memory_get_data_handle(plain.out_user, &po));
   CHECK(dnnl_memory_get_data_handle(fused.out_user, &fo));
   const float *rl = mbt_engine_logits(ref);
-  printf("# MobileNet %s 1.0/224, %d thread(s), %d interleaved rounds; oneDNN %d.%d.%d\n",
-         mbt_net_name(net), threads, runs, dnnl_version()->major, dnnl_version()->minor,
+  char title[64];
+  mbt_model_title(m, title, sizeof title);
+  printf("# %s %d/%d, %d thread(s), %d interleaved rounds; oneDNN %d.%d.%d\n", title, m->res,
+         m->res, threads, runs, dnnl_version()->major, dnnl_version()->minor,
          dnnl_version()->patch);
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, oneDNN %.3g, oneDNN fused "
          "%.3g\n", mbt_cmp_max_err(mbt_engine_logits(tuned), rl, classes),

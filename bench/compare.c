@@ -15,9 +15,12 @@
 void mbt_cmp_setup(struct mbt_cmp *c, const char *prog, int argc, char **argv) {
   memset(c, 0, sizeof *c);
   c->net = MBT_NET_V1, c->threads = 1, c->runs = 20, c->plan_path = "mobitune-data/plan.txt";
+  const char *net_file = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--net") && i + 1 < argc && mbt_net_parse(argv[i + 1], &c->net) == MBT_OK) {
       i++;
+    } else if (!strcmp(argv[i], "--net-file") && i + 1 < argc) {
+      net_file = argv[++i];
     } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
       c->threads = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
@@ -25,8 +28,8 @@ void mbt_cmp_setup(struct mbt_cmp *c, const char *prog, int argc, char **argv) {
     } else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
       c->plan_path = argv[++i];
     } else {
-      fprintf(stderr, "%s: bad option '%s'\nusage: %s [--net v1|v2] [--threads N] [--runs N] "
-                      "[--plan F]\n", prog, argv[i], prog);
+      fprintf(stderr, "%s: bad option '%s'\nusage: %s [--net v1|v2 | --net-file F] [--threads N] "
+                      "[--runs N] [--plan F]\n", prog, argv[i], prog);
       exit(2);
     }
   }
@@ -40,7 +43,15 @@ void mbt_cmp_setup(struct mbt_cmp *c, const char *prog, int argc, char **argv) {
   mbt_pin_threads(c->threads);
   struct mbt_machine mach;
   mbt_machine_detect(&mach);
-  mbt_model_build(c->net, 1.0, 224, &c->m);
+  if (net_file) {
+    if (mbt_model_load(net_file, &c->m) != MBT_OK) {
+      fprintf(stderr, "%s: %s\n", prog, mbt_last_error());
+      exit(1);
+    }
+    c->net = MBT_NET_CUSTOM;
+  } else {
+    mbt_model_build(c->net, 1.0, 224, &c->m);
+  }
   c->have_plan = mbt_plan_load(c->plan_path, &mach, &c->pl) == MBT_OK;
   if (!c->have_plan) fprintf(stderr, "%s: %s; mobitune runs its default plan\n", prog, mbt_last_error());
   if (mbt_engine_create(&c->m, c->have_plan ? &c->pl : NULL, NULL, 1, &c->tuned) != MBT_OK ||

@@ -17,8 +17,9 @@ struct mbt_cmp {
   float *in;               /* the input both sides run on */
 };
 
-/* Parse [--net v1|v2] [--threads N] [--runs N] [--plan FILE], pin the threads, build
- * MobileNet 1.0/224 and both engines, and run them once.  Exits with a message naming @p prog
+/* Parse [--net v1|v2 | --net-file FILE] [--threads N] [--runs N] [--plan FILE], pin the
+ * threads, build MobileNet 1.0/224 (or the described network) and both engines, and run them
+ * once.  Exits with a message naming @p prog
  * on bad options (2) or failure (1). */
 void mbt_cmp_setup(struct mbt_cmp *c, const char *prog, int argc, char **argv);
 /* Max |a - b| over n. */

@@ -241,6 +241,23 @@ int main(void) {
              mbt_op_name(l.op), h, wd, l.ic, k, s, pt, pb, l.oh, l.ow);
     check(&l, &r, what);
   }
+  /* The shapes MnasNet and EfficientNet bring: 5x5 stride 2 on odd maps, channel counts 40,
+   * 80, 112, 192, 320 (not multiples of 64), SiLU and sigmoid epilogues, pointwise layers
+   * between them. */
+  static const int mnas_c[] = {40, 80, 112, 192, 320};
+  static const int odd_map[] = {15, 29, 7, 57, 13};
+  for (int t = 0; t < 5; t++) {
+    const int c = mnas_c[t], hw = odd_map[t];
+    struct mbt_layer l = make(MBT_OP_DWCONV, hw, hw, c, 0, 5, 2,
+                              t % 2 ? MBT_ACT_SILU : MBT_ACT_RELU, 0);
+    snprintf(what, sizeof what, "EfficientNet/MnasNet dw 5x5 s2 %dx%dx%d", hw, hw, c);
+    check(&l, &r, what);
+    l = make(MBT_OP_PWCONV, (hw + 1) / 2, (hw + 1) / 2, c, mnas_c[(t + 1) % 5], 1, 1,
+             t % 2 ? MBT_ACT_SIGMOID : MBT_ACT_NONE, t % 2 == 0 && c == mnas_c[(t + 1) % 5]);
+    snprintf(what, sizeof what, "EfficientNet/MnasNet pw %dx%d %d -> %d", (hw + 1) / 2,
+             (hw + 1) / 2, c, mnas_c[(t + 1) % 5]);
+    check(&l, &r, what);
+  }
   /* Stems wide enough for whole tiles of 12 pixels inside the input (the direct kernels' fast
    * path) beside the edge tiles: odd widths, output channels that are not a multiple of 16. */
   for (int t = 0; t < 6; t++) {
