@@ -10,7 +10,7 @@
  * spills an accumulator in XNNPACK's main GEMM micro-kernel; the same code built with clang runs
  * about 2.3x faster on this machine, so oneDNN (bench-onednn) is the bar, not this.
  *
- * usage: bench-xnnpack [--net v1|v2] [--threads N] [--runs N] [--plan FILE] */
+ * usage: bench-xnnpack [--net v1|v2 | --net-file FILE] [--threads N] [--runs N] [--plan FILE] */
 #include "config.h"
 
 #include <math.h>
@@ -55,7 +55,7 @@ static void build(struct xnet *x, const struct mbt_model *m, mbt_engine_t eng, c
   x->n = m->nlayers;
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
-    const float lo = l->act == MBT_ACT_RELU6 ? 0.0f : -INFINITY;
+    const float lo = l->act == MBT_ACT_RELU6 || l->act == MBT_ACT_RELU ? 0.0f : -INFINITY;
     const float hi = l->act == MBT_ACT_RELU6 ? 6.0f : INFINITY;
     const float *w, *b;
     mbt_engine_weights(eng, i, &w, &b);
@@ -63,14 +63,14 @@ static void build(struct xnet *x, const struct mbt_model *m, mbt_engine_t eng, c
     x->tmp[i] = l->res >= -1 ? malloc((size_t)l->oh * l->ow * l->oc * sizeof(float)) : NULL;
     float *dst = x->tmp[i] ? x->tmp[i] : x->out[i];
     const float *src = l->src < 0 ? in : x->out[l->src];
-    const uint32_t p = (uint32_t)l->pad;
+    const uint32_t p = (uint32_t)l->pad, q = (uint32_t)l->pad_end; /* before; after */
     if (l->op == MBT_OP_DWCONV) {
-      CHECK(xnn_create_convolution2d_nhwc_f32(p, p, p, p, l->k, l->k, l->stride, l->stride, 1, 1,
+      CHECK(xnn_create_convolution2d_nhwc_f32(p, q, q, p, l->k, l->k, l->stride, l->stride, 1, 1,
                                               l->ic, 1, 1, l->ic, l->oc, w, b, lo, hi,
                                               XNN_FLAG_DEPTHWISE_CONVOLUTION, &x->op[i]));
     } else if (l->op == MBT_OP_CONV || l->op == MBT_OP_PWCONV) {
       float *t = ohwi(l, w);
-      CHECK(xnn_create_convolution2d_nhwc_f32(p, p, p, p, l->k, l->k, l->stride, l->stride, 1, 1,
+      CHECK(xnn_create_convolution2d_nhwc_f32(p, q, q, p, l->k, l->k, l->stride, l->stride, 1, 1,
                                               1, l->ic, l->oc, l->ic, l->oc, t, b, lo, hi, 0,
                                               &x->op[i]));
       free(t);
@@ -116,6 +116,16 @@ int main(int argc, char **argv) {
   mbt_cmp_setup(&cmp, "bench-xnnpack", argc, argv);
   const struct mbt_model *m = &cmp.m;
   const int runs = cmp.runs;
+  for (int i = 0; i < m->nlayers; i++) { /* what the operators below express */
+    const struct mbt_layer *l = &m->layers[i];
+    if (l->op == MBT_OP_SCALE ||
+        (l->act != MBT_ACT_NONE && l->act != MBT_ACT_RELU && l->act != MBT_ACT_RELU6)) {
+      fprintf(stderr, "bench-xnnpack: layer %s (%s, %s) is not one this comparison builds (conv, "
+              "dwconv, pwconv, pool and fc with linear, relu or relu6)\n", l->name,
+              mbt_op_name(l->op), mbt_act_name(l->act));
+      return 1;
+    }
+  }
   CHECK(xnn_initialize(NULL));
   struct xnet x;
   memset(&x, 0, sizeof x);
@@ -124,8 +134,10 @@ int main(int argc, char **argv) {
   run(&x);
   const int classes = m->layers[m->nlayers - 1].oc;
   const float *rl = mbt_engine_logits(cmp.ref);
-  printf("# MobileNet %s 1.0/224, %d thread(s), %d interleaved rounds; XNNPACK (Debian's "
-         "libxnnpack-dev)\n", mbt_net_name(cmp.net), cmp.threads, runs);
+  char title[64];
+  mbt_model_title(m, title, sizeof title);
+  printf("# %s %d/%d, %d thread(s), %d interleaved rounds; XNNPACK (Debian's "
+         "libxnnpack-dev)\n", title, m->res, m->res, cmp.threads, runs);
   printf("# caveat: Debian's XNNPACK is built with GCC, which spills an accumulator in its main "
          "GEMM kernel (about 2.3x slower here than a clang build); oneDNN is the bar\n");
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, XNNPACK %.3g\n",
