@@ -69,8 +69,10 @@ struct mbt_flow {
   _Atomic unsigned *taken, *done, *copied, *claimed;
   _Atomic int *active;
   _Atomic double *since;
-  _Atomic int *gdone; /* items of each group done in this run */
-  _Atomic int ndone, low;
+  /* Both tagged with their run (run << 32 | value), so that a thread still in the run before,
+   * which may touch them after the next run began, changes nothing of the new one's: */
+  _Atomic uint64_t *gdone; /* items of each group done in the run */
+  _Atomic uint64_t low;    /* every item before it is done in the run */
   _Atomic unsigned run; /* this run's number, from 1 */
   _Atomic int visitors; /* pool workers that took this flow's job and may still read it */
   int bad;              /* 1: out of memory while building */
@@ -268,9 +270,31 @@ int mbt_flow_items(const struct mbt_flow *f) { return f->nitems; }
 
 const struct mbt_flow_item *mbt_flow_item(const struct mbt_flow *f, int i) { return &f->it[i]; }
 
+/* @p v's value when it is tagged with run @p run, else 0 (a value of another run). */
+static unsigned tagged(uint64_t v, unsigned run) {
+  return (unsigned)(v >> 32) == run ? (unsigned)v : 0;
+}
+
+/* Raise @p a to @p x of run @p run (from 0 when it holds another run's value), or add 1 to it
+ * (@p x < 0), unless it holds a later run's: a thread of an old run leaves a new one alone. */
+static void tag_raise(_Atomic uint64_t *a, unsigned run, long x) {
+  uint64_t v = atomic_load_explicit(a, memory_order_acquire);
+  for (;;) {
+    const unsigned vr = (unsigned)(v >> 32);
+    if (vr != run && (int)(vr - run) > 0) return; /* a later run's */
+    const unsigned now = tagged(v, run), to = x < 0 ? now + 1 : (unsigned)x;
+    if (x >= 0 && to <= now) return;
+    if (atomic_compare_exchange_weak_explicit(a, &v, (uint64_t)run << 32 | to,
+                                              memory_order_acq_rel, memory_order_acquire))
+      return;
+  }
+}
+
 static int dep_done(struct mbt_flow *f, const struct dep *d, unsigned run) {
   const struct group *q = &f->gr[d->g];
-  if (atomic_load_explicit(&f->gdone[d->g], memory_order_acquire) == q->nitems) return 1;
+  if (tagged(atomic_load_explicit(&f->gdone[d->g], memory_order_acquire), run) ==
+      (unsigned)q->nitems)
+    return 1;
   for (int k = d->a; k < d->b; k++)
     if (atomic_load_explicit(&f->done[q->item0 + k], memory_order_acquire) != run) return 0;
   return 1;
@@ -300,13 +324,11 @@ static int claim(_Atomic unsigned *flag, unsigned run) {
  * (*copy = 1); -1 if none now, -2 when every item is done.  (Waiting a little for an item of
  * its own band before taking another's was slower here: 3-7% on V1.) */
 static int take(struct mbt_flow *f, unsigned run, int slot, int *copy) {
-  int low = atomic_load_explicit(&f->low, memory_order_relaxed);
+  int low = (int)tagged(atomic_load_explicit(&f->low, memory_order_relaxed), run);
   while (low < f->nitems && atomic_load_explicit(&f->done[low], memory_order_relaxed) >= run)
     low++;
   if (low >= f->nitems) return -2;
-  int seen = atomic_load_explicit(&f->low, memory_order_relaxed);
-  while (seen < low && !atomic_compare_exchange_weak(&f->low, &seen, low)) {
-  }
+  tag_raise(&f->low, run, low);
   const int end = low + LOOKAHEAD < f->nitems ? low + LOOKAHEAD : f->nitems;
   for (int own = 1; own >= 0; own--)
     for (int i = low; i < end; i++)
@@ -392,8 +414,7 @@ static void work(struct mbt_flow *f, unsigned run, int slot, mbt_flow_fn fn, voi
       mbt_sleep_ns(delay.ns);
     const struct mbt_flow_claim c = {f, i, run};
     if (fn(ctx, &f->it[i], slot, &c) && claim(&f->done[i], run)) { /* the first to end */
-      atomic_fetch_add_explicit(&f->gdone[f->it[i].g], 1, memory_order_acq_rel);
-      atomic_fetch_add_explicit(&f->ndone, 1, memory_order_acq_rel);
+      tag_raise(&f->gdone[f->it[i].g], run, -1);
     }
     if (copy) atomic_fetch_add_explicit(&pool.copies, 1, memory_order_relaxed);
     atomic_fetch_sub(&f->active[i], 1);
@@ -467,10 +488,7 @@ static int grow_pool(int workers) {
 void mbt_flow_run(struct mbt_flow *f, int threads, mbt_flow_fn fn, void *ctx) {
   pthread_mutex_lock(&pool.caller);
   const unsigned run = atomic_load(&f->run) + 1;
-  for (int g = 0; g < f->ngroups; g++) atomic_store(&f->gdone[g], 0);
-  atomic_store(&f->ndone, 0);
-  atomic_store(&f->low, 0);
-  atomic_store(&f->run, run);
+  atomic_store(&f->run, run); /* low and gdone of the run before count for nothing now */
   if (threads > 1) {
     threads = 1 + grow_pool(threads - 1) < threads ? 1 + pool.n : threads;
     pthread_mutex_lock(&pool.lock);
