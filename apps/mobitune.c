@@ -986,6 +986,7 @@ static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
            c->runner_up_ns > 0 ? c->runner_up_ns / c->ns : 0, c->ref_ns > 0 ? c->ref_ns / c->ns : 0,
            c->variant);
     if (c->runner_up[0]) printf(" (%s)", c->runner_up);
+    if (c->threads > 0) printf(" [on %d thread%s]", c->threads, c->threads > 1 ? "s" : "");
     printf("%s%s%s%s\n", c->tie ? " [tie]" : "", c->busy ? " [busy: measured under load]" : "",
            c->fallback ? " [fallback: the tuned choice ran slower than the default]" : "",
            c->spread > 0.10 ? " [spread over 10%]" : "");

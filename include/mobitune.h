@@ -477,6 +477,8 @@ struct mbt_choice {
   int busy;           /**< 1: measured while the machine was busy (tune --force under load) */
   int fallback;       /**< 1: the tuned choice ran slower than the default end to end, so the
                            default choice was put back (the check after a tune) */
+  int threads;        /**< 0: the layer (or fused group) is split over every thread of the key's
+                           count; N > 0: it runs on N of them (fewer ran faster when tuned) */
   int nevents;        /**< hardware events counted around each candidate (0 = clock only) */
   char events[MBT_PLAN_EVENTS][48]; /**< their PAPI names */
   int ncand;          /**< candidates recorded (0 in plans from before they were kept) */

@@ -41,6 +41,7 @@ struct mbt_engine {
   int fuse[MBT_MAX_LAYERS];      /* fuse[i] = R > 0: depthwise layer i runs fused with layer i + 1, R rows */
   int block_req[MBT_MAX_LAYERS]; /* block_req[i] = R > 0: run layers i, i + 1, i + 2 as one block, R rows */
   int block[MBT_MAX_LAYERS];     /* the requests that run: left to right, none overlapping an earlier one */
+  int team[MBT_MAX_LAYERS][3];   /* team[i][len - 1] = N > 0: that group runs on N threads at most */
   float *scratch;    /* strip buffers (and block windows) of the fused groups, one per thread */
   size_t scratch_per_thread;
   int threads;
@@ -230,6 +231,27 @@ int mbt_engine_group(mbt_engine_t e, int i) {
   return runs[i] ? runs[i] : 1;
 }
 
+/* The threads the group of @p len layers from layer @p i runs on. */
+static int team_of(const struct mbt_engine *e, int i, int len) {
+  const int n = e->team[i][len - 1];
+  return n > 0 && n < e->threads ? n : e->threads;
+}
+
+int mbt_engine_group_threads(mbt_engine_t e, int i) {
+  const int len = mbt_engine_group(e, i);
+  return len > 0 ? team_of(e, i, len) : 0;
+}
+
+enum mbt_status mbt_engine_team(mbt_engine_t e, int i, int len, int threads) {
+  if (i < 0 || i >= e->model.nlayers || len < 1 || len > 3 || i + len > e->model.nlayers ||
+      threads < 0)
+    return mbt_fail(MBT_EINVAL, "no group of %d layers from layer %d, or %d threads", len, i,
+                    threads);
+  if (e->team[i][len - 1] != threads) flow_stale(e);
+  e->team[i][len - 1] = threads;
+  return MBT_OK;
+}
+
 static void resolve_blocks(struct mbt_engine *e) {
   flow_stale(e);
   blocks_taken(e->model.nlayers, e->block_req, e->block);
@@ -239,9 +261,11 @@ static void resolve_blocks(struct mbt_engine *e) {
 static enum mbt_status set_fusion(struct mbt_engine *e, const struct mbt_engine_setup *s) {
   memset(e->fuse, 0, sizeof e->fuse);
   memset(e->block_req, 0, sizeof e->block_req);
+  memset(e->team, 0, sizeof e->team);
   if (s) {
     memcpy(e->fuse, s->fuse, (size_t)e->model.nlayers * sizeof *e->fuse);
     memcpy(e->block_req, s->block, (size_t)e->model.nlayers * sizeof *e->block_req);
+    memcpy(e->team, s->team, (size_t)e->model.nlayers * sizeof *e->team);
   }
   resolve_blocks(e);
   return ensure_scratch(e);
@@ -522,9 +546,15 @@ static int channel_units(const struct mbt_variant *v, const struct mbt_kshape *l
  * alone on big maps, channels on 7x7 maps and the fully connected layer, both on many
  * threads (14 rows on 16 threads: 2 x 8). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads) {
+  mbt_run_rows_on(v, x, threads, threads);
+}
+
+void mbt_run_rows_on(const struct mbt_variant *v, const struct mbt_exec *x, int parts,
+                     int threads) {
   const int rows = x->s.oh;
   int rp = 1, cp = 1;
-  mbt_split_2d(rows, channel_units(v, &x->s), threads, (v->flags & MBT_SPLIT_C) != 0, &rp, &cp);
+  mbt_split_2d(rows, channel_units(v, &x->s), parts < threads ? parts : threads,
+               (v->flags & MBT_SPLIT_C) != 0, &rp, &cp);
   if (rp * cp <= 1) {
     v->fn(x, 0, rows);
     return;
@@ -570,7 +600,8 @@ static void run_fused(struct mbt_engine *e, int i, const float *input) {
   struct mbt_exec dw, pw;
   exec_of(e, i, input, &dw);
   exec_of(e, i + 1, input, &pw);
-  const int rows = e->model.layers[i + 1].oh, nt = e->threads < rows ? e->threads : rows;
+  const int rows = e->model.layers[i + 1].oh, team = team_of(e, i, 2);
+  const int nt = team < rows ? team : rows;
   count_start(e);
   const double t0 = mbt_now_ns();
 #ifdef _OPENMP
@@ -597,7 +628,8 @@ static void run_block(struct mbt_engine *e, int i, const float *input) {
   exec_of(e, i, input, &ex);
   exec_of(e, i + 1, input, &dw);
   exec_of(e, i + 2, input, &pw);
-  const int rows = e->model.layers[i + 2].oh, nt = e->threads < rows ? e->threads : rows;
+  const int rows = e->model.layers[i + 2].oh, team = team_of(e, i, 3);
+  const int nt = team < rows ? team : rows;
   const size_t strip = block_strip(e, i);
   count_start(e);
   const double t0 = mbt_now_ns();
@@ -645,8 +677,10 @@ static struct mbt_flow_group flow_group(const struct mbt_engine *e, int i, int l
   /* a tiled pointwise layer in strips of its pixel block at least: its driver reads the
    * weights once per block of mc pixels, so a smaller item reads them for fewer pixels */
   const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : MBT_PW_MC) : 1;
-  const int strip = len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : (mc + ks.ow - 1) / ks.ow;
-  const int units = len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1;
+  int strip = len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : (mc + ks.ow - 1) / ks.ow;
+  int units = len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1;
+  if (team_of(e, i, len) == 1) /* tuned to run on one thread: one item */
+    strip = e->model.layers[i + len - 1].oh, units = 1;
   return (struct mbt_flow_group){i, len, strip, units, copyable(e, i, len)};
 }
 
@@ -803,7 +837,7 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
     exec_of(e, i, input, &x);
     count_start(e);
     const double t0 = mbt_now_ns();
-    mbt_run_rows(e->var[i], &x, e->threads);
+    mbt_run_rows_on(e->var[i], &x, team_of(e, i, 1), e->threads);
     e->layer_ns[i] = mbt_now_ns() - t0;
     count_stop(e, i);
   }

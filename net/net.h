@@ -44,6 +44,9 @@ struct mbt_engine_setup {
   const struct mbt_variant *var[MBT_MAX_LAYERS];
   int fuse[MBT_MAX_LAYERS];  /* fuse[i] = R > 0: layers i, i + 1 fused, R rows per strip */
   int block[MBT_MAX_LAYERS]; /* block[i] = R > 0: layers i .. i + 2 asked to run as a block */
+  /* team[i][len - 1] = N > 0: the group of len layers from layer i (a layer alone, a pair, a
+   * block), when it runs, runs on N threads at most; 0: on all of them */
+  int team[MBT_MAX_LAYERS][3];
 };
 /* Which fused groups run, as the engine walks the layers left to right: at a layer not yet run,
  * the block asked for there (block[i] > 0) when no block taken before overlaps it, else the
@@ -63,10 +66,20 @@ enum mbt_status mbt_engine_new(const struct mbt_model *model, const struct mbt_e
 enum mbt_status mbt_engine_configure(mbt_engine_t e, const struct mbt_engine_setup *s);
 /* The threads each layer runs on (mbt_engine_set_threads). */
 int mbt_engine_threads(mbt_engine_t e);
+/* The group of @p len layers (1-3) from layer @p i runs on at most @p threads threads from now
+ * on (0: on all), when it runs as such a group; MBT_EINVAL on a bad index, length or count. */
+enum mbt_status mbt_engine_team(mbt_engine_t e, int i, int len, int threads);
+/* The threads the group from layer @p i runs on now (its length as it runs, mbt_engine_group):
+ * the engine's count, or fewer as mbt_engine_team set; 0 inside a group or on a bad index. */
+int mbt_engine_group_threads(mbt_engine_t e, int i);
 /* The rows of the block that runs from layer @p i (0 = none). */
 int mbt_engine_block_runs(mbt_engine_t e, int i);
 /* Run problem x->s with @p v on @p threads threads (a grid of row parts x channel parts). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
+/* The same on @p parts of a team of @p threads (its other threads idle; a smaller team would
+ * make libgomp replace threads, unpinned). */
+void mbt_run_rows_on(const struct mbt_variant *v, const struct mbt_exec *x, int parts,
+                     int threads);
 /* The grid for @p rows rows and @p units channel units on @p threads threads: *rp row parts x
  * *cp channel parts (cp = 1 unless @p by_channel), the one whose busiest thread has the least
  * work; at equal balance, fewer channel parts. */

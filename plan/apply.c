@@ -1,6 +1,6 @@
 /* plan/apply.c -- plans into engines: what a plan says for each layer and fused group at the
  * engine's thread count (the entry tuned at that count, else the one-thread entry), resolved to
- * variants and strip rows, which the engine (net/, which knows nothing of plans) then runs. */
+ * variants, strip rows and the threads a group runs on, which the engine (net/, which knows nothing of plans) then runs. */
 #include "config.h"
 
 #include <string.h>
@@ -18,6 +18,13 @@ enum mbt_status mbt_plan_setup(const struct mbt_plan *pl, const struct mbt_model
     const struct mbt_choice *c = mbt_plan_entry(pl, &p);
     const struct mbt_kshape ks = mbt_layer_kshape(&m->layers[i]);
     s->var[i] = c ? mbt_registry_find(c->variant, &ks) : NULL;
+    s->team[i][0] = c ? c->threads : 0;
+  }
+  struct mbt_groups it;
+  struct mbt_group g;
+  for (mbt_groups_begin(&it, m, MBT_GROUP_FUSED, threads); pl && mbt_groups_next(&it, &g);) {
+    const struct mbt_choice *c = mbt_plan_entry(pl, &g.p);
+    s->team[g.first][g.len - 1] = c ? c->threads : 0;
   }
   return mbt_plan_fusion(pl, m, threads, s->fuse, s->block);
 }

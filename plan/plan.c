@@ -7,7 +7,7 @@
  *   fingerprint 3f0c...        machine cpu="AMD EPYC" isa=... caches=... cores=2
  *   registry 9a1b...
  *   entry <key> | <variant> | ns=... spread=... ref_ns=... runner_up=... runner_up_ns=...
- *         effort=measure [tie=1] [cold=1] [events=NAME,NAME...]
+ *         effort=measure [tie=1] [cold=1] [threads=N] [events=NAME,NAME...]
  *   cand <variant> | ns=... spread=... alone_ns=... bound_ns=... out=timed|limit|screen|roofline
  *         [counts=N,N...]          (every candidate tried for the entry above; format 2)
  *   check <net key> | tuned_ns=... default_ns=... fixed=FAMILY fixed_ns=... spread=...
@@ -15,8 +15,9 @@
  *         (the end-to-end check after a tune; format 3)
  *   end <number of entries>
  *
- * Entries may carry busy=1 (measured on a busy machine, tune --force) and fallback=1 (put
- * back to the default choice by the check).  Formats 1 (no cand lines, no events) and 2 (no
+ * Entries may carry busy=1 (measured on a busy machine, tune --force), fallback=1 (put
+ * back to the default choice by the check) and, at a key of t > 1 threads, threads=N < t
+ * (the layer or fused group runs on N threads: it ran faster so when tuned).  Formats 1 (no cand lines, no events) and 2 (no
  * check lines) still load.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -193,6 +194,7 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
             c->runner_up[0] ? c->runner_up : "-", c->runner_up_ns,
             mbt_effort_name((enum mbt_effort)c->effort), c->tie ? " tie=1" : "",
             c->cold ? " cold=1" : "", c->busy ? " busy=1" : "", c->fallback ? " fallback=1" : "");
+    if (c->threads > 0) fprintf(f, " threads=%d", c->threads);
     for (int k = 0; k < c->nevents; k++) fprintf(f, "%s%s", k ? "," : " events=", c->events[k]);
     fputc('\n', f);
     for (int j = 0; j < c->ncand; j++) {
@@ -420,6 +422,15 @@ static enum mbt_status entry_flags(struct fields *f, struct mbt_choice *c) {
     else if (!strcmp(tok, "cold=1")) c->cold = 1;
     else if (!strcmp(tok, "busy=1")) c->busy = 1;
     else if (!strcmp(tok, "fallback=1")) c->fallback = 1;
+    else if (!strncmp(tok, "threads=", 8)) {
+      /* fewer threads than the key's count */
+      struct mbt_problem p;
+      long long n, most = mbt_problem_parse(c->key, &p) == MBT_OK ? p.threads - 1 : 0;
+      if (most < 1 || !mbt_plan_int(tok + 8, 1, most, &n))
+        return mbt_fail(MBT_EPARSE, "%s:%d: '%.40s': an entry's threads= is a count below its "
+                        "key's thread count (t=%lld)", f->path, f->line, tok, most + 1);
+      c->threads = (int)n;
+    }
     else if (!strncmp(tok, "effort=", 7) && mbt_effort_parse(tok + 7, &ef) == MBT_OK) c->effort = ef;
     else if (!strncmp(tok, "events=", 7) && parse_events(tok + 7, c) == MBT_OK) continue;
     else return mbt_fail(MBT_EPARSE, "%s:%d: unknown field '%.40s'", f->path, f->line, tok);

@@ -25,6 +25,9 @@ static void decision(struct buf *b, const char *label, const struct mbt_choice *
     put(b, c->tie ? ", a tie with the runner-up (%.1f%%, within the noise): the simpler kept"
                   : ", %.1f%% faster than the runner-up",
         100 * (c->runner_up_ns / c->ns - 1));
+  if (c->threads > 0)
+    put(b, "; on %d thread%s, faster than split over all of them", c->threads,
+        c->threads > 1 ? "s" : "");
   put(b, " (%d candidates, effort %s)</summary>\n", c->ncand,
       mbt_effort_name((enum mbt_effort)c->effort));
   if (c->ncand == 0) {
@@ -163,6 +166,7 @@ static void variant_cell(struct buf *b, const struct mbt_choice *c) {
     put(b, "<wbr>");
     esc(b, br);
   }
+  if (c->threads > 0) put(b, " <i>on %d thread%s</i>", c->threads, c->threads > 1 ? "s" : "");
   put(b, "</td>");
 }
 

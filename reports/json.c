@@ -28,6 +28,8 @@ static void row_json(json_object *jl, const struct section *sc, int i) {
   json_object_object_add(o, "bound_in_network", json_object_new_string(f->innet));
   json_object_object_add(o, "level_in_network", json_object_new_string(p->levels[pc->net_level].name));
   json_object_object_add(o, "variant", c ? json_object_new_string(c->variant) : NULL);
+  /* the threads it runs on, where the plan gives it fewer than the section's (null: all) */
+  json_object_object_add(o, "runs_on_threads", c && c->threads > 0 ? json_object_new_int(c->threads) : NULL);
   json_object_object_add(o, "time_us", json_object_new_double(r->ns / 1e3));
   json_object_object_add(o, "spread", json_object_new_double(c ? c->spread : 0));
   json_object_object_add(o, "gflops", json_object_new_double(f->g));

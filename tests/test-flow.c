@@ -10,7 +10,8 @@
  * The engine: every network at small widths, default and fused (pairs, then blocks), on 2 to 4
  * threads with and without a straggler, on a new input every run: the logits equal those of one
  * thread bit for bit (the same kernels on the same rows; only the order of the items differs),
- * backup copies, staged pointwise items and late copies from the run before included. */
+ * backup copies, staged pointwise items and late copies from the run before included; so too
+ * with groups run on fewer threads than the engine's, as a plan's threads=K asks. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -243,6 +244,76 @@ static void auto_tests(void) {
   mbt_model_free(&m);
 }
 
+/* Groups on fewer threads (mbt_engine_team, what a plan's threads=K sets): random counts on
+ * random layers, pairs and blocks, on 3 threads, both schedules, a straggler in the flow: the
+ * logits stay one thread's bit for bit, each group runs on the count asked for (at most the
+ * engine's), and bad requests are refused. */
+static void team_tests(struct mbt_rng *r) {
+  for (int net = MBT_NET_V2; net <= MBT_NET_V3S; net += MBT_NET_V3S - MBT_NET_V2)
+    for (int fuse = 0; fuse < 3; fuse++) {
+      struct mbt_model m;
+      mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
+      mbt_engine_t one, e;
+      mbt_engine_create(&m, NULL, NULL, 5, &one);
+      mbt_engine_create(&m, NULL, NULL, 5, &e);
+      for (int i = 0; i + 1 < m.nlayers; i++) {
+        if (fuse == 1 && mbt_pair_fusable(&m, i)) mbt_engine_fuse(one, i, 2), mbt_engine_fuse(e, i, 2);
+        if (fuse == 2 && mbt_block_fusable(&m, i)) mbt_engine_block(one, i, 3), mbt_engine_block(e, i, 3);
+      }
+      mbt_engine_set_threads(e, 3);
+      int asked = 0, wrong = 0, solo = 0;
+      for (int i = 0; i < m.nlayers; i++)
+        for (int len = 1; len <= 3 && i + len <= m.nlayers; len++) {
+          const int k = (int)(mbt_rng_next(r) % 4); /* 0 (all), 1, 2 or 3 */
+          mbt_engine_team(e, i, len, k);
+        }
+      for (int i = 0; i < m.nlayers; i++) {
+        const int len = mbt_engine_group(e, i), t = mbt_engine_group_threads(e, i);
+        if (len == 0) continue;
+        asked++;
+        solo += t == 1;
+        wrong += t < 1 || t > 3;
+      }
+      const int n = m.classes;
+      float *in = mbt_alloc((size_t)m.res * m.res * 3, sizeof(float));
+      float *want = malloc((size_t)n * sizeof *want), *got = malloc((size_t)n * sizeof *got);
+      int same = 1;
+      for (int s = 0; s < 2; s++) {
+        mbt_engine_set_schedule(e, s ? MBT_SCHEDULE_FLOW : MBT_SCHEDULE_LAYERS);
+        mbt_flow_delay(s ? 1 : -1, 3, 1e6);
+        for (int run = 0; run < 3; run++) {
+          mbt_engine_fill_input(one, in, 300 + (uint64_t)run);
+          logits(one, in, want, n);
+          logits(e, in, got, n);
+          same &= memcmp(want, got, (size_t)n * sizeof *got) == 0;
+        }
+        mbt_flow_delay(-1, 0, 0);
+      }
+      ok(same && !wrong && solo > 0,
+         "%s 0.5/64%s on 3 threads, random groups on 1-3 of them (%d of %d on one), both "
+         "schedules: the logits of one thread, bit for bit", mbt_net_name(m.kind),
+         fuse == 1 ? ", pairs fused" : fuse == 2 ? ", blocks fused" : "", solo, asked);
+      mbt_engine_destroy(e), mbt_engine_destroy(one);
+      mbt_free(in), free(want), free(got);
+      mbt_model_free(&m);
+    }
+  struct mbt_model m;
+  mbt_model_build(MBT_NET_V1, 0.25, 32, &m);
+  mbt_engine_t e;
+  mbt_engine_create(&m, NULL, NULL, 1, &e);
+  mbt_engine_set_threads(e, 2);
+  const int n = m.nlayers;
+  ok(mbt_engine_team(e, 0, 1, 1) == MBT_OK && mbt_engine_group_threads(e, 0) == 1 &&
+         mbt_engine_team(e, 0, 1, 7) == MBT_OK && mbt_engine_group_threads(e, 0) == 2 &&
+         mbt_engine_group_threads(e, n) == 0,
+     "a group's count is capped at the engine's threads (7 asked, 2 run)");
+  ok(mbt_engine_team(e, -1, 1, 1) == MBT_EINVAL && mbt_engine_team(e, n - 1, 2, 1) == MBT_EINVAL &&
+         mbt_engine_team(e, 0, 4, 1) == MBT_EINVAL && mbt_engine_team(e, 0, 1, -1) == MBT_EINVAL,
+     "bad groups and counts refused: %s", mbt_last_error());
+  mbt_engine_destroy(e);
+  mbt_model_free(&m);
+}
+
 int main(void) {
   struct mbt_rng r;
   mbt_rng_seed(&r, test_seed());
@@ -250,5 +321,6 @@ int main(void) {
   stress_tests();
   engine_tests();
   auto_tests();
+  team_tests(&r);
   return done();
 }

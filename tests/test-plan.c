@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "include/mobitune.h"
+#include "net/net.h"
 #include "plan/plan.h"
 #include "tests/tap.h"
 
@@ -448,6 +449,49 @@ int main(void) {
   }
 
   hostile(&pl, &m, &model, path);
+
+  /* A thread count per entry (tune --threads N: a group that ran faster on fewer threads):
+   * threads=K round-trips on a key of t > K threads; K >= t, 0, junk, or any count on a
+   * one-thread key is refused, naming the line and the key's count. */
+  {
+    struct mbt_plan tp;
+    mbt_plan_init(&tp, &m);
+    struct mbt_problem p;
+    struct mbt_choice c = pl.v[0];
+    mbt_problem_layer(&model.layers[0], 4, &p);
+    mbt_problem_key(&p, c.key, sizeof c.key);
+    c.threads = 2;
+    mbt_plan_put(&tp, &c);
+    mbt_plan_put(&tp, &pl.v[1]); /* a one-thread key: no threads= */
+    mbt_plan_save(&tp, &m, path);
+    st = mbt_plan_load(path, &m, &back);
+    const struct mbt_choice *g = st == MBT_OK ? mbt_plan_find(&back, c.key) : NULL;
+    const struct mbt_choice *g1 = st == MBT_OK ? mbt_plan_find(&back, pl.v[1].key) : NULL;
+    ok(g && g->threads == 2 && g1 && g1->threads == 0 && strstr(slurp(path), " threads=2\n") &&
+       !strstr(slurp(path), " threads=0"), "threads=2 round-trips on '%s'", c.key);
+    if (st == MBT_OK) mbt_plan_free(&back);
+    mbt_engine_t e = NULL; /* an engine on 4 threads runs that layer on 2 */
+    st = mbt_engine_create(&model, NULL, NULL, 1, &e);
+    if (st == MBT_OK) mbt_engine_set_threads(e, 4), st = mbt_engine_apply_plan(e, &tp);
+    ok(st == MBT_OK && mbt_engine_group_threads(e, 0) == 2 && mbt_engine_group_threads(e, 1) == 4,
+       "an engine on 4 threads runs the layer of a threads=2 entry on 2, the others on 4");
+    mbt_engine_destroy(e);
+    static const char *const bad[] = {"threads=4", "threads=0", "threads=x", "threads=-1",
+                                      "threads=99999999999", "threads=2x"};
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+      char to[64]; /* the entry's field (the machine line has a threads= of its own) */
+      snprintf(to, sizeof to, "effort=measure tie=1 %s\n", bad[b]);
+      st = edited(&tp, &m, path, "effort=measure tie=1 threads=2\n", to);
+      ok(st == MBT_EPARSE && says("plan.txt:6:", bad[b], "(t=4)", NULL),
+         "entry %s refused: %s", bad[b], mbt_last_error());
+    }
+    tp.v[0] = pl.v[1], tp.v[0].threads = 1, tp.n = 1; /* a one-thread key */
+    st = mbt_plan_save(&tp, &m, path) == MBT_OK ? mbt_plan_load(path, &m, &back) : MBT_EIO;
+    ok(st == MBT_EPARSE && says("threads=1", "(t=1)", NULL),
+       "threads= on a one-thread key refused: %s", mbt_last_error());
+    if (st == MBT_OK) mbt_plan_free(&back);
+    mbt_plan_free(&tp);
+  }
 
   /* Two tuners storing at once: 8 processes each store 20 entries of their own, 10 times
    * over, into one store; with the lock and the merge every entry of every process is kept

@@ -90,10 +90,10 @@ static void destroy(struct timed *t) {
 /* Put back the default choice of one entry (@p key: @p variant). @return 1 when it changed. */
 static int put_back(struct mbt_plan *pl, const char *key, const char *variant) {
   const struct mbt_choice *c = mbt_plan_find(pl, key);
-  if (!c || !strcmp(c->variant, variant)) return 0; /* none, or already the default */
+  if (!c || (!strcmp(c->variant, variant) && !c->threads)) return 0; /* none, or the default */
   struct mbt_choice d = *c;
   snprintf(d.variant, sizeof d.variant, "%s", variant);
-  d.fallback = 1, d.tie = 0; /* its candidates stay: they say what was tried */
+  d.fallback = 1, d.tie = 0, d.threads = 0; /* its candidates stay: they say what was tried */
   return mbt_plan_put(pl, &d) == MBT_OK;
 }
 

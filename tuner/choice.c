@@ -12,9 +12,7 @@
 #include "common/common.h"
 #include "tuner/tuner.h"
 
-/* Fusion is taken, and a winner beats its runner-up, only when it saves more than this
- * fraction; a smaller gain is within the noise of this machine, and the simpler plan is kept. */
-#define TIE 0.02
+#define TIE MBT_TUNE_TIE
 
 /* 1 when variant a is simpler than b: fewer block parameters and packed layouts, then the
  * lower static rank. */

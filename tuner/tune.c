@@ -1,8 +1,9 @@
 /* tuner/tune.c -- the planner: every applicable variant of every distinct layer problem is
- * timed where it will run, inside the network, then the fusion of pairs and blocks, then the
- * end-to-end check; what it measured goes into the plan.  The parts: candidates
- * (tuner/candidates.c), the interleaved passes and the load (tuner/passes.c), the choices
- * (tuner/choice.c), fusion (tuner/fusion.c); this file only drives them. */
+ * timed where it will run, inside the network, then the fusion of pairs and blocks, then (on
+ * several threads) how many threads each group runs on, then the end-to-end check; what it
+ * measured goes into the plan.  The parts: candidates (tuner/candidates.c), the interleaved
+ * passes and the load (tuner/passes.c), the choices (tuner/choice.c), fusion
+ * (tuner/fusion.c), thread counts (tuner/teams.c); this file only drives them. */
 #include "config.h"
 
 #include <stdio.h>
@@ -62,6 +63,7 @@ static enum mbt_status finish(struct mbt_tuning *t, const struct mbt_layer_phase
   const int go = !over_budget(t); /* blocks, with the pairs decided */
   if (st == MBT_OK && !mbt_tune_interrupted() && go) st = mbt_engine_apply_plan(t->e, t->pl);
   if (st == MBT_OK && !mbt_tune_interrupted() && go) st = mbt_tune_blocks(t);
+  if (st == MBT_OK && !mbt_tune_interrupted() && !over_budget(t)) st = mbt_tune_teams(t);
   if (st == MBT_OK) st = mbt_tune_verdict(t);
   if (st == MBT_OK && !mbt_tune_interrupted() && o->check >= 0) {
     struct mbt_check ck;

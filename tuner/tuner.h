@@ -142,6 +142,11 @@ int mbt_tune_strip_choice(const struct mbt_tuning *t, const char *key, const dou
 /* MBT_ESTIMATE: every tuned problem's best-ranked variant at its roofline time; runs nothing. */
 enum mbt_status mbt_tune_estimate(struct mbt_tuning *t, const struct mbt_layer_phase *ph);
 
+/* Fusion is taken, a winner beats its runner-up and fewer threads are taken, only when that
+ * saves more than this fraction; a smaller gain is within the noise of this machine, and the
+ * simpler plan is kept. */
+#define MBT_TUNE_TIE 0.02
+
 /* tuner/fusion.c */
 /* 1 when a fusable pair or block has no plan entry to reuse. */
 int mbt_tune_groups_todo(const struct mbt_tuning *t);
@@ -149,6 +154,11 @@ int mbt_tune_groups_todo(const struct mbt_tuning *t);
 enum mbt_status mbt_tune_pairs(struct mbt_tuning *t);
 /* Phase 3: with the pairs decided, blocks of three layers. */
 enum mbt_status mbt_tune_blocks(struct mbt_tuning *t);
+
+/* tuner/teams.c */
+/* Phase 4, on several threads: each run group this tuning decided, timed on all the threads
+ * and on fewer; one faster on fewer keeps that count in its entry. */
+enum mbt_status mbt_tune_teams(struct mbt_tuning *t);
 
 /* tuner/record.c */
 /*
