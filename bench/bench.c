@@ -324,17 +324,28 @@ static enum mbt_status cotenant_rounds(const struct mbt_model *model, const stru
       conf[0].plan)
     mbt_engine_apply_plan(one, conf[0].plan);
   for (int r = 0; r < runs; r++) {
-    for (int k = 0; k < np; k++) t[(size_t)k * runs + r] = timed_run(eng[idx[k]], in);
-    if (one) t[(size_t)np * runs + r] = timed_run(one, in);
+    /* Each configuration in a block of its own, as a process that runs one engine would: the
+     * idle threads of another engine's schedule (OpenMP's team spins for milliseconds after
+     * a parallel region) would take the core the next one needs.  The first in the block
+     * turns each round. */
+    for (int i = 0; i <= np; i++) {
+      const int k = (i + r) % (np + 1);
+      mbt_engine_t e = k < np ? eng[idx[k]] : one;
+      if (!e) continue;
+      timed_run(e, in), timed_run(e, in);
+      t[(size_t)k * runs + r] = timed_run(e, in);
+    }
     mbt_cotenant_run(&ct, 1);
-    /* A task resumed after a stop (the loop) or a sleep (the team) is placed with credit for the
-     * time it waited and runs ahead of its share for a while: untimed runs for 200 ms first,
-     * so the timed ones meet a steady co-tenant. */
-    for (const double t0 = mbt_now_ns(); mbt_now_ns() - t0 < 200e6;)
-      for (int k = 0; k < np; k++) timed_run(eng[idx[k]], in);
-    for (int i = 0; i < LOADED_RUNS * np; i++) { /* the order turns each round: runs meet */
-      const int k = (i + r) % np, j = r * LOADED_RUNS + i / np; /* the loop at every phase */
-      tl[(size_t)k * lr + j] = timed_run(eng[idx[k]], in);
+    for (int i = 0; i < np; i++) {
+      const int k = (i + r) % np;
+      /* A task resumed after a stop (the loop) or a sleep (the team) is placed with credit for
+       * the time it waited and runs ahead of its share for a while: untimed runs for 200 ms
+       * first, so the timed ones meet a steady co-tenant; 50 ms before the next
+       * configurations, for the last one's idle threads to go to sleep. */
+      for (const double t0 = mbt_now_ns(); mbt_now_ns() - t0 < (i ? 50e6 : 200e6);)
+        timed_run(eng[idx[k]], in);
+      for (int j = 0; j < LOADED_RUNS; j++)
+        tl[(size_t)k * lr + (size_t)r * LOADED_RUNS + j] = timed_run(eng[idx[k]], in);
     }
     mbt_cotenant_run(&ct, 0);
   }
@@ -342,9 +353,10 @@ static enum mbt_status cotenant_rounds(const struct mbt_model *model, const stru
   mbt_engine_destroy(one);
   const double one_ms = one ? mbt_median(&t[(size_t)np * runs], runs) / 1e6 : 0;
   fprintf(out, "\n# beside a co-tenant: a busy loop pinned to CPU %d at nice %d; %d rounds, "
-               "each one quiet run and, after 200 ms of untimed loaded runs, %d loaded runs of "
-               "every configuration; %d thread%s\n", o->cotenant_cpu, o->cotenant_nice, runs,
-          LOADED_RUNS, o->threads, o->threads > 1 ? "s" : "");
+               "each one quiet run of every configuration (after 2 untimed) and, loaded, each "
+               "in a block of %d runs after 200 ms (the first) or 50 ms of untimed ones; %d "
+               "thread%s\n", o->cotenant_cpu, o->cotenant_nice, runs, LOADED_RUNS, o->threads,
+          o->threads > 1 ? "s" : "");
   fprintf(out, "%-28s %11s %11s %13s %s\n", "configuration", "quiet ms", "loaded ms",
           "loaded/quiet", one ? "loaded / quiet 1 thread" : "");
   json_object *js = json_object_new_object(), *arr = json_object_new_array();

@@ -20,6 +20,7 @@
 #define MAX_BUFS 8
 #define AUTO_KEEP 4     /* MBT_SCHEDULE_AUTO compares the medians of each schedule's last runs */
 #define AUTO_EXPLORE 16 /* and runs the slower one every this many runs */
+#define AUTO_EXPLORE_MAX 256 /* or up to this many, while the tries change nothing */
 #define AUTO_DISTURBED 1.5 /* a layer-schedule run slower than this x its median: disturbed */
 #define AUTO_HOLD 32       /* after two in a row, the flow schedule for this many runs */
 #define MAX_PACKERS 8
@@ -54,6 +55,7 @@ struct mbt_engine {
     int n[2], since;         /* times kept; runs since the other one last ran */
     int last, again;         /* the last run's; 1: run it again (its first run was not timed) */
     int slow, hold;          /* the last layer run was disturbed; runs left on the flow schedule */
+    int every, best, tried;  /* runs between tries of the other one; the better one; 1: tried */
     long runs[2], kept[2];
   } aut;
   float *own[MBT_MAX_LAYERS]; /* the flow schedule's activations: a buffer per tensor */
@@ -496,8 +498,12 @@ static int pick_schedule(struct mbt_engine *e) {
   if (e->aut.hold > 0) return e->aut.hold--, 1;
   if (e->aut.n[0] == 0 || e->aut.n[1] == 0) return e->aut.n[0] > 0; /* each one first */
   const int best = mbt_median(e->aut.ns[1], e->aut.n[1]) < mbt_median(e->aut.ns[0], e->aut.n[0]);
-  if (++e->aut.since < AUTO_EXPLORE) return best;
-  e->aut.since = 0;
+  /* a try that changed nothing: the next one comes twice as late (up to AUTO_EXPLORE_MAX) */
+  if (e->aut.every == 0 || (e->aut.tried && best != e->aut.best)) e->aut.every = AUTO_EXPLORE;
+  else if (e->aut.tried && e->aut.every < AUTO_EXPLORE_MAX) e->aut.every *= 2;
+  e->aut.tried = 0, e->aut.best = best;
+  if (++e->aut.since < e->aut.every) return best;
+  e->aut.since = 0, e->aut.tried = 1;
   return !best;
 }
 
@@ -512,7 +518,7 @@ static void record_schedule(struct mbt_engine *e, int s, double ns) {
    * the next AUTO_HOLD runs.  One such run alone is a passing preemption. */
   const int slow = s == 0 && e->aut.n[0] >= 2 &&
                    ns > AUTO_DISTURBED * mbt_median(e->aut.ns[0], e->aut.n[0]);
-  if (slow && e->aut.slow) e->aut.hold = AUTO_HOLD;
+  if (slow && e->aut.slow) e->aut.hold = AUTO_HOLD, e->aut.every = 0;
   if (s == 0) e->aut.slow = slow && !e->aut.slow;
   e->aut.ns[s][e->aut.kept[s]++ % AUTO_KEEP] = ns;
   if (e->aut.n[s] < AUTO_KEEP) e->aut.n[s]++;
