@@ -55,8 +55,8 @@ static enum mbt_status pair_passes(struct mbt_tuning *t, const struct mbt_group 
     mbt_tune_settle(t);
     struct mbt_load lp;
     mbt_load_begin(&lp, t->threads);
-    for (int j = 0; j < nfuse && st == MBT_OK; j++) {
-      const int rows = t->fuse_rows[j];
+    for (int jj = 0; jj < nfuse && st == MBT_OK; jj++) {
+      const int j = (jj + pass + 1) % nfuse, rows = t->fuse_rows[j]; /* each height first in turn */
       for (int i = 0; i < ng && st == MBT_OK; i++)
         if (todo[i])
           st = mbt_engine_fuse(t->e, g[i].first,
@@ -118,7 +118,8 @@ static enum mbt_status block_passes(struct mbt_tuning *t, const struct mbt_group
     mbt_tune_settle(t);
     struct mbt_load lp;
     mbt_load_begin(&lp, t->threads);
-    for (int j = 0; j < t->nfuse && st == MBT_OK; j++) {
+    for (int jj = 0; jj < t->nfuse && st == MBT_OK; jj++) {
+      const int j = (jj + pass + 1) % t->nfuse; /* each height first in turn */
       if (t->fuse_rows[j] > oh) continue;
       for (int k = i; k < ng && st == MBT_OK; k++)
         if (same(g, todo, k, i)) st = mbt_engine_block(t->e, g[k].first, t->fuse_rows[j]);
@@ -139,7 +140,9 @@ static enum mbt_status block_passes(struct mbt_tuning *t, const struct mbt_group
 /* Blocks (pointwise -> depthwise -> pointwise in strips), one problem key at a time with every
  * earlier decision in place, so a block is judged against its layers as they run now (the pair
  * fused or not) and against the blocks it overlaps.  Score: the sum of the three layers' times
- * over every block with the key (median over interleaved passes). */
+ * over every block with the key (median over interleaved passes).  A block that a fused group
+ * before it overlaps never runs (mbt_fusion_runs): it stays unfused, whatever noise its
+ * passes timed. */
 enum mbt_status mbt_tune_blocks(struct mbt_tuning *t) {
   struct mbt_group g[MBT_MAX_LAYERS];
   int todo[MBT_MAX_LAYERS];
@@ -153,10 +156,17 @@ enum mbt_status mbt_tune_blocks(struct mbt_tuning *t) {
     const int oh = l[1].oh;
     st = block_passes(t, g, todo, ng, i, oh, tm);
     if (mbt_tune_interrupted()) break; /* decided blocks stay; this one is not measured in full */
-    int users = 0;
+    int users = 0, runs = 0;
     double score[MAXFUSE];
     for (int j = 0; j < nfuse; j++) score[j] = mbt_median(&tm[(size_t)j * passes], passes);
-    for (int k = i; k < ng; k++) users += same(g, todo, k, i);
+    for (int k = i; k < ng && st == MBT_OK; k++)
+      if (same(g, todo, k, i)) { /* can it run at all?  A fused group before it may overlap it */
+        users++;
+        if ((st = mbt_engine_block(t->e, g[k].first, 1)) == MBT_OK)
+          runs += mbt_engine_group(t->e, g[k].first) == 3;
+      }
+    if (runs == 0) /* it never runs: what was timed is the layers as they were */
+      for (int j = 1; j < nfuse; j++) score[j] = score[0];
     /* the three layers as they ran before (pairs decided) are what a block must beat */
     struct mbt_choice c;
     const int best = mbt_tune_strip_choice(t, g[i].key, score, users, oh, &c);
@@ -165,8 +175,10 @@ enum mbt_status mbt_tune_blocks(struct mbt_tuning *t) {
         st = mbt_engine_block(t->e, g[k].first, t->fuse_rows[best]);
     if (st == MBT_OK) st = mbt_tune_put(t, &c);
     if (t->o->verbose)
-      fprintf(stderr, "tune block %s+%s+%s %-14s %.1f us, as before %.1f us (%.2fx)\n", l[0].name,
-              l[1].name, l[2].name, c.variant, c.ns / 1e3, c.ref_ns / 1e3, score[0] / score[best]);
+      fprintf(stderr, "tune block %s+%s+%s %-14s %.1f us, as before %.1f us (%.2fx)%s\n",
+              l[0].name, l[1].name, l[2].name, c.variant, c.ns / 1e3, c.ref_ns / 1e3,
+              score[0] / score[best], runs ? "" : ": a fused group before it overlaps it, so it "
+              "would never run");
   }
   free(tm);
   return st;
