@@ -33,6 +33,8 @@ static enum mbt_status open_engine(struct mbt_tuning *t, struct mbt_layer_phase 
   if ((st = mbt_engine_apply_plan(t->e, t->pl)) != MBT_OK) return st;
   for (int i = 0; i + 1 < n && st == MBT_OK; i++)
     if ((st = mbt_engine_fuse(t->e, i, 0)) == MBT_OK) st = mbt_engine_block(t->e, i, 0);
+  for (int i = 0; i < n && st == MBT_OK; i++) /* tuned layers' candidates on every thread */
+    if (ph->lc[i].todo) st = mbt_engine_team(t->e, i, 1, 0);
   if (st != MBT_OK) return st;
   mbt_engine_fill_input(t->e, t->in, 3);
   return t->o->cold ? mbt_tune_cold(t) : MBT_OK;
