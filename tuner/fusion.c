@@ -44,48 +44,47 @@ int mbt_tune_groups_todo(const struct mbt_tuning *t) {
   return any;
 }
 
-/* The pairs' passes: at each height, every measured pair of the @p ng in @p g fused so, one
- * network run; tm[(k * nfuse + j) * passes + p] = pair k's time.  *cut = 1 when interrupted
- * (a partial pass decides nothing). */
-static enum mbt_status pair_passes(struct mbt_tuning *t, const struct mbt_group *g,
-                                   const int *todo, int ng, double *tm, int *cut) {
-  const int nfuse = t->nfuse, passes = t->passes;
+/* The pairs' passes: at each height, every measured pair fused so, one network run;
+ * tm[(k * nfuse + j) * passes + p] = pair k's time. */
+struct pair_rounds {
+  const struct mbt_group *g;
+  const int *todo;
+  int ng;
+  double *tm;
+};
+
+static enum mbt_status pair_set(struct mbt_tuning *t, int j, void *ctx, int *skip) {
+  const struct pair_rounds *r = ctx;
+  const int rows = t->fuse_rows[j];
   enum mbt_status st = MBT_OK;
-  for (int pass = -1; pass < passes && st == MBT_OK; pass++) {
-    mbt_tune_settle(t);
-    struct mbt_load lp;
-    mbt_load_begin(&lp, t->threads);
-    for (int jj = 0; jj < nfuse && st == MBT_OK; jj++) {
-      const int j = (jj + pass + 1) % nfuse, rows = t->fuse_rows[j]; /* each height first in turn */
-      for (int i = 0; i < ng && st == MBT_OK; i++)
-        if (todo[i])
-          st = mbt_engine_fuse(t->e, g[i].first,
-                               rows <= t->model->layers[g[i].first].oh ? rows : 0);
-      mbt_tune_flush(t);
-      mbt_engine_run(t->e, t->in);
-      for (int i = 0; pass >= 0 && i < ng; i++)
-        if (todo[i])
-          tm[((size_t)i * nfuse + (size_t)j) * passes + pass] =
-              mbt_engine_layer_ns(t->e, g[i].first) + mbt_engine_layer_ns(t->e, g[i].first + 1);
-      if (mbt_tune_interrupted()) {
-        *cut = 1;
-        return st;
-      }
-    }
-    if (pass >= 0 && mbt_tune_disturbed(t, &lp, "fusion", pass)) pass--;
-  }
+  (void)skip;
+  for (int i = 0; i < r->ng && st == MBT_OK; i++)
+    if (r->todo[i])
+      st = mbt_engine_fuse(t->e, r->g[i].first,
+                           rows <= t->model->layers[r->g[i].first].oh ? rows : 0);
   return st;
+}
+
+static void pair_record(struct mbt_tuning *t, int j, int pass, void *ctx) {
+  const struct pair_rounds *r = ctx;
+  for (int i = 0; i < r->ng; i++)
+    if (r->todo[i])
+      r->tm[((size_t)i * t->nfuse + (size_t)j) * t->passes + pass] =
+          mbt_engine_layer_ns(t->e, r->g[i].first) + mbt_engine_layer_ns(t->e, r->g[i].first + 1);
 }
 
 enum mbt_status mbt_tune_pairs(struct mbt_tuning *t) {
   struct mbt_group g[MBT_MAX_LAYERS];
-  int todo[MBT_MAX_LAYERS], any = 0, cut = 0;
+  int todo[MBT_MAX_LAYERS], any = 0;
   const int ng = groups(t, MBT_GROUP_PAIR, g, todo), nfuse = t->nfuse, passes = t->passes;
   for (int k = 0; k < ng; k++) any |= todo[k];
   if (!any) return MBT_OK;
   double *tm = calloc((size_t)ng * nfuse * (size_t)passes, sizeof *tm);
   if (!tm) return mbt_fail(MBT_ENOMEM, "cannot allocate the fusion timings");
-  enum mbt_status st = pair_passes(t, g, todo, ng, tm, &cut);
+  struct pair_rounds pr = {g, todo, ng, tm};
+  const struct mbt_rounds rounds = {pair_set, pair_record, &pr};
+  enum mbt_status st = mbt_tune_rounds(t, "fusion", nfuse, &rounds);
+  const int cut = mbt_tune_interrupted(); /* a partial pass decides nothing */
   for (int i = 0; i < ng && st == MBT_OK && !cut; i++) {
     if (!first(g, todo, i)) continue;
     double score[MAXFUSE] = {0};
@@ -110,31 +109,30 @@ enum mbt_status mbt_tune_pairs(struct mbt_tuning *t) {
 
 /* The passes of the block key of group @p i: at each height up to @p oh, every measured block
  * with the key fused so, one network run; tm[j * passes + p] = the sum of their times. */
-static enum mbt_status block_passes(struct mbt_tuning *t, const struct mbt_group *g,
-                                    const int *todo, int ng, int i, int oh, double *tm) {
-  const int passes = t->passes;
+struct block_rounds {
+  const struct mbt_group *g;
+  const int *todo;
+  int ng, i, oh;
+  double *tm;
+};
+
+static enum mbt_status block_set(struct mbt_tuning *t, int j, void *ctx, int *skip) {
+  const struct block_rounds *r = ctx;
   enum mbt_status st = MBT_OK;
-  for (int pass = -1; pass < passes && st == MBT_OK && !mbt_tune_interrupted(); pass++) {
-    mbt_tune_settle(t);
-    struct mbt_load lp;
-    mbt_load_begin(&lp, t->threads);
-    for (int jj = 0; jj < t->nfuse && st == MBT_OK; jj++) {
-      const int j = (jj + pass + 1) % t->nfuse; /* each height first in turn */
-      if (t->fuse_rows[j] > oh) continue;
-      for (int k = i; k < ng && st == MBT_OK; k++)
-        if (same(g, todo, k, i)) st = mbt_engine_block(t->e, g[k].first, t->fuse_rows[j]);
-      mbt_tune_flush(t);
-      mbt_engine_run(t->e, t->in);
-      double sum = 0;
-      for (int k = i; k < ng; k++)
-        if (same(g, todo, k, i))
-          sum += mbt_engine_layer_ns(t->e, g[k].first) + mbt_engine_layer_ns(t->e, g[k].first + 1) +
-                 mbt_engine_layer_ns(t->e, g[k].first + 2);
-      if (pass >= 0) tm[(size_t)j * passes + pass] = sum;
-    }
-    if (pass >= 0 && mbt_tune_disturbed(t, &lp, "block", pass)) pass--;
-  }
+  if ((*skip = t->fuse_rows[j] > r->oh)) return st;
+  for (int k = r->i; k < r->ng && st == MBT_OK; k++)
+    if (same(r->g, r->todo, k, r->i))
+      st = mbt_engine_block(t->e, r->g[k].first, t->fuse_rows[j]);
   return st;
+}
+
+static void block_record(struct mbt_tuning *t, int j, int pass, void *ctx) {
+  const struct block_rounds *r = ctx;
+  double sum = 0;
+  for (int k = r->i; k < r->ng; k++)
+    if (same(r->g, r->todo, k, r->i))
+      for (int l = r->g[k].first; l < r->g[k].first + 3; l++) sum += mbt_engine_layer_ns(t->e, l);
+  r->tm[(size_t)j * t->passes + pass] = sum;
 }
 
 /* Blocks (pointwise -> depthwise -> pointwise in strips), one problem key at a time with every
@@ -154,7 +152,9 @@ enum mbt_status mbt_tune_blocks(struct mbt_tuning *t) {
     if (!first(g, todo, i)) continue;
     const struct mbt_layer *l = &t->model->layers[g[i].first];
     const int oh = l[1].oh;
-    st = block_passes(t, g, todo, ng, i, oh, tm);
+    struct block_rounds br = {g, todo, ng, i, oh, tm};
+    const struct mbt_rounds rounds = {block_set, block_record, &br};
+    st = mbt_tune_rounds(t, "block", nfuse, &rounds);
     if (mbt_tune_interrupted()) break; /* decided blocks stay; this one is not measured in full */
     int users = 0, runs = 0;
     double score[MAXFUSE];

@@ -174,6 +174,27 @@ enum mbt_status mbt_tune_verdict(struct mbt_tuning *t) {
   return MBT_OK;
 }
 
+enum mbt_status mbt_tune_rounds(struct mbt_tuning *t, const char *phase, int nconf,
+                                const struct mbt_rounds *r) {
+  enum mbt_status st = MBT_OK;
+  for (int pass = -1; pass < t->passes && st == MBT_OK; pass++) {
+    mbt_tune_settle(t);
+    struct mbt_load lp;
+    mbt_load_begin(&lp, t->threads);
+    for (int k = 0; k < nconf && st == MBT_OK; k++) {
+      const int conf = (k + pass + 1) % nconf; /* each configuration first in turn */
+      int skip = 0;
+      if ((st = r->set(t, conf, r->ctx, &skip)) != MBT_OK || skip) continue;
+      mbt_tune_flush(t);
+      mbt_engine_run(t->e, t->in);
+      if (pass >= 0) r->record(t, conf, pass, r->ctx);
+      if (mbt_tune_interrupted()) return st;
+    }
+    if (st == MBT_OK && pass >= 0 && mbt_tune_disturbed(t, &lp, phase, pass)) pass--;
+  }
+  return st;
+}
+
 /* One round of network runs: run j times candidate j of every tuned layer (a candidate over the
  * time limit, or past a layer's last, stands in as its problem's fastest in the warm-up). */
 static enum mbt_status layer_round(struct mbt_tuning *t, struct mbt_layer_phase *ph, int pass) {

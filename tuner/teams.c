@@ -44,30 +44,27 @@ static enum mbt_status set_teams(struct mbt_tuning *t, int ng, const int *first,
 }
 
 /* The passes: tm[(k * nc + c) * passes + p] = group k's time on counts[c] threads. */
-static enum mbt_status team_passes(struct mbt_tuning *t, int ng, const int *first, const int *len,
-                                   const int *todo, const int *counts, int nc, double *tm) {
-  const int passes = t->passes;
-  enum mbt_status st = MBT_OK;
-  for (int pass = -1; pass < passes && st == MBT_OK; pass++) {
-    mbt_tune_settle(t);
-    struct mbt_load lp;
-    mbt_load_begin(&lp, t->threads);
-    for (int c = 0; c < nc && st == MBT_OK; c++) {
-      const int at = (pass + 1 + c) % nc; /* each count first in turn */
-      if ((st = set_teams(t, ng, first, len, todo, counts[at])) != MBT_OK) break;
-      mbt_tune_flush(t);
-      mbt_engine_run(t->e, t->in);
-      for (int k = 0; pass >= 0 && k < ng; k++) {
-        double ns = 0;
-        for (int j = first[k]; todo[k] && j < first[k] + len[k]; j++)
-          ns += mbt_engine_layer_ns(t->e, j);
-        tm[((size_t)k * nc + (size_t)at) * passes + pass] = ns;
-      }
-      if (mbt_tune_interrupted()) return st;
-    }
-    if (pass >= 0 && mbt_tune_disturbed(t, &lp, "threads", pass)) pass--;
+struct team_rounds {
+  int ng;
+  const int *first, *len, *todo, *counts;
+  int nc;
+  double *tm;
+};
+
+static enum mbt_status team_set(struct mbt_tuning *t, int c, void *ctx, int *skip) {
+  const struct team_rounds *r = ctx;
+  (void)skip;
+  return set_teams(t, r->ng, r->first, r->len, r->todo, r->counts[c]);
+}
+
+static void team_record(struct mbt_tuning *t, int c, int pass, void *ctx) {
+  const struct team_rounds *r = ctx;
+  for (int k = 0; k < r->ng; k++) {
+    double ns = 0;
+    for (int j = r->first[k]; r->todo[k] && j < r->first[k] + r->len[k]; j++)
+      ns += mbt_engine_layer_ns(t->e, j);
+    r->tm[((size_t)k * r->nc + (size_t)c) * t->passes + pass] = ns;
   }
-  return st;
 }
 
 enum mbt_status mbt_tune_teams(struct mbt_tuning *t) {
@@ -81,7 +78,9 @@ enum mbt_status mbt_tune_teams(struct mbt_tuning *t) {
   if (t->threads >= 4) counts[nc++] = t->threads / 2;
   double *tm = calloc((size_t)ng * nc * (size_t)passes, sizeof *tm);
   if (!tm) return mbt_fail(MBT_ENOMEM, "cannot allocate the thread-count timings");
-  enum mbt_status st = team_passes(t, ng, first, len, todo, counts, nc, tm);
+  struct team_rounds tr = {ng, first, len, todo, counts, nc, tm};
+  const struct mbt_rounds rounds = {team_set, team_record, &tr};
+  enum mbt_status st = mbt_tune_rounds(t, "threads", nc, &rounds);
   const int cut = mbt_tune_interrupted(); /* a partial pass decides nothing */
   if (st == MBT_OK) st = set_teams(t, ng, first, len, todo, 0);
   for (int i = 0; i < ng && st == MBT_OK && !cut; i++) {
@@ -106,7 +105,8 @@ enum mbt_status mbt_tune_teams(struct mbt_tuning *t) {
     c.ns = score[best] / users;
     st = mbt_tune_put(t, &c);
     for (int k = i; k < ng && st == MBT_OK; k++) /* the check and later phases run it so */
-      if (todo[k] && !strcmp(key[k], key[i])) st = mbt_engine_team(t->e, first[k], len[k], c.threads);
+      if (todo[k] && !strcmp(key[k], key[i]))
+        st = mbt_engine_team(t->e, first[k], len[k], c.threads);
     if (t->o->verbose)
       fprintf(stderr, "tune threads %-12s on %d thread%s %.1f us, on %d %.1f us (%.2fx)\n",
               t->model->layers[first[i]].name, c.threads, c.threads > 1 ? "s" : "",

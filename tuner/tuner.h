@@ -121,6 +121,20 @@ enum mbt_status mbt_tune_cold(struct mbt_tuning *t);
 enum mbt_status mbt_tune_put(struct mbt_tuning *t, const struct mbt_choice *c);
 /* After the passes: refuse (MBT_EBUSY), or keep marked busy, what a busy machine measured. */
 enum mbt_status mbt_tune_verdict(struct mbt_tuning *t);
+/* The configurations a phase times (a strip height, a thread count): set(conf) puts the
+ * engine in configuration conf (*skip = 1: none to time there), record(conf, pass) reads the
+ * run's times. */
+struct mbt_rounds {
+  enum mbt_status (*set)(struct mbt_tuning *t, int conf, void *ctx, int *skip);
+  void (*record)(struct mbt_tuning *t, int conf, int pass, void *ctx);
+  void *ctx;
+};
+/* The passes of a phase over @p nconf configurations: in each, every configuration once, each
+ * first in turn (set, one network run, record); pass -1 warms up and records nothing; a pass
+ * another process disturbed is repeated (named @p phase).  Stops at an interrupt, the pass
+ * unfinished (the caller asks mbt_tune_interrupted: a partial pass decides nothing). */
+enum mbt_status mbt_tune_rounds(struct mbt_tuning *t, const char *phase, int nconf,
+                                const struct mbt_rounds *r);
 /* Phase 1: every tuned layer's candidates, round after round inside the network. */
 enum mbt_status mbt_tune_layer_passes(struct mbt_tuning *t, struct mbt_layer_phase *ph);
 
