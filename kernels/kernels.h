@@ -217,6 +217,32 @@ static inline float mbt_postf(int post, float v) {
   }
 }
 
+/* Fetch for writing the output lines of @p n pixels from @p c, @p ld floats apart, @p cols
+ * floats each, ahead of the stores.  A network's big early outputs have left every cache by the
+ * next run, and stores to missing lines, bunched at a register tile's end, wait for them: the
+ * hardware prefetcher does not run ahead of stores.  Inside V1 the 112x112x32 stem took 0.35 ms
+ * against 0.18 alone, its 112x112x64 pointwise layer 330 us against 225. */
+static inline void mbt_prefetch_out(const float *c, size_t n, size_t ld, size_t cols) {
+  for (size_t i = 0; i < n; i++) {
+    const uintptr_t a0 = (uintptr_t)(c + i * ld) & ~(uintptr_t)63;
+    const uintptr_t a1 = (uintptr_t)(c + i * ld + cols) - 1;
+    for (uintptr_t a = a0; a <= a1; a += 64) __builtin_prefetch((const void *)a, 1, 3);
+  }
+}
+
+/* A direct convolution tile's share of that: the @p n pixels that start @p ahead pixels after
+ * (oy, ox) in the row-major output, as far as rows [.., r1) go, from channel c0 of the first to
+ * channel c1 of the last (with a channel part, the lines between belong to other threads). */
+static inline void mbt_conv_prefetch_out(const struct mbt_exec *e, int oy, int ox, int ahead,
+                                         int n, int r1, size_t c0, size_t c1) {
+  const size_t ow = (size_t)e->s.ow, oc = (size_t)e->s.oc;
+  const size_t px = (size_t)oy * ow + (size_t)ox + (size_t)ahead, end = (size_t)r1 * ow;
+  if (c1 > oc) c1 = oc;
+  if (px >= end || c0 >= c1) return;
+  const size_t m = end - px < (size_t)n ? end - px : (size_t)n;
+  mbt_prefetch_out(e->out + px * oc + c0, 1, 0, (m - 1) * oc + (c1 - c0));
+}
+
 /* The scalar epilogue activation: clamp, then the function post says. */
 static inline float mbt_actf(const struct mbt_exec *e, float v) {
   return mbt_postf(e->post, mbt_clampf(v, e->lo, e->hi));

@@ -42,6 +42,7 @@ void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, in
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox += 3) {
       const int npx = l->ow - ox < 3 ? l->ow - ox : 3;
+      mbt_conv_prefetch_out(e, oy, ox, 12, 3, r1, j0 * NR, j1 * NR); /* 4 tiles ahead */
       for (size_t j = j0; j < j1; j++) {
         const float *bp = e->packed + j * NR * K;
         __m256 acc[3][4];
