@@ -243,6 +243,23 @@ static inline void mbt_conv_prefetch_out(const struct mbt_exec *e, int oy, int o
   mbt_prefetch_out(e->out + px * oc + c0, 1, 0, (m - 1) * oc + (c1 - c0));
 }
 
+/* The input a direct convolution tile of @p n pixels at (oy + 1, ox) reads and the tile at
+ * (oy, ox) does not (the rows below): fetched a row of tiles ahead.  The network's input has
+ * left every cache by the next run (V1's stem: 0.20 ms with a cold input, 0.14 with a warm one). */
+static inline void mbt_conv_prefetch_in(const struct mbt_exec *e, int oy, int ox, int n) {
+  const struct mbt_kshape *l = &e->s;
+  const int s = l->stride, k = l->k, ic = l->ic;
+  const int y0 = (oy + 1) * s - l->pad, ya = y0 + k - s > y0 ? y0 + k - s : y0;
+  const int x0 = ox * s - l->pad, x1 = x0 + (n - 1) * s + k - 1;
+  const int xa = x0 < 0 ? 0 : x0, xb = x1 >= l->iw ? l->iw - 1 : x1;
+  for (int y = ya < 0 ? 0 : ya; y < y0 + k && y < l->ih; y++) {
+    const float *row = e->in + (size_t)y * l->iw * ic;
+    const uintptr_t a0 = (uintptr_t)(row + (size_t)xa * ic) & ~(uintptr_t)63;
+    const uintptr_t a1 = (uintptr_t)(row + (size_t)(xb + 1) * ic) - 1;
+    for (uintptr_t a = a0; a <= a1; a += 64) __builtin_prefetch((const void *)a, 0, 3);
+  }
+}
+
 /* The scalar epilogue activation: clamp, then the function post says. */
 static inline float mbt_actf(const struct mbt_exec *e, float v) {
   return mbt_postf(e->post, mbt_clampf(v, e->lo, e->hi));

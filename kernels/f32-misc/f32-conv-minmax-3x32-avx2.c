@@ -43,6 +43,7 @@ void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, in
     for (int ox = 0; ox < l->ow; ox += 3) {
       const int npx = l->ow - ox < 3 ? l->ow - ox : 3;
       mbt_conv_prefetch_out(e, oy, ox, 12, 3, r1, j0 * NR, j1 * NR); /* 4 tiles ahead */
+      if (oy + 1 < r1) mbt_conv_prefetch_in(e, oy, ox, 3);
       for (size_t j = j0; j < j1; j++) {
         const float *bp = e->packed + j * NR * K;
         __m256 acc[3][4];
