@@ -31,6 +31,12 @@
 #define MBT_PW_PREFETCH_TILES 2
 #define MBT_PW_PREFETCH_MIN ((size_t)1 << 20)
 
+/* Weights of more than this many bytes come from L3 or memory whenever a call has one pixel
+ * block (7x7 maps): the first tile of each panel waited for them, the other tiles found them in
+ * L2.  There each tile fetches a share of the next panel into L2, a line every reduction step,
+ * while it computes (struct epi's pf). */
+#define MBT_PW_PREFETCH_W ((size_t)1 << 20)
+
 #define MBT_PW_TILED(MR, NV, FN, CASES)                                                        \
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
     const struct mbt_kshape *l = &e->s;                                                        \
@@ -44,6 +50,7 @@
     const size_t nb0 = j0 * NR, nb1 = j1 * NR < N ? j1 * NR : N;                               \
     const size_t p1 = (size_t)r1 * l->ow;                                                      \
     const int pf = (size_t)l->oh * l->ow * ldc * sizeof(float) > MBT_PW_PREFETCH_MIN;          \
+    const int pw = K * N * sizeof(float) > MBT_PW_PREFETCH_W;                                  \
     for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
       const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \
       for (size_t kb = 0; kb < K; kb += KC) {                                                  \
@@ -52,10 +59,22 @@
         for (size_t n0 = nb0; n0 < nb1; n0 += NR) {                                            \
           const int ncols = (int)(N - n0 < NR ? N - n0 : NR);                                  \
           const float *bp = e->packed + (n0 / NR) * NR * K + kb * NR;                          \
+          const float *next = NULL; /* the micro-panel after this one, to fetch */             \
+          size_t nextl = 0;         /* its lines */                                            \
+          if (pw && pb == (size_t)r0 * l->ow && pe == p1) {                                    \
+            if (n0 + NR < nb1)                                                                 \
+              next = bp + NR * K, nextl = kc * NR / 16;                                        \
+            else if (kb + KC < K)                                                              \
+              next = e->packed + (nb0 / NR) * NR * K + (kb + KC) * NR,                          \
+              nextl = (K - kb - KC < KC ? K - kb - KC : KC) * NR / 16;                         \
+          }                                                                                    \
           for (size_t p = pb; p < pe; p += MR) {                                               \
             const float *a = e->in + p * lda + kb;                                             \
             float *c = e->out + p * ldc + n0;                                                  \
-            const struct epi ep = MBT_PW_EPI(e, n0, p, ldc);                                   \
+            struct epi ep = MBT_PW_EPI(e, n0, p, ldc);                                         \
+            const size_t l0 = (p - pb) / MR * kc; /* this tile's share of next's lines */      \
+            if (next && l0 < nextl)                                                            \
+              ep.pf = next + 16 * l0, ep.npf = nextl - l0 < kc ? nextl - l0 : kc;              \
             if (pf && first && p + MBT_PW_PREFETCH_TILES * MR < p1) {                          \
               const size_t q = p + MBT_PW_PREFETCH_TILES * MR;                                 \
               mbt_prefetch_out(e->out + q * ldc + n0, p1 - q < MR ? p1 - q : MR, ldc,       \

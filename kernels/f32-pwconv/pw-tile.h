@@ -29,6 +29,8 @@ struct epi {
   PWT_V lo, hi;
   size_t ldres;
   int post;
+  const float *pf; /* lines to fetch into L2, one every reduction step: pf + 16 k, k < npf */
+  size_t npf;
 };
 
 /* The loops' unroll counts are literals (GCC does not expand macros in the pragma): 12 covers
@@ -50,6 +52,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     for (int j = 0; j < nv; j++)
       acc[i][j] = first ? PWT_ZERO() : PWT_LD(c + i * ldc + PWT_LANES * j, full, m[j]);
   for (size_t k = 0; k < kc; k++) {
+    if (k < ep->npf) __builtin_prefetch(ep->pf + 16 * k, 0, 2);
     PWT_V b[4];
 #pragma GCC unroll 4
     for (int j = 0; j < nv; j++) b[j] = PWT_LDA(bp + k * PWT_LANES * nv + PWT_LANES * j);
@@ -82,7 +85,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #define MBT_PW_LANES PWT_LANES
 #define MBT_PW_EPI(e, n0, p, ldc)                                                              \
   {(e)->b ? (e)->b + (n0) : NULL, (e)->res ? (e)->res + (p) * (ldc) + (n0) : NULL,              \
-   PWT_SET1((e)->lo), PWT_SET1((e)->hi), (ldc), (e)->post}
+   PWT_SET1((e)->lo), PWT_SET1((e)->hi), (ldc), (e)->post, NULL, 0}
 #include "kernels/drivers/pw-tiled.h"
 
 #endif
