@@ -72,6 +72,9 @@ struct mbt_exec {
   size_t ldi;          /* depthwise only: floats from one input pixel to the next (0 = ic) */
   size_t ldo;          /* pointwise only: floats from one output pixel to the next, in out and
                         * res alike (0 = oc) */
+  int full_oh;         /* pointwise only: when s is a strip of a layer (a fused driver's), the
+                        * layer's output rows (0 = s.oh): its output's size, not the strip's,
+                        * says whether the output lines are fetched ahead (mbt_prefetch_out) */
 };
 
 /* The pixel stride the engine gives a pointwise layer's output that only a depthwise layer

@@ -590,7 +590,7 @@ static void exec_in(struct mbt_engine *e, int i, const float *input, float *cons
   const struct mbt_layer *l = &e->model.layers[i];
   *x = (struct mbt_exec){mbt_layer_kshape(l), l->src < 0 ? input : act[l->src], act[i],
                          l->res >= 0 ? act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
   if (l->op == MBT_OP_PWCONV) x->ldo = e->ldo[i];
   if (l->op == MBT_OP_DWCONV && l->src >= 0) x->ldi = e->ldo[l->src];
   mbt_exec_act(x);

@@ -21,6 +21,7 @@ void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw
     d.orow0 = y;
     dwv->fn(&d, y, y + n);
     struct mbt_exec p = *pw;
+    p.full_oh = pw->full_oh > 0 ? pw->full_oh : pl->oh;
     p.s.ih = p.s.oh = n; /* the strip as an n-row pointwise problem */
     p.in = scratch;
     p.out = pw->out + (size_t)(y - pw->orow0) * row_out;

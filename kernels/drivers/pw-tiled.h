@@ -25,11 +25,13 @@
   MBT_PW_CASES_8(NV)
 
 /* Tiles ahead of the one being computed whose output lines the driver fetches for writing
- * (mbt_prefetch_out), in the first reduction block, on layers whose output is bigger than
- * MBT_PW_PREFETCH_MIN bytes: a smaller one is still in cache from the layers before it, and
- * there the prefetches only cost (V3-Small 1.03x slower with them on every layer). */
+ * (mbt_prefetch_out), in the first reduction block, on layers whose whole output (not a fused
+ * strip's: e->full_oh) is bigger than MBT_PW_PREFETCH_MIN bytes: a smaller one is mostly
+ * still in cache from the layers before it, and there the prefetches only cost (V3-Small 1.03x
+ * slower with them on every layer; V1 0.974x with the bar at 2 MiB, 0.982x at 1 MiB, where its
+ * 56x56x128 fused pairs fetch too and run slower). */
 #define MBT_PW_PREFETCH_TILES 2
-#define MBT_PW_PREFETCH_MIN ((size_t)1 << 20)
+#define MBT_PW_PREFETCH_MIN ((size_t)2 << 20)
 
 /* Weights of more than this many bytes come from L3 or memory whenever a call has one pixel
  * block (7x7 maps): the first tile of each panel waited for them, the other tiles found them in
@@ -49,7 +51,8 @@
     mbt_cpart_panels((N + NR - 1) / NR, e->cpart, e->cparts, &j0, &j1);                        \
     const size_t nb0 = j0 * NR, nb1 = j1 * NR < N ? j1 * NR : N;                               \
     const size_t p1 = (size_t)r1 * l->ow;                                                      \
-    const int pf = (size_t)l->oh * l->ow * ldc * sizeof(float) > MBT_PW_PREFETCH_MIN;          \
+    const size_t out_rows = (size_t)(e->full_oh > 0 ? e->full_oh : l->oh);                    \
+    const int pf = out_rows * l->ow * ldc * sizeof(float) > MBT_PW_PREFETCH_MIN;               \
     const int pw = K * N * sizeof(float) > MBT_PW_PREFETCH_W;                                  \
     for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
       const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \
