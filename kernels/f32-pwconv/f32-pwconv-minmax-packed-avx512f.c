@@ -1,8 +1,9 @@
 /* Pointwise 1x1 as C[P x oc] = A[P x ic] * W[ic x oc], AVX-512F: the packed tile template
  * (kernels/f32-pwconv/pw-tile.h) at 16 floats per vector, over weights packed once at load
  * time into NR-column panels (NR = 16 NV; f32-pwconv-pack.c), with register tiles 12x32, 8x48
- * and 6x64 (24 of the 32 zmm registers accumulate).  Channel tails use k-masks, every load and
- * store of the tile goes through its mask. */
+ * and 6x64 (24 of the 32 zmm registers accumulate).  Channel tails use k-masks; a full tile's
+ * loads and stores of C are plain (masked with every lane set they made V1's 112x112x64 layer
+ * about 4% slower here). */
 #include "config.h"
 
 #include <immintrin.h>
@@ -19,8 +20,8 @@ static inline __mmask16 tail(int n) {
 #define PWT_MASK __mmask16
 #define PWT_MR 12
 #define PWT_TAIL(n) tail(n)
-#define PWT_LD(p, full, m) ((void)(full), _mm512_maskz_loadu_ps((m), (p)))
-#define PWT_ST(p, v, full, m) ((void)(full), _mm512_mask_storeu_ps((p), (m), (v)))
+#define PWT_LD(p, full, m) ((full) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps((m), (p)))
+#define PWT_ST(p, v, full, m) ((full) ? _mm512_storeu_ps((p), (v)) : _mm512_mask_storeu_ps((p), (m), (v)))
 #define PWT_LDM(p, m) _mm512_maskz_loadu_ps((m), (p))
 #define PWT_LDA(p) _mm512_load_ps(p)
 #define PWT_BCAST(p) _mm512_set1_ps(*(p))
