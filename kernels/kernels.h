@@ -220,17 +220,24 @@ static inline float mbt_postf(int post, float v) {
   }
 }
 
+/* Every 64-byte line of the @p bytes (> 0) from @p p, with __builtin_prefetch's @p rw, once
+ * each.  (Walking by pointer from p, plus the last byte's line, fetched one line more per range
+ * and ran V1 0.7-3.6% slower; the addresses are integers here so that no pointer leaves its
+ * object.) */
+#define MBT_PREFETCH_RANGE(p, bytes, rw)                                                       \
+  do {                                                                                         \
+    const uintptr_t a0_ = (uintptr_t)(const void *)(p) & ~(uintptr_t)63;                       \
+    const uintptr_t a1_ = (uintptr_t)(const void *)(p) + (bytes) - 1;                          \
+    for (uintptr_t a_ = a0_; a_ <= a1_; a_ += 64) __builtin_prefetch((const void *)a_, (rw), 3); \
+  } while (0)
+
 /* Fetch for writing the output lines of @p n pixels from @p c, @p ld floats apart, @p cols
  * floats each, ahead of the stores.  A network's big early outputs have left every cache by the
  * next run, and stores to missing lines, bunched at a register tile's end, wait for them: the
  * hardware prefetcher does not run ahead of stores.  Inside V1 the 112x112x32 stem took 0.35 ms
  * against 0.18 alone, its 112x112x64 pointwise layer 330 us against 225. */
 static inline void mbt_prefetch_out(const float *c, size_t n, size_t ld, size_t cols) {
-  for (size_t i = 0; i < n; i++) {
-    const uintptr_t a0 = (uintptr_t)(c + i * ld) & ~(uintptr_t)63;
-    const uintptr_t a1 = (uintptr_t)(c + i * ld + cols) - 1;
-    for (uintptr_t a = a0; a <= a1; a += 64) __builtin_prefetch((const void *)a, 1, 3);
-  }
+  for (size_t i = 0; i < n; i++) MBT_PREFETCH_RANGE(c + i * ld, cols * sizeof(float), 1);
 }
 
 /* A direct convolution tile's share of that: the @p n pixels that start @p ahead pixels after
@@ -255,12 +262,9 @@ static inline void mbt_conv_prefetch_in(const struct mbt_exec *e, int oy, int ox
   const int y0 = (oy + 1) * s - l->pad, ya = y0 + k - s > y0 ? y0 + k - s : y0;
   const int x0 = ox * s - l->pad, x1 = x0 + (n - 1) * s + k - 1;
   const int xa = x0 < 0 ? 0 : x0, xb = x1 >= l->iw ? l->iw - 1 : x1;
-  for (int y = ya < 0 ? 0 : ya; y < y0 + k && y < l->ih; y++) {
-    const float *row = e->in + (size_t)y * l->iw * ic;
-    const uintptr_t a0 = (uintptr_t)(row + (size_t)xa * ic) & ~(uintptr_t)63;
-    const uintptr_t a1 = (uintptr_t)(row + (size_t)(xb + 1) * ic) - 1;
-    for (uintptr_t a = a0; a <= a1; a += 64) __builtin_prefetch((const void *)a, 0, 3);
-  }
+  for (int y = ya < 0 ? 0 : ya; y < y0 + k && y < l->ih; y++)
+    MBT_PREFETCH_RANGE(e->in + ((size_t)y * l->iw + (size_t)xa) * ic,
+                       (size_t)(xb + 1 - xa) * ic * sizeof(float), 0);
 }
 
 /* The scalar epilogue activation: clamp, then the function post says. */

@@ -21,7 +21,8 @@ static inline __mmask16 tail(int n) {
 #define PWT_MR 12
 #define PWT_TAIL(n) tail(n)
 #define PWT_LD(p, full, m) ((full) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps((m), (p)))
-#define PWT_ST(p, v, full, m) ((full) ? _mm512_storeu_ps((p), (v)) : _mm512_mask_storeu_ps((p), (m), (v)))
+#define PWT_ST(p, v, full, m)                                                                    \
+  ((full) ? _mm512_storeu_ps((p), (v)) : _mm512_mask_storeu_ps((p), (m), (v)))
 #define PWT_LDM(p, m) _mm512_maskz_loadu_ps((m), (p))
 #define PWT_LDA(p) _mm512_load_ps(p)
 #define PWT_BCAST(p) _mm512_set1_ps(*(p))

@@ -5,8 +5,9 @@
  * stay in registers (mr and nv are constants after inlining).  The first KC block starts from
  * the bias, later ones from the partial sums in C; the last one clamps, applies hard-swish and
  * adds the residual.  (Adding the bias at the end cost V2's 112x112 16 -> 96 expand layer, a
- * 16-step reduction, 3-4%; skipping the clamp's infinite bounds by tests made it 11% slower.)  Fewer channels than LANES nv use masked loads and stores,
- * so nothing is read or written past any buffer.
+ * 16-step reduction, 3-4%; skipping the clamp's infinite bounds by tests made it 11% slower.)
+ * Fewer channels than LANES nv use masked loads and stores, so nothing is read or written past
+ * any buffer.
  *
  * The including kernel file defines first:
  *   PWT_V, PWT_LANES, PWT_MASK    vector type, floats per vector, channel-tail mask type
@@ -50,7 +51,8 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
   if (first) { /* the bias starts the sums (later KC blocks go on from C) */
     PWT_V b0[4];
 #pragma GCC unroll 4
-    for (int j = 0; j < nv; j++) b0[j] = ep->bias ? PWT_LDM(ep->bias + PWT_LANES * j, m[j]) : PWT_ZERO();
+    for (int j = 0; j < nv; j++)
+      b0[j] = ep->bias ? PWT_LDM(ep->bias + PWT_LANES * j, m[j]) : PWT_ZERO();
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
