@@ -168,19 +168,29 @@ static void logits(mbt_engine_t e, const float *in, float *out, int n) {
   memcpy(out, mbt_engine_logits(e), (size_t)n * sizeof *out);
 }
 
+/* Two engines on the same model (seeded weights alike) with the same fusion: fuse 1 = every
+ * fusable pair in strips of pair_rows, 2 = every fusable block in strips of block_rows. */
+static void twin_engines(enum mbt_net_kind net, int threads, int fuse, int pair_rows,
+                         int block_rows, struct mbt_model *m, mbt_engine_t *one,
+                         mbt_engine_t *e) {
+  mbt_model_build(net, 0.5, 64, m);
+  mbt_engine_create(m, NULL, NULL, threads, one);
+  mbt_engine_create(m, NULL, NULL, threads, e);
+  for (int i = 0; i + 1 < m->nlayers; i++) {
+    if (fuse == 1 && mbt_pair_fusable(m, i))
+      mbt_engine_fuse(*one, i, pair_rows), mbt_engine_fuse(*e, i, pair_rows);
+    if (fuse == 2 && mbt_block_fusable(m, i))
+      mbt_engine_block(*one, i, block_rows), mbt_engine_block(*e, i, block_rows);
+  }
+}
+
 static void engine_tests(void) {
   const long copies0 = mbt_flow_copies();
   for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net++)
     for (int fuse = 0; fuse < 3; fuse++) {
       struct mbt_model m;
-      mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
       mbt_engine_t one, e;
-      mbt_engine_create(&m, NULL, NULL, 3, &one);
-      mbt_engine_create(&m, NULL, NULL, 3, &e);
-      for (int i = 0; i + 1 < m.nlayers; i++) {
-        if (fuse == 1 && mbt_pair_fusable(&m, i)) mbt_engine_fuse(one, i, 3), mbt_engine_fuse(e, i, 3);
-        if (fuse == 2 && mbt_block_fusable(&m, i)) mbt_engine_block(one, i, 2), mbt_engine_block(e, i, 2);
-      }
+      twin_engines((enum mbt_net_kind)net, 3, fuse, 3, 2, &m, &one, &e);
       const int n = m.classes;
       float *in = mbt_alloc((size_t)m.res * m.res * 3, sizeof(float));
       float *want = malloc((size_t)n * sizeof *want), *got = malloc((size_t)n * sizeof *got);
@@ -257,14 +267,8 @@ static void team_tests(struct mbt_rng *r) {
   for (int net = MBT_NET_V2; net <= MBT_NET_V3S; net += MBT_NET_V3S - MBT_NET_V2)
     for (int fuse = 0; fuse < 3; fuse++) {
       struct mbt_model m;
-      mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
       mbt_engine_t one, e;
-      mbt_engine_create(&m, NULL, NULL, 5, &one);
-      mbt_engine_create(&m, NULL, NULL, 5, &e);
-      for (int i = 0; i + 1 < m.nlayers; i++) {
-        if (fuse == 1 && mbt_pair_fusable(&m, i)) mbt_engine_fuse(one, i, 2), mbt_engine_fuse(e, i, 2);
-        if (fuse == 2 && mbt_block_fusable(&m, i)) mbt_engine_block(one, i, 3), mbt_engine_block(e, i, 3);
-      }
+      twin_engines((enum mbt_net_kind)net, 5, fuse, 2, 3, &m, &one, &e);
       mbt_engine_set_threads(e, 3);
       int asked = 0, wrong = 0, solo = 0;
       for (int i = 0; i < m.nlayers; i++)
