@@ -38,7 +38,7 @@ static inline __m256i tail_mask(int n) {
 #include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */
-MBT_PW_TILED(6, 2, mbt_f32_pwconv_minmax_ukernel_6x16__avx2_tiled, MBT_PW_CASES_6(2))
-MBT_PW_TILED(4, 3, mbt_f32_pwconv_minmax_ukernel_4x24__avx2_tiled, MBT_PW_CASES_4(3))
-MBT_PW_TILED(3, 4, mbt_f32_pwconv_minmax_ukernel_3x32__avx2_tiled, MBT_PW_CASES_3(4))
+MBT_PW_TILED(6, 2, mbt_f32_pwconv_minmax_ukernel_6x16__avx2_tiled, MBT_PW_CASES_6)
+MBT_PW_TILED(4, 3, mbt_f32_pwconv_minmax_ukernel_4x24__avx2_tiled, MBT_PW_CASES_4)
+MBT_PW_TILED(3, 4, mbt_f32_pwconv_minmax_ukernel_3x32__avx2_tiled, MBT_PW_CASES_3)
 /* clang-format on */

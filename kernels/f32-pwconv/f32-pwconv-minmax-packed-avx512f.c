@@ -37,7 +37,7 @@ static inline __mmask16 tail(int n) {
 #include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */
-MBT_PW_TILED(12, 2, mbt_f32_pwconv_minmax_ukernel_12x32__avx512f_tiled, MBT_PW_CASES_12(2))
-MBT_PW_TILED(8, 3, mbt_f32_pwconv_minmax_ukernel_8x48__avx512f_tiled, MBT_PW_CASES_8(3))
-MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x64__avx512f_tiled, MBT_PW_CASES_6(4))
+MBT_PW_TILED(12, 2, mbt_f32_pwconv_minmax_ukernel_12x32__avx512f_tiled, MBT_PW_CASES_12)
+MBT_PW_TILED(8, 3, mbt_f32_pwconv_minmax_ukernel_8x48__avx512f_tiled, MBT_PW_CASES_8)
+MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x64__avx512f_tiled, MBT_PW_CASES_6)
 /* clang-format on */

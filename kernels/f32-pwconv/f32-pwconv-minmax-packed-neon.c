@@ -45,6 +45,6 @@ static inline void st_part(float *p, float32x4_t v, int n) {
 #include "kernels/f32-pwconv/pw-tile.h"
 
 /* clang-format off */
-MBT_PW_TILED(8, 2, mbt_f32_pwconv_minmax_ukernel_8x8__neonfma_tiled, MBT_PW_CASES_8(2))
-MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x16__neonfma_tiled, MBT_PW_CASES_6(4))
+MBT_PW_TILED(8, 2, mbt_f32_pwconv_minmax_ukernel_8x8__neonfma_tiled, MBT_PW_CASES_8)
+MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x16__neonfma_tiled, MBT_PW_CASES_6)
 /* clang-format on */

@@ -1,7 +1,7 @@
 /* kernels/f32-pwconv/pw-tile.h -- the packed pointwise register tile, written once for every
  * SIMD ISA, and its tiled driver (kernels/drivers/pw-tiled.h).  An mr x (LANES nv) tile of
  * C = A W over kc reduction steps: per step, nv aligned vectors of the packed weight panel
- * and one broadcast of each of the mr pixels' inputs feed mr nv FMAs into accumulators that
+ * (nb vectors wide: nv is less on a last panel with fewer channels) and one broadcast of each of the mr pixels' inputs feed mr nv FMAs into accumulators that
  * stay in registers (mr and nv are constants after inlining).  The first KC block starts from
  * the bias, later ones from the partial sums in C; the last one clamps, applies hard-swish and
  * adds the residual.  (Adding the bias at the end cost V2's 112x112 16 -> 96 expand layer, a
@@ -20,7 +20,7 @@
  *   PWT_BCAST(p)                  *p in every lane
  *   PWT_SET1(x), PWT_ZERO(), PWT_ADD(a, b), PWT_MUL(a, b), PWT_MIN(a, b), PWT_MAX(a, b),
  *   PWT_FMA(a, b, c)              a b + c
- * then instantiates MBT_PW_TILED(MR, NV, FN, MBT_PW_CASES_<MR>(NV)) (MR <= PWT_MR, NV <= 4). */
+ * then instantiates MBT_PW_TILED(MR, NV, FN, MBT_PW_CASES_<MR>) (MR <= PWT_MR, NV <= 4). */
 #ifndef MBT_PW_TILE_H
 #define MBT_PW_TILE_H
 
@@ -37,7 +37,8 @@ struct epi {
 
 /* The loops' unroll counts are literals (GCC does not expand macros in the pragma): 12 covers
  * every ISA's PWT_MR, and a loop with a constant trip count below it is unrolled whole. */
-static inline __attribute__((always_inline)) void tile(const int mr, const int nv, size_t kc,
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, const int nb,
+                                                       size_t kc,
                                                        const float *restrict a, size_t lda,
                                                        const float *restrict bp,
                                                        float *restrict c, size_t ldc,
@@ -67,7 +68,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     if (k < ep->npf) __builtin_prefetch(ep->pf + 16 * k, 0, 2);
     PWT_V b[4];
 #pragma GCC unroll 4
-    for (int j = 0; j < nv; j++) b[j] = PWT_LDA(bp + k * PWT_LANES * nv + PWT_LANES * j);
+    for (int j = 0; j < nv; j++) b[j] = PWT_LDA(bp + k * PWT_LANES * nb + PWT_LANES * j);
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++) {
       const PWT_V x = PWT_BCAST(a + i * lda + k);
