@@ -267,6 +267,18 @@ int main(void) {
     struct mbt_layer l = make(MBT_OP_CONV, h, wd, 3, oc, k, s, (enum mbt_act)(t % MBT_ACT_COUNT), 0);
     check(&l, &r, what);
   }
+  /* Global pools over more than one 64-channel pass and pixel counts that are not a multiple
+   * of 4 (the AVX-512 pool's streams): the squeezes and last pools of V3 (56x56x16, 7x7x576,
+   * 7x7x960), V1's and V2's (7x7x1024, 7x7x1280), and small odd ones. */
+  static const int pool_hw[][3] = {{56, 56, 16}, {7, 7, 576}, {7, 7, 960}, {7, 7, 1024},
+                                   {7, 7, 1280}, {1, 1, 65}, {1, 3, 100}, {5, 1, 129},
+                                   {3, 3, 200}, {2, 1, 17}};
+  for (size_t t = 0; t < sizeof pool_hw / sizeof pool_hw[0]; t++) {
+    const int h = pool_hw[t][0], wd = pool_hw[t][1], c = pool_hw[t][2];
+    snprintf(what, sizeof what, "gavgpool h=%d w=%d c=%d", h, wd, c);
+    struct mbt_layer l = make(MBT_OP_GAVGPOOL, h, wd, c, 0, 1, 1, MBT_ACT_NONE, 0);
+    check(&l, &r, what);
+  }
   /* 3x3 stride-2 RGB stems with output channels a multiple of 8 (the pixels-in-lanes kernel):
    * rows of 1 to 100 output pixels (a last tile of 1, 2 or 3 pixel vectors, a last vector
    * partly past the row), odd and even input sizes, padding 0 or 1 before and 0 or 1 after. */
