@@ -39,3 +39,4 @@ K5(1, 1, 4) K5(1, 2, 4)
 K5(2, 1, 4) K5(2, 2, 4)
 /* 7-wide tiles: MobileNet's maps are 7 x 2^k pixels wide, so every tile is whole */
 K3(1, 1, 7) K3(1, 2, 7) K3(2, 1, 7) K3(2, 2, 7)
+K5(1, 1, 7) K5(1, 2, 7) K5(2, 1, 7) K5(2, 2, 7)
