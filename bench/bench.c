@@ -246,6 +246,9 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
   mbt_model_title(model, title, sizeof title);
   fprintf(out, "\n# %s res %d, %d thread(s), %d interleaved rounds\n", title, model->res,
           o->threads, runs);
+  fprintf(out, "# each timed run follows a run of every other configuration, whose weights push "
+          "this one's out of the caches ('mobitune run', one configuration over and over, times "
+          "it with warm caches: less on networks whose weights fit in L3)\n");
   const double ref = mbt_median(&t[(nc - 1) * runs], ref_runs);
   const double base = mbt_median(&t[0], runs);
   fprintf(out, "%-28s %11s %9s %12s %12s\n", "configuration", "median ms", "GFLOP/s",
