@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <immintrin.h>
+#include <limits.h>
 
 #include "kernels/avx512-common.h"
 #include "kernels/kernels.h"
@@ -23,6 +24,11 @@
 #define LS (MAX_OW + 32) /* floats per stream: ow + 1 pixels, rounded up, one vector spare */
 
 #define AI static inline __attribute__((always_inline))
+
+/* 0, 1, .. 15 */
+AI __m512i lanes(void) {
+  return _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+}
 
 int mbt_conv_3x3s2c3_applicable(const struct mbt_kshape *l) {
   return l->k == 3 && l->stride == 2 && l->ic == 3 && l->oc % OCB == 0 && l->pad <= 1 &&
@@ -39,8 +45,7 @@ struct row {
  * lane i is float 6 i + r, picked from the pair of vectors that holds it (3 two-source
  * permutes, 2 blends). */
 AI __m512 pick6(const __m512 v[6], int r) {
-  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i q = _mm512_add_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(6)),
+  const __m512i q = _mm512_add_epi32(_mm512_mullo_epi32(lanes(), _mm512_set1_epi32(6)),
                                      _mm512_set1_epi32(r));
   const __mmask16 m1 = _mm512_cmpge_epi32_mask(q, _mm512_set1_epi32(32));
   const __mmask16 m2 = _mm512_cmpge_epi32_mask(q, _mm512_set1_epi32(64));
@@ -60,7 +65,6 @@ static void deinterleave(const struct mbt_exec *e, int iy, struct row *r) {
     return;
   }
   const float *row = e->in + (size_t)iy * l->iw * 3;
-  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   for (int j = 0; j < n; j += 16) {
     const long b = 6L * j - 3L * l->pad; /* the first float of pixel pair j */
     if (b >= 0 && b + 96 <= 3L * l->iw) { /* the 16 pairs inside the row: loads, permutes */
@@ -72,7 +76,7 @@ static void deinterleave(const struct mbt_exec *e, int iy, struct row *r) {
     }
     for (int kx = 0; kx < 2; kx++) { /* at the row's ends: masked gathers, zeros outside */
       /* ix = 2 (j + lane) + kx - pad */
-      const __m512i ix = _mm512_add_epi32(_mm512_slli_epi32(lane, 1),
+      const __m512i ix = _mm512_add_epi32(_mm512_slli_epi32(lanes(), 1),
                                           _mm512_set1_epi32(2 * j + kx - l->pad));
       const __mmask16 in = _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512()) &
                            _mm512_cmplt_epi32_mask(ix, _mm512_set1_epi32(l->iw));
@@ -86,8 +90,8 @@ static void deinterleave(const struct mbt_exec *e, int iy, struct row *r) {
   }
 }
 
-/* Store the 8 channel vectors @p a (16 pixels each, from output pixel @p px of the row at
- * @p out) as 8-float runs of the first @p n (<= 16) pixels, OC floats apart. */
+/* Store the 8 channel vectors @p a (16 pixels each, the first at @p out) as 8-float runs of
+ * the first @p n (<= 16) pixels, @p oc floats apart. */
 AI void store_t(const __m512 a[OCB], float *out, size_t oc, int n) {
   __m512 t[8], u[8];
   for (int h = 0; h < 2; h++) { /* channels 4h .. 4h + 3 */
@@ -170,7 +174,7 @@ void mbt_f32_conv_minmax_ukernel_3x3s2c3_8x48__avx512f(const struct mbt_exec *e,
                                                         int r1) {
   const struct mbt_kshape *l = &e->s;
   struct row ring[3];
-  for (int i = 0; i < 3; i++) ring[i].iy = -1000;
+  for (int i = 0; i < 3; i++) ring[i].iy = INT_MIN;
   const int nvec = (l->ow + 15) / 16;
   for (int oy = r0; oy < r1; oy++) {
     const struct row *rows[3];

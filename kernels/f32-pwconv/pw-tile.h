@@ -1,8 +1,9 @@
 /* kernels/f32-pwconv/pw-tile.h -- the packed pointwise register tile, written once for every
  * SIMD ISA, and its tiled driver (kernels/drivers/pw-tiled.h).  An mr x (LANES nv) tile of
- * C = A W over kc reduction steps: per step, nv aligned vectors of the packed weight panel
- * (nb vectors wide: nv is less on a last panel with fewer channels) and one broadcast of each of the mr pixels' inputs feed mr nv FMAs into accumulators that
- * stay in registers (mr and nv are constants after inlining).  The first KC block starts from
+ * C = A W over kc reduction steps: per step, nv aligned vectors of the packed weight panel (nb
+ * vectors wide: nv is less on a last panel with fewer channels) and one broadcast of each of the
+ * mr pixels' inputs feed mr nv FMAs into accumulators that stay in registers (mr, nv and nb are
+ * constants after inlining).  The first KC block starts from
  * the bias, later ones from the partial sums in C; the last one clamps, applies hard-swish and
  * adds the residual.  (Adding the bias at the end cost V2's 112x112 16 -> 96 expand layer, a
  * 16-step reduction, 3-4%; skipping the clamp's infinite bounds by tests made it 11% slower.)
