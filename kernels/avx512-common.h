@@ -24,4 +24,9 @@
       _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
 #include "kernels/post.h"
 
+/* The mask of the first @p n lanes, for any n (0 below 1, every lane from 16 on). */
+static inline __mmask16 mbt_mask16(int n) {
+  return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+}
+
 #endif

@@ -84,7 +84,7 @@ AI void store_panel(const struct mbt_exec *e, const __m512 acc[MR], int oy, int 
   const struct mbt_kshape *l = &e->s;
   const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
   const int n0 = (int)j * NR, ncols = l->oc - n0 < NR ? l->oc - n0 : NR;
-  const __mmask16 m = (__mmask16)(ncols >= 16 ? 0xffff : (1u << ncols) - 1);
+  const __mmask16 m = mbt_mask16(ncols);
   const __m512 bias = e->b ? _mm512_maskz_loadu_ps(m, e->b + n0) : _mm512_setzero_ps();
 #pragma GCC unroll 12
   for (int p = 0; p < MR; p++) { /* a constant bound: the accumulators stay in registers */

@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx512-common.h"
 #include "kernels/kernels.h"
 
 #define S 4 /* pixel streams */
@@ -21,8 +22,7 @@ void mbt_f32_gavgpool_ukernel_c64__avx512f(const struct mbt_exec *e, int r0, int
     __mmask16 m[4];
     __m512 acc[S][4];
     for (int v = 0; v < 4; v++) {
-      const int k = n - 16 * v;
-      m[v] = (__mmask16)(k >= 16 ? 0xffff : k > 0 ? (1u << k) - 1 : 0);
+      m[v] = mbt_mask16(n - 16 * v);
       for (int s = 0; s < S; s++) acc[s][v] = _mm512_setzero_ps();
     }
     const float *x = e->in + c0;

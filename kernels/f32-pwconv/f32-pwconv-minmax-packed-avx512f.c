@@ -11,15 +11,11 @@
 #include "kernels/avx512-common.h"
 #include "kernels/kernels.h"
 
-static inline __mmask16 tail(int n) {
-  return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
-}
-
 #define PWT_V __m512
 #define PWT_LANES 16
 #define PWT_MASK __mmask16
 #define PWT_MR 12
-#define PWT_TAIL(n) tail(n)
+#define PWT_TAIL(n) mbt_mask16(n)
 #define PWT_LD(p, full, m) ((full) ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps((m), (p)))
 #define PWT_ST(p, v, full, m)                                                                    \
   ((full) ? _mm512_storeu_ps((p), (v)) : _mm512_mask_storeu_ps((p), (m), (v)))
