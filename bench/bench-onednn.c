@@ -512,8 +512,9 @@ int main(int argc, char **argv) {
   const float *rl = mbt_engine_logits(ref);
   char title[64];
   mbt_model_title(m, title, sizeof title);
-  printf("# %s %d/%d, %d thread(s), %d interleaved rounds; oneDNN %d.%d.%d\n", title, m->res,
-         m->res, threads, runs, dnnl_version()->major, dnnl_version()->minor,
+  printf("# %s %d/%d, %d thread(s), %d interleaved rounds, each timed run after %d untimed "
+         "ones of the same library; oneDNN %d.%d.%d\n", title, m->res, m->res, threads, runs,
+         MBT_CMP_WARM_RUNS, dnnl_version()->major, dnnl_version()->minor,
          dnnl_version()->patch);
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, oneDNN %.3g, oneDNN fused "
          "%.3g\n", mbt_cmp_max_err(mbt_engine_logits(tuned), rl, classes),
@@ -524,15 +525,19 @@ int main(int argc, char **argv) {
     run(&plain);
     run(&fused);
   }
-  for (int r = 0; r < runs; r++) {
+  for (int r = 0; r < runs; r++) { /* each timed run after MBT_CMP_WARM_RUNS of its own */
+    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) mbt_engine_run(tuned, in);
     double t0 = mbt_now_ns();
     mbt_engine_run(tuned, in);
-    double t1 = mbt_now_ns();
+    t[r] = mbt_now_ns() - t0;
+    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) run(&plain);
+    t0 = mbt_now_ns();
     run(&plain);
-    double t2 = mbt_now_ns();
+    t[runs + r] = mbt_now_ns() - t0;
+    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) run(&fused);
+    t0 = mbt_now_ns();
     run(&fused);
-    double t3 = mbt_now_ns();
-    t[r] = t1 - t0, t[runs + r] = t2 - t1, t[2 * runs + r] = t3 - t2;
+    t[2 * runs + r] = mbt_now_ns() - t0;
   }
   const double a = mbt_median(t, runs), b = mbt_median(t + runs, runs),
                c = mbt_median(t + 2 * runs, runs);

@@ -136,8 +136,9 @@ int main(int argc, char **argv) {
   const float *rl = mbt_engine_logits(cmp.ref);
   char title[64];
   mbt_model_title(m, title, sizeof title);
-  printf("# %s %d/%d, %d thread(s), %d interleaved rounds; XNNPACK (Debian's "
-         "libxnnpack-dev)\n", title, m->res, m->res, cmp.threads, runs);
+  printf("# %s %d/%d, %d thread(s), %d interleaved rounds, each timed run after %d untimed "
+         "ones of the same library; XNNPACK (Debian's libxnnpack-dev)\n", title, m->res, m->res,
+         cmp.threads, runs, MBT_CMP_WARM_RUNS);
   printf("# caveat: Debian's XNNPACK is built with GCC, which spills an accumulator in its main "
          "GEMM kernel (about 2.3x slower here than a clang build); oneDNN is the bar\n");
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, XNNPACK %.3g\n",
@@ -145,19 +146,20 @@ int main(int argc, char **argv) {
          mbt_cmp_max_err(x.out[m->nlayers - 1], rl, classes));
   double *t = malloc(2 * (size_t)runs * sizeof *t);
   for (int r = 0; r < 3; r++) mbt_engine_run(cmp.tuned, cmp.in), run(&x); /* warm-up rounds */
-  /* Interleaved, each timed run after a pause: pthreadpool's idle workers spin about 20 ms
-   * after a parallel call before they sleep (OpenMP's for a shorter while), and would take a
-   * core from the other library's next run.  A pause of 40 ms lets both pools fall asleep,
-   * and an untimed run wakes the next library's own pool and caches.  Both sides get the
-   * same treatment; on this VM a run after a pause is slower than back-to-back runs (the
-   * host lends an idle vCPU's core away), so 2-thread times here read high for both. */
+  /* Interleaved, each library's runs after a pause: pthreadpool's idle workers spin about 20
+   * ms after a parallel call before they sleep (OpenMP's for a shorter while), and would take
+   * a core from the other library's next run.  A pause of 40 ms lets both pools fall asleep;
+   * the untimed runs then wake the next library's own pool, warm its caches and take back the
+   * core that the host lends away while a vCPU idles.  Both sides get the same treatment. */
   const struct timespec pause = {0, 40 * 1000 * 1000};
-  for (int r = 0; r < runs; r++) {
-    if (cmp.threads > 1) nanosleep(&pause, NULL), mbt_engine_run(cmp.tuned, cmp.in);
+  for (int r = 0; r < runs; r++) { /* and MBT_CMP_WARM_RUNS untimed runs of its own */
+    if (cmp.threads > 1) nanosleep(&pause, NULL);
+    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) mbt_engine_run(cmp.tuned, cmp.in);
     const double t0 = mbt_now_ns();
     mbt_engine_run(cmp.tuned, cmp.in);
     t[r] = mbt_now_ns() - t0;
-    if (cmp.threads > 1) nanosleep(&pause, NULL), run(&x);
+    if (cmp.threads > 1) nanosleep(&pause, NULL);
+    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) run(&x);
     const double t1 = mbt_now_ns();
     run(&x);
     t[runs + r] = mbt_now_ns() - t1;
