@@ -514,7 +514,7 @@ int main(int argc, char **argv) {
   mbt_model_title(m, title, sizeof title);
   printf("# %s %d/%d, %d thread(s), %d interleaved rounds, each timed run after %d untimed "
          "ones of the same library; oneDNN %d.%d.%d\n", title, m->res, m->res, threads, runs,
-         MBT_CMP_WARM_RUNS, dnnl_version()->major, dnnl_version()->minor,
+         MBT_WARM_RUNS, dnnl_version()->major, dnnl_version()->minor,
          dnnl_version()->patch);
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, oneDNN %.3g, oneDNN fused "
          "%.3g\n", mbt_cmp_max_err(mbt_engine_logits(tuned), rl, classes),
@@ -525,16 +525,16 @@ int main(int argc, char **argv) {
     run(&plain);
     run(&fused);
   }
-  for (int r = 0; r < runs; r++) { /* each timed run after MBT_CMP_WARM_RUNS of its own */
-    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) mbt_engine_run(tuned, in);
+  for (int r = 0; r < runs; r++) { /* each timed run after MBT_WARM_RUNS of its own */
+    for (int w = 0; w < MBT_WARM_RUNS; w++) mbt_engine_run(tuned, in);
     double t0 = mbt_now_ns();
     mbt_engine_run(tuned, in);
     t[r] = mbt_now_ns() - t0;
-    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) run(&plain);
+    for (int w = 0; w < MBT_WARM_RUNS; w++) run(&plain);
     t0 = mbt_now_ns();
     run(&plain);
     t[runs + r] = mbt_now_ns() - t0;
-    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) run(&fused);
+    for (int w = 0; w < MBT_WARM_RUNS; w++) run(&fused);
     t0 = mbt_now_ns();
     run(&fused);
     t[2 * runs + r] = mbt_now_ns() - t0;

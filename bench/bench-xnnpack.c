@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
   mbt_model_title(m, title, sizeof title);
   printf("# %s %d/%d, %d thread(s), %d interleaved rounds, each timed run after %d untimed "
          "ones of the same library; XNNPACK (Debian's libxnnpack-dev)\n", title, m->res, m->res,
-         cmp.threads, runs, MBT_CMP_WARM_RUNS);
+         cmp.threads, runs, MBT_WARM_RUNS);
   printf("# caveat: Debian's XNNPACK is built with GCC, which spills an accumulator in its main "
          "GEMM kernel (about 2.3x slower here than a clang build); oneDNN is the bar\n");
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, XNNPACK %.3g\n",
@@ -152,14 +152,14 @@ int main(int argc, char **argv) {
    * the untimed runs then wake the next library's own pool, warm its caches and take back the
    * core that the host lends away while a vCPU idles.  Both sides get the same treatment. */
   const struct timespec pause = {0, 40 * 1000 * 1000};
-  for (int r = 0; r < runs; r++) { /* and MBT_CMP_WARM_RUNS untimed runs of its own */
+  for (int r = 0; r < runs; r++) { /* and MBT_WARM_RUNS untimed runs of its own */
     if (cmp.threads > 1) nanosleep(&pause, NULL);
-    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) mbt_engine_run(cmp.tuned, cmp.in);
+    for (int w = 0; w < MBT_WARM_RUNS; w++) mbt_engine_run(cmp.tuned, cmp.in);
     const double t0 = mbt_now_ns();
     mbt_engine_run(cmp.tuned, cmp.in);
     t[r] = mbt_now_ns() - t0;
     if (cmp.threads > 1) nanosleep(&pause, NULL);
-    for (int w = 0; w < MBT_CMP_WARM_RUNS; w++) run(&x);
+    for (int w = 0; w < MBT_WARM_RUNS; w++) run(&x);
     const double t1 = mbt_now_ns();
     run(&x);
     t[runs + r] = mbt_now_ns() - t1;

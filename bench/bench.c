@@ -144,12 +144,10 @@ static double timed_run(mbt_engine_t e, const float *in) {
   return mbt_now_ns() - t0;
 }
 
-/* Untimed runs of a configuration before each of its timed runs in the end-to-end rounds, for
- * configurations faster than WARM_MAX_NS: timed right after the other configurations' runs, a
- * plan found its weights pushed out of the caches (V3-Small, 1 thread: 1.10 ms there against
- * 0.74 in 'mobitune run', which repeats one configuration).  The slow ones (scalar, the
- * reference) run each layer long enough that where their weights start barely counts. */
-#define WARM_RUNS 4
+/* The end-to-end rounds give MBT_WARM_RUNS untimed runs to configurations faster than this
+ * (V3-Small, 1 thread: 1.10 ms without them against 0.74 in 'mobitune run'); the slow ones
+ * (scalar, the reference) run each layer long enough that where their weights start barely
+ * counts. */
 #define WARM_MAX_NS 50e6
 
 /* Run every engine once, then @p runs interleaved rounds (every round runs every configuration)
@@ -164,7 +162,7 @@ static void time_rounds(mbt_engine_t *eng, int nc, int runs, int threads, float 
   int warm[MAX_CONF];
   mbt_engine_fill_input(eng[0], in, 2);
   for (int c = 0; c < nc; c++) /* warm-up; a slow configuration gets no untimed runs */
-    warm[c] = timed_run(eng[c], in) < WARM_MAX_NS ? WARM_RUNS : 0;
+    warm[c] = timed_run(eng[c], in) < WARM_MAX_NS ? MBT_WARM_RUNS : 0;
   const int ref_runs = ref_rounds(runs);
   for (int r = 0; r < runs; r++)
     for (int c = 0; c < nc; c++) {
@@ -266,7 +264,7 @@ static enum mbt_status e2e_table(const struct mbt_model *model, const struct con
           o->threads, runs);
   fprintf(out, "# each timed run follows %d untimed ones of its configuration (none for one "
           "slower than %.0f ms), so that it finds its weights where a repeated inference finds "
-          "them, not where the other configurations' runs pushed them\n", WARM_RUNS,
+          "them, not where the other configurations' runs pushed them\n", MBT_WARM_RUNS,
           WARM_MAX_NS / 1e6);
   const double ref = mbt_median(&t[(nc - 1) * runs], ref_runs);
   const double base = mbt_median(&t[0], runs);

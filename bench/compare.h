@@ -17,12 +17,6 @@ struct mbt_cmp {
   float *in;               /* the input both sides run on */
 };
 
-/* Untimed runs of a library before each of its timed runs, on both sides: each library then
- * times the repeated inference it is built for, its weights where its own run before left
- * them, not where the other library's runs pushed them (alternating single runs, mobitune's
- * V1 on 2 threads took 3.06 ms against 2.80 in 'mobitune run'). */
-#define MBT_CMP_WARM_RUNS 4
-
 /* Parse [--net v1|v2 | --net-file FILE] [--threads N] [--runs N] [--plan FILE], pin the
  * threads, build MobileNet 1.0/224 (or the described network) and both engines, and run them
  * once.  Exits with a message naming @p prog

@@ -18,6 +18,15 @@ _Static_assert(MBT_KACT_NONE == (int)MBT_ACT_NONE && MBT_KACT_RELU6 == (int)MBT_
                    MBT_KACT_SIGMOID == (int)MBT_ACT_SIGMOID && MBT_KACT_COUNT == (int)MBT_ACT_COUNT,
                "enum mbt_kact and enum mbt_act differ");
 
+/* Untimed runs of an engine before each timed run where several engines (plans, libraries)
+ * are timed round-robin: tune's check, 'bench --e2e', bench-onednn and bench-xnnpack.  Timed
+ * right after the others' runs, an engine found its weights pushed out of the caches; a
+ * repeated inference, which 'mobitune run' and a deployment time, finds them where its own run
+ * before left them.  On V3-Small (10 MB of weights, a 32 MB L3 shared with another tenant) the
+ * check's tuned plan took 0.99 ms against 0.70 in 'mobitune run'; after 1, 3, 5 and 10 runs of
+ * its own, 0.88, 0.73, 0.74 and 0.68. */
+#define MBT_WARM_RUNS 4
+
 /* The kernels' problem of layer @p l: what a variant, the registry or a packer is given. */
 static inline struct mbt_kshape mbt_layer_kshape(const struct mbt_layer *l) {
   return (struct mbt_kshape){(enum mbt_kop)l->op, l->ih, l->iw, l->ic, l->oh, l->ow, l->oc,

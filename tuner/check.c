@@ -53,15 +53,8 @@ static enum mbt_status engines(const struct mbt_model *m, const struct mbt_plan 
   return st;
 }
 
-/* Untimed runs of a configuration before each of its timed runs.  Round-robin alone, each
- * timed run followed the other configurations' runs, which had pushed its weights and packed
- * panels out of the caches: on V3-Small (10 MB of weights, a 32 MB L3 shared with another
- * tenant) the check's tuned plan took 0.99 ms against 0.70 in 'mobitune run'; after 1, 3, 5
- * and 10 runs of its own, 0.88, 0.73, 0.74 and 0.68. */
-#define WARM_RUNS 4
-
-/* Time every configuration @p rounds times, round-robin, each timed run after WARM_RUNS of its
- * own: the repeated inference that 'mobitune run' and a deployment time. */
+/* Time every configuration @p rounds times, round-robin, each timed run after MBT_WARM_RUNS of
+ * its own. */
 static enum mbt_status time_all(const struct mbt_model *m, struct timed *t, int rounds) {
   const int n = m->nlayers;
   double *tot = calloc((size_t)t->nc * (size_t)rounds, sizeof *tot);
@@ -75,7 +68,7 @@ static enum mbt_status time_all(const struct mbt_model *m, struct timed *t, int 
   for (int c = 0; c < t->nc; c++) mbt_engine_run(t->e[c], in); /* warm-up: packing, caches */
   for (int r = 0; r < rounds; r++)
     for (int c = 0; c < t->nc; c++) {
-      for (int w = 0; w < WARM_RUNS; w++) mbt_engine_run(t->e[c], in);
+      for (int w = 0; w < MBT_WARM_RUNS; w++) mbt_engine_run(t->e[c], in);
       const double t0 = mbt_now_ns();
       mbt_engine_run(t->e[c], in);
       tot[c * rounds + r] = mbt_now_ns() - t0;
