@@ -601,7 +601,7 @@ static int cmd_tune(const struct opts *o, const struct mbt_machine *m,
     fprintf(stderr, "tune: warning: the report data: %s\n", mbt_last_error());
   const struct mbt_check *c = mbt_plan_check(&pl, ck);
   if (c) {
-    FILE *f = c->outcome == MBT_CHECK_SLOWER ? stderr : stdout; /* a warning: --quiet shows it */
+    FILE *f = c->outcome == MBT_CHECK_SLOWER || c->disturbed ? stderr : stdout; /* a warning */
     fputs("tune: ", f);
     mbt_check_print(c, f);
   }
@@ -988,7 +988,7 @@ static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
     if (c->runner_up[0]) printf(" (%s)", c->runner_up);
     if (c->threads > 0) printf(" [on %d thread%s]", c->threads, c->threads > 1 ? "s" : "");
     printf("%s%s%s%s\n", c->tie ? " [tie]" : "", c->busy ? " [busy: measured under load]" : "",
-           c->fallback ? " [fallback: the tuned choice ran slower than the default]" : "",
+           c->fallback ? " [fallback: the tuned choice ran slower than an untuned plan's]" : "",
            c->spread > 0.10 ? " [spread over 10%]" : "");
     for (int j = 0; cands && j < c->ncand; j++) {
       const struct mbt_cand *d = &c->cand[j];
@@ -1009,7 +1009,7 @@ static void plan_print(const struct mbt_plan *pl, const char *path, int cands) {
   if (busy)
     printf("warning: %d entr%s measured while another process held a CPU (tune --force): tune "
            "again with --redo when the machine is quiet\n", busy, busy > 1 ? "ies were" : "y was");
-  if (back) printf("note: %d entr%s put back to the default choice by the check after a tune\n",
+  if (back) printf("note: %d entr%s put back to an untuned plan's choice by the check after a tune\n",
                    back, back > 1 ? "ies were" : "y was");
   if (wide) printf("note: %d entr%s a spread over 10%% between passes\n", wide, wide > 1 ? "ies have" : "y has");
   if (cands) {

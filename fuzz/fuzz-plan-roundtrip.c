@@ -62,7 +62,8 @@ static int same_check(const struct mbt_check *a, const struct mbt_check *b) {
            same(a->spread, b->spread, 5e-5, "check spread");
   if (ok && (a->rounds != b->rounds || a->fallbacks != b->fallbacks ||
              a->busy_passes != b->busy_passes || a->passes != b->passes ||
-             a->outcome != b->outcome || a->busy != b->busy))
+             a->outcome != b->outcome || a->busy != b->busy || a->retaken != b->retaken ||
+             a->disturbed != b->disturbed))
     what = "check counts", ok = 0;
   return ok;
 }

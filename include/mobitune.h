@@ -488,8 +488,8 @@ struct mbt_choice {
 /** What the check at the end of a tune found (mbt_check.outcome). */
 enum mbt_check_out {
   MBT_CHECK_FASTER = 0,  /**< the tuned plan is at least as fast as the default and best fixed */
-  MBT_CHECK_FALLBACK = 1,/**< some choices ran slower than the default: they were put back */
-  MBT_CHECK_SLOWER = 2,  /**< still slower than the default after the fallback (noise, load) */
+  MBT_CHECK_FALLBACK = 1,/**< some choices ran slower than the fastest untuned plan's: put back */
+  MBT_CHECK_SLOWER = 2,  /**< still slower than an untuned plan after the fallback (noise, load) */
 };
 #define MBT_MAX_CHECKS 32
 
@@ -505,6 +505,8 @@ struct mbt_check {
   int busy_passes, passes; /**< tuning passes that ran disturbed (after retries), of all */
   int outcome;        /**< enum mbt_check_out */
   int busy;           /**< 1: the tune was forced on a busy machine */
+  int retaken;        /**< timed runs taken again: another process held a CPU of the team */
+  int disturbed;      /**< timed runs kept although disturbed (the retakes ran out) */
 };
 
 /** A plan: per-problem choices keyed by the machine fingerprint (FFTW's wisdom). */

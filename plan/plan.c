@@ -11,7 +11,8 @@
  *   cand <variant> | ns=... spread=... alone_ns=... bound_ns=... out=timed|limit|screen|roofline
  *         [counts=N,N...]          (every candidate tried for the entry above; format 2)
  *   check <net key> | tuned_ns=... default_ns=... fixed=FAMILY fixed_ns=... spread=...
- *         rounds=N fallbacks=N busy=N/N outcome=faster|fallback|slower [forced=1]
+ *         rounds=N fallbacks=N busy=N/N outcome=faster|fallback|slower retaken=N disturbed=N
+ *         [forced=1]
  *         (the end-to-end check after a tune; format 3)
  *   end <number of entries>
  *
@@ -208,10 +209,10 @@ enum mbt_status mbt_plan_save(const struct mbt_plan *pl, const struct mbt_machin
   for (int i = 0; i < pl->nchecks; i++) {
     const struct mbt_check *c = &pl->checks[i];
     fprintf(f, "check %s | tuned_ns=%.1f default_ns=%.1f fixed=%s fixed_ns=%.1f spread=%.4f "
-            "rounds=%d fallbacks=%d busy=%d/%d outcome=%s%s\n", c->key, c->tuned_ns,
-            c->default_ns, c->fixed[0] ? c->fixed : "-", c->fixed_ns, c->spread, c->rounds,
-            c->fallbacks, c->busy_passes, c->passes, mbt_check_out_name(c->outcome),
-            c->busy ? " forced=1" : "");
+            "rounds=%d fallbacks=%d busy=%d/%d outcome=%s retaken=%d disturbed=%d%s\n", c->key,
+            c->tuned_ns, c->default_ns, c->fixed[0] ? c->fixed : "-", c->fixed_ns, c->spread,
+            c->rounds, c->fallbacks, c->busy_passes, c->passes, mbt_check_out_name(c->outcome),
+            c->retaken, c->disturbed, c->busy ? " forced=1" : "");
   }
   fprintf(f, "end %d\n", pl->n);
   const int bad = ferror(f);
@@ -501,6 +502,12 @@ static enum mbt_status parse_check(char *s, struct mbt_plan *pl, const char *pat
   for (int k = 0; k < 3; k++)
     if (!strcmp(out, check_names[k])) c.outcome = k;
   if (c.outcome < 0) return mbt_fail(MBT_EPARSE, "%s:%d: unknown check outcome '%s'", path, line, out);
+  while (*f.s == ' ') f.s++;
+  if (!strncmp(f.s, "retaken=", 8)) { /* the timed runs' disturbance (plans before it lack it) */
+    if ((st = want_int(&f, "retaken", &c.retaken)) != MBT_OK ||
+        (st = want_int(&f, "disturbed", &c.disturbed)) != MBT_OK)
+      return st;
+  }
   char *rest = next_tok(&f);
   if (rest && !strcmp(rest, "forced=1")) c.busy = 1, rest = next_tok(&f);
   if (rest) return mbt_fail(MBT_EPARSE, "%s:%d: unknown check field '%.40s'", path, line, rest);

@@ -177,8 +177,9 @@ void mbt_report_row_marks(const struct section *sc, struct row *r) {
 int mbt_report_check_sentence(const struct mbt_check *ck, char *buf, size_t n) {
   static const char *const outcome[] = {
       "faster: the tuned plan is at least as fast as the default and the best fixed family",
-      "fallback: choices that ran slower than the default were put back",
-      "slower: still slower than the default after the fallback (noise or load)"};
+      "fallback: choices that ran slower than the fastest untuned plan's (the default or a "
+      "fixed family) were put back",
+      "slower: still slower than an untuned plan after the fallback (noise or load)"};
   const int o = ck->outcome >= 0 && ck->outcome < 3 ? ck->outcome : MBT_CHECK_SLOWER;
   buf[0] = 0;
   mbt_report_cat(buf, n, "the check after the tune (%d interleaved rounds, spread %.0f%%): tuned "
@@ -190,11 +191,15 @@ int mbt_report_check_sentence(const struct mbt_check *ck, char *buf, size_t n) {
                    ck->tuned_ns > 0 ? ck->fixed_ns / ck->tuned_ns : 0.0);
   mbt_report_cat(buf, n, "; outcome %s", outcome[o]);
   if (ck->fallbacks > 0)
-    mbt_report_cat(buf, n, "; %d choice%s put back to the default", ck->fallbacks,
+    mbt_report_cat(buf, n, "; %d choice%s put back to an untuned plan's", ck->fallbacks,
                    ck->fallbacks > 1 ? "s" : "");
+  if (ck->disturbed > 0)
+    mbt_report_cat(buf, n, "; %d of its timed runs ran while another process held a CPU, after "
+                   "%d retakes: its medians are not a quiet machine's", ck->disturbed, ck->retaken);
   mbt_report_cat(buf, n, "; %d of %d tuning passes ran disturbed%s", ck->busy_passes, ck->passes,
                  ck->busy ? "; forced on a busy machine (tune --force)" : "");
-  return o != MBT_CHECK_FASTER || ck->busy_passes > 0 || ck->busy || ck->fallbacks > 0;
+  return o != MBT_CHECK_FASTER || ck->busy_passes > 0 || ck->busy || ck->fallbacks > 0 ||
+         ck->disturbed > 0;
 }
 
 /* Layer names of the rows @p pick picks, "b1.dw, b2.dw and 3 more". */

@@ -394,7 +394,7 @@ int main(void) {
     k1.tuned_ns = 5.1e6, k1.default_ns = 5.4e6, k1.fixed_ns = 5.3e6, k1.spread = 0.012;
     snprintf(k1.fixed, sizeof k1.fixed, "avx2");
     k1.rounds = 15, k1.fallbacks = 2, k1.busy_passes = 3, k1.passes = 9;
-    k1.outcome = MBT_CHECK_FALLBACK, k1.busy = 1;
+    k1.outcome = MBT_CHECK_FALLBACK, k1.busy = 1, k1.retaken = 4, k1.disturbed = 1;
     mbt_plan_put_check(&ck, &k1);
     mbt_plan_save(&ck, &m, path);
     st = mbt_plan_load(path, &m, &back);
@@ -402,7 +402,8 @@ int main(void) {
     ok(g && g->tuned_ns == k1.tuned_ns && g->default_ns == k1.default_ns &&
        g->fixed_ns == k1.fixed_ns && !strcmp(g->fixed, "avx2") && g->rounds == 15 &&
        g->fallbacks == 2 && g->busy_passes == 3 && g->passes == 9 &&
-       g->outcome == MBT_CHECK_FALLBACK && g->busy == 1 && back.v[0].busy && !back.v[0].fallback &&
+       g->outcome == MBT_CHECK_FALLBACK && g->busy == 1 && g->retaken == 4 && g->disturbed == 1 &&
+       back.v[0].busy && !back.v[0].fallback &&
        back.v[1].fallback && !back.v[1].busy, "check '%s' and the busy and fallback marks round-trip",
        k1.key);
     ok(!strcmp(k1.key, "net v2 alpha=0.5 res=96 t=2"), "check key: %s", k1.key);
@@ -412,6 +413,8 @@ int main(void) {
         {"busy=3/9", "busy=10/9", "malformed check figures"},
         {"tuned_ns=", "tuned_ns=-", "malformed check figures"},
         {" forced=1", " forced=1 x=2", "unknown check field"},
+        {"disturbed=1", "disturbed=-1", "malformed check figures"},
+        {" disturbed=1", "", "malformed check figures"},
     };
     for (size_t b = 0; b < sizeof bad_check / sizeof bad_check[0]; b++) {
       mbt_plan_save(&ck, &m, path);

@@ -51,6 +51,21 @@ int main(void) {
      "the tune ends with an end-to-end check (%s: tuned %.3f ms, default %.3f ms, %s)", ckey,
      ck ? ck->tuned_ns / 1e6 : 0, ck ? ck->default_ns / 1e6 : 0,
      ck ? mbt_check_out_name(ck->outcome) : "none");
+  /* Its outcome agrees with its own medians: "faster" only when the tuned plan is within the
+   * noise (2%) of the fastest untuned plan, the default or the best fixed family, or faster;
+   * the retakes stay within their budget (one a round). */
+  if (ck) {
+    const double untuned = ck->fixed_ns > 0 && ck->fixed_ns < ck->default_ns ? ck->fixed_ns
+                                                                              : ck->default_ns;
+    ok((ck->outcome != MBT_CHECK_FASTER || ck->tuned_ns <= untuned * 1.02) &&
+       (ck->outcome == MBT_CHECK_FASTER || ck->tuned_ns > untuned * 1.02 || ck->fallbacks > 0) &&
+       ck->retaken <= ck->rounds && ck->disturbed >= 0,
+       "the check's outcome (%s) agrees with its medians: tuned %.3f ms, fastest untuned %.3f "
+       "ms; %d runs retaken, %d disturbed", mbt_check_out_name(ck->outcome), ck->tuned_ns / 1e6,
+       untuned / 1e6, ck->retaken, ck->disturbed);
+  } else {
+    ok(0, "the check's outcome agrees with its medians (no check)");
+  }
   /* A block that a fused pair before it overlaps never runs (the engine takes the pair), so
    * the tune keeps it unfused, whatever noise its passes timed: with every pair fused
    * beforehand, every block of V1 is overlapped, and none may be kept fused. */

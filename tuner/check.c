@@ -1,10 +1,12 @@
-/* tuner/check.c -- the check at the end of a tune: is the tuned plan faster than the plan
+/* tuner/check.c -- the check at the end of a tune: is the tuned plan faster than the plans
  * nobody tuned?  The tuned plan, the default plan (static ranks, nothing fused) and every
  * fixed SIMD family run the whole network round-robin, and each one's median is kept with
- * each layer's.  Where the tuned plan is slower than the default beyond the noise, the
- * problems whose layers ran slower than the default's (a layer, a fused pair or block) get the
- * default choice back, marked as a fallback, and the plans are timed again.  The outcome is
- * stored in the plan (mbt_check), so 'plan show', the report and a later tune can say it. */
+ * each layer's.  A timed run during which another process held a CPU of the team is taken
+ * again (within a budget); one still disturbed is counted and said.  Where the tuned plan is
+ * slower beyond the noise than the fastest untuned plan (the default or a fixed family), the
+ * problems whose layers ran slower than that plan's (a layer, a fused pair or block) get its
+ * choice back, marked as a fallback, and the plans are timed again.  The outcome is stored in
+ * the plan (mbt_check), so 'plan show', the report and a later tune can say it. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -15,16 +17,18 @@
 #include "tuner/tuner.h"
 
 #define NOISE 0.02   /* a plan this much slower than another is slower (the tuner's TIE) */
-#define CULPRIT 0.05 /* a problem whose layers run this much slower than the default's */
+#define CULPRIT 0.05 /* a problem whose layers run this much slower than the untuned plan's */
 #define MAXCONF 6
+#define RUN_SHARE 0.90 /* a timed run whose team thread had less of its CPU was disturbed */
 
 struct timed {
   int nc;
   const char *name[MAXCONF];
   mbt_engine_t e[MAXCONF];
   double med[MAXCONF];  /* network medians, ns */
-  double *layer[2];     /* per-layer medians of conf 0 (tuned) and 1 (default), ns */
+  double *layer[MAXCONF]; /* per-layer medians of each configuration, ns */
   double spread;        /* the tuned plan's (p75 - p25) / median */
+  int retaken, disturbed; /* timed runs taken again, and still disturbed when kept */
 };
 
 static int cmp_d(const void *a, const void *b) {
@@ -54,11 +58,12 @@ static enum mbt_status engines(const struct mbt_model *m, const struct mbt_plan 
 }
 
 /* Time every configuration @p rounds times, round-robin, each timed run after MBT_WARM_RUNS of
- * its own. */
-static enum mbt_status time_all(const struct mbt_model *m, struct timed *t, int rounds) {
+ * its own; a disturbed run is taken again while the budget (one retake a round) lasts. */
+static enum mbt_status time_all(const struct mbt_model *m, int threads, struct timed *t,
+                                int rounds) {
   const int n = m->nlayers;
   double *tot = calloc((size_t)t->nc * (size_t)rounds, sizeof *tot);
-  double *lay = calloc(2 * (size_t)n * (size_t)rounds, sizeof *lay);
+  double *lay = calloc((size_t)t->nc * (size_t)n * (size_t)rounds, sizeof *lay);
   float *in = mbt_alloc((size_t)m->res * m->res * 3, sizeof(float));
   if (!tot || !lay || !in) {
     free(tot), free(lay), mbt_free(in);
@@ -66,17 +71,28 @@ static enum mbt_status time_all(const struct mbt_model *m, struct timed *t, int 
   }
   mbt_engine_fill_input(t->e[0], in, 2);
   for (int c = 0; c < t->nc; c++) mbt_engine_run(t->e[c], in); /* warm-up: packing, caches */
+  int retakes = rounds;
+  t->retaken = t->disturbed = 0;
   for (int r = 0; r < rounds; r++)
     for (int c = 0; c < t->nc; c++) {
       for (int w = 0; w < MBT_WARM_RUNS; w++) mbt_engine_run(t->e[c], in);
+      struct mbt_load lp;
+      mbt_load_begin(&lp, threads);
       const double t0 = mbt_now_ns();
       mbt_engine_run(t->e[c], in);
       tot[c * rounds + r] = mbt_now_ns() - t0;
-      for (int i = 0; c < 2 && i < n; i++)
+      if (mbt_load_end(&lp) < RUN_SHARE) {
+        if (retakes > 0) {
+          retakes--, t->retaken++, c--; /* the same configuration again */
+          continue;
+        }
+        t->disturbed++;
+      }
+      for (int i = 0; i < n; i++)
         lay[((size_t)c * n + i) * rounds + r] = mbt_engine_layer_ns(t->e[c], i);
     }
   for (int c = 0; c < t->nc; c++) t->med[c] = mbt_median(&tot[c * rounds], rounds);
-  for (int c = 0; c < 2; c++)
+  for (int c = 0; c < t->nc; c++)
     for (int i = 0; i < n; i++) t->layer[c][i] = mbt_median(&lay[((size_t)c * n + i) * rounds], rounds);
   qsort(tot, (size_t)rounds, sizeof *tot, cmp_d); /* the tuned plan's rounds, sorted */
   t->spread = t->med[0] > 0 ? (tot[(3 * rounds) / 4] - tot[rounds / 4]) / t->med[0] : 0;
@@ -84,12 +100,20 @@ static enum mbt_status time_all(const struct mbt_model *m, struct timed *t, int 
   return MBT_OK;
 }
 
+/* The fastest untuned configuration: the default plan or a fixed family. */
+static int fastest_untuned(const struct timed *t) {
+  int best = 1;
+  for (int c = 2; c < t->nc; c++)
+    if (t->med[c] < t->med[best]) best = c;
+  return best;
+}
+
 static void destroy(struct timed *t) {
   for (int c = 0; c < t->nc; c++) mbt_engine_destroy(t->e[c]);
   t->nc = 0;
 }
 
-/* Put back the default choice of one entry (@p key: @p variant). @return 1 when it changed. */
+/* Put back an untuned choice of one entry (@p key: @p variant). @return 1 when it changed. */
 static int put_back(struct mbt_plan *pl, const char *key, const char *variant) {
   const struct mbt_choice *c = mbt_plan_find(pl, key);
   if (!c || (!strcmp(c->variant, variant) && !c->threads)) return 0; /* none, or the default */
@@ -99,10 +123,10 @@ static int put_back(struct mbt_plan *pl, const char *key, const char *variant) {
   return mbt_plan_put(pl, &d) == MBT_OK;
 }
 
-/* The group of @p len layers from @p i gets the default back: unfused, and each of its layers
- * on the default plan's variant. */
-static int default_back(const struct mbt_model *m, struct mbt_plan *pl, int threads,
-                        const struct timed *t, int i, int len) {
+/* The group of @p len layers from @p i gets configuration @p ref's choice back: unfused, and
+ * each of its layers on that plan's variant. */
+static int untuned_back(const struct mbt_model *m, struct mbt_plan *pl, int threads,
+                        const struct timed *t, int ref, int i, int len) {
   char kt[96], apart[16];
   struct mbt_problem p;
   int count = 0;
@@ -115,16 +139,17 @@ static int default_back(const struct mbt_model *m, struct mbt_plan *pl, int thre
   for (int j = i; j < i + len; j++) {
     mbt_problem_layer(&m->layers[j], threads, &p);
     mbt_problem_key(&p, kt, sizeof kt);
-    count += put_back(pl, kt, mbt_engine_variant(t->e[1], j));
+    count += put_back(pl, kt, mbt_engine_variant(t->e[ref], j));
   }
   return count;
 }
 
-/* The tuned plan's problems whose layers ran slower than the default plan's get the default
- * choice back.  A fused group (the layers after its first report 0 ns) is one problem: its
- * pair or block entry becomes "unfused".  Layers sharing a key are summed.  @return how many. */
+/* The tuned plan's problems whose layers ran slower than those of configuration @p ref (the
+ * fastest untuned one) get its choice back.  A fused group (the layers after its first report
+ * 0 ns) is one problem: its pair or block entry becomes "unfused".  Layers sharing a key are
+ * summed.  @return how many. */
 static int fall_back(const struct mbt_model *m, struct mbt_plan *pl, int threads,
-                     const struct timed *t, int verbose) {
+                     const struct timed *t, int ref, int verbose) {
   const int n = m->nlayers;
   int count = 0;
   char (*key)[96] = calloc((size_t)n, sizeof *key);
@@ -138,7 +163,7 @@ static int fall_back(const struct mbt_model *m, struct mbt_plan *pl, int threads
     mbt_problem_group(m, i, g, threads, &p);
     mbt_problem_key(&p, key[i], sizeof key[i]);
     len[i] = g;
-    for (int j = i; j < i + g; j++) tu[i] += t->layer[0][j], de[i] += t->layer[1][j];
+    for (int j = i; j < i + g; j++) tu[i] += t->layer[0][j], de[i] += t->layer[ref][j];
     i += g;
   }
   for (int i = 0; i < n; i++) {
@@ -150,10 +175,10 @@ static int fall_back(const struct mbt_model *m, struct mbt_plan *pl, int threads
     for (int j = 0; j < i && first; j++) first = !len[j] || strcmp(key[j], key[i]) != 0;
     if (!first || !(su > sd * (1 + CULPRIT) && su - sd > 1000)) continue;
     if (verbose)
-      fprintf(stderr, "tune: check: %s ran %.1f us against the default's %.1f us: back to the "
-              "default\n", key[i], su / 1e3, sd / 1e3);
+      fprintf(stderr, "tune: check: %s ran %.1f us against the %s plan's %.1f us: back to its "
+              "choice\n", key[i], su / 1e3, t->name[ref], sd / 1e3);
     for (int j = i; j < n; j++) /* every layer and group with this key */
-      if (len[j] && !strcmp(key[j], key[i])) count += default_back(m, pl, threads, t, j, len[j]);
+      if (len[j] && !strcmp(key[j], key[i])) count += untuned_back(m, pl, threads, t, ref, j, len[j]);
   }
 out:
   free(key), free(tu), free(de), free(len);
@@ -162,14 +187,18 @@ out:
 
 static void fill(struct mbt_check *c, const struct timed *t, int rounds) {
   c->tuned_ns = t->med[0], c->default_ns = t->med[1], c->spread = t->spread, c->rounds = rounds;
+  c->retaken = t->retaken, c->disturbed = t->disturbed;
   c->fixed_ns = 0, c->fixed[0] = 0;
   for (int k = 2; k < t->nc; k++)
     if (c->fixed_ns == 0 || t->med[k] < c->fixed_ns)
       c->fixed_ns = t->med[k], snprintf(c->fixed, sizeof c->fixed, "%s", t->name[k]);
 }
 
+/* Is the tuned plan slower than the default or the best fixed family, beyond the noise? */
 static int slower(const struct mbt_check *c) {
-  return c->tuned_ns > c->default_ns * (1 + NOISE);
+  const double untuned = c->fixed_ns > 0 && c->fixed_ns < c->default_ns ? c->fixed_ns
+                                                                         : c->default_ns;
+  return c->tuned_ns > untuned * (1 + NOISE);
 }
 
 enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, int threads,
@@ -181,30 +210,31 @@ enum mbt_status mbt_tune_check(const struct mbt_model *m, struct mbt_plan *pl, i
   mbt_pin_threads(threads);
   struct timed t;
   memset(&t, 0, sizeof t);
-  t.layer[0] = calloc((size_t)m->nlayers, sizeof(double));
-  t.layer[1] = calloc((size_t)m->nlayers, sizeof(double));
-  enum mbt_status st = t.layer[0] && t.layer[1] ? engines(m, pl, threads, &t)
-                                                : mbt_fail(MBT_ENOMEM, "cannot allocate the check");
-  if (st == MBT_OK) st = time_all(m, &t, rounds);
+  int have = 1;
+  for (int c = 0; c < MAXCONF; c++) have &= (t.layer[c] = calloc((size_t)m->nlayers, sizeof(double))) != NULL;
+  enum mbt_status st = have ? engines(m, pl, threads, &t)
+                            : mbt_fail(MBT_ENOMEM, "cannot allocate the check");
+  if (st == MBT_OK) st = time_all(m, threads, &t, rounds);
   if (st == MBT_OK) {
     fill(out, &t, rounds);
     out->outcome = MBT_CHECK_FASTER;
     if (slower(out)) {
+      const int ref = fastest_untuned(&t);
       if (verbose)
-        fprintf(stderr, "tune: check: the tuned plan ran %.3f ms against the default plan's %.3f "
-                "ms: looking for the problems responsible\n", out->tuned_ns / 1e6,
-                out->default_ns / 1e6);
-      out->fallbacks = fall_back(m, pl, threads, &t, verbose);
+        fprintf(stderr, "tune: check: the tuned plan ran %.3f ms against the %s plan's %.3f "
+                "ms: looking for the problems responsible\n", out->tuned_ns / 1e6, t.name[ref],
+                t.med[ref] / 1e6);
+      out->fallbacks = fall_back(m, pl, threads, &t, ref, verbose);
       destroy(&t);
       if (out->fallbacks > 0 && (st = engines(m, pl, threads, &t)) == MBT_OK)
-        st = time_all(m, &t, rounds);
+        st = time_all(m, threads, &t, rounds);
       if (st == MBT_OK && out->fallbacks > 0) fill(out, &t, rounds);
       out->outcome = slower(out) ? MBT_CHECK_SLOWER : out->fallbacks ? MBT_CHECK_FALLBACK
                                                                       : MBT_CHECK_FASTER;
     }
   }
   destroy(&t);
-  free(t.layer[0]), free(t.layer[1]);
+  for (int c = 0; c < MAXCONF; c++) free(t.layer[c]);
   return st;
 }
 
@@ -216,9 +246,14 @@ void mbt_check_print(const struct mbt_check *c, FILE *out) {
     fprintf(out, ", best fixed %s %.3f ms (%.2fx)", c->fixed, c->fixed_ns / 1e6,
             c->tuned_ns > 0 ? c->fixed_ns / c->tuned_ns : 0);
   fprintf(out, ": %s", c->outcome == MBT_CHECK_FASTER ? "the tuned plan is not slower"
-                       : c->outcome == MBT_CHECK_FALLBACK ? "slower choices were put back to the default"
-                                                          : "STILL SLOWER than the default");
+                       : c->outcome == MBT_CHECK_FALLBACK ? "slower choices were put back to an untuned plan's"
+                                                          : "STILL SLOWER than an untuned plan");
   if (c->fallbacks) fprintf(out, " (%d fallback%s)", c->fallbacks, c->fallbacks > 1 ? "s" : "");
   if (c->busy_passes) fprintf(out, "; %d of %d passes ran busy", c->busy_passes, c->passes);
+  if (c->disturbed)
+    fprintf(out, "; %d timed run%s DISTURBED (another process held a CPU), after %d retake%s",
+            c->disturbed, c->disturbed > 1 ? "s" : "", c->retaken, c->retaken == 1 ? "" : "s");
+  else if (c->retaken)
+    fprintf(out, "; %d disturbed run%s taken again", c->retaken, c->retaken > 1 ? "s" : "");
   fprintf(out, "\n");
 }
