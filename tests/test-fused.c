@@ -211,12 +211,16 @@ int main(void) {
       struct mbt_exec mp = {xp.s, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0};
       mbt_ref_dwconv(&md, 0, d->oh);
       mbt_ref_pwconv(&mp, 0, p->oh);
-      int pw_seen = 0;
+      /* a spread: the pointwise variant j with the depthwise variant i when (i + j) % 5 == 0
+       * (or j is the reference), so that every pointwise variant meets a fifth of the
+       * depthwise ones, whatever the number of variants */
+      int dw_seen = 0;
       for (int a = 0; a < nv; a++) {
         if (all[a].op != MBT_KOP_DWCONV || !mbt_registry_find(all[a].name, &xd.s)) continue;
+        int pw_seen = dw_seen++;
         for (int b = 0; b < nv; b++) {
           if (all[b].op != MBT_KOP_PWCONV || !mbt_registry_find(all[b].name, &xp.s)) continue;
-          if (pw_seen++ % 5 != 0 && strncmp(all[b].name, "ref/", 4)) continue; /* a spread */
+          if (pw_seen++ % 5 != 0 && strncmp(all[b].name, "ref/", 4)) continue;
           float *packed;
           mbt_variant_pack(&all[b], &xp.s, wp, &packed);
           for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5) {

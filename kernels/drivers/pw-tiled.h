@@ -21,7 +21,8 @@
 #define MBT_PW_CASES_3(NV) MBT_PW_CASE(3, NV) MBT_PW_CASE(2, NV) default: MBT_PW_CASE(1, NV)
 #define MBT_PW_CASES_4(NV) MBT_PW_CASE(4, NV) MBT_PW_CASES_3(NV)
 #define MBT_PW_CASES_6(NV) MBT_PW_CASE(6, NV) MBT_PW_CASE(5, NV) MBT_PW_CASES_4(NV)
-#define MBT_PW_CASES_8(NV) MBT_PW_CASE(8, NV) MBT_PW_CASE(7, NV) MBT_PW_CASES_6(NV)
+#define MBT_PW_CASES_7(NV) MBT_PW_CASE(7, NV) MBT_PW_CASES_6(NV)
+#define MBT_PW_CASES_8(NV) MBT_PW_CASE(8, NV) MBT_PW_CASES_7(NV)
 #define MBT_PW_CASES_12(NV)                                                                    \
   MBT_PW_CASE(12, NV) MBT_PW_CASE(11, NV) MBT_PW_CASE(10, NV) MBT_PW_CASE(9, NV)               \
   MBT_PW_CASES_8(NV)

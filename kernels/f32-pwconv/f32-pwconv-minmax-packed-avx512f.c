@@ -1,7 +1,11 @@
 /* Pointwise 1x1 as C[P x oc] = A[P x ic] * W[ic x oc], AVX-512F: the packed tile template
  * (kernels/f32-pwconv/pw-tile.h) at 16 floats per vector, over weights packed once at load
  * time into NR-column panels (NR = 16 NV; f32-pwconv-pack.c), with register tiles 12x32, 8x48
- * and 6x64 (24 of the 32 zmm registers accumulate).  Channel tails use k-masks; a full tile's
+ * and 6x64 (24 of the 32 zmm registers accumulate), and 7x48 for maps of 7 x 2^k pixels a side
+ * (49 pixels are 7 whole tiles; on 6x64 the last tile has one row): alone, 7x7x1024 -> 1024
+ * 227 against 219 GFLOP/s, 7x7x160 -> 960 235 against 231, 14x14x512 level, 28x28x256 3%
+ * slower.  (A 7x64 tile needs 33 registers: GCC spilled one accumulator, and it ran 3-6%
+ * slower than 6x64.)  Channel tails use k-masks; a full tile's
  * loads and stores of C are plain (masked with every lane set they made V1's 112x112x64 layer
  * about 4% slower here). */
 #include "config.h"
@@ -36,4 +40,5 @@
 MBT_PW_TILED(12, 2, mbt_f32_pwconv_minmax_ukernel_12x32__avx512f_tiled, MBT_PW_CASES_12)
 MBT_PW_TILED(8, 3, mbt_f32_pwconv_minmax_ukernel_8x48__avx512f_tiled, MBT_PW_CASES_8)
 MBT_PW_TILED(6, 4, mbt_f32_pwconv_minmax_ukernel_6x64__avx512f_tiled, MBT_PW_CASES_6)
+MBT_PW_TILED(7, 3, mbt_f32_pwconv_minmax_ukernel_7x48__avx512f_tiled, MBT_PW_CASES_7)
 /* clang-format on */
