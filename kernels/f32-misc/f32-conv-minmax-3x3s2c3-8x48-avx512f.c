@@ -6,8 +6,9 @@
  * (24 accumulators) takes, per tap, three vectors of input pixels and 8 broadcast weights (11
  * loads for 24 FMAs).  The input pixels of a tap, every second one of a row, come from a
  * deinterleaved copy of each input row (for kx = 0, 1 and channel c: row[2j + kx - pad][c] at
- * j; kx = 2 is kx = 0 one pixel on), made once per input row with masked gathers (zeros in the
- * padding) and kept in a ring of three rows.  The sums of a tile are transposed in registers
+ * j; kx = 2 is kx = 0 one pixel on), made once per input row by permutes of six loaded vectors
+ * (at the row's ends masked loads, zeros in the padding: masked gathers there took a tenth of
+ * the stem's time) and kept in a ring of three rows.  The sums of a tile are transposed in registers
  * (8 x 16 per vector: unpacks, shuffles, 128-bit lane shuffles) into 8-channel runs of each
  * pixel and stored.  The natural HWIO weights are read as they are (no packing); 8 | oc. */
 #include "config.h"
@@ -54,6 +55,19 @@ AI __m512 pick6(const __m512 v[6], int r) {
   return _mm512_mask_mov_ps(x, m2, _mm512_permutex2var_ps(v[4], q, v[5]));
 }
 
+/* Floats a .. a + 15 of a row of n floats, zeros outside it (a masked load, and at the row's
+ * start a lane shift: no address outside the row is formed). */
+AI __m512 window(const float *row, long n, long a) {
+  if (a >= 0 && a + 16 <= n) return _mm512_loadu_ps(row + a);
+  if (a >= n || a + 16 <= 0) return _mm512_setzero_ps();
+  if (a >= 0) return _mm512_maskz_loadu_ps((__mmask16)((1u << (n - a)) - 1), row + a);
+  const int s = (int)-a; /* lanes s .. 15 hold row[0 .. 16 - s) */
+  const long cnt = 16 - s < n ? 16 - s : n;
+  const __m512 x = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), row);
+  return _mm512_maskz_permutexvar_ps((__mmask16)(0xffffu << s),
+                                     _mm512_sub_epi32(lanes(), _mm512_set1_epi32(s)), x);
+}
+
 static void deinterleave(const struct mbt_exec *e, int iy, struct row *r) {
   const struct mbt_kshape *l = &e->s;
   const int n = (l->ow + 1 + 15) / 16 * 16; /* j = 0 .. ow, in whole vectors */
@@ -65,28 +79,16 @@ static void deinterleave(const struct mbt_exec *e, int iy, struct row *r) {
     return;
   }
   const float *row = e->in + (size_t)iy * l->iw * 3;
+  const long len = 3L * l->iw;
   for (int j = 0; j < n; j += 16) {
     const long b = 6L * j - 3L * l->pad; /* the first float of pixel pair j */
-    if (b >= 0 && b + 96 <= 3L * l->iw) { /* the 16 pairs inside the row: loads, permutes */
-      __m512 v[6];
+    __m512 v[6];
+    if (b >= 0 && b + 96 <= len) /* the 16 pairs inside the row */
       for (int m = 0; m < 6; m++) v[m] = _mm512_loadu_ps(row + b + 16 * m);
-      for (int kx = 0; kx < 2; kx++)
-        for (int c = 0; c < 3; c++) _mm512_storeu_ps(r->s[kx][c] + j, pick6(v, 3 * kx + c));
-      continue;
-    }
-    for (int kx = 0; kx < 2; kx++) { /* at the row's ends: masked gathers, zeros outside */
-      /* ix = 2 (j + lane) + kx - pad */
-      const __m512i ix = _mm512_add_epi32(_mm512_slli_epi32(lanes(), 1),
-                                          _mm512_set1_epi32(2 * j + kx - l->pad));
-      const __mmask16 in = _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512()) &
-                           _mm512_cmplt_epi32_mask(ix, _mm512_set1_epi32(l->iw));
-      const __m512i off = _mm512_mullo_epi32(ix, _mm512_set1_epi32(3));
-      for (int c = 0; c < 3; c++)
-        _mm512_storeu_ps(r->s[kx][c] + j,
-                         _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in,
-                                                  _mm512_add_epi32(off, _mm512_set1_epi32(c)),
-                                                  row, 4));
-    }
+    else /* at the row's ends: zeros outside it, which are the padding pixels */
+      for (int m = 0; m < 6; m++) v[m] = window(row, len, b + 16 * m);
+    for (int kx = 0; kx < 2; kx++)
+      for (int c = 0; c < 3; c++) _mm512_storeu_ps(r->s[kx][c] + j, pick6(v, 3 * kx + c));
   }
 }
 
