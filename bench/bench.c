@@ -372,9 +372,10 @@ static enum mbt_status cotenant_rounds(const struct mbt_model *model, const stru
   mbt_engine_destroy(one);
   const double one_ms = one ? mbt_median(&t[(size_t)np * runs], runs) / 1e6 : 0;
   fprintf(out, "\n# beside a co-tenant: a busy loop pinned to CPU %d at nice %d; %d rounds, "
-               "each one quiet run of every configuration (after 50 ms of untimed ones) and, loaded, each "
-               "in a block of %d runs after 200 ms (the first) or 50 ms of untimed ones; %d "
-               "thread%s\n", o->cotenant_cpu, o->cotenant_nice, runs, LOADED_RUNS, o->threads,
+               "each one quiet run of every configuration (after 50 ms of untimed ones) and, "
+               "loaded, each in a block of %d runs after 200 ms (the first) or 50 ms of untimed "
+               "ones; %d thread%s\n",
+          o->cotenant_cpu, o->cotenant_nice, runs, LOADED_RUNS, o->threads,
           o->threads > 1 ? "s" : "");
   fprintf(out, "%-28s %11s %11s %13s %s\n", "configuration", "quiet ms", "loaded ms",
           "loaded/quiet", one ? "loaded / quiet 1 thread" : "");

@@ -8,9 +8,9 @@
  * deinterleaved copy of each input row (for kx = 0, 1 and channel c: row[2j + kx - pad][c] at
  * j; kx = 2 is kx = 0 one pixel on), made once per input row by permutes of six loaded vectors
  * (at the row's ends masked loads, zeros in the padding: masked gathers there took a tenth of
- * the stem's time) and kept in a ring of three rows.  The sums of a tile are transposed in registers
- * (8 x 16 per vector: unpacks, shuffles, 128-bit lane shuffles) into 8-channel runs of each
- * pixel and stored.  The natural HWIO weights are read as they are (no packing); 8 | oc. */
+ * the stem's time) and kept in a ring of three rows.  The sums of a tile are transposed in
+ * registers (8 x 16 per vector: unpacks, shuffles, 128-bit lane shuffles) into 8-channel runs of
+ * each pixel and stored.  The natural HWIO weights are read as they are (no packing); 8 | oc. */
 #include "config.h"
 
 #include <immintrin.h>
