@@ -186,6 +186,9 @@ mbt_layer_fn mbt_ref_fn(enum mbt_kop op);
 
 int mbt_conv_im2col_applicable(const struct mbt_kshape *s);
 int mbt_conv_direct_applicable(const struct mbt_kshape *s);
+/* mbt_conv_direct_applicable, and an edge tile's zero-padded patch fits the 14x16 kernel's
+ * buffer (f32-conv-minmax-14x16-avx512f.c). */
+int mbt_conv14_applicable(const struct mbt_kshape *s);
 /* 3x3, stride 2, 3 input channels, padding <= 1, output channels a multiple of 8, rows of at
  * most 512 pixels (f32-conv-minmax-3x3s2c3-8x48-avx512f.c). */
 int mbt_conv_3x3s2c3_applicable(const struct mbt_kshape *s);

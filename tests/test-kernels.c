@@ -258,7 +258,7 @@ int main(void) {
              (hw + 1) / 2, c, mnas_c[(t + 1) % 5]);
     check(&l, &r, what);
   }
-  /* Stems wide enough for whole tiles of 12 pixels inside the input (the direct kernels' fast
+  /* Stems wide enough for whole tiles of 14 pixels inside the input (the direct kernels' fast
    * path) beside the edge tiles: odd widths, output channels that are not a multiple of 16. */
   for (int t = 0; t < 6; t++) {
     const int h = mbt_rng_int(&r, 24, 61), wd = mbt_rng_int(&r, 24, 61);

@@ -1,5 +1,5 @@
 /* The RGB stem (3x3, stride 2, 3 input channels), pixels in the lanes, AVX-512F.  With output
- * channels in the lanes (f32-conv-minmax-12x16-avx512f.c) each input value is broadcast to
+ * channels in the lanes (f32-conv-minmax-14x16-avx512f.c) each input value is broadcast to
  * meet one weight vector per 16 channels: on the V3 networks' 16-channel stem that is one
  * broadcast per FMA, and the stem ran at about 40% of the FMA peak.  Here a vector holds 16
  * output pixels of one row and one output channel: a register tile of 8 channels x 48 pixels
