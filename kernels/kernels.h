@@ -64,6 +64,7 @@ struct mbt_exec {
   const float *packed; /* the variant's packed weights, when it has a packer (else NULL) */
   int mc, kc;          /* block sizes of the variant's driver (pixels, reduction), 0 = unused */
   int orow0;           /* depthwise: out and res hold rows from orow0 on (a strip buffer); the
+                        * full convolution: out holds rows from orow0 on (a block's window); the
                         * last pointwise layer of a fused driver: out holds rows from orow0 on */
   int cpart, cparts;   /* MBT_SPLIT_C variants: compute output-channel part cpart of cparts */
   int post;            /* enum mbt_post: the function after the clamp */
@@ -257,7 +258,8 @@ static inline void mbt_prefetch_out(const float *c, size_t n, size_t ld, size_t 
 static inline void mbt_conv_prefetch_out(const struct mbt_exec *e, int oy, int ox, int ahead,
                                          int n, int r1, size_t c0, size_t c1) {
   const size_t ow = (size_t)e->s.ow, oc = (size_t)e->s.oc;
-  const size_t px = (size_t)oy * ow + (size_t)ox + (size_t)ahead, end = (size_t)r1 * ow;
+  const size_t px = (size_t)(oy - e->orow0) * ow + (size_t)ox + (size_t)ahead;
+  const size_t end = (size_t)(r1 - e->orow0) * ow;
   if (c1 > oc) c1 = oc;
   if (px >= end || c0 >= c1) return;
   const size_t m = end - px < (size_t)n ? end - px : (size_t)n;

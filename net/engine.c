@@ -403,8 +403,9 @@ int mbt_pair_fusable(const struct mbt_model *m, int i) {
 }
 
 int mbt_block_fusable(const struct mbt_model *m, int i) {
-  if (i + 2 >= m->nlayers || m->layers[i].op != MBT_OP_PWCONV || m->layers[i + 1].src != i ||
-      !mbt_pair_fusable(m, i + 1))
+  if (i + 2 >= m->nlayers ||
+      (m->layers[i].op != MBT_OP_PWCONV && m->layers[i].op != MBT_OP_CONV) ||
+      m->layers[i + 1].src != i || !mbt_pair_fusable(m, i + 1))
     return 0;
   for (int j = 0; j < m->nlayers; j++) /* the first layer's output must have no other reader */
     if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i)) return 0;

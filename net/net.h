@@ -177,8 +177,9 @@ const struct mbt_tensor *mbt_weights_find(const struct mbt_weights *w, const cha
 /* 1 when layer @p i of @p m is a depthwise layer whose output only layer i + 1 (pointwise)
  * reads: the two can run fused in strips. */
 int mbt_pair_fusable(const struct mbt_model *m, int i);
-/* 1 when layer @p i is a pointwise layer whose output only layer i + 1 reads and layers i + 1,
- * i + 2 are a fusable pair: the three can run as one block (expand, depthwise, project). */
+/* 1 when layer @p i is a pointwise layer or a full convolution whose output only layer i + 1
+ * reads and layers i + 1, i + 2 are a fusable pair: the three can run as one block (expand or
+ * stem, depthwise, project). */
 int mbt_block_fusable(const struct mbt_model *m, int i);
 /* The most depthwise rows per strip a fused pair or block runs (the CLI's --fuse, a plan's
  * fused[rows=N]); more is refused. */

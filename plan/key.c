@@ -8,6 +8,8 @@
  *   gavgpool h=7 w=7 c=1024          scale h=28 w=28 c=72          fc ic=1024 oc=1000 act=linear
  *   dwpw h=112 w=112 c=32 k=3 s=1 act=relu6 oc=64 act2=relu6 res=0           (a fused pair)
  *   pwdwpw h=56 w=56 ic=24 c=144 k=3 s=1 oc=24 act=relu6,relu6,linear res=1  (a fused block)
+ *   cdwpw h=224 w=224 ic=3 k0=3 s0=2 c=32 k=3 s=1 oc=16 act=relu6,relu6,linear res=0
+ *                                        (a fused block whose first layer is a full convolution)
  *   net v2 alpha=1 res=224                                       (the check of a network)
  *
  * each with " t=N" after it when tuned at N > 1 threads. */
@@ -25,7 +27,7 @@
 #include "net/net.h"
 #include "plan/plan.h"
 
-#define MAXF 9
+#define MAXF 11
 
 enum ftype {
   F_INT,  /* an int >= 0 */
@@ -45,7 +47,7 @@ struct field {
 struct form {
   const char *word;
   enum mbt_problem_kind kind;
-  enum mbt_op op; /* LAYER forms; 0 for the others */
+  enum mbt_op op; /* LAYER forms: the layer's; BLOCK forms: the first layer's; 0 for others */
   struct field f[MAXF];
 };
 
@@ -59,6 +61,9 @@ struct form {
 #define S {"s", F_INT, P(stride)}
 #define ACT {"act", F_ACT, P(act[0])}
 #define RES {"res", F_BOOL, P(residual)}
+#define K0 {"k0", F_INT, P(k0)}
+#define S0 {"s0", F_INT, P(stride0)}
+#define ACTS {"act", F_ACTS, P(act)}
 
 /* clang-format off */
 static const struct form forms[] = {
@@ -69,7 +74,8 @@ static const struct form forms[] = {
   {"scale", MBT_PROBLEM_LAYER, MBT_OP_SCALE, {H, W, C}},
   {"fc", MBT_PROBLEM_LAYER, MBT_OP_FC, {IC, OC, ACT}},
   {"dwpw", MBT_PROBLEM_PAIR, 0, {H, W, C, K, S, ACT, OC, {"act2", F_ACT, P(act[1])}, RES}},
-  {"pwdwpw", MBT_PROBLEM_BLOCK, 0, {H, W, IC, C, K, S, OC, {"act", F_ACTS, P(act)}, RES}},
+  {"pwdwpw", MBT_PROBLEM_BLOCK, MBT_OP_PWCONV, {H, W, IC, C, K, S, OC, ACTS, RES}},
+  {"cdwpw", MBT_PROBLEM_BLOCK, MBT_OP_CONV, {H, W, IC, K0, S0, C, K, S, OC, ACTS, RES}},
   {"net", MBT_PROBLEM_NET, 0, {{"", F_NET, P(net)}, {"alpha", F_REAL, P(alpha)},
                                {"res", F_INT, P(res)}}},
 };
@@ -78,7 +84,8 @@ static const struct form forms[] = {
 
 static const struct form *form_of(const struct mbt_problem *p) {
   for (size_t k = 0; k < NFORMS; k++)
-    if (forms[k].kind == p->kind && (p->kind != MBT_PROBLEM_LAYER || forms[k].op == p->op))
+    if (forms[k].kind == p->kind &&
+        ((p->kind != MBT_PROBLEM_LAYER && p->kind != MBT_PROBLEM_BLOCK) || forms[k].op == p->op))
       return &forms[k];
   for (size_t k = 0; k < NFORMS; k++) /* a layer whose op has no form of its own: "fc", as ever */
     if (forms[k].op == MBT_OP_FC) return &forms[k];
@@ -119,6 +126,8 @@ void mbt_problem_group(const struct mbt_model *m, int i, int len, int threads,
   struct mbt_problem all;
   memset(&all, 0, sizeof all);
   all.kind = len == 2 ? MBT_PROBLEM_PAIR : MBT_PROBLEM_BLOCK, all.threads = threads;
+  all.op = l->op; /* a block's form: pwdwpw or cdwpw */
+  all.k0 = l->k, all.stride0 = l->stride;
   all.h = l->ih, all.w = l->iw, all.ic = l->ic, all.c = dw->ic, all.oc = pw->oc;
   all.k = dw->k, all.stride = dw->stride, all.residual = pw->res >= -1;
   for (int j = 0; j < len; j++) all.act[j] = l[j].act;

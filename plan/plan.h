@@ -25,6 +25,7 @@ struct mbt_problem {
   int h, w;                /* input rows and columns of the first layer */
   int ic, c, oc;           /* input channels, depthwise channels, output channels */
   int k, stride;           /* the kernel of the (depthwise) layer */
+  int k0, stride0;         /* a block whose first layer is a full convolution: its kernel */
   enum mbt_act act[3];     /* the activations of the layers, in order */
   int residual;            /* 1: the last layer adds a residual */
   char net[48];            /* NET: the network (mbt_model_id), width multiplier, resolution */

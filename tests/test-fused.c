@@ -3,8 +3,9 @@
  * channel count and stride occurs), every depthwise variant the host runs, a spread of pointwise
  * variants, strip heights 1, 3 and 8, and the rows split in two ranges (as two threads do).
  * Per element: |y - ref| <= 1e-6 + 2e-5 * (the same chain run on |x|, |w|, |bias|).  Blocks
- * (pointwise -> depthwise -> pointwise, mbt_drv_pwdwpw_fused) likewise, with 3e-5 for the
- * longer chain, and whole networks with every pair, then every block, fused.  Also the thread
+ * (pointwise -> depthwise -> pointwise, mbt_drv_pwdwpw_fused; and the stem blocks, full
+ * convolution -> depthwise -> pointwise, with every convolution variant) likewise, with 3e-5
+ * for the longer chain, and whole networks with every pair, then every block, fused.  Also the thread
  * grid of a layer, and that running one keeps the OpenMP team's threads (and their pinning). */
 #define _GNU_SOURCE /* syscall */
 #include <math.h>
@@ -55,18 +56,29 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
   const size_t strip = 8 * (size_t)L[1].ow * L[1].oc;
   const size_t window = (size_t)(7 * L[1].stride + L[1].k) * L[1].iw * L[1].ic;
   float *scratch = falloc(2 * (strip + window));
-  const struct mbt_variant *pwv[2][2]; /* [best-ranked, reference] for layers 0 and 2 */
+  /* [best-ranked, reference] for layers 0 and 2; after them, with a full convolution first,
+   * every other convolution variant the host runs for layer 0 (each writes the window through
+   * its orow0), with the reference for layer 2 and the first depthwise variant only */
+  const struct mbt_variant *pwv[8][2];
   const struct mbt_kshape ks[3] = {mbt_layer_kshape(&L[0]), mbt_layer_kshape(&L[1]),
                                    mbt_layer_kshape(&L[2])};
+  const int conv = L[0].op == MBT_OP_CONV;
+  int npv = 2;
   for (int j = 0; j < 2; j++) {
     const struct mbt_variant *cand[32];
-    mbt_registry_candidates(&ks[2 * j], cand, 32);
+    const int nc = mbt_registry_candidates(&ks[2 * j], cand, 32);
     pwv[0][j] = cand[0];
-    pwv[1][j] = mbt_registry_find("ref/mbt_f32_pwconv_ref", &ks[2 * j]);
+    pwv[1][j] = mbt_registry_find(j == 0 && conv ? "ref/mbt_f32_conv_ref" : "ref/mbt_f32_pwconv_ref",
+                                  &ks[2 * j]);
+    for (int c = 1; j == 0 && conv && c < nc && npv < 8; c++)
+      if (strncmp(cand[c]->name, "ref/", 4)) pwv[npv++][0] = cand[c];
   }
+  for (int pv = 2; pv < npv; pv++) pwv[pv][1] = pwv[1][1];
+  int dw_seen = 0;
   for (int a = 0; a < nv; a++) {
     if (all[a].op != MBT_KOP_DWCONV || !mbt_registry_find(all[a].name, &ks[1])) continue;
-    for (int pv = 0; pv < 2; pv++) {
+    const int npv_here = dw_seen++ == 0 ? npv : 2;
+    for (int pv = 0; pv < npv_here; pv++) {
       float *packed[2];
       mbt_variant_pack(pwv[pv][0], &ks[0], d[0].w, &packed[0]);
       mbt_variant_pack(pwv[pv][1], &ks[2], d[2].w, &packed[1]);
@@ -258,6 +270,18 @@ int main(void) {
       if (mbt_block_fusable(&m, i)) check_block(&m, i, all, nv, &r);
     mbt_model_free(&m);
   }
+  /* Stem blocks (full convolution -> depthwise -> pointwise: V1's and V2's stem and first
+   * block) on odd maps, 75 and 97 pixels a side, and at width 1.0 (a 32-channel stem). */
+  static const struct { double alpha; int res; } stems[] = {{0.5, 75}, {1.0, 97}};
+  for (int net = MBT_NET_V1; net <= MBT_NET_V2; net++)
+    for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+      struct mbt_model m;
+      mbt_model_build((enum mbt_net_kind)net, stems[k].alpha, stems[k].res, &m);
+      ok(m.layers[0].op == MBT_OP_CONV && mbt_block_fusable(&m, 0), "%s %g/%d: the stem block "
+         "is fusable", mbt_net_name(m.kind), stems[k].alpha, stems[k].res);
+      if (mbt_block_fusable(&m, 0)) check_block(&m, 0, all, nv, &r);
+      mbt_model_free(&m);
+    }
   /* Whole networks with every fusable pair fused (strips of 1, 3 and 8 rows): the engine must
    * keep a fused depthwise layer's input alive until the pointwise layer has written its output
    * (activation buffers are shared by liveness), and 1 and 2 threads must agree. */

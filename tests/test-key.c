@@ -1,5 +1,6 @@
 /* tests/test-key.c -- problem keys: the struct prints the very keys plans have always stored
- * (the formats below are the ones written before keys were a struct), parses back to the same
+ * (the formats below are the ones written before keys were a struct, and the stem blocks'
+ * cdwpw, which came after), parses back to the same
  * problem, and refuses what it does not print; the fusion group walk visits what the fusability
  * checks allow; fused[rows=N] names round-trip. */
 #include <stdio.h>
@@ -36,6 +37,10 @@ static void old_group_key(const struct mbt_layer *l, int len, char *buf, size_t 
     snprintf(buf, n, "dwpw h=%d w=%d c=%d k=%d s=%d act=%s oc=%d act2=%s res=%d", dw->ih, dw->iw,
              dw->ic, dw->k, dw->stride, mbt_act_name(dw->act), pw->oc, mbt_act_name(pw->act),
              pw->res >= -1);
+  else if (l->op == MBT_OP_CONV) /* the stem blocks' form, new with them */
+    snprintf(buf, n, "cdwpw h=%d w=%d ic=%d k0=%d s0=%d c=%d k=%d s=%d oc=%d act=%s,%s,%s res=%d",
+             l->ih, l->iw, l->ic, l->k, l->stride, dw->ic, dw->k, dw->stride, pw->oc,
+             mbt_act_name(l->act), mbt_act_name(dw->act), mbt_act_name(pw->act), pw->res >= -1);
   else
     snprintf(buf, n, "pwdwpw h=%d w=%d ic=%d c=%d k=%d s=%d oc=%d act=%s,%s,%s res=%d", l->ih,
              l->iw, l->ic, dw->ic, dw->k, dw->stride, pw->oc, mbt_act_name(l->act),
@@ -113,6 +118,8 @@ static void refusals(void) {
       "dwconv  h=112 w=112 c=32 k=3 s=1 act=relu6",
       "pwconv h=7 w=7 ic=8 oc=8 act=linear res=2",
       "pwdwpw h=7 w=7 ic=8 c=8 k=3 s=1 oc=8 act=relu6,relu6 res=0",
+      "cdwpw h=224 w=224 ic=3 k0=3 c=32 k=3 s=1 oc=16 act=relu6,relu6,linear res=0",
+      "cdwpw h=224 w=224 ic=3 s0=2 k0=3 c=32 k=3 s=1 oc=16 act=relu6,relu6,linear res=0",
       "net v9 alpha=1 res=224",
       "net v1 alpha=1.0 res=224",
       "conv2d h=1 w=1 ic=1 oc=1 k=1 s=1 act=linear",
@@ -129,6 +136,12 @@ static void refusals(void) {
   ok(mbt_problem_parse(block, &p) == MBT_OK && p.kind == MBT_PROBLEM_BLOCK && p.threads == 16 &&
          p.c == 144 && p.act[2] == MBT_ACT_NONE && p.residual == 1,
      "a block key parses to its fields");
+  const char *stem = "cdwpw h=224 w=224 ic=3 k0=3 s0=2 c=32 k=3 s=1 oc=16 act=relu6,relu6,linear "
+                     "res=0 t=2";
+  ok(mbt_problem_parse(stem, &p) == MBT_OK && p.kind == MBT_PROBLEM_BLOCK && p.op == MBT_OP_CONV &&
+         p.k0 == 3 && p.stride0 == 2 && p.c == 32 && p.k == 3 && p.stride == 1 && p.oc == 16 &&
+         p.threads == 2,
+     "a stem block key parses to its fields");
 }
 
 static void rows(void) {

@@ -32,10 +32,13 @@ void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw
 }
 
 /* Fused pointwise + depthwise + pointwise (a V2 inverted-residual block: expand, depthwise,
- * project; or a V1 pointwise -> depthwise -> pointwise chain): the expanded rows the depthwise
- * strip needs are computed into a sliding window (rows the next strip shares with this one are
- * moved up, not recomputed), the depthwise strip reads the window through irow0, and the
- * project layer consumes the strip at once, so neither intermediate tensor travels to memory. */
+ * project; or a V1 pointwise -> depthwise -> pointwise chain), or full convolution + depthwise
+ * + pointwise (the stem and the first block of V1 and V2): the first layer's rows the
+ * depthwise strip needs are computed into a sliding window (rows the next strip shares with
+ * this one are moved up, not recomputed), the depthwise strip reads the window through irow0,
+ * and the project layer consumes the strip at once, so neither intermediate tensor travels to
+ * memory.  A pointwise first layer sees its rows as a small problem of their own; a full
+ * convolution computes them from its whole input, writing the window through its orow0. */
 void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *ex,
                           const struct mbt_variant *dwv, const struct mbt_exec *dw,
                           const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
@@ -56,7 +59,12 @@ void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *
       whi = a;
     }
     wlo = a;
-    if (b > whi) {
+    if (b > whi && el->op == MBT_KOP_CONV) {
+      struct mbt_exec x = *ex;
+      x.out = window, x.orow0 = wlo; /* the window's first row is row wlo */
+      exv->fn(&x, whi, b);
+      whi = b;
+    } else if (b > whi) {
       struct mbt_exec x = *ex;
       x.s.ih = x.s.oh = b - whi; /* expanded rows [whi, b) as a small pointwise problem */
       x.in = ex->in + (size_t)whi * row_in;

@@ -103,7 +103,7 @@ AI void store_panel(const struct mbt_exec *e, const __m512 acc[MR], int oy, int 
   const __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
   const int n0 = (int)j * NR;
   const __mmask16 m = mbt_mask16(l->oc - n0);
-  float *o = e->out + ((size_t)oy * l->ow + ox) * l->oc + n0;
+  float *o = e->out + ((size_t)(oy - e->orow0) * l->ow + ox) * l->oc + n0;
 #pragma GCC unroll 14
   for (int p = 0; p < MR; p++) { /* a constant bound: the accumulators stay in registers */
     if (p >= npx) break;

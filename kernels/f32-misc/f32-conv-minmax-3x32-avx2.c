@@ -109,7 +109,8 @@ void mbt_f32_conv_minmax_ukernel_3x32__avx2(const struct mbt_exec *e, int r0, in
             if (p >= npx) break;
             __m256 y = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(acc[p][v], bias), lo), hi);
             if (e->post) y = mbt_post_avx2(y, e->post);
-            float *dst = e->out + ((size_t)oy * l->ow + ox + p) * l->oc + n0 + 8 * v;
+            float *dst =
+                e->out + ((size_t)(oy - e->orow0) * l->ow + ox + p) * l->oc + n0 + 8 * v;
             if (full) _mm256_storeu_ps(dst, y);
             else _mm256_maskstore_ps(dst, m, y);
           }

@@ -168,7 +168,7 @@ AI void tile(const struct mbt_exec *e, const struct row *const rows[3], int oy, 
       acc[q][o] = y;
     }
     const int px = 16 * (v + q), n = l->ow - px < 16 ? l->ow - px : 16;
-    store_t(acc[q], e->out + ((size_t)oy * l->ow + (size_t)px) * oc + o0, oc, n);
+    store_t(acc[q], e->out + ((size_t)(oy - e->orow0) * l->ow + (size_t)px) * oc + o0, oc, n);
   }
 }
 
@@ -191,7 +191,7 @@ void mbt_f32_conv_minmax_ukernel_3x3s2c3_8x48__avx512f(const struct mbt_exec *e,
         if (iy >= 0 && iy < l->ih)
           MBT_PREFETCH_RANGE(e->in + (size_t)iy * l->iw * 3, (size_t)l->iw * 3 * sizeof(float),
                              0);
-      mbt_prefetch_out(e->out + (size_t)(oy + 1) * l->ow * l->oc, 1, 0,
+      mbt_prefetch_out(e->out + (size_t)(oy + 1 - e->orow0) * l->ow * l->oc, 1, 0,
                        (size_t)l->ow * l->oc);
     }
     for (int o0 = 0; o0 < l->oc; o0 += OCB) {

@@ -41,8 +41,9 @@ void mbt_f32_conv_minmax_ukernel_im2col_6x16__avx2(const struct mbt_exec *e, int
       struct mbt_kshape g = *l;
       g.op = MBT_KOP_PWCONV;
       g.ih = g.oh = 1, g.iw = g.ow = np, g.ic = kk, g.k = g.stride = 1, g.pad = 0;
-      const struct mbt_exec x = {g, col, e->out + ((size_t)oy * l->ow + ox0) * l->oc, NULL,
-                                 e->w, e->b, e->lo, e->hi, NULL, 0, 0, 0, 0, 1, e->post, 0, 0, 0, 0};
+      float *out = e->out + ((size_t)(oy - e->orow0) * l->ow + ox0) * l->oc;
+      const struct mbt_exec x = {g, col, out, NULL, e->w, e->b, e->lo, e->hi, NULL, 0, 0, 0, 0, 1,
+                                 e->post, 0, 0, 0, 0};
       mbt_f32_pwconv_minmax_ukernel_6x16__avx2(&x, 0, 1);
     }
 }

@@ -27,7 +27,7 @@ void mbt_f32_conv_minmax_ukernel_anyk_1x16__scalar(const struct mbt_exec *e, int
               for (int j = 0; j < n; j++) acc[j] += x[ci] * w[(size_t)ci * oc + j];
           }
         }
-        float *y = e->out + ((size_t)oy * l->ow + ox) * oc + n0;
+        float *y = e->out + ((size_t)(oy - e->orow0) * l->ow + ox) * oc + n0;
         for (int j = 0; j < n; j++)
           y[j] = mbt_actf(e, acc[j] + (e->b ? e->b[n0 + j] : 0.0f));
       }

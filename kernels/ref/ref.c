@@ -31,7 +31,7 @@ void mbt_ref_conv(const struct mbt_exec *e, int r0, int r1) {
                      e->w[(((size_t)ky * l->k + kx) * l->ic + ci) * l->oc + co];
           }
         }
-        const size_t o = ((size_t)oy * l->ow + ox) * l->oc + co;
+        const size_t o = ((size_t)(oy - e->orow0) * l->ow + ox) * l->oc + co;
         e->out[o] = epilogue(e, acc, o, co);
       }
 }
