@@ -5,8 +5,9 @@
  * Per element: |y - ref| <= 1e-6 + 2e-5 * (the same chain run on |x|, |w|, |bias|).  Blocks
  * (pointwise -> depthwise -> pointwise, mbt_drv_pwdwpw_fused; and the stem blocks, full
  * convolution -> depthwise -> pointwise, with every convolution variant) likewise, with 3e-5
- * for the longer chain, and whole networks with every pair, then every block, fused.  Also the thread
- * grid of a layer, and that running one keeps the OpenMP team's threads (and their pinning). */
+ * for the longer chain, and whole networks with every pair, then every block, fused.  Also the
+ * thread grid of a layer, and that running one keeps the OpenMP team's threads (and their
+ * pinning). */
 #define _GNU_SOURCE /* syscall */
 #include <math.h>
 #include <stdlib.h>
@@ -68,8 +69,8 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
     const struct mbt_variant *cand[32];
     const int nc = mbt_registry_candidates(&ks[2 * j], cand, 32);
     pwv[0][j] = cand[0];
-    pwv[1][j] = mbt_registry_find(j == 0 && conv ? "ref/mbt_f32_conv_ref" : "ref/mbt_f32_pwconv_ref",
-                                  &ks[2 * j]);
+    const char *ref = j == 0 && conv ? "ref/mbt_f32_conv_ref" : "ref/mbt_f32_pwconv_ref";
+    pwv[1][j] = mbt_registry_find(ref, &ks[2 * j]);
     for (int c = 1; j == 0 && conv && c < nc && npv < 8; c++)
       if (strncmp(cand[c]->name, "ref/", 4)) pwv[npv++][0] = cand[c];
   }

@@ -5,10 +5,10 @@
  * ci) tap loads one weight vector per panel and broadcasts each of the 14 pixels' input values
  * once for both (no im2col copy).  14 pixels divide the 112-, 56- and 28-pixel rows of the
  * stems at 224 and 112: on V3's 224 -> 112x112x16 stem 14 took 0.90x the time of 12, whose row
- * ended in a tile of 4 pixels computed as 12.  Whole tiles whose taps are all inside the input take the
- * fast path; an edge tile (padding, or a row's last pixels) copies what it reads into a
- * zero-padded patch and takes the same path on it.  Channel tails use a k-mask, so nothing is
- * read or written past any buffer.  Honours cpart/cparts (16-channel panels). */
+ * ended in a tile of 4 pixels computed as 12.  Whole tiles whose taps are all inside the input
+ * take the fast path; an edge tile (padding, or a row's last pixels) copies what it reads into
+ * a zero-padded patch and takes the same path on it.  Channel tails use a k-mask, so nothing
+ * is read or written past any buffer.  Honours cpart/cparts (16-channel panels) and orow0. */
 #include "config.h"
 
 #include <immintrin.h>
@@ -142,11 +142,14 @@ AI void tile(const struct mbt_exec *e, const size_t *off, const size_t *poff, fl
     }
   }
 #pragma GCC unroll 2
-  for (int q = 0; q < np; q++) switch (e->post) {
-      case MBT_POST_NONE: store_panel(e, acc[q], oy, ox, npx, j + (size_t)q, MBT_POST_NONE); break;
-      case MBT_POST_HSWISH: store_panel(e, acc[q], oy, ox, npx, j + (size_t)q, MBT_POST_HSWISH); break;
-      default: store_panel(e, acc[q], oy, ox, npx, j + (size_t)q, e->post); break;
+  for (int q = 0; q < np; q++) {
+    const size_t jq = j + (size_t)q;
+    switch (e->post) {
+      case MBT_POST_NONE: store_panel(e, acc[q], oy, ox, npx, jq, MBT_POST_NONE); break;
+      case MBT_POST_HSWISH: store_panel(e, acc[q], oy, ox, npx, jq, MBT_POST_HSWISH); break;
+      default: store_panel(e, acc[q], oy, ox, npx, jq, e->post); break;
     }
+  }
 }
 
 void mbt_f32_conv_minmax_ukernel_14x16__avx512f(const struct mbt_exec *e, int r0, int r1) {
