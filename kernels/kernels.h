@@ -167,9 +167,11 @@ void mbt_exec_act(struct mbt_exec *x);
 void mbt_drv_dwpw_fused(const struct mbt_variant *dwv, const struct mbt_exec *dw,
                         const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,
                         float *scratch, int r0, int r1);
-/* Fused pointwise + depthwise + pointwise: rows [r0, r1) of the last layer's output, @p rows
- * depthwise rows at a time; the first layer's rows go into @p window (((rows - 1) S + K) x iw x
- * c floats of the depthwise layer), the depthwise strip into @p scratch (rows x ow x c). */
+/* Fused pointwise (or full convolution) + depthwise + pointwise: rows [r0, r1) of the last
+ * layer's output, @p rows depthwise rows at a time; the first layer's rows go into @p window
+ * (((rows - 1) S + K) x iw x c floats of the depthwise layer), the depthwise strip into
+ * @p scratch (rows x ow x c).  With pw->res == ex->out the last layer's residual is the first
+ * layer's output, read from the window (a depthwise layer of stride 1 and same padding). */
 void mbt_drv_pwdwpw_fused(const struct mbt_variant *exv, const struct mbt_exec *ex,
                           const struct mbt_variant *dwv, const struct mbt_exec *dw,
                           const struct mbt_variant *pwv, const struct mbt_exec *pw, int rows,

@@ -407,8 +407,18 @@ int mbt_block_fusable(const struct mbt_model *m, int i) {
       (m->layers[i].op != MBT_OP_PWCONV && m->layers[i].op != MBT_OP_CONV) ||
       m->layers[i + 1].src != i || !mbt_pair_fusable(m, i + 1))
     return 0;
-  for (int j = 0; j < m->nlayers; j++) /* the first layer's output must have no other reader */
-    if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i)) return 0;
+  /* The first layer's output must have no other reader, but for the project layer's residual
+   * when the window holds its rows (mbt_drv_pwdwpw_fused): a depthwise layer of stride 1 and
+   * same padding, the residual's shape the output's, and a pixel stride the engine cannot pad
+   * (the window's pixels are dense). */
+  const struct mbt_layer *a = &m->layers[i], *d = &m->layers[i + 1], *p = &m->layers[i + 2];
+  const int res_window = p->res == i && d->stride == 1 && d->pad == (d->k - 1) / 2 &&
+                         d->pad_end == d->pad && a->oh == p->oh && a->ow == p->ow &&
+                         a->oc == p->oc && mbt_act_stride(p->oc) == (size_t)p->oc;
+  for (int j = 0; j < m->nlayers; j++)
+    if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i) &&
+        !(j == i + 2 && m->layers[j].src != i && res_window))
+      return 0;
   return 1;
 }
 

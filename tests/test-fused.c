@@ -25,22 +25,24 @@
 
 static float *falloc(size_t n) { return mbt_alloc(n ? n : 1, sizeof(float)); }
 
-/* Layer @p l run by the reference on @p in (and on |in|, |w|, |b| into mag), weights seeded. */
+/* Layer @p l run by the reference on @p in (and on |in|, |w|, |b| into mag), weights seeded;
+ * with @p res (and its magnitudes @p ares) added after the epilogue. */
 struct layer_data {
   float *w, *b, *aw, *ab, *out, *mag;
 };
 static void ref_layer(const struct mbt_layer *l, const float *in, const float *ain,
-                      struct layer_data *d, struct mbt_rng *r) {
+                      const float *res, const float *ares, struct layer_data *d,
+                      struct mbt_rng *r) {
   const size_t nw = mbt_layer_weight_count(l), nout = (size_t)l->oh * l->ow * l->oc;
   d->w = falloc(nw), d->b = falloc((size_t)l->oc), d->aw = falloc(nw), d->ab = falloc((size_t)l->oc);
   d->out = falloc(nout), d->mag = falloc(nout);
   mbt_layer_init_weights(l, d->w, d->b, r);
   for (size_t k = 0; k < nw; k++) d->aw[k] = fabsf(d->w[k]);
   for (int k = 0; k < l->oc; k++) d->ab[k] = fabsf(d->b[k]);
-  struct mbt_exec x = {mbt_layer_kshape(l), in, d->out, NULL, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  struct mbt_exec x = {mbt_layer_kshape(l), in, d->out, res, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
   mbt_exec_act(&x);
   mbt_ref_fn(x.s.op)(&x, 0, l->oh);
-  struct mbt_exec xm = {mbt_layer_kshape(l), ain, d->mag, NULL, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  struct mbt_exec xm = {mbt_layer_kshape(l), ain, d->mag, ares, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
   mbt_ref_fn(x.s.op)(&xm, 0, l->oh);
 }
 
@@ -51,9 +53,15 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
   float *x = falloc(nin), *ax = falloc(nin), *out = falloc(nout);
   for (size_t k = 0; k < nin; k++) ax[k] = fabsf(x[k] = mbt_rng_range(r, -2, 2));
   struct layer_data d[3];
-  ref_layer(&L[0], x, ax, &d[0], r);
-  ref_layer(&L[1], d[0].out, d[0].mag, &d[1], r);
-  ref_layer(&L[2], d[1].out, d[1].mag, &d[2], r);
+  /* the project layer's residual may be the first layer's output (V3-Large's stem block): the
+   * driver reads it from its window, so the first layer's own output buffer holds NaNs */
+  const int res_window = L[2].res == i;
+  float *nans = falloc(res_window ? (size_t)L[0].oh * L[0].ow * L[0].oc : 0);
+  for (size_t k = 0; res_window && k < (size_t)L[0].oh * L[0].ow * L[0].oc; k++) nans[k] = NAN;
+  ref_layer(&L[0], x, ax, NULL, NULL, &d[0], r);
+  ref_layer(&L[1], d[0].out, d[0].mag, NULL, NULL, &d[1], r);
+  ref_layer(&L[2], d[1].out, d[1].mag, res_window ? d[0].out : NULL,
+            res_window ? d[0].mag : NULL, &d[2], r);
   const size_t strip = 8 * (size_t)L[1].ow * L[1].oc;
   const size_t window = (size_t)(7 * L[1].stride + L[1].k) * L[1].iw * L[1].ic;
   float *scratch = falloc(2 * (strip + window));
@@ -85,9 +93,10 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
       mbt_variant_pack(pwv[pv][1], &ks[2], d[2].w, &packed[1]);
       for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5) {
         for (size_t k = 0; k < nout; k++) out[k] = NAN;
-        struct mbt_exec xe = {ks[0], x, NULL, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+        float *rw = res_window ? nans : NULL;
+        struct mbt_exec xe = {ks[0], x, rw, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
         struct mbt_exec xd = {ks[1], NULL, NULL, NULL, d[1].w, d[1].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
-        struct mbt_exec xp = {ks[2], NULL, out, NULL, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+        struct mbt_exec xp = {ks[2], NULL, out, rw, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
         mbt_exec_act(&xe), mbt_exec_act(&xd), mbt_exec_act(&xp);
         mbt_exec_bind(&xe, pwv[pv][0], packed[0]);
         mbt_exec_bind(&xd, &all[a], NULL);
@@ -101,8 +110,9 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
         size_t bad = 0;
         for (size_t k = 0; k < nout; k++)
           bad += !(fabs((double)out[k] - d[2].out[k]) <= 1e-6 + 3e-5 * d[2].mag[k]);
-        ok(bad == 0, "%s block %s+%s+%s: %s + %s + %s rows=%d", mbt_net_name(m->kind), L[0].name,
-           L[1].name, L[2].name, pwv[pv][0]->name, all[a].name, pwv[pv][1]->name, rows);
+        ok(bad == 0, "%s block %s+%s+%s%s: %s + %s + %s rows=%d", mbt_net_name(m->kind),
+           L[0].name, L[1].name, L[2].name, res_window ? " (residual from the window)" : "",
+           pwv[pv][0]->name, all[a].name, pwv[pv][1]->name, rows);
         if (bad) diag("%zu of %zu elements out of tolerance", bad, nout);
       }
       mbt_free(packed[0]), mbt_free(packed[1]);
@@ -112,7 +122,7 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
     float *f[] = {d[j].w, d[j].b, d[j].aw, d[j].ab, d[j].out, d[j].mag};
     for (size_t k = 0; k < 6; k++) mbt_free(f[k]);
   }
-  mbt_free(x), mbt_free(ax), mbt_free(out), mbt_free(scratch);
+  mbt_free(x), mbt_free(ax), mbt_free(out), mbt_free(scratch), mbt_free(nans);
 }
 
 /* The thread grid: rows alone on big maps, channels on 7x7 maps and the fully connected layer,
@@ -271,24 +281,39 @@ int main(void) {
       if (mbt_block_fusable(&m, i)) check_block(&m, i, all, nv, &r);
     mbt_model_free(&m);
   }
-  /* Stem blocks (full convolution -> depthwise -> pointwise: V1's and V2's stem and first
-   * block) on odd maps, 75 and 97 pixels a side, and at width 1.0 (a 32-channel stem). */
+  /* Stem blocks (full convolution -> depthwise -> pointwise: V1's, V2's and V3-Large's stem
+   * and first block, V3-Large's project adding the stem's output from the window) on odd maps,
+   * 75 and 97 pixels a side, and at width 1.0 (32-channel stems). */
   static const struct { double alpha; int res; } stems[] = {{0.5, 75}, {1.0, 97}};
-  for (int net = MBT_NET_V1; net <= MBT_NET_V2; net++)
+  for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net++)
     for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+      if (net == MBT_NET_V3S) { /* its first depthwise layer's output is read by the squeeze */
+        struct mbt_model m;
+        mbt_model_build((enum mbt_net_kind)net, stems[k].alpha, stems[k].res, &m);
+        ok(!mbt_block_fusable(&m, 0), "v3-small %g/%d: the stem and the first block cannot run "
+           "as one block (squeeze-and-excitation)", stems[k].alpha, stems[k].res);
+        mbt_model_free(&m);
+        continue;
+      }
       struct mbt_model m;
       mbt_model_build((enum mbt_net_kind)net, stems[k].alpha, stems[k].res, &m);
-      ok(m.layers[0].op == MBT_OP_CONV && mbt_block_fusable(&m, 0), "%s %g/%d: the stem block "
-         "is fusable", mbt_net_name(m.kind), stems[k].alpha, stems[k].res);
+      /* V3-Large's residual comes from the window only where the engine cannot pad the
+       * project's pixel stride: 16 channels, not the 8 of width 0.5 (mbt_act_stride) */
+      const int want = net != MBT_NET_V3L || m.layers[0].oc % 16 == 0;
+      ok(m.layers[0].op == MBT_OP_CONV && mbt_block_fusable(&m, 0) == want,
+         "%s %g/%d: the stem block (%d channels) is %sfusable", mbt_net_name(m.kind),
+         stems[k].alpha, stems[k].res, m.layers[0].oc, want ? "" : "not ");
       if (mbt_block_fusable(&m, 0)) check_block(&m, 0, all, nv, &r);
       mbt_model_free(&m);
     }
   /* Whole networks with every fusable pair fused (strips of 1, 3 and 8 rows): the engine must
    * keep a fused depthwise layer's input alive until the pointwise layer has written its output
-   * (activation buffers are shared by liveness), and 1 and 2 threads must agree. */
-  for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net++) {
+   * (activation buffers are shared by liveness), and 1 and 2 threads must agree.  Last,
+   * V3-Large at width 1.0, whose stem block reads its residual from the window. */
+  for (int net = MBT_NET_V1; net <= MBT_NET_V3S + 1; net++) {
     struct mbt_model m;
-    mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
+    if (net > MBT_NET_V3S) mbt_model_build(MBT_NET_V3L, 1.0, 64, &m);
+    else mbt_model_build((enum mbt_net_kind)net, 0.5, 64, &m);
     mbt_engine_t ref, e;
     mbt_engine_create(&m, NULL, "ref/", 5, &ref);
     mbt_engine_create(&m, NULL, NULL, 5, &e);
@@ -320,8 +345,8 @@ int main(void) {
             if (w > big) big = w;
           }
           ok(groups >= 2 && err <= 1e-5 + 1e-4 * big,
-             "%s 0.5/64 with %d %s fused, rows=%d, %d thread(s): max |logit - ref| %.3g",
-             mbt_net_name(m.kind), groups, kind ? "blocks" : "pairs", rows, threads, err);
+             "%s %g/64 with %d %s fused, rows=%d, %d thread(s): max |logit - ref| %.3g",
+             mbt_net_name(m.kind), m.alpha, groups, kind ? "blocks" : "pairs", rows, threads, err);
         }
     mbt_free(in);
     mbt_engine_destroy(e);
