@@ -418,7 +418,7 @@ static enum mbt_status parse_cand(char *s, struct mbt_choice *c, const char *pat
 static enum mbt_status entry_flags(struct fields *f, struct mbt_choice *c) {
   c->effort = MBT_MEASURE;
   for (char *tok; (tok = next_tok(f));) {
-    enum mbt_effort ef;
+    enum mbt_effort ef = MBT_MEASURE; /* set by mbt_effort_parse (GCC 12 for aarch64 warned) */
     if (!strcmp(tok, "tie=1")) c->tie = 1;
     else if (!strcmp(tok, "cold=1")) c->cold = 1;
     else if (!strcmp(tok, "busy=1")) c->busy = 1;
