@@ -472,6 +472,11 @@ int mbt_engine_block_runs(mbt_engine_t e, int i) {
   return i >= 0 && i < e->model.nlayers ? e->block[i] : 0;
 }
 
+int mbt_engine_asked(mbt_engine_t e, int i, int len) {
+  if (i < 0 || i >= e->model.nlayers) return 0;
+  return len == 2 ? e->fuse[i] : len == 3 ? e->block_req[i] : 0;
+}
+
 enum mbt_status mbt_engine_fuse(mbt_engine_t e, int i, int rows) {
   if (rows > MBT_FUSE_ROWS_MAX)
     return mbt_fail(MBT_EINVAL, "%d rows per strip: at most %d", rows, MBT_FUSE_ROWS_MAX);

@@ -83,6 +83,9 @@ enum mbt_status mbt_engine_team(mbt_engine_t e, int i, int len, int threads);
 int mbt_engine_group_threads(mbt_engine_t e, int i);
 /* The rows of the block that runs from layer @p i (0 = none). */
 int mbt_engine_block_runs(mbt_engine_t e, int i);
+/* The rows asked for the pair (@p len 2) or the block (3) from layer @p i, whether it runs or
+ * not (0 = apart, or a bad index or length). */
+int mbt_engine_asked(mbt_engine_t e, int i, int len);
 /* Run problem x->s with @p v on @p threads threads (a grid of row parts x channel parts). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
 /* The same on @p parts of a team of @p threads (its other threads idle; a smaller team would
