@@ -66,13 +66,16 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
 #pragma GCC unroll 25
     for (int t = 0; t < K * K; t++) w[t] = DWT_LD(e->w + (size_t)t * c + (size_t)c0, full, m);
   }
+  /* input pixel stride; each column's offset in a row, the same for every row (signed: an
+   * edge tile's first columns lie left of the map, and are not read) */
+  const ptrdiff_t xc = e->ldi ? (ptrdiff_t)e->ldi : (ptrdiff_t)c, col0 = (ptrdiff_t)ix0 * xc;
+  const float *in0 = e->in + c0;
 #pragma GCC unroll 8
   for (int i = 0; i < (R - 1) * S + K; i++) { /* input row iy0 + i */
     /* (an edge tile reads no row only its unstored rows need: a window may end before it) */
     if (edge && (iy0 + i < 0 || iy0 + i >= H || i >= (nr - 1) * S + K)) continue;
     if ((SK & 4) && (iy0 + i < 0 || iy0 + i >= H)) continue;
-    const size_t xc = e->ldi ? e->ldi : c; /* input pixel stride */
-    const float *x = e->in + (size_t)(iy0 + i - e->irow0) * (size_t)W * xc + (size_t)c0;
+    const float *x = in0 + (ptrdiff_t)(iy0 + i - e->irow0) * W * xc;
     if (!WRES) { /* the weight rows this input row meets: ky = i - r S for output row r */
 #pragma GCC unroll 4
       for (int r = 0; r < R; r++) {
@@ -86,7 +89,7 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
     for (int j = 0; j < (T - 1) * S + K; j++) { /* input column ix0 + j */
       if (edge && (ix0 + j < 0 || ix0 + j >= W)) continue;
       if (((SK & 1) && j < SP) || ((SK & 2) && j >= (T - 1) * S + K - SP)) continue;
-      DWT_V v = DWT_LD(x + (size_t)(ix0 + j) * xc, full, m);
+      DWT_V v = DWT_LD(x + col0 + j * xc, full, m);
       DWT_KEEP(v); /* one load into a register, not one memory operand per use */
 #pragma GCC unroll 4
       for (int r = 0; r < R; r++) {
