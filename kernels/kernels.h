@@ -211,6 +211,11 @@ int mbt_dw_5x5s2_applicable(const struct mbt_kshape *s);
 extern const struct mbt_packer mbt_pack_f32_nr8, mbt_pack_f32_nr16, mbt_pack_f32_nr24,
     mbt_pack_f32_nr32,
     mbt_pack_f32_nr48, mbt_pack_f32_nr64;
+/* The pixel-pair pointwise kernels (f32-pwconv-minmax-pairs-avx512f.c): 24 or 40 output
+ * channels, and their weights, each row twice. */
+int mbt_pw_pairs24_applicable(const struct mbt_kshape *s);
+int mbt_pw_pairs40_applicable(const struct mbt_kshape *s);
+extern const struct mbt_packer mbt_pack_f32_pairs;
 
 /* The variant declarations, from the per-family enumerator files. */
 #define MBT_VARIANT(isa, op, rank, name, fn, applicable, packer, mc, kc, flags) \

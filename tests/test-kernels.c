@@ -190,7 +190,7 @@ int main(void) {
           struct mbt_layer l = make(MBT_OP_DWCONV, h, wd, c, 0, k, s, act, 0);
           check(&l, &r, what);
         }
-  static const int pw_oc[] = {1, 8, 15, 16, 17, 40};
+  static const int pw_oc[] = {1, 8, 15, 16, 17, 24, 40};
   for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++)
     for (size_t oi = 0; oi < sizeof pw_oc / sizeof pw_oc[0]; oi++) {
       const int h = 1 + (int)oi % 3, wd = 1 + (int)(ci * 5 + oi) % 8;

@@ -28,3 +28,13 @@ PACKER(24)
 PACKER(32)
 PACKER(48)
 PACKER(64)
+
+/* The pixel-pair kernels' weights (f32-pwconv-minmax-pairs-avx512f.c): each row W[k][0 .. oc)
+ * twice, so that one vector load serves a pair of pixels' outputs. */
+static size_t size_pairs(const struct mbt_kshape *l) { return (size_t)2 * l->oc * l->ic; }
+static void pack_pairs(const struct mbt_kshape *l, const float *w, float *dst) {
+  for (int k = 0; k < l->ic; k++)
+    for (int t = 0; t < 2; t++)
+      for (int n = 0; n < l->oc; n++) *dst++ = w[(size_t)k * l->oc + n];
+}
+const struct mbt_packer mbt_pack_f32_pairs = {size_pairs, pack_pairs, 0};
