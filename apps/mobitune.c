@@ -808,7 +808,8 @@ static void run_layers(const struct opts *o, mbt_engine_t e, const struct mbt_mo
       macs += model->layers[j].macs;
     lead = i;
     const int over = have_prof && macs == l->macs &&
-                     mbt_roofline_beaten(&prof, model, i, o->threads, layer_ms[i] * 1e6, NULL);
+                     mbt_roofline_beaten(&prof, model, i, o->threads, mbt_engine_variant(e, i),
+                                         layer_ms[i] * 1e6, NULL);
     beaten += over;
     printf("  %-12s %-8s %8.3f ms  %5.1f%%  %6.1f GFLOP/s  %s%s\n", l->name, mbt_op_name(l->op),
            layer_ms[i], 100 * layer_ms[i] / median, 2 * macs / (layer_ms[i] * 1e6),

@@ -37,6 +37,11 @@ static enum mbt_status variant_row(const struct table *tb, int i, const struct m
   struct mbt_timing t;
   struct mbt_exec x = b->x;
   float *packed;
+  if (v->flags & MBT_FOLD) { /* alone it would time the activations' scale it falls back to */
+    fprintf(out, "%-12s %-64s %10s  (folds into the next layer's weights: timed only inside the "
+            "network)\n", l->name, v->name, "-");
+    return MBT_OK;
+  }
   const struct mbt_kshape ks = mbt_layer_kshape(l);
   const enum mbt_status st = (enum mbt_status)mbt_variant_pack(v, &ks, b->w, &packed);
   if (st != MBT_OK) return st;
@@ -189,7 +194,9 @@ static void group_row(const struct mbt_model *m, mbt_engine_t e, int i, int len,
   int n = 0;
   for (int k = i; k < i + len; k++) {
     struct mbt_place pc = {0};
-    if (o->profile) mbt_roofline_place(o->profile, m, k, o->threads, &pc);
+    if (o->profile) /* a folded scale by the fold's work */
+      mbt_place_as_run(o->profile, m, k, o->threads, mbt_engine_folds(e, k)
+                       ? mbt_engine_variant(e, k) : NULL, &pc);
     macs += m->layers[k].macs, bound += pc.net_ns;
     n += snprintf(name + n, sizeof name - (size_t)n, "%s%s", k > i ? "+" : "",
                   m->layers[k].name);

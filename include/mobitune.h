@@ -421,6 +421,21 @@ struct mbt_place {
 /** Place layer @p i of @p m on @p p at @p threads threads (1 or the profile's count). */
 void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, int i,
                         int threads, struct mbt_place *out);
+/** 1 when layer @p i of @p m is a squeeze-and-excitation scale whose output only the pointwise
+ * layer i + 1 reads: that layer can take the gate into its weights, x (s w) = (x s) w, and read
+ * the scale's input itself (a "fold/" variant).  Its weights are fewer floats than the
+ * activations where HW > C_out (V3's early blocks: 14x14x240 -> 40 scales 47k floats, the
+ * weights are 9.6k), so the tuner times the fold against the scale kernels. */
+int mbt_layer_foldable(const struct mbt_model *m, int i);
+/** Layer @p i (foldable) as the fold's work: layer i + 1's weights read, times the gate,
+ * written (its FLOPs and bytes; any other layer as it is). */
+void mbt_layer_as_fold(const struct mbt_model *m, int i, struct mbt_layer *out);
+/** 1 when variant @p name (NULL: none) is a fold ("fold/..."). */
+int mbt_variant_folds(const char *name);
+/** mbt_roofline_place of layer @p i as variant @p variant runs it (NULL: as the model says): a
+ * foldable scale run by a fold is placed by the fold's work (mbt_layer_as_fold). */
+void mbt_place_as_run(const struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
+                      const char *variant, struct mbt_place *out);
 /** The roofline bound of the whole network: the sum of its layers' net_ns, ns.  No plan runs
  * the network faster on the machine of @p p (to the accuracy of its ceilings). */
 double mbt_roofline_net_bound_ns(const struct mbt_profile *p, const struct mbt_model *m,

@@ -93,6 +93,9 @@ static inline size_t mbt_act_stride(int c) {
 #define MBT_SPLIT_C 1 /* honours cpart/cparts, so threads can split output channels */
 #define MBT_KBLOCKS 2 /* the tiled pointwise driver: with more input channels than its kc, the
                        * partial sums of the reduction blocks go through the output */
+#define MBT_FOLD 4    /* a squeeze-and-excitation scale that the engine folds into the next
+                       * pointwise layer's weights where it can (net/engine.c); alone, its
+                       * function scales the activations */
 
 typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
 
@@ -101,6 +104,9 @@ struct mbt_packer {
   size_t (*size)(const struct mbt_kshape *s); /* floats */
   void (*pack)(const struct mbt_kshape *s, const float *w, float *dst);
   int nr; /* output channels per packed panel: the unit a thread's channel part is made of */
+  /* floats per packed row, each row one input channel's, the rows cycling through the input
+   * channels (a panel's, then the next panel's); NULL: not laid out so */
+  size_t (*row)(const struct mbt_kshape *s);
 };
 
 struct mbt_variant {

@@ -64,6 +64,12 @@ struct mbt_engine {
   size_t stage_per_thread;
   struct mbt_flow *flow; /* the work items of the flow schedule; NULL: to build before a run */
   struct mbt_exec xs[MBT_MAX_LAYERS]; /* each layer's problem in the flow schedule's run */
+  /* Squeeze-and-excitation's scale folded into the next layer's weights: fold_ok[i] = 1 when
+   * layer i is a scale whose output only the pointwise layer i + 1 reads; fold[i] = 1 when it
+   * runs so (an MBT_FOLD variant, and the next one's weights in rows), into folded[i + 1]. */
+  unsigned char fold_ok[MBT_MAX_LAYERS], fold[MBT_MAX_LAYERS];
+  float *folded[MBT_MAX_LAYERS];
+  size_t folded_n[MBT_MAX_LAYERS];
   _Atomic double span[MBT_MAX_LAYERS][2]; /* the flow schedule: first start, last end */
 };
 
@@ -166,6 +172,7 @@ static enum mbt_status assign_buffers(struct mbt_engine *e) {
      * layer has written its output, so its input must not be reused before then */
     const int reader = mbt_block_fusable(&e->model, i)  ? i + 2
                        : mbt_pair_fusable(&e->model, i) ? i + 1
+                       : e->fold_ok[i]                  ? i + 1 /* folded: i + 1 reads it */
                                                         : i;
     if (l->src >= 0 && last[l->src] < reader) last[l->src] = reader;
     if (l->res >= 0 && last[l->res] < i) last[l->res] = i;
@@ -284,6 +291,65 @@ enum mbt_status mbt_engine_configure(mbt_engine_t e, const struct mbt_engine_set
 
 int mbt_engine_threads(mbt_engine_t e) { return e->threads; }
 
+/* Layer @p j's weights as its variant reads them: the floats, and *row per input channel's
+ * row (0: a packed layout not in rows). */
+static size_t weight_rows(const struct mbt_engine *e, int j, size_t *row) {
+  const struct mbt_variant *v = e->var[j];
+  const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[j]);
+  if (!v->packer) return *row = (size_t)ks.oc, (size_t)ks.ic * (size_t)ks.oc; /* [ic][oc] */
+  *row = v->packer->row ? v->packer->row(&ks) : 0;
+  return v->packer->size(&ks);
+}
+
+/* Whether scale layer @p i runs folded, as its variant and the next layer's allow now, with
+ * the buffer of the folded weights grown to fit them. */
+static enum mbt_status fold_update(struct mbt_engine *e, int i) {
+  if (i < 0 || i + 1 >= e->model.nlayers || !e->fold_ok[i] || !e->var[i] || !e->var[i + 1])
+    return MBT_OK;
+  size_t row;
+  const size_t need = weight_rows(e, i + 1, &row);
+  const int on = (e->var[i]->flags & MBT_FOLD) && row > 0;
+  if (on && e->folded_n[i + 1] < need) {
+    mbt_free(e->folded[i + 1]);
+    e->folded[i + 1] = mbt_alloc(need, sizeof(float));
+    e->folded_n[i + 1] = e->folded[i + 1] ? need : 0;
+    if (!e->folded[i + 1]) {
+      e->fold[i] = 0;
+      return mbt_fail(MBT_ENOMEM, "cannot allocate the folded weights of layer %s",
+                      e->model.layers[i + 1].name);
+    }
+    /* touched now: a first run would take the page faults (the tuner's warm-up timed 143 us
+     * for V3-Small's 576 -> 96 fold, 10x its scale kernel, and dropped it) */
+    memset(e->folded[i + 1], 0, need * sizeof(float));
+  }
+  if (e->fold[i] != on) flow_stale(e);
+  e->fold[i] = (unsigned char)on;
+  return MBT_OK;
+}
+
+/* dst = g src, @p n floats.  Restrict parameters and inner loops of a constant count: GCC 12
+ * vectorises that at -O2 (its cost model there takes no loop of a variable count). */
+static void scale_row(float *restrict dst, const float *restrict src, size_t n, float g) {
+  size_t c = 0;
+  for (; c + 16 <= n; c += 16)
+    for (int q = 0; q < 16; q++) dst[c + q] = src[c + q] * g;
+  for (; c < n; c++) dst[c] = src[c] * g;
+}
+
+/* Scale layer @p i folded: layer i + 1's weights, row k of each panel times gate[k]. */
+static void fold_weights(struct mbt_engine *e, int i, const float *gate) {
+  const int j = i + 1;
+  size_t row;
+  const size_t n = weight_rows(e, j, &row), ic = (size_t)e->model.layers[j].ic;
+  const float *src = e->var[j]->packer ? e->packed[j] : e->w[j];
+  for (size_t r = 0, k = 0; r + row <= n; r += row, k = k + 1 == ic ? 0 : k + 1)
+    scale_row(e->folded[j] + r, src + r, row, gate[k]);
+}
+
+int mbt_engine_folds(mbt_engine_t e, int i) {
+  return i >= 0 && i < e->model.nlayers && e->fold[i];
+}
+
 void mbt_engine_destroy(mbt_engine_t e) {
   if (!e) return;
   flow_stale(e); /* first: no pool worker or late copy looks at the engine after it */
@@ -292,7 +358,7 @@ void mbt_engine_destroy(mbt_engine_t e) {
     if (e->b) mbt_free(e->b[i]);
     for (int k = 0; k < MAX_PACKERS; k++) mbt_free(e->pack[i][k].data);
   }
-  for (int i = 0; i < MBT_MAX_LAYERS; i++) mbt_free(e->own[i]);
+  for (int i = 0; i < MBT_MAX_LAYERS; i++) mbt_free(e->own[i]), mbt_free(e->folded[i]);
   free(e->packed);
   free(e->layer_ns);
   mbt_free(e->scratch);
@@ -326,6 +392,7 @@ enum mbt_status mbt_engine_new(const struct mbt_model *model, const struct mbt_e
   if (!e->model.layers || !e->w || !e->b || !e->act || !e->var || !e->packed || !e->layer_ns)
     goto nomem;
   memcpy(e->model.layers, model->layers, (size_t)n * sizeof *model->layers);
+  for (int i = 0; i + 1 < n; i++) e->fold_ok[i] = (unsigned char)mbt_layer_foldable(&e->model, i);
   struct mbt_rng r;
   mbt_rng_seed(&r, seed);
   for (int i = 0; i < n; i++) {
@@ -342,6 +409,8 @@ enum mbt_status mbt_engine_new(const struct mbt_model *model, const struct mbt_e
     mbt_layer_init_weights(l, e->w[i], e->b[i], &r);
     if (mbt_engine_use(e, i, e->var[i]) != MBT_OK) goto nomem;
   }
+  for (int i = 0; i < n; i++) /* the scales (no weights: not through mbt_engine_use) */
+    if (fold_update(e, i) != MBT_OK) goto nomem;
   if (assign_buffers(e) != MBT_OK) goto nomem;
   if (!force && set_fusion(e, s) != MBT_OK) goto nomem;
   e->probs = mbt_alloc((size_t)e->model.layers[n - 1].oc, sizeof(float));
@@ -379,13 +448,15 @@ enum mbt_status mbt_engine_use(mbt_engine_t e, int i, const struct mbt_variant *
   if (e->var[i] != v) flow_stale(e);
   e->var[i] = v;
   e->packed[i] = NULL;
-  if (!v->packer) return MBT_OK;
+  enum mbt_status st = fold_update(e, i);
+  if (st == MBT_OK) st = fold_update(e, i - 1);
+  if (st != MBT_OK || !v->packer) return st;
   int k = 0;
   while (k < MAX_PACKERS && e->pack[i][k].packer && e->pack[i][k].packer != v->packer) k++;
   if (k == MAX_PACKERS) return mbt_fail(MBT_EUNSUPPORTED, "more than %d weight layouts", k);
   if (!e->pack[i][k].packer) {
     const struct mbt_kshape ks = mbt_layer_kshape(&e->model.layers[i]);
-    enum mbt_status st = mbt_variant_pack(v, &ks, e->w[i], &e->pack[i][k].data);
+    st = mbt_variant_pack(v, &ks, e->w[i], &e->pack[i][k].data);
     if (st != MBT_OK) return st;
     e->pack[i][k].packer = v->packer;
   }
@@ -610,7 +681,14 @@ static void exec_in(struct mbt_engine *e, int i, const float *input, float *cons
   if (l->op == MBT_OP_PWCONV) x->ldo = e->ldo[i];
   if (l->op == MBT_OP_DWCONV && l->src >= 0) x->ldi = e->ldo[l->src];
   mbt_exec_act(x);
-  mbt_exec_bind(x, e->var[i], e->packed[i]);
+  const float *packed = e->packed[i];
+  if (i > 0 && e->fold[i - 1]) { /* the scale before it is in its weights: it reads its input */
+    const int src = e->model.layers[i - 1].src;
+    x->in = src < 0 ? input : act[src];
+    if (e->var[i]->packer) packed = e->folded[i];
+    else x->w = e->folded[i];
+  }
+  mbt_exec_bind(x, e->var[i], packed);
 }
 
 static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_exec *x) {
@@ -701,7 +779,7 @@ static struct mbt_flow_group flow_group(const struct mbt_engine *e, int i, int l
   const int mc = v->flags & MBT_KBLOCKS ? (v->mc > 0 ? v->mc : MBT_PW_MC) : 1;
   int strip = len == 3 ? e->block[i] : len == 2 ? e->fuse[i] : (mc + ks.ow - 1) / ks.ow;
   int units = len == 1 && (v->flags & MBT_SPLIT_C) ? channel_units(v, &ks) : 1;
-  if (team_of(e, i, len) == 1) /* tuned to run on one thread: one item */
+  if (team_of(e, i, len) == 1 || (len == 1 && e->fold[i])) /* one thread, or a fold: one item */
     strip = e->model.layers[i + len - 1].oh, units = 1;
   return (struct mbt_flow_group){i, len, strip, units, copyable(e, i, len)};
 }
@@ -812,6 +890,8 @@ static int flow_item(void *ctx, const struct mbt_flow_item *it, int t,
   } else if (it->len == 2) {
     mbt_drv_dwpw_fused(e->var[i], &e->xs[i], e->var[i + 1], &e->xs[i + 1], e->fuse[i], s, it->r0,
                        it->r1);
+  } else if (e->fold[i]) {
+    fold_weights(e, i, e->xs[i].res);
   } else {
     struct mbt_exec part = e->xs[i];
     part.cpart = it->cpart, part.cparts = it->cparts;
@@ -859,7 +939,8 @@ enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
     exec_of(e, i, input, &x);
     count_start(e);
     const double t0 = mbt_now_ns();
-    mbt_run_rows_on(e->var[i], &x, team_of(e, i, 1), e->threads);
+    if (e->fold[i]) fold_weights(e, i, x.res);
+    else mbt_run_rows_on(e->var[i], &x, team_of(e, i, 1), e->threads);
     e->layer_ns[i] = mbt_now_ns() - t0;
     count_stop(e, i);
   }

@@ -618,3 +618,34 @@ enum mbt_status mbt_model_load(const char *path, struct mbt_model *out) {
   free(text);
   return st;
 }
+
+int mbt_layer_foldable(const struct mbt_model *m, int i) {
+  if (i < 0 || i + 1 >= m->nlayers) return 0;
+  const struct mbt_layer *l = &m->layers[i], *p = &m->layers[i + 1];
+  if (l->op != MBT_OP_SCALE || p->op != MBT_OP_PWCONV || p->src != i) return 0;
+  for (int j = 0; j < m->nlayers; j++)
+    if (j != i + 1 && (m->layers[j].src == i || m->layers[j].res == i)) return 0;
+  return 1;
+}
+
+void mbt_layer_as_fold(const struct mbt_model *m, int i, struct mbt_layer *out) {
+  *out = m->layers[i];
+  if (!mbt_layer_foldable(m, i)) return;
+  const struct mbt_layer *p = &m->layers[i + 1];
+  const double kn = (double)p->ic * p->oc;
+  out->macs = kn / 2; /* a multiply per weight: 2 macs are its FLOPs */
+  out->bytes = 4.0 * (2 * kn + p->ic);
+}
+
+int mbt_variant_folds(const char *name) { return name && strncmp(name, "fold/", 5) == 0; }
+
+void mbt_place_as_run(const struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
+                      const char *variant, struct mbt_place *out) {
+  if (!mbt_variant_folds(variant) || !mbt_layer_foldable(m, i)) {
+    mbt_roofline_place(p, m, i, threads, out);
+    return;
+  }
+  struct mbt_layer f;
+  mbt_layer_as_fold(m, i, &f);
+  mbt_roofline_place_layer(p, m, &f, threads, out);
+}

@@ -36,6 +36,7 @@ static inline struct mbt_kshape mbt_layer_kshape(const struct mbt_layer *l) {
 size_t mbt_layer_weight_count(const struct mbt_layer *l);
 /* 1 when layer @p l has weights and biases (not the pool or the SE product). */
 int mbt_layer_has_weights(const struct mbt_layer *l);
+
 void mbt_layer_init_weights(const struct mbt_layer *l, float *w, float *b, struct mbt_rng *r);
 /* Write the weights @p w[i] and biases @p b[i] (natural layouts) of every layer i of @p m that
  * has them as a weight file at @p path, atomically (the engine's mbt_engine_save). */
@@ -86,6 +87,9 @@ int mbt_engine_block_runs(mbt_engine_t e, int i);
 /* The rows asked for the pair (@p len 2) or the block (3) from layer @p i, whether it runs or
  * not (0 = apart, or a bad index or length). */
 int mbt_engine_asked(mbt_engine_t e, int i, int len);
+/* 1 when layer @p i, a squeeze-and-excitation scale, runs folded into layer i + 1's weights
+ * (an MBT_FOLD variant: layer i + 1 then reads layer i's input). */
+int mbt_engine_folds(mbt_engine_t e, int i);
 /* Run problem x->s with @p v on @p threads threads (a grid of row parts x channel parts). */
 void mbt_run_rows(const struct mbt_variant *v, const struct mbt_exec *x, int threads);
 /* The same on @p parts of a team of @p threads (its other threads idle; a smaller team would
@@ -159,7 +163,8 @@ void mbt_roofline_print_model(const struct mbt_profile *p, const char *name,
  * the noise: that ceiling is marked suspect in @p p (*marked, when given, counts the marks
  * that changed). */
 int mbt_roofline_beaten(struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
-                        double ns, int *marked);
+                        const char *variant, double ns, int *marked);
+
 /* A layer's time inside the network (0: not timed) and what ran it. */
 struct mbt_layer_time {
   double ns;

@@ -39,9 +39,9 @@ void mbt_roofline_print_model(const struct mbt_profile *p, const char *name,
 }
 
 int mbt_roofline_beaten(struct mbt_profile *p, const struct mbt_model *m, int i, int threads,
-                        double ns, int *marked) {
+                        const char *variant, double ns, int *marked) {
   struct mbt_place pc;
-  mbt_roofline_place(p, m, i, threads, &pc);
+  mbt_place_as_run(p, m, i, threads, variant, &pc);
   /* 5%: beyond the noise of a ceiling's repetitions */
   if (!(pc.net_attainable > 0 && ns > 0 && pc.flops / ns > 1.05 * pc.net_attainable)) return 0;
   const int changed = mbt_profile_beaten(p, mbt_profile_binding(p, &pc, threads, 0));
@@ -65,10 +65,10 @@ int mbt_roofline_print_timed(struct mbt_profile *p, const struct mbt_model *m, i
     const struct mbt_layer *l = &m->layers[i];
     struct mbt_place pc;
     char ach[96];
-    mbt_roofline_place(p, m, i, threads, &pc);
+    mbt_place_as_run(p, m, i, threads, lt[i].variant, &pc);
     mem += pc.net_memory_bound;
     achieved(lt[i].ns > 0 ? pc.flops / lt[i].ns : 0, pc.net_attainable, ach, sizeof ach);
-    mbt_roofline_beaten(p, m, i, threads, lt[i].ns, &marked);
+    mbt_roofline_beaten(p, m, i, threads, lt[i].variant, lt[i].ns, &marked);
     if (out)
       fprintf(out, "  %-12s %-8s I=%7.2f FLOP/B  alone %-7s-bound at %-4s %6.1f GFLOP/s; in the "
               "network %-7s-bound at %-4s %6.1f; achieved %s  %s%s\n", l->name,

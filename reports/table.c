@@ -54,7 +54,7 @@ static void row_fill(struct section *sc, int i) {
   r->l = l;
   r->c = layer_entry(sc, l);
   r->ns = r->c ? r->c->ns : 0;
-  mbt_roofline_place(sc->p, sc->m, i, sc->threads, &r->pc);
+  mbt_place_as_run(sc->p, sc->m, i, sc->threads, r->c ? r->c->variant : NULL, &r->pc);
   r->kind = l->op == MBT_OP_CONV ? K_CONV : l->op == MBT_OP_DWCONV ? K_DW
             : l->op == MBT_OP_PWCONV ? K_PW : K_OTHER;
   r->saved = sc->sv->have ? &sc->sv->l[i] : NULL;

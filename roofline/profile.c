@@ -527,8 +527,12 @@ static int level_of(const struct mbt_profile *p, double bytes) {
 
 void mbt_roofline_place(const struct mbt_profile *p, const struct mbt_model *m, int i,
                         int threads, struct mbt_place *out) {
+  mbt_roofline_place_layer(p, m, &m->layers[i], threads, out);
+}
+
+void mbt_roofline_place_layer(const struct mbt_profile *p, const struct mbt_model *m,
+                              const struct mbt_layer *l, int threads, struct mbt_place *out) {
   memset(out, 0, sizeof *out);
-  const struct mbt_layer *l = &m->layers[i];
   const int t = threads > 1 && p->threads > 1 ? 1 : 0;
   out->flops = 2.0 * l->macs;
   out->intensity = l->bytes > 0 ? out->flops / l->bytes : 0;

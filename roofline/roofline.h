@@ -57,6 +57,9 @@ double mbt_roof_clock_ghz(struct mbt_figure *f);
  * or when it has no ceiling at that thread count (roofline/bound.c). */
 double mbt_roofline_bound_ns(const struct mbt_profile *p, const struct mbt_layer *l, uint32_t isa,
                              int threads);
+/* mbt_roofline_place of layer @p l of @p m, given apart (a layer as it runs: mbt_place_as_run). */
+void mbt_roofline_place_layer(const struct mbt_profile *p, const struct mbt_model *m,
+                              const struct mbt_layer *l, int threads, struct mbt_place *out);
 
 /* The profile and its measurement beyond the public API (measure.c, plateau.c, profile.c). */
 /* One bandwidth point as the sweeps measure it: @p kernel (enum mbt_bw_kernel) over a working

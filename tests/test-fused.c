@@ -353,5 +353,49 @@ int main(void) {
     mbt_engine_destroy(ref);
     mbt_model_free(&m);
   }
+  /* Squeeze-and-excitation's scale folded into the project's weights (the "fold/" variant):
+   * V3-Small and V3-Large, every scale folded, every other layer on its default variant, at 1
+   * and 2 threads, layer by layer and as a flow, against the reference engine. */
+  for (int net = MBT_NET_V3L; net <= MBT_NET_V3S; net++) {
+    struct mbt_model m;
+    mbt_model_build((enum mbt_net_kind)net, net == MBT_NET_V3L ? 0.75 : 1.0, 64, &m);
+    mbt_engine_t ref, e;
+    mbt_engine_create(&m, NULL, "ref/", 5, &ref);
+    mbt_engine_create(&m, NULL, "fold/", 5, &e);
+    float *in = mbt_alloc((size_t)m.res * m.res * 3, sizeof(float));
+    mbt_engine_fill_input(ref, in, 9);
+    mbt_engine_run(ref, in);
+    const float *want = mbt_engine_logits(ref);
+    int scales = 0, folds = 0;
+    for (int i = 0; i < m.nlayers; i++) {
+      scales += m.layers[i].op == MBT_OP_SCALE;
+      folds += mbt_engine_folds(e, i);
+    }
+    const char *runner = getenv("MBT_RUNNER");
+    const int max_threads = runner && *runner ? 1 : 2;
+    for (int threads = 1; threads <= max_threads; threads++)
+      for (int sched = 0; sched < (threads > 1 ? 2 : 1); sched++) { /* one thread: layers */
+        mbt_engine_set_threads(e, threads);
+        mbt_engine_set_schedule(e, sched ? MBT_SCHEDULE_FLOW : MBT_SCHEDULE_LAYERS);
+        double err = 0, big = 0;
+        for (int run = 0; run < 2; run++) { /* twice: the second reuses the folded buffers */
+          mbt_engine_run(e, in);
+          const float *got = mbt_engine_logits(e);
+          for (int c = 0; c < 1000; c++) {
+            const double d = fabs((double)got[c] - want[c]), w = fabs((double)want[c]);
+            if (d > err) err = d;
+            if (w > big) big = w;
+          }
+        }
+        ok(scales > 3 && folds == scales && err <= 1e-5 + 1e-4 * big,
+           "%s %g/64, %d of %d scales folded into the project's weights, %d thread(s), %s: max "
+           "|logit - ref| %.3g", mbt_net_name(m.kind), m.alpha, folds, scales, threads,
+           sched ? "flow" : "layers", err);
+      }
+    mbt_free(in);
+    mbt_engine_destroy(e);
+    mbt_engine_destroy(ref);
+    mbt_model_free(&m);
+  }
   return done();
 }

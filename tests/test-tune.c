@@ -196,6 +196,41 @@ int main(void) {
   ok(st == MBT_OK && roof == 0, "with bounds below every time nothing is pruned by the roofline (%d)",
      roof);
   mbt_plan_free(&pl);
+  /* Squeeze-and-excitation folds (V3-Small): every foldable scale is timed folded inside the
+   * network, the fold recorded among its candidates; a scale that folds keeps the kernel it
+   * displaced as its runner-up; none is a layer candidate of its own (the layer phase never
+   * times it: the next layer's time decides it too). */
+  {
+    struct mbt_model v3;
+    mbt_model_build(MBT_NET_V3S, 0.5, 64, &v3);
+    mbt_plan_init(&pl, &m);
+    struct mbt_tune_opts q = o;
+    q.check = -1;
+    st = mbt_tune(&m, &v3, &q, &pl);
+    int scales = 0, tried = 0, folded = 0, runner_ok = 0;
+    for (int i = 0; i < v3.nlayers; i++) {
+      if (!mbt_layer_foldable(&v3, i)) continue;
+      struct mbt_problem p;
+      mbt_problem_layer(&v3.layers[i], 1, &p);
+      const struct mbt_choice *c = mbt_plan_exact(&pl, &p);
+      if (!c) continue;
+      scales++;
+      int fold_cands = 0;
+      for (int j = 0; j < c->ncand; j++)
+        fold_cands += mbt_variant_folds(c->cand[j].variant) && c->cand[j].ns > 0 &&
+                      c->cand[j].out == MBT_CAND_TIMED;
+      tried += fold_cands == 1;
+      if (mbt_variant_folds(c->variant)) {
+        folded++;
+        runner_ok += c->runner_up[0] && !mbt_variant_folds(c->runner_up);
+      }
+    }
+    ok(st == MBT_OK && scales > 3 && tried == scales && runner_ok == folded,
+       "every foldable scale is timed folded once (%d of %d); the %d that fold keep the kernel "
+       "they displaced as the runner-up (%d)", tried, scales, folded, runner_ok);
+    mbt_plan_free(&pl);
+    mbt_model_free(&v3);
+  }
   mbt_model_free(&model);
   return done();
 }

@@ -87,6 +87,8 @@ static void gather(const struct mbt_tuning *t, const struct mbt_layer *l,
       c->ref = all[k];
       continue;
     }
+    if (all[k]->flags & MBT_FOLD) continue; /* not a layer's choice: decided with the next one's
+                                             * time too, after the layers (mbt_tune_folds) */
     c->info[c->n].v = all[k];
     c->info[c->n].bound_ns = mbt_roofline_bound_ns(t->o->profile, l, all[k]->isa, t->threads);
     c->v[c->n++] = all[k];

@@ -450,3 +450,100 @@ enum mbt_status mbt_tune_blocks(struct mbt_tuning *t) {
   free(tm);
   return st;
 }
+
+/* Folds (net/engine.c: a squeeze-and-excitation scale taken into the next pointwise layer's
+ * weights).  Every foldable scale measured in this tune runs on its winner (configuration 0)
+ * and folded (1), all at once in each network run; tm[(i * 2 + c) * passes + p] = the scale's
+ * time plus the next layer's, since that layer then reads its weights from where the fold
+ * wrote them, and the scale's time alone would undervalue the fold.  A key folds when its
+ * scales and their next layers together ran faster so, beyond TIE. */
+struct fold_rounds {
+  const int *todo;
+  const struct mbt_variant *fold, **was;
+  double *tm, *own; /* own: the scale's time alone, as tm */
+};
+
+static enum mbt_status fold_set(struct mbt_tuning *t, int j, void *ctx, int *skip) {
+  const struct fold_rounds *r = ctx;
+  enum mbt_status st = MBT_OK;
+  *skip = 0;
+  for (int i = 0; i < t->model->nlayers && st == MBT_OK; i++)
+    if (r->todo[i]) st = mbt_engine_use(t->e, i, j ? r->fold : r->was[i]);
+  return st;
+}
+
+static void fold_record(struct mbt_tuning *t, int j, int pass, void *ctx) {
+  const struct fold_rounds *r = ctx;
+  for (int i = 0; i < t->model->nlayers; i++)
+    if (r->todo[i]) {
+      const size_t at = ((size_t)i * 2 + (size_t)j) * t->passes + (size_t)pass;
+      r->own[at] = mbt_engine_layer_ns(t->e, i);
+      r->tm[at] = r->own[at] + mbt_engine_layer_ns(t->e, i + 1);
+    }
+}
+
+#define FOLD_NAME "fold/mbt_f32_scale_into_next_weights"
+
+enum mbt_status mbt_tune_folds(struct mbt_tuning *t, const struct mbt_layer_phase *ph) {
+  const struct mbt_model *m = t->model;
+  const int n = m->nlayers, passes = t->passes;
+  int todo[MBT_MAX_LAYERS] = {0}, any = 0;
+  const struct mbt_variant *was[MBT_MAX_LAYERS] = {0}, *fold = NULL;
+  for (int i = 0; i < n; i++) {
+    const struct mbt_kshape ks = mbt_layer_kshape(&m->layers[i]);
+    const struct mbt_variant *f = mbt_layer_foldable(m, i) ? mbt_registry_find(FOLD_NAME, &ks)
+                                                           : NULL;
+    was[i] = f ? mbt_registry_find(mbt_engine_variant(t->e, i), &ks) : NULL;
+    todo[i] = f && was[i] && ph->lc[i].todo && !(was[i]->flags & MBT_FOLD);
+    if (todo[i]) fold = f, any = 1;
+  }
+  if (!any) return MBT_OK;
+  double *tm = calloc((size_t)n * 4 * (size_t)passes, sizeof *tm);
+  if (!tm) return mbt_fail(MBT_ENOMEM, "cannot allocate the fold timings");
+  struct fold_rounds r = {todo, fold, was, tm, tm + (size_t)n * 2 * passes};
+  const struct mbt_rounds rounds = {fold_set, fold_record, &r};
+  enum mbt_status st = mbt_tune_rounds(t, "fold", 2, &rounds);
+  const int cut = mbt_tune_interrupted();
+  if (st == MBT_OK) st = fold_set(t, 0, &r, &(int){0}); /* every scale on its winner again */
+  for (int i = 0; i < n && st == MBT_OK && !cut; i++) {
+    int seen = 0;
+    for (int k = 0; k < i; k++) seen |= todo[k] && !strcmp(ph->keys[k], ph->keys[i]);
+    if (!todo[i] || seen) continue;
+    double score[2] = {0}, own = 0;
+    int users = 0;
+    for (int k = i; k < n; k++)
+      if (todo[k] && !strcmp(ph->keys[k], ph->keys[i])) {
+        users++;
+        for (int j = 0; j < 2; j++)
+          score[j] += mbt_median(&tm[((size_t)k * 2 + (size_t)j) * passes], passes);
+        own += mbt_median(&r.own[((size_t)k * 2 + 1) * passes], passes);
+      }
+    const int folds = score[1] < (1.0 - MBT_TUNE_TIE) * score[0];
+    const struct mbt_choice *old = mbt_plan_find(t->pl, ph->keys[i]);
+    if (old) {
+      struct mbt_choice c = *old;
+      if (c.ncand < MBT_MAX_CANDS) { /* the fold among the candidates, timed in the network */
+        struct mbt_cand *cd = &c.cand[c.ncand++];
+        memset(cd, 0, sizeof *cd);
+        snprintf(cd->variant, sizeof cd->variant, "%s", FOLD_NAME);
+        cd->ns = own / users, cd->out = MBT_CAND_TIMED;
+      }
+      if (folds) {
+        snprintf(c.runner_up, sizeof c.runner_up, "%s", c.variant);
+        c.runner_up_ns = c.ns;
+        snprintf(c.variant, sizeof c.variant, "%s", FOLD_NAME);
+        c.ns = own / users, c.tie = 0;
+      }
+      st = mbt_tune_put(t, &c);
+    }
+    for (int k = i; k < n && st == MBT_OK && folds; k++) /* later phases run it folded */
+      if (todo[k] && !strcmp(ph->keys[k], ph->keys[i])) st = mbt_engine_use(t->e, k, fold);
+    if (t->o->verbose)
+      fprintf(stderr, "tune fold %-12s into %-12s %.1f us with the next layer, %.1f us on %s "
+              "(%.2fx)%s\n", m->layers[i].name, m->layers[i + 1].name, score[1] / users / 1e3,
+              score[0] / users / 1e3, was[i]->name, score[0] / score[1],
+              folds ? ": folded" : "");
+  }
+  free(tm);
+  return st;
+}

@@ -61,7 +61,8 @@ static enum mbt_status finish(struct mbt_tuning *t, const struct mbt_layer_phase
   if (over && o->verbose)
     fprintf(stderr, "tune: the %.0f s budget is spent: fusion is left for the next tune\n",
             o->budget_s);
-  if (!mbt_tune_interrupted() && !over) st = mbt_tune_pairs(t);
+  if (!mbt_tune_interrupted() && !over) st = mbt_tune_folds(t, ph);
+  if (st == MBT_OK && !mbt_tune_interrupted() && !over) st = mbt_tune_pairs(t);
   const int go = !over_budget(t); /* blocks, with the pairs decided */
   if (st == MBT_OK && !mbt_tune_interrupted() && go) st = mbt_engine_apply_plan(t->e, t->pl);
   if (st == MBT_OK && !mbt_tune_interrupted() && go) st = mbt_tune_blocks(t);

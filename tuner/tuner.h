@@ -168,6 +168,9 @@ int mbt_tune_groups_todo(const struct mbt_tuning *t);
 enum mbt_status mbt_tune_pairs(struct mbt_tuning *t);
 /* Phase 3: with the pairs decided, blocks of three layers. */
 enum mbt_status mbt_tune_blocks(struct mbt_tuning *t);
+/* With every layer on its winner, the squeeze-and-excitation scales measured in this tune
+ * (@p ph) that can fold into the next layer's weights, timed on their winner and folded. */
+enum mbt_status mbt_tune_folds(struct mbt_tuning *t, const struct mbt_layer_phase *ph);
 
 /* tuner/teams.c */
 /* Phase 4, on several threads: each run group this tuning decided, timed on all the threads

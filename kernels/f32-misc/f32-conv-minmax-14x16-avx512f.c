@@ -27,7 +27,7 @@ static void conv_pack(const struct mbt_kshape *l, const float *w, float *dst) {
   mbt_conv_pack(l, w, dst, NR);
 }
 
-const struct mbt_packer mbt_pack_f32_conv_nr16__avx512f = {conv_size, conv_pack, NR};
+const struct mbt_packer mbt_pack_f32_conv_nr16__avx512f = {conv_size, conv_pack, NR, NULL};
 
 /* The taps of a tile whose every tap is inside the input, on @p np panels (1 or 2, a constant)
  * @p pk floats apart from @p b: pixel p of tap t reads in0[off[t] + p ps].  The callers pass ps

@@ -21,7 +21,7 @@ static void conv_pack(const struct mbt_kshape *l, const float *w, float *dst) {
   mbt_conv_pack(l, w, dst, NR);
 }
 
-const struct mbt_packer mbt_pack_f32_conv_nr32__avx2 = {conv_size, conv_pack, 32};
+const struct mbt_packer mbt_pack_f32_conv_nr32__avx2 = {conv_size, conv_pack, 32, NULL};
 
 int mbt_conv_direct_applicable(const struct mbt_kshape *l) { return l->ic <= 16 && l->k <= 7; }
 

@@ -21,7 +21,8 @@ static void pack_nr(const struct mbt_kshape *l, const float *w, float *dst, int 
   static void pack_nr##NR(const struct mbt_kshape *l, const float *w, float *dst) {             \
     pack_nr(l, w, dst, NR);                                                                    \
   }                                                                                            \
-  const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR, NR};
+  static size_t row_nr##NR(const struct mbt_kshape *l) { return (void)l, NR; }                 \
+  const struct mbt_packer mbt_pack_f32_nr##NR = {size_nr##NR, pack_nr##NR, NR, row_nr##NR};
 PACKER(8)
 PACKER(16)
 PACKER(24)
@@ -37,4 +38,5 @@ static void pack_pairs(const struct mbt_kshape *l, const float *w, float *dst) {
     for (int t = 0; t < 2; t++)
       for (int n = 0; n < l->oc; n++) *dst++ = w[(size_t)k * l->oc + n];
 }
-const struct mbt_packer mbt_pack_f32_pairs = {size_pairs, pack_pairs, 0};
+static size_t row_pairs(const struct mbt_kshape *l) { return (size_t)2 * l->oc; }
+const struct mbt_packer mbt_pack_f32_pairs = {size_pairs, pack_pairs, 0, row_pairs};
