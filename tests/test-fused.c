@@ -392,6 +392,27 @@ int main(void) {
            "|logit - ref| %.3g", mbt_net_name(m.kind), m.alpha, folds, scales, threads,
            sched ? "flow" : "layers", err);
       }
+    /* the projects on a variant of natural [ic][oc] weights (no packer): the fold scales
+     * those */
+    int natural = 0, still = 0;
+    for (int i = 0; i + 1 < m.nlayers; i++) {
+      if (!mbt_layer_foldable(&m, i)) continue;
+      const struct mbt_kshape ks = mbt_layer_kshape(&m.layers[i + 1]);
+      const struct mbt_variant *nv = mbt_registry_find("ref/mbt_f32_pwconv_ref", &ks);
+      natural += nv && mbt_engine_use(e, i + 1, nv) == MBT_OK;
+      still += mbt_engine_folds(e, i);
+    }
+    mbt_engine_set_threads(e, 1);
+    mbt_engine_run(e, in);
+    double err = 0, big = 0;
+    for (int c = 0; c < 1000; c++) {
+      const double d = fabs((double)mbt_engine_logits(e)[c] - want[c]), w = fabs((double)want[c]);
+      if (d > err) err = d;
+      if (w > big) big = w;
+    }
+    ok(natural == scales && still == scales && err <= 1e-5 + 1e-4 * big,
+       "%s %g/64, %d folds into projects on natural weights: max |logit - ref| %.3g",
+       mbt_net_name(m.kind), m.alpha, still, err);
     mbt_free(in);
     mbt_engine_destroy(e);
     mbt_engine_destroy(ref);

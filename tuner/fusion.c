@@ -1,4 +1,6 @@
-/* tuner/fusion.c -- the planner's fusion phases.  With every layer on its winner, each fusable
+/* tuner/fusion.c -- the planner's fusion phases.  With every layer on its winner, each
+ * squeeze-and-excitation scale that can fold into the next layer's weights is timed folded
+ * (mbt_tune_folds, at the end of this file); each fusable
  * dw -> pw pair is timed at every strip height, all pairs at once in each network run; then,
  * with the pairs decided, each pw -> dw -> pw block, one problem key at a time, and a block
  * that what is fused before it keeps from running against those groups apart.  The groups and
@@ -309,7 +311,8 @@ static enum mbt_status whole_set(struct mbt_tuning *t, int c, void *ctx, int *sk
   enum mbt_status st = MBT_OK;
   *skip = 0;
   for (int i = 0; i < t->model->nlayers && st == MBT_OK; i++) {
-    if (w->ask[c][0][i] != mbt_engine_asked(t->e, i, 2)) st = mbt_engine_fuse(t->e, i, w->ask[c][0][i]);
+    if (w->ask[c][0][i] != mbt_engine_asked(t->e, i, 2))
+      st = mbt_engine_fuse(t->e, i, w->ask[c][0][i]);
     if (st == MBT_OK && w->ask[c][1][i] != mbt_engine_asked(t->e, i, 3))
       st = mbt_engine_block(t->e, i, w->ask[c][1][i]);
   }
@@ -324,8 +327,10 @@ static void whole_record(struct mbt_tuning *t, int c, int pass, void *ctx) {
 }
 
 static void asks_now(mbt_engine_t e, int n, int ask[2][MBT_MAX_LAYERS]) {
-  for (int i = 0; i < MBT_MAX_LAYERS; i++)
-    ask[0][i] = i < n ? mbt_engine_asked(e, i, 2) : 0, ask[1][i] = i < n ? mbt_engine_asked(e, i, 3) : 0;
+  for (int i = 0; i < MBT_MAX_LAYERS; i++) {
+    ask[0][i] = i < n ? mbt_engine_asked(e, i, 2) : 0;
+    ask[1][i] = i < n ? mbt_engine_asked(e, i, 3) : 0;
+  }
 }
 
 #define WHOLE_ROUNDS 3 /* the end-to-end comparison takes this many times the passes */

@@ -1,5 +1,6 @@
 /* tuner/tune.c -- the planner: every applicable variant of every distinct layer problem is
- * timed where it will run, inside the network, then the fusion of pairs and blocks, then (on
+ * timed where it will run, inside the network, then the squeeze-and-excitation folds and the
+ * fusion of pairs and blocks, then (on
  * several threads) how many threads each group runs on, then the end-to-end check; what it
  * measured goes into the plan.  The parts: candidates (tuner/candidates.c), the interleaved
  * passes and the load (tuner/passes.c), the choices (tuner/choice.c), fusion
