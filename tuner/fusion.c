@@ -138,6 +138,14 @@ static void block_record(struct mbt_tuning *t, int j, int pass, void *ctx) {
   r->tm[(size_t)j * t->passes + pass] = sum;
 }
 
+/* 1 when one of groups f[0 .. k - 1] (those with sel[q] set, or all when sel is NULL) has
+ * group k's key. */
+static int key_before(const struct mbt_group *f, const int *sel, int k) {
+  for (int q = 0; q < k; q++)
+    if ((!sel || sel[q]) && !strcmp(f[q].key, f[k].key)) return 1;
+  return 0;
+}
+
 /* Ask for group @p g fused at @p rows (0: apart). */
 static enum mbt_status ask(mbt_engine_t e, const struct mbt_group *g, int rows) {
   return g->len == 2 ? mbt_engine_fuse(e, g->first, rows) : mbt_engine_block(e, g->first, rows);
@@ -231,9 +239,7 @@ static int clear_way(struct mbt_tuning *t, struct displace *d, enum mbt_status *
 static enum mbt_status put_apart(struct mbt_tuning *t, const struct displace *d) {
   enum mbt_status st = MBT_OK;
   for (int k = 0; k < d->nf && st == MBT_OK; k++) {
-    int dup = 0;
-    for (int q = 0; q < k; q++) dup |= d->off[q] && !strcmp(d->f[q].key, d->f[k].key);
-    if (!d->off[k] || dup) continue;
+    if (!d->off[k] || key_before(d->f, d->off, k)) continue;
     const struct mbt_choice *old = mbt_plan_find(t->pl, d->f[k].key);
     struct mbt_choice c;
     if (old) c = *old;
@@ -250,20 +256,16 @@ static enum mbt_status put_apart(struct mbt_tuning *t, const struct displace *d)
 /* Block key @p i (mbt_tune_blocks), when some of its blocks cannot run: the displacement
  * above, decided as any fusion is (mbt_tune_strip_choice). */
 static enum mbt_status displace(struct mbt_tuning *t, const struct mbt_group *g, const int *todo,
-                                int ng, int i, double *tm, int *won) {
+                                int ng, int i, const struct mbt_group *f, int nf, double *tm,
+                                int *won) {
   const int n = t->model->nlayers, nfuse = t->nfuse, passes = t->passes;
-  struct mbt_group *f = malloc(MBT_MAX_LAYERS * sizeof *f);
   struct displace *d = calloc(1, sizeof *d);
-  int *ftodo = malloc(MBT_MAX_LAYERS * sizeof *ftodo), before[MBT_MAX_LAYERS],
-      after[MBT_MAX_LAYERS];
+  int before[MBT_MAX_LAYERS], after[MBT_MAX_LAYERS];
   enum mbt_status st = MBT_OK;
-  if (!f || !d || !ftodo) {
-    st = mbt_fail(MBT_ENOMEM, "cannot allocate the block displacement");
-    goto out;
-  }
+  if (!d) return mbt_fail(MBT_ENOMEM, "cannot allocate the block displacement");
   const struct mbt_layer *l = &t->model->layers[g[i].first];
-  d->g = g, d->f = f, d->todo = todo, d->ng = ng, d->i = i, d->oh = l[1].oh, d->tm = tm;
-  d->nf = groups(t, MBT_GROUP_FUSED, f, ftodo);
+  d->g = g, d->f = f, d->nf = nf, d->todo = todo, d->ng = ng, d->i = i, d->oh = l[1].oh;
+  d->tm = tm;
   d->rows0 = mbt_engine_asked(t->e, g[i].first, 3);
   runs_now(t->e, n, before);
   int users = 0, nl = 0;
@@ -294,7 +296,7 @@ static enum mbt_status displace(struct mbt_tuning *t, const struct mbt_group *g,
             l[1].name, l[2].name, c.variant, taken, taken == 1 ? "" : "s", c.ns / 1e3, nl,
             c.ref_ns / 1e3, score[0] / score[best]);
 out:
-  free(f), free(d), free(ftodo);
+  free(d);
   return st;
 }
 
@@ -384,15 +386,13 @@ static enum mbt_status displace_all(struct mbt_tuning *t, const struct mbt_group
   const int nf = groups(t, MBT_GROUP_FUSED, f, ftodo);
   int nsaved = 0, moves = 0; /* every fused group's entry as it is, to put back if undone */
   for (int k = 0; k < nf; k++) {
-    int dup = 0;
-    for (int q = 0; q < k; q++) dup |= !strcmp(f[q].key, f[k].key);
-    const struct mbt_choice *c = dup ? NULL : mbt_plan_find(t->pl, f[k].key);
+    const struct mbt_choice *c = key_before(f, NULL, k) ? NULL : mbt_plan_find(t->pl, f[k].key);
     if (c) saved[nsaved++] = *c;
   }
   asks_now(t->e, n, ask[0]);
   for (int i = 0; i < ng && st == MBT_OK && !mbt_tune_interrupted(); i++) {
     int won = 0;
-    if (behind[i]) st = displace(t, g, todo, ng, i, tm, &won);
+    if (behind[i]) st = displace(t, g, todo, ng, i, f, nf, tm, &won);
     moves += won;
   }
   asks_now(t->e, n, ask[1]);
