@@ -150,7 +150,8 @@ static void usage(FILE *f, const struct cmddef *c) {
     fprintf(f, "\n'mobitune <command> --help' lists a command's options.\n"
                "Environment: MBT_ISA=scalar|sse2|avx2|avx512f caps the kernels used; "
                "MBT_VERBOSE=1 logs the kernel registry; MBT_FORCE=1 is --force for roofline and "
-               "tune (measure on a busy machine, marking what was measured under load).\n");
+               "tune (measure on a busy machine, marking what was measured under load); "
+               "MBT_NO_AHEAD=1 fetches no classifier weights ahead (net/engine.c).\n");
     return;
   }
   fprintf(f, "usage: mobitune %s [options]\n%s\n\noptions:\n", c->name, c->what);

@@ -76,6 +76,11 @@ struct mbt_exec {
   int full_oh;         /* pointwise only: when s is a strip of a layer (a fused driver's), the
                         * layer's output rows (0 = s.oh): its output's size, not the strip's,
                         * says whether the output lines are fetched ahead (mbt_prefetch_out) */
+  const float *ahead;  /* MBT_AHEAD variants: 64-byte lines of a later layer's weights (a
+                        * classifier's, read once a run and so from memory) to fetch into the
+                        * caches while this layer computes, ahead_lines of them from ahead; a
+                        * call fetches its rows' and channel part's share (NULL = none) */
+  size_t ahead_lines;
 };
 
 /* The pixel stride the engine gives a pointwise layer's output that only a depthwise layer
@@ -96,6 +101,7 @@ static inline size_t mbt_act_stride(int c) {
 #define MBT_FOLD 4    /* a squeeze-and-excitation scale that the engine folds into the next
                        * pointwise layer's weights where it can (net/engine.c); alone, its
                        * function scales the activations */
+#define MBT_AHEAD 8   /* the tiled pointwise driver: fetches struct mbt_exec's ahead lines */
 
 typedef void (*mbt_layer_fn)(const struct mbt_exec *e, int r0, int r1);
 

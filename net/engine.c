@@ -71,10 +71,15 @@ struct mbt_engine {
   float *folded[MBT_MAX_LAYERS];
   size_t folded_n[MBT_MAX_LAYERS];
   _Atomic double span[MBT_MAX_LAYERS][2]; /* the flow schedule: first start, last end */
+  /* Weights fetched ahead (plan_ahead): layer i's tiles fetch ahead_n[i] lines from ahead[i] */
+  const float *ahead[MBT_MAX_LAYERS];
+  size_t ahead_n[MBT_MAX_LAYERS];
+  int ahead_stale; /* 1: planned again before the next run */
 };
 
 /* The setup changed: the flow schedule's items are cut again before the next run. */
 static void flow_stale(struct mbt_engine *e) {
+  e->ahead_stale = 1;
   memset(&e->aut, 0, sizeof e->aut); /* the times of another setup */
   mbt_flow_free(e->flow); /* waits for late copies, which may write their staging */
   e->flow = NULL;
@@ -376,6 +381,7 @@ enum mbt_status mbt_engine_new(const struct mbt_model *model, const struct mbt_e
                                const char *force, uint64_t seed, mbt_engine_t *out) {
   *out = NULL;
   struct mbt_engine *e = calloc(1, sizeof *e);
+  if (e) e->ahead_stale = 1;
   if (!e) return mbt_fail(MBT_ENOMEM, "cannot allocate the engine");
   const int n = model->nlayers;
   e->model = *model;
@@ -677,9 +683,10 @@ static void exec_in(struct mbt_engine *e, int i, const float *input, float *cons
   const struct mbt_layer *l = &e->model.layers[i];
   *x = (struct mbt_exec){mbt_layer_kshape(l), l->src < 0 ? input : act[l->src], act[i],
                          l->res >= 0 ? act[l->res] : l->res == -1 ? input : NULL,
-                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+                         e->w[i], e->b[i], 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
   if (l->op == MBT_OP_PWCONV) x->ldo = e->ldo[i];
   if (l->op == MBT_OP_DWCONV && l->src >= 0) x->ldi = e->ldo[l->src];
+  x->ahead = e->ahead[i], x->ahead_lines = e->ahead_n[i];
   mbt_exec_act(x);
   const float *packed = e->packed[i];
   if (i > 0 && e->fold[i - 1]) { /* the scale before it is in its weights: it reads its input */
@@ -693,6 +700,48 @@ static void exec_in(struct mbt_engine *e, int i, const float *input, float *cons
 
 static void exec_of(struct mbt_engine *e, int i, const float *input, struct mbt_exec *x) {
   exec_in(e, i, input, e->act, x);
+}
+
+/* Weights read once a run (a fully connected layer's, of AHEAD_MIN bytes or more) come from
+ * memory: the rest of the network has pushed them out of the caches by the next run.  The
+ * pointwise layers before such a layer, the nearest first, fetch its weights while they
+ * compute (MBT_AHEAD variants, each layer run alone), AHEAD_MACS multiply-accumulates a line
+ * at most: one line every second reduction step of a 384-lane register tile. */
+#define AHEAD_MIN ((size_t)256 << 10)
+#define AHEAD_MACS 768.0
+
+static int ahead_carrier(const struct mbt_engine *e, const int *runs, int i) {
+  const struct mbt_layer *l = &e->model.layers[i];
+  return l->op == MBT_OP_PWCONV && !runs[i] && (e->var[i]->flags & MBT_AHEAD) && !e->ahead[i];
+}
+
+static void plan_ahead(struct mbt_engine *e) {
+  const int n = e->model.nlayers;
+  int runs[MBT_MAX_LAYERS];
+  mbt_fusion_runs(n, e->fuse, e->block, runs);
+  for (int i = 0; i < n; i++) e->ahead[i] = NULL, e->ahead_n[i] = 0;
+  e->ahead_stale = 0;
+  const char *off = getenv("MBT_NO_AHEAD");
+  if (off && *off == '1') return;
+  for (int j = n - 1; j > 0; j--) {
+    const struct mbt_layer *t = &e->model.layers[j];
+    if (t->op != MBT_OP_FC || runs[j]) continue;
+    struct mbt_exec x;
+    exec_in(e, j, NULL, e->act, &x);
+    const float *w = x.packed ? x.packed : x.w;
+    const size_t bytes = (x.packed ? e->var[j]->packer->size(&x.s) : (size_t)t->ic * t->oc) *
+                         sizeof(float);
+    size_t lines = (bytes + 63) / 64, at = 0;
+    if (bytes < AHEAD_MIN) continue;
+    for (int i = j - 1; i >= 0 && at < lines; i--) {
+      if (!ahead_carrier(e, runs, i)) continue;
+      const double cap = e->model.layers[i].macs / AHEAD_MACS;
+      const size_t take = cap < (double)(lines - at) ? (size_t)cap : lines - at;
+      if (take == 0) continue;
+      e->ahead[i] = w + 16 * at, e->ahead_n[i] = take;
+      at += take;
+    }
+  }
 }
 
 /* Layers i (depthwise) and i + 1 (pointwise) in one pass, rows split over the threads. */
@@ -840,6 +889,11 @@ static void stage_into(struct mbt_engine *e, int i, int last, const struct mbt_f
     mbt_drv_dwpw_fused(e->var[i], &e->xs[i], e->var[last], &pw, e->fuse[i], s, it->r0, it->r1);
   } else { /* one 1x1 layer: its rows r0 .. r1 - 1 as a problem of their own */
     const size_t p0 = (size_t)it->r0 * (size_t)pw.s.ow;
+    if (pw.ahead) { /* and their share of the lines ahead */
+      const size_t a0 = pw.ahead_lines * (size_t)it->r0 / (size_t)pw.s.oh;
+      pw.ahead_lines = pw.ahead_lines * (size_t)it->r1 / (size_t)pw.s.oh - a0;
+      pw.ahead += 16 * a0;
+    }
     pw.cpart = it->cpart, pw.cparts = it->cparts;
     pw.s.oh = pw.s.ih = it->r1 - it->r0;
     pw.in += p0 * (size_t)pw.s.ic;
@@ -921,6 +975,7 @@ static int run_flow(struct mbt_engine *e, const float *input) {
 }
 
 enum mbt_status mbt_engine_run(mbt_engine_t e, const float *input) {
+  if (e->ahead_stale) plan_ahead(e);
   const double start = mbt_now_ns();
   const int flow = pick_schedule(e) && run_flow(e, input) == 0;
   if (!flow) mbt_flow_wait(e->flow); /* a late copy of the last flow run shares the strips */

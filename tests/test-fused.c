@@ -39,10 +39,10 @@ static void ref_layer(const struct mbt_layer *l, const float *in, const float *a
   mbt_layer_init_weights(l, d->w, d->b, r);
   for (size_t k = 0; k < nw; k++) d->aw[k] = fabsf(d->w[k]);
   for (int k = 0; k < l->oc; k++) d->ab[k] = fabsf(d->b[k]);
-  struct mbt_exec x = {mbt_layer_kshape(l), in, d->out, res, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  struct mbt_exec x = {mbt_layer_kshape(l), in, d->out, res, d->w, d->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
   mbt_exec_act(&x);
   mbt_ref_fn(x.s.op)(&x, 0, l->oh);
-  struct mbt_exec xm = {mbt_layer_kshape(l), ain, d->mag, ares, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  struct mbt_exec xm = {mbt_layer_kshape(l), ain, d->mag, ares, d->aw, d->ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
   mbt_ref_fn(x.s.op)(&xm, 0, l->oh);
 }
 
@@ -94,9 +94,9 @@ static void check_block(const struct mbt_model *m, int i, const struct mbt_varia
       for (int rows = 1; rows <= 8; rows += rows == 1 ? 2 : 5) {
         for (size_t k = 0; k < nout; k++) out[k] = NAN;
         float *rw = res_window ? nans : NULL;
-        struct mbt_exec xe = {ks[0], x, rw, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
-        struct mbt_exec xd = {ks[1], NULL, NULL, NULL, d[1].w, d[1].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
-        struct mbt_exec xp = {ks[2], NULL, out, rw, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+        struct mbt_exec xe = {ks[0], x, rw, NULL, d[0].w, d[0].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
+        struct mbt_exec xd = {ks[1], NULL, NULL, NULL, d[1].w, d[1].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
+        struct mbt_exec xp = {ks[2], NULL, out, rw, d[2].w, d[2].b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
         mbt_exec_act(&xe), mbt_exec_act(&xd), mbt_exec_act(&xp);
         mbt_exec_bind(&xe, pwv[pv][0], packed[0]);
         mbt_exec_bind(&xd, &all[a], NULL);
@@ -224,14 +224,14 @@ int main(void) {
       for (size_t k = 0; k < mbt_layer_weight_count(p); k++) awp[k] = fabsf(wp[k]);
       for (int k = 0; k < d->oc; k++) abd[k] = fabsf(bd[k]);
       for (int k = 0; k < p->oc; k++) abp[k] = fabsf(bp[k]);
-      struct mbt_exec xd = {mbt_layer_kshape(d), x, mid, NULL, wd, bd, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
-      struct mbt_exec xp = {mbt_layer_kshape(p), mid, ref, NULL, wp, bp, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+      struct mbt_exec xd = {mbt_layer_kshape(d), x, mid, NULL, wd, bd, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
+      struct mbt_exec xp = {mbt_layer_kshape(p), mid, ref, NULL, wp, bp, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
       mbt_exec_act(&xd);
       mbt_exec_act(&xp);
       mbt_ref_dwconv(&xd, 0, d->oh);
       mbt_ref_pwconv(&xp, 0, p->oh);
-      struct mbt_exec md = {xd.s, ax, amid, NULL, awd, abd, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
-      struct mbt_exec mp = {xp.s, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+      struct mbt_exec md = {xd.s, ax, amid, NULL, awd, abd, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
+      struct mbt_exec mp = {xp.s, amid, mag, NULL, awp, abp, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
       mbt_ref_dwconv(&md, 0, d->oh);
       mbt_ref_pwconv(&mp, 0, p->oh);
       /* a spread: the pointwise variant j with the depthwise variant i when (i + j) % 5 == 0

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/drivers/pw-tiled.h"
 #include "net/net.h"
 #include "tests/tap.h"
 
@@ -121,10 +122,10 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   for (size_t i = 0; i < nw; i++) aw[i] = fabsf(w[i]);
   for (int i = 0; i < l->oc; i++) ab[i] = fabsf(b[i]);
   for (size_t i = 0; res && i < nout; i++) ares[i] = fabsf(res[i] = mbt_rng_range(r, -3.0f, 3.0f));
-  struct mbt_exec x = {mbt_layer_kshape(l), in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  struct mbt_exec x = {mbt_layer_kshape(l), in, ref, res, w, l->op == MBT_OP_GAVGPOOL ? NULL : b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
   mbt_exec_act(&x);
   mbt_ref_fn(x.s.op)(&x, 0, l->oh);
-  struct mbt_exec xm = {mbt_layer_kshape(l), ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  struct mbt_exec xm = {mbt_layer_kshape(l), ain, mag, ares, aw, l->op == MBT_OP_GAVGPOOL ? NULL : ab, -INFINITY, INFINITY, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
   mbt_ref_fn(x.s.op)(&xm, 0, l->oh);
   int nv, failures = 0;
   const struct mbt_variant *all = mbt_registry_all(&nv);
@@ -171,10 +172,45 @@ static int check(const struct mbt_layer *l, struct mbt_rng *r, const char *what)
   return failures;
 }
 
+/* The lines a pointwise layer fetches ahead for a later one (mbt_pw_ahead): over a random
+ * grid of row parts x channel parts, every line falls in exactly one call's share, and each
+ * call's tiles, at the lines per tile it returns, cover its share. */
+static void check_ahead(struct mbt_rng *r) {
+  static unsigned char seen[70000];
+  for (int trial = 0; trial < 40; trial++) {
+    const size_t lines = 1 + mbt_rng_next(r) % 69999;
+    const int oh = 1 + (int)(mbt_rng_next(r) % 57), rp = 1 + (int)(mbt_rng_next(r) % oh % 9);
+    const int cp = 1 + (int)(mbt_rng_next(r) % 5);
+    const float *base = (const float *)seen; /* only the offsets are looked at */
+    struct mbt_exec x = {0};
+    x.s.oh = oh, x.ahead = base, x.ahead_lines = lines, x.cparts = cp;
+    memset(seen, 0, lines);
+    int cover = 1;
+    for (int c = 0; c < cp; c++)
+      for (int p = 0; p < rp; p++) {
+        const size_t tiles = 1 + mbt_rng_next(r) % 300;
+        size_t a0, a1;
+        x.cpart = c;
+        const size_t per = mbt_pw_ahead(&x, oh * p / rp, oh * (p + 1) / rp, tiles, &a0, &a1);
+        if (a1 > a0 && per * tiles < a1 - a0) cover = 0;
+        for (size_t k = a0; k < a1 && k < lines; k++) seen[k]++;
+      }
+    size_t once = 0;
+    for (size_t k = 0; k < lines; k++) once += seen[k] == 1;
+    ok(once == lines && cover, "ahead: %zu lines over %d rows in %d x %d parts: %zu once%s",
+       lines, oh, rp, cp, once, cover ? "" : ", a call's tiles fall short");
+  }
+  struct mbt_exec none = {0};
+  size_t a0 = 1, a1 = 1;
+  ok(mbt_pw_ahead(&none, 0, 1, 10, &a0, &a1) == 0 && a0 == 0 && a1 == 0,
+     "ahead: a layer with no lines ahead fetches none");
+}
+
 int main(void) {
   struct mbt_rng r;
   mbt_rng_seed(&r, test_seed());
   char what[128];
+  check_ahead(&r);
   /* Tile edges: channels == 8, multiple, fewer, more; width 1; stride 1 and 2; K 3 and 5;
    * both activations; pointwise with and without the residual. */
   static const int chans[] = {1, 7, 8, 9, 16, 17, 33};

@@ -29,7 +29,7 @@ enum mbt_status mbt_layer_bufs_alloc(const struct mbt_layer *l, uint64_t seed,
   if (b->res)
     for (size_t i = 0; i < nout; i++) b->res[i] = mbt_rng_range(&r, -1.0f, 1.0f);
   mbt_layer_init_weights(l, b->w, b->b, &r);
-  b->x = (struct mbt_exec){mbt_layer_kshape(l), b->in, b->out, b->res, b->w, b->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+  b->x = (struct mbt_exec){mbt_layer_kshape(l), b->in, b->out, b->res, b->w, b->b, 0, 0, NULL, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0};
   if (ldi != (size_t)l->ic) b->x.ldi = ldi;
   mbt_exec_act(&b->x);
   return MBT_OK;

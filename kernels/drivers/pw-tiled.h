@@ -45,6 +45,19 @@
  * 256 KiB, taking in the 28x28 layers too, gained nothing more. */
 #define MBT_PW_PREFETCH_W ((size_t)1 << 20)
 
+/* The lines ahead (struct mbt_exec's ahead) a call fetches: its share by rows and channel part
+ * [*a0, *a1), spread evenly over its register tiles, at most one a reduction step; @return the
+ * lines per tile (0: none).  The tiles count as the loops below walk them. */
+static inline size_t mbt_pw_ahead(const struct mbt_exec *e, int r0, int r1, size_t tiles,
+                                  size_t *a0, size_t *a1) {
+  *a0 = *a1 = 0;
+  if (!e->ahead || !e->ahead_lines || tiles == 0 || e->s.oh <= 0) return 0;
+  const size_t rows = (size_t)e->s.oh, parts = e->cparts > 1 ? (size_t)e->cparts : 1;
+  const size_t u = (size_t)(e->cparts > 1 ? e->cpart : 0) * rows, all = parts * rows;
+  *a0 = e->ahead_lines * (u + (size_t)r0) / all, *a1 = e->ahead_lines * (u + (size_t)r1) / all;
+  return (*a1 - *a0 + tiles - 1) / tiles;
+}
+
 #define MBT_PW_TILED(MR, NV, FN, CASES)                                                        \
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
     const struct mbt_kshape *l = &e->s;                                                        \
@@ -61,7 +74,13 @@
     const size_t out_rows = (size_t)(e->full_oh > 0 ? e->full_oh : l->oh);                    \
     const int pf = out_rows * l->ow * ldc * sizeof(float) > MBT_PW_PREFETCH_MIN;               \
     const int pw = K * N * sizeof(float) >= MBT_PW_PREFETCH_W;                                  \
-    for (size_t pb = (size_t)r0 * l->ow; pb < p1; pb += MC) {                                 \
+    const size_t p0 = (size_t)r0 * l->ow, pn = p1 > p0 ? p1 - p0 : 0;                          \
+    size_t a0, a1, at = 0; /* the lines ahead: this call's, and the tiles that took theirs */ \
+    const size_t apt = mbt_pw_ahead(e, r0, r1,                                                 \
+                                    (pn / MC * (MC / MR) + (pn % MC + MR - 1) / MR) *           \
+                                        ((K + KC - 1) / KC) * (j1 - j0),                       \
+                                    &a0, &a1);                                                 \
+    for (size_t pb = p0; pb < p1; pb += MC) {                                 \
       const size_t pe = pb + MC < p1 ? pb + MC : p1;                                           \
       for (size_t kb = 0; kb < K; kb += KC) {                                                  \
         const size_t kc = K - kb < KC ? K - kb : KC;                                           \
@@ -88,6 +107,11 @@
             const size_t l0 = (p - pb) / MR * kc; /* this tile's share of next's lines */      \
             if (next && l0 < nextl)                                                            \
               ep.pf = next + 16 * l0, ep.npf = nextl - l0 < kc ? nextl - l0 : kc;              \
+            if (apt && a0 + at * apt < a1) {                                                   \
+              const size_t o = a0 + at * apt, n = a1 - o < apt ? a1 - o : apt;                 \
+              ep.ah = e->ahead + 16 * o, ep.nah = n < kc ? n : kc;                             \
+            }                                                                                  \
+            at++;                                                                              \
             if (pf && first && p + MBT_PW_PREFETCH_TILES * MR < p1) {                          \
               const size_t q = p + MBT_PW_PREFETCH_TILES * MR;                                 \
               mbt_prefetch_out(e->out + q * ldc + n0, p1 - q < MR ? p1 - q : MR, ldc,       \

@@ -43,7 +43,7 @@ void mbt_f32_conv_minmax_ukernel_im2col_6x16__avx2(const struct mbt_exec *e, int
       g.ih = g.oh = 1, g.iw = g.ow = np, g.ic = kk, g.k = g.stride = 1, g.pad = 0;
       float *out = e->out + ((size_t)(oy - e->orow0) * l->ow + ox0) * l->oc;
       const struct mbt_exec x = {g, col, out, NULL, e->w, e->b, e->lo, e->hi, NULL, 0, 0, 0, 0, 1,
-                                 e->post, 0, 0, 0, 0};
+                                 e->post, 0, 0, 0, 0, NULL, 0};
       mbt_f32_pwconv_minmax_ukernel_6x16__avx2(&x, 0, 1);
     }
 }

@@ -34,6 +34,8 @@ struct epi {
   int post;
   const float *pf; /* lines to fetch into L2, one every reduction step: pf + 16 k, k < npf */
   size_t npf;
+  const float *ah; /* and this tile's share of the lines ahead (struct mbt_exec's): ah + 16 k, */
+  size_t nah;      /* k < nah */
 };
 
 /* The loops' unroll counts are literals (GCC does not expand macros in the pragma): 12 covers
@@ -67,6 +69,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
   }
   for (size_t k = 0; k < kc; k++) {
     if (k < ep->npf) __builtin_prefetch(ep->pf + 16 * k, 0, 2);
+    if (k < ep->nah) __builtin_prefetch(ep->ah + 16 * k, 0, 2);
     PWT_V b[4];
 #pragma GCC unroll 4
     for (int j = 0; j < nv; j++) b[j] = PWT_LDA(bp + k * PWT_LANES * nb + PWT_LANES * j);
@@ -98,7 +101,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #define MBT_PW_LANES PWT_LANES
 #define MBT_PW_EPI(e, n0, p, ldc)                                                              \
   {(e)->b ? (e)->b + (n0) : NULL, (e)->res ? (e)->res + (p) * (ldc) + (n0) : NULL,              \
-   PWT_SET1((e)->lo), PWT_SET1((e)->hi), (ldc), (e)->post, NULL, 0}
+   PWT_SET1((e)->lo), PWT_SET1((e)->hi), (ldc), (e)->post, NULL, 0, NULL, 0}
 #include "kernels/drivers/pw-tiled.h"
 
 #endif
