@@ -52,6 +52,8 @@ struct dnet {
   dnnl_engine_t eng;
   dnnl_stream_t st;
   int nsteps, nmems;
+  int nconv, nref; /* convolutions, and those oneDNN runs in its reference implementation */
+  char ref_first[96];
   struct step steps[MAX_STEPS];
   dnnl_memory_t mems[4 * MAX_STEPS];
   dnnl_memory_t in_user, out_user;
@@ -197,16 +199,33 @@ static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_en
   dnnl_dims_t strides = {l->stride, l->stride}, pl = {l->pad, l->pad},
               pr = {pad_r_h > 0 ? pad_r_h : 0, pad_r_w > 0 ? pad_r_w : 0};
   CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
+  /* The source in any layout too: with the layout of the layer before imposed, oneDNN 2.6 on a
+   * machine without AVX-512 finds no JIT kernel for the 3-channel NHWC input and runs the whole
+   * chain in its reference implementation; a reorder in between is what its examples do. */
+  dnnl_memory_desc_t src_any;
+  dnnl_dims_t src_dims = {1, l->ic, l->ih, l->iw};
+  CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
   CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                           dnnl_convolution_direct, li->src_md, &w_any, &li->b_md,
+                                           dnnl_convolution_direct, &src_any, &w_any, &li->b_md,
                                            &li->dst_any, strides, pl, pr));
   dnnl_primitive_desc_t pd;
   CHECK(dnnl_primitive_desc_create(&pd, &cd, li->attr, d->eng, NULL));
+  const dnnl_memory_desc_t *src_md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+  dnnl_memory_t src = li->cur;
+  if (!dnnl_memory_desc_equal(src_md, li->src_md)) {
+    src = mem(d, src_md, NULL);
+    reorder_step(d, li->cur, src);
+  }
+  const char *impl = NULL;
+  CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
+  d->nconv++;
+  if (impl && strncmp(impl, "ref:", 4) == 0 && d->nref++ == 0)
+    snprintf(d->ref_first, sizeof d->ref_first, "%s (%s)", l->name, impl);
   const dnnl_memory_desc_t *w_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   const dnnl_memory_desc_t *dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
   dnnl_memory_t wm = reorder_now(d, &w_user, li->w, w_md), bm = mem(d, &li->b_md, (void *)li->b);
   dnnl_memory_t out = mem(d, dst_md, NULL);
-  args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, li->cur};
+  args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, src};
   args[na++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, wm};
   args[na++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
   args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, out};
@@ -337,9 +356,9 @@ static double time_prim(dnnl_primitive_t p, dnnl_stream_t st, int na, const dnnl
   return (mbt_now_ns() - t0) / (double)iters;
 }
 
-/* oneDNN's depthwise convolution of one layer (format any, clip post-op), ready to execute on
- * memories filled with sane values. */
-struct dw_prim {
+/* oneDNN's convolution of one depthwise or pointwise layer (format any, clip post-op), ready to
+ * execute on memories filled with sane values. */
+struct layer_prim {
   dnnl_primitive_attr_t attr;
   dnnl_post_ops_t po;
   dnnl_primitive_desc_t pd;
@@ -347,12 +366,14 @@ struct dw_prim {
   dnnl_exec_arg_t args[4]; /* source, weights, bias, destination */
 };
 
-static void dw_prim_create(struct dw_prim *p, dnnl_engine_t eng, const struct mbt_layer *l) {
+static void layer_prim_create(struct layer_prim *p, dnnl_engine_t eng, const struct mbt_layer *l) {
   dnnl_memory_desc_t src, wei, bia, dst;
-  dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, wd = {l->ic, 1, 1, l->k, l->k}, bd = {l->ic},
-              dd = {1, l->oc, l->oh, l->ow};
+  const int dw = l->op == MBT_OP_DWCONV;
+  dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, bd = {l->oc}, dd = {1, l->oc, l->oh, l->ow};
+  dnnl_dims_t wd_dw = {l->ic, 1, 1, l->k, l->k}, wd = {l->oc, l->ic, l->k, l->k};
   CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any));
-  CHECK(dnnl_memory_desc_init_by_tag(&wei, 5, wd, dnnl_f32, dnnl_format_tag_any));
+  CHECK(dnnl_memory_desc_init_by_tag(&wei, dw ? 5 : 4, dw ? wd_dw : wd, dnnl_f32,
+                                     dnnl_format_tag_any));
   CHECK(dnnl_memory_desc_init_by_tag(&bia, 1, bd, dnnl_f32, dnnl_x));
   CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any));
   const int pr = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
@@ -389,7 +410,7 @@ static void dw_prim_create(struct dw_prim *p, dnnl_engine_t eng, const struct mb
   memcpy(p->args, args, sizeof args);
 }
 
-static void dw_prim_destroy(struct dw_prim *p) {
+static void layer_prim_destroy(struct layer_prim *p) {
   dnnl_primitive_destroy(p->prim);
   for (int k = 0; k < 4; k++) dnnl_memory_destroy(p->args[k].memory);
   dnnl_primitive_desc_destroy(p->pd);
@@ -402,8 +423,8 @@ static void dw_prim_destroy(struct dw_prim *p) {
  * plan's candidate @p planned (-1: none) and oneDNN timed afresh in 7 interleaved rounds, so
  * picking the best of many noisy medians does not flatter the figure: ours[0] the fastest,
  * ours[1] the plan's, theirs oneDNN's. */
-static void dw_rounds(const struct mbt_layer *l, const struct mbt_variant *const *cand, int nc,
-                      int planned, const struct mbt_layer_bufs *b, const struct dw_prim *p,
+static void layer_rounds(const struct mbt_layer *l, const struct mbt_variant *const *cand, int nc,
+                      int planned, const struct mbt_layer_bufs *b, const struct layer_prim *p,
                       dnnl_stream_t st, long iters, int *best, double ours[2][7],
                       double theirs[7]) {
   double pick[64][3];
@@ -435,26 +456,27 @@ static void dw_rounds(const struct mbt_layer *l, const struct mbt_variant *const
   }
 }
 
-/* Every distinct depthwise shape alone, warm: oneDNN's depthwise convolution (format any, clip
- * post-op) against the variant mobitune's plan chose for it, interleaved, median of 7 rounds. */
-static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
+/* Every distinct depthwise and pointwise shape alone, warm: oneDNN's convolution (format any,
+ * clip post-op) against the variant mobitune's plan chose for it, interleaved, median of 7
+ * rounds. */
+static void layer_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
   dnnl_engine_t eng;
   dnnl_stream_t st;
   CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
   CHECK(dnnl_stream_create(&st, eng, dnnl_stream_default_flags));
-  printf("# depthwise layers alone (warm caches), 1 call = one layer; median of 7 interleaved "
-         "rounds; mobitune: the fastest of its variants alone (the plan's variant, chosen inside "
+  printf("# depthwise and pointwise layers alone (warm caches), 1 call = one layer; median of 7 "
+         "interleaved rounds; mobitune: the fastest of its variants alone (the plan's variant, chosen inside "
          "the network, is timed beside it)\n");
   printf("%-10s %-22s %10s %10s %8s  %-60s %s\n", "layer", "shape", "mobitune us", "oneDNN us",
          "speed-up", "mobitune variant (fastest alone)", "plan's variant us");
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
-    if (l->op != MBT_OP_DWCONV) continue;
+    if (l->op != MBT_OP_DWCONV && l->op != MBT_OP_PWCONV) continue;
     if (mbt_layer_repeats(m, i)) continue;
     struct mbt_problem pr;
     mbt_problem_layer(l, 1, &pr);
-    struct dw_prim p;
-    dw_prim_create(&p, eng, l);
+    struct layer_prim p;
+    layer_prim_create(&p, eng, l);
     /* mobitune: every variant (the plan's among them), interleaved with oneDNN round by round */
     const struct mbt_choice *c = mbt_plan_exact(pl, &pr);
     const struct mbt_variant *cand[64];
@@ -470,16 +492,19 @@ static void dw_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
     while (time_prim(p.prim, st, 4, p.args, iters) * (double)iters < 2e6 && iters < (1L << 20))
       iters *= 2;
     double ours[2][7], theirs[7];
-    dw_rounds(l, cand, nc, planned, &b, &p, st, iters, &best, ours, theirs);
+    layer_rounds(l, cand, nc, planned, &b, &p, st, iters, &best, ours, theirs);
     const struct mbt_variant *v = cand[best];
     const double a = mbt_median(ours[0], 7);
     const double d = mbt_median(theirs, 7), ap = planned >= 0 ? mbt_median(ours[1], 7) : NAN;
     char shape[32];
-    snprintf(shape, sizeof shape, "%dx%dx%d k%d s%d", l->ih, l->iw, l->ic, l->k, l->stride);
+    if (l->op == MBT_OP_DWCONV)
+      snprintf(shape, sizeof shape, "%dx%dx%d k%d s%d", l->ih, l->iw, l->ic, l->k, l->stride);
+    else
+      snprintf(shape, sizeof shape, "%dx%dx%d -> %d", l->ih, l->iw, l->ic, l->oc);
     printf("%-10s %-22s %10.1f %10.1f %8.2f  %-60s %.1f\n", l->name, shape, a / 1e3, d / 1e3, d / a,
            v->name, ap / 1e3);
     mbt_layer_bufs_free(&b);
-    dw_prim_destroy(&p);
+    layer_prim_destroy(&p);
   }
   dnnl_stream_destroy(st);
   dnnl_engine_destroy(eng);
@@ -519,6 +544,11 @@ int main(int argc, char **argv) {
   printf("# max |logit - mobitune reference|: mobitune tuned %.3g, oneDNN %.3g, oneDNN fused "
          "%.3g\n", mbt_cmp_max_err(mbt_engine_logits(tuned), rl, classes),
          mbt_cmp_max_err(po, rl, classes), mbt_cmp_max_err(fo, rl, classes));
+  for (const struct dnet *d = &plain; d; d = d == &plain ? &fused : NULL)
+    if (d->nref)
+      printf("# note: oneDNN%s runs %d of its %d convolutions in its reference implementation, "
+             "first %s: its figure is not its best on this machine\n", d == &fused ? " fused" : "",
+             d->nref, d->nconv, d->ref_first);
   double *t = malloc(3 * (size_t)runs * sizeof *t);
   for (int r = 0; r < 3; r++) { /* warm-up rounds */
     mbt_engine_run(tuned, in);
@@ -547,7 +577,7 @@ int main(int argc, char **argv) {
   printf("%-22s %10.3f %12.3f\n", "oneDNN", b / 1e6, best / b);
   printf("%-22s %10.3f %12.3f\n", "oneDNN fused dw", c / 1e6, best / c);
   free(t);
-  if (threads == 1) dw_compare(m, have_plan ? &cmp.pl : NULL);
+  if (threads == 1) layer_compare(m, have_plan ? &cmp.pl : NULL);
   destroy(&plain);
   destroy(&fused);
   mbt_cmp_free(&cmp);
