@@ -67,19 +67,27 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #pragma GCC unroll 4
       for (int j = 0; j < nv; j++) acc[i][j] = PWT_LD(c + i * ldc + PWT_LANES * j, full, m[j]);
   }
-  for (size_t k = 0; k < kc; k++) {
+  /* The steps that fetch lines ahead first, then the rest without the tests. */
+  size_t kp = ep->npf > ep->nah ? ep->npf : ep->nah;
+  if (kp > kc) kp = kc;
+#define PWT_STEP(k)                                                                            \
+  do {                                                                                         \
+    PWT_V b[4];                                                                                \
+    _Pragma("GCC unroll 4") for (int j = 0; j < nv; j++)                                       \
+      b[j] = PWT_LDA(bp + (k) * PWT_LANES * nb + PWT_LANES * j);                               \
+    _Pragma("GCC unroll 12") for (int i = 0; i < mr; i++) {                                    \
+      const PWT_V x = PWT_BCAST(a + i * lda + (k));                                            \
+      _Pragma("GCC unroll 4") for (int j = 0; j < nv; j++) acc[i][j] =                         \
+          PWT_FMA(x, b[j], acc[i][j]);                                                         \
+    }                                                                                          \
+  } while (0)
+  for (size_t k = 0; k < kp; k++) {
     if (k < ep->npf) __builtin_prefetch(ep->pf + 16 * k, 0, 2);
     if (k < ep->nah) __builtin_prefetch(ep->ah + 16 * k, 0, 2);
-    PWT_V b[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < nv; j++) b[j] = PWT_LDA(bp + k * PWT_LANES * nb + PWT_LANES * j);
-#pragma GCC unroll 12
-    for (int i = 0; i < mr; i++) {
-      const PWT_V x = PWT_BCAST(a + i * lda + k);
-#pragma GCC unroll 4
-      for (int j = 0; j < nv; j++) acc[i][j] = PWT_FMA(x, b[j], acc[i][j]);
-    }
+    PWT_STEP(k);
   }
+  for (size_t k = kp; k < kc; k++) PWT_STEP(k);
+#undef PWT_STEP
   if (last) {
 #pragma GCC unroll 4
     for (int j = 0; j < nv; j++) {
