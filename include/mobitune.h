@@ -631,6 +631,9 @@ const float *mbt_engine_output(mbt_engine_t e, int *classes);
  * overlap: this is then the span from the first of its work items starting to the last one
  * ending, and the spans of neighbouring layers overlap. */
 double mbt_engine_layer_ns(mbt_engine_t e, int i);
+/** @return the layer whose weights layer @p i fetches ahead while it computes in the next run
+ * (-1: none, or a bad index; MBT_NO_AHEAD=1 turns every one off). */
+int mbt_engine_ahead(mbt_engine_t e, int i);
 /** @return the name of the variant chosen for layer @p i (NULL for a bad index). */
 const char *mbt_engine_variant(mbt_engine_t e, int i);
 /** Use @p threads threads per layer (1 = the calling thread only): each layer's rows, and its

@@ -195,9 +195,47 @@ static void team_kept(void) {
 #endif
 }
 
+/* The layers that fetch a later layer's weights ahead (mbt_engine_ahead): pointwise layers
+ * before a fully connected one, with at most 4 MiB of weights read in between, so none in V1
+ * (its last standalone carrier has 12.5 MB after it) and some in V3-Small when its pointwise
+ * variants fetch ahead. */
+static void ahead_reach(void) {
+  for (int net = MBT_NET_V1; net <= MBT_NET_V3S; net += MBT_NET_V3S - MBT_NET_V1) {
+    struct mbt_model m;
+    mbt_engine_t e;
+    mbt_model_build((enum mbt_net_kind)net, 1.0, 224, &m);
+    if (mbt_engine_create(&m, NULL, NULL, 5, &e) != MBT_OK) exit(1);
+    int carriers = 0, sound = 1, can = 0;
+    for (int i = 0; i < m.nlayers; i++) {
+      const struct mbt_layer *l = &m.layers[i];
+      const struct mbt_kshape ks = mbt_layer_kshape(l);
+      const struct mbt_variant *v = mbt_registry_find(mbt_engine_variant(e, i), &ks);
+      can |= l->op == MBT_OP_PWCONV && v && (v->flags & MBT_AHEAD);
+      const int j = mbt_engine_ahead(e, i);
+      if (j < 0) continue;
+      double between = 0;
+      for (int k = i + 1; k < j; k++) between += m.layers[k].params * 4.0;
+      sound &= l->op == MBT_OP_PWCONV && j > i && m.layers[j].op == MBT_OP_FC &&
+               between <= (double)(4 << 20);
+      carriers++;
+    }
+    if (net == MBT_NET_V1)
+      ok(carriers == 0, "ahead: no layer of V1 1.0/224 carries the classifier (%d do)", carriers);
+    else if (can)
+      ok(carriers > 0 && sound, "ahead: %d layers of V3-Small carry a fully connected layer's "
+         "weights, each pointwise with 4 MiB or less read in between%s", carriers,
+         sound ? "" : " (not so)");
+    else
+      skip("ahead: V3-Small's carriers", "no pointwise variant here fetches ahead");
+    mbt_engine_destroy(e);
+    mbt_model_free(&m);
+  }
+}
+
 int main(void) {
   split_grid();
   team_kept();
+  ahead_reach();
   struct mbt_rng r;
   mbt_rng_seed(&r, test_seed());
   int nv;
