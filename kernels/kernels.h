@@ -207,6 +207,8 @@ int mbt_conv14_applicable(const struct mbt_kshape *s);
 /* 3x3, stride 2, 3 input channels, padding <= 1, output channels a multiple of 8, rows of at
  * most 512 pixels (f32-conv-minmax-3x3s2c3-8x48-avx512f.c). */
 int mbt_conv_3x3s2c3_applicable(const struct mbt_kshape *s);
+/* The same with output channels a multiple of 4 (f32-conv-minmax-3x3s2c3-4x24-avx2.c). */
+int mbt_conv_3x3s2c3_avx2_applicable(const struct mbt_kshape *s);
 /* The direct convolutions' weight panels of @p nr columns (f32-misc-scalar.c): floats, and the
  * packing. */
 size_t mbt_conv_pack_size(const struct mbt_kshape *s, int nr);
