@@ -423,10 +423,10 @@ static void layer_prim_destroy(struct layer_prim *p) {
  * plan's candidate @p planned (-1: none) and oneDNN timed afresh in 7 interleaved rounds, so
  * picking the best of many noisy medians does not flatter the figure: ours[0] the fastest,
  * ours[1] the plan's, theirs oneDNN's. */
-static void layer_rounds(const struct mbt_layer *l, const struct mbt_variant *const *cand, int nc,
-                      int planned, const struct mbt_layer_bufs *b, const struct layer_prim *p,
-                      dnnl_stream_t st, long iters, int *best, double ours[2][7],
-                      double theirs[7]) {
+static void layer_rounds(const struct mbt_layer *l, const struct mbt_variant *const *cand,
+                         int nc, int planned, const struct mbt_layer_bufs *b,
+                         const struct layer_prim *p, dnnl_stream_t st, long iters, int *best,
+                         double ours[2][7], double theirs[7]) {
   double pick[64][3];
   const struct mbt_kshape ks = mbt_layer_kshape(l);
   *best = 0;
@@ -465,8 +465,8 @@ static void layer_compare(const struct mbt_model *m, const struct mbt_plan *pl) 
   CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
   CHECK(dnnl_stream_create(&st, eng, dnnl_stream_default_flags));
   printf("# depthwise and pointwise layers alone (warm caches), 1 call = one layer; median of 7 "
-         "interleaved rounds; mobitune: the fastest of its variants alone (the plan's variant, chosen inside "
-         "the network, is timed beside it)\n");
+         "interleaved rounds; mobitune: the fastest of its variants alone (the plan's variant, "
+         "chosen inside the network, is timed beside it)\n");
   printf("%-10s %-22s %10s %10s %8s  %-60s %s\n", "layer", "shape", "mobitune us", "oneDNN us",
          "speed-up", "mobitune variant (fastest alone)", "plan's variant us");
   for (int i = 0; i < m->nlayers; i++) {
