@@ -163,7 +163,15 @@ DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, cons
   }
 }
 
+/* The kernel works on a copy of the problem in a local: through the caller's pointer every
+ * field (lo and hi are floats, and the struct holds them) counted as one the output stores
+ * might change, so each store reloaded the bounds, post, res and out, and each input row its
+ * base and strides (alone, AVX2 on a Zen 3: 0.70-0.91x the time over V1's and V3's 3x3 and
+ * 5x5 shapes, 31 interleaved rounds). */
 #define DWT_KERNEL(K, S, R, T, WRES, FN)                                                       \
-  void FN(const struct mbt_exec *e, int r0, int r1) { dwt_rows(e, r0, r1, K, S, R, T, WRES); }
+  void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
+    const struct mbt_exec ec = *e;                                                             \
+    dwt_rows(&ec, r0, r1, K, S, R, T, WRES);                                                   \
+  }
 
 #endif
