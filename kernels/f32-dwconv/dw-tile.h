@@ -167,19 +167,11 @@ DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, cons
  * field (lo and hi are floats, and the struct holds them) counted as one the output stores
  * might change, so each store reloaded the bounds, post, res and out, and each input row its
  * base and strides (alone, AVX2 on a Zen 3: 0.70-0.91x the time over V1's and V3's 3x3 and
- * 5x5 shapes, 31 interleaved rounds).  A layer with no function after the clamp and no residual
- * (every depthwise layer of V1 and V2) runs a copy of the loops that knows it at compile time,
- * with no tests in the stores: 3x3 stride 1 a further 0.85-0.97x the time, stride 2 0.94-1.02x
- * (one 1.08x), for 1.7x the code. */
+ * 5x5 shapes, 31 interleaved rounds). */
 #define DWT_KERNEL(K, S, R, T, WRES, FN)                                                       \
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
-    struct mbt_exec ec = *e;                                                                   \
-    if (!ec.post && !ec.res) {                                                                 \
-      ec.post = MBT_POST_NONE, ec.res = NULL;                                                  \
-      dwt_rows(&ec, r0, r1, K, S, R, T, WRES);                                                 \
-    } else {                                                                                   \
-      dwt_rows(&ec, r0, r1, K, S, R, T, WRES);                                                 \
-    }                                                                                          \
+    const struct mbt_exec ec = *e;                                                             \
+    dwt_rows(&ec, r0, r1, K, S, R, T, WRES);                                                   \
   }
 
 #endif
