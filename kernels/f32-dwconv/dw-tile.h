@@ -45,6 +45,15 @@
 #else
 #define DWT_KEEP(v) __asm__("" : "+v"(v))
 #endif
+/* The same for an offset the tile steps through its rows, columns, taps and outputs: one add
+ * per step.  Left to itself the compiler hoists every tap's and column's offset (j xc, t c)
+ * out of the tile loops, keeps the 25-40 of them on the stack and loads one before each vector
+ * load (5x5, AVX2: 65 scalar loads a tile beside 65 vector loads and 100 FMAs). */
+#define DWT_STEP(i, d)                                                                         \
+  do {                                                                                         \
+    (i) += (d);                                                                                \
+    __asm__("" : "+r"(i));                                                                   \
+  } while (0)
 
 /* R x T outputs at (oy, ox) of channel vector c0; nr rows and np pixels of them are stored.
  * edge = 0 promises a tile with nr = R, np = T whose inputs lie inside the map except, where
@@ -63,33 +72,45 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
 #pragma GCC unroll 32
   for (int i = 0; i < R * T; i++) acc[i] = bias;
   if (WRES) {
+    size_t wo = (size_t)c0;
 #pragma GCC unroll 25
-    for (int t = 0; t < K * K; t++) w[t] = DWT_LD(e->w + (size_t)t * c + (size_t)c0, full, m);
+    for (int t = 0; t < K * K; t++) {
+      w[t] = DWT_LD(e->w + wo, full, m);
+      DWT_STEP(wo, c);
+    }
   }
-  /* input pixel stride; each column's offset in a row, the same for every row (signed: an
-   * edge tile's first columns lie left of the map, and are not read) */
+  /* input pixel and row strides; the offset of the tile's first column in each row (signed:
+   * an edge tile's first columns lie left of the map, and are not read) */
   const ptrdiff_t xc = e->ldi ? (ptrdiff_t)e->ldi : (ptrdiff_t)c, col0 = (ptrdiff_t)ix0 * xc;
+  const ptrdiff_t rs = (ptrdiff_t)W * xc;
   const float *in0 = e->in + c0;
+  ptrdiff_t ro = (ptrdiff_t)(iy0 - e->irow0 - 1) * rs; /* row iy0 + i - 1's offset */
 #pragma GCC unroll 8
   for (int i = 0; i < (R - 1) * S + K; i++) { /* input row iy0 + i */
+    DWT_STEP(ro, rs);
     /* (an edge tile reads no row only its unstored rows need: a window may end before it) */
     if (edge && (iy0 + i < 0 || iy0 + i >= H || i >= (nr - 1) * S + K)) continue;
     if ((SK & 4) && (iy0 + i < 0 || iy0 + i >= H)) continue;
-    const float *x = in0 + (ptrdiff_t)(iy0 + i - e->irow0) * W * xc;
+    const float *x = in0 + ro;
     if (!WRES) { /* the weight rows this input row meets: ky = i - r S for output row r */
 #pragma GCC unroll 4
       for (int r = 0; r < R; r++) {
         if (i - r * S < 0 || i - r * S >= K) continue;
+        size_t wo = (size_t)(i - r * S) * K * c + (size_t)c0;
 #pragma GCC unroll 5
-        for (int kx = 0; kx < K; kx++)
-          wl[r * K + kx] = DWT_LD(e->w + ((size_t)(i - r * S) * K + kx) * c + (size_t)c0, full, m);
+        for (int kx = 0; kx < K; kx++) {
+          wl[r * K + kx] = DWT_LD(e->w + wo, full, m);
+          DWT_STEP(wo, c);
+        }
       }
     }
+    ptrdiff_t xo = col0 - xc; /* column ix0 + j - 1's offset */
 #pragma GCC unroll 24
     for (int j = 0; j < (T - 1) * S + K; j++) { /* input column ix0 + j */
+      DWT_STEP(xo, xc);
       if (edge && (ix0 + j < 0 || ix0 + j >= W)) continue;
       if (((SK & 1) && j < SP) || ((SK & 2) && j >= (T - 1) * S + K - SP)) continue;
-      DWT_V v = DWT_LD(x + col0 + j * xc, full, m);
+      DWT_V v = DWT_LD(x + xo, full, m);
       DWT_KEEP(v); /* one load into a register, not one memory operand per use */
 #pragma GCC unroll 4
       for (int r = 0; r < R; r++) {
@@ -107,15 +128,50 @@ DWT_AI void dwt_tile(const struct mbt_exec *e, int oy, int ox, int c0, int full,
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++) {
     if (edge && r >= nr) break;
-    const size_t o = ((size_t)(oy + r - e->orow0) * (size_t)l->ow + (size_t)ox) * c + (size_t)c0;
+    size_t o = ((size_t)(oy + r - e->orow0) * (size_t)l->ow + (size_t)ox) * c + (size_t)c0;
 #pragma GCC unroll 16
-    for (int p = 0; p < T; p++)
-      if (!edge || p < np) DWT_STORE(e, o + (size_t)p * c, acc[r * T + p], full, m);
+    for (int p = 0; p < T; p++) {
+      if (!edge || p < np) DWT_STORE(e, o, acc[r * T + p], full, m);
+      DWT_STEP(o, c);
+    }
   }
 }
 
+/* One run of tiles along a tile row, all of one case: the tiles at ox0, ox0 + T, ... below
+ * ox1 of output rows oy.. (nr of them), every channel vector of [cc, ce) in each.  CASE 0-7 is
+ * the SK of whole tiles (0: inside the map), 8 edge tiles tested at run time.  Each case of each
+ * kernel is a function of its own (DWT_CASE): one function holding all nine cases' unrolled
+ * tiles took the compiler minutes (its register allocation grows faster than the code), and a
+ * call per run of tiles costs nothing beside the run's FMAs.  The run works on a copy of the
+ * problem in a local: through the caller's pointer every field (lo and hi are floats, and the
+ * struct holds them) counted as one the output stores might change, so each store reloaded
+ * the bounds, post, res and out, and each input row its base and strides (alone, AVX2 on a
+ * Zen 3: 0.70-0.91x the time over V1's and V3's 3x3 and 5x5 shapes, 31 interleaved rounds). */
+DWT_AI void dwt_run(const struct mbt_exec *e, int oy, int nr, int ox0, int ox1, int cc, int ce,
+                    DWT_MASK m, const int K, const int S, const int R, const int T,
+                    const int WRES, const int CASE) {
+  const struct mbt_exec ec = *e;
+  const int ow = ec.s.ow;
+  for (int ox = ox0; ox < ox1; ox += T) {
+    int c0 = cc;
+    if (CASE < 8) {
+      for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
+        dwt_tile(&ec, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES, CASE);
+      if (c0 < ce) dwt_tile(&ec, oy, ox, c0, 0, m, R, T, 0, K, S, R, T, WRES, CASE);
+    } else {
+      const int np = ow - ox < T ? ow - ox : T;
+      for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
+        dwt_tile(&ec, oy, ox, c0, 1, m, nr, np, 1, K, S, R, T, WRES, 0);
+      if (c0 < ce) dwt_tile(&ec, oy, ox, c0, 0, m, nr, np, 1, K, S, R, T, WRES, 0);
+    }
+  }
+}
+
+typedef void (*dwt_run_fn)(const struct mbt_exec *e, int oy, int nr, int ox0, int ox1, int cc,
+                           int ce, DWT_MASK m);
+
 DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, const int S,
-                     const int R, const int T, const int WRES) {
+                     const int R, const int T, const dwt_run_fn *run) {
   const struct mbt_kshape *l = &e->s;
   const int ow = l->ow, W = l->iw, H = l->ih, P = l->pad, same = P == (K - 1) / 2;
   /* this call's share of the channel vectors (threads may split channels) */
@@ -129,49 +185,45 @@ DWT_AI void dwt_rows(const struct mbt_exec *e, int r0, int r1, const int K, cons
     for (int oy = r0; oy < r1; oy += R) {
       const int nr = r1 - oy < R ? r1 - oy : R, iy0 = oy * S - P;
       const int rows_in = nr == R && iy0 >= 0 && iy0 + (R - 1) * S + K <= H;
+      int kind = -1, start = 0; /* the run of tiles of one case met so far */
       for (int ox = 0; ox < ow; ox += T) {
         const int np = ow - ox < T ? ow - ox : T, ix0 = ox * S - P;
-        int c0 = cc;
         /* columns and rows past each side of the map (0 inside) */
         const int lc = ix0 < 0 ? -ix0 : 0, rc = ix0 + (T - 1) * S + K - W;
-        if (rows_in && np == T && ix0 >= 0 && rc <= 0) {
-          for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
-            dwt_tile(e, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES, 0);
-          if (c0 < ce) dwt_tile(e, oy, ox, c0, 0, m, R, T, 0, K, S, R, T, WRES, 0), c0 = ce;
-        } else if (same && nr == R && np == T && (lc == 0 || lc == P) && (rc <= 0 || rc == P)) {
+        int k = 8; /* an edge tile, tested at run time */
+        if (rows_in && np == T && ix0 >= 0 && rc <= 0)
+          k = 0;
+        else if (same && nr == R && np == T && (lc == 0 || lc == P) && (rc <= 0 || rc == P))
           /* a whole tile that reads exactly the padding on its left or right, and maybe rows
            * outside the map: the columns known at compile time, the rows tested (on maps of
            * 7 x 2^k pixels, with T = 7 every edge tile is one) */
-          const int sk = (lc > 0) | (rc > 0) << 1 | !rows_in << 2;
-#define DWT_SK(k)                                                                              \
-  case k:                                                                                      \
-    for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)                                              \
-      dwt_tile(e, oy, ox, c0, 1, m, R, T, 0, K, S, R, T, WRES, k);                             \
-    if (c0 < ce) dwt_tile(e, oy, ox, c0, 0, m, R, T, 0, K, S, R, T, WRES, k), c0 = ce;          \
-    break;
-          switch (sk) {
-            DWT_SK(1) DWT_SK(2) DWT_SK(3) DWT_SK(4) DWT_SK(5) DWT_SK(6) DWT_SK(7)
-          }
-#undef DWT_SK
-        } else {
-          for (; c0 + DWT_LANES <= ce; c0 += DWT_LANES)
-            dwt_tile(e, oy, ox, c0, 1, m, nr, np, 1, K, S, R, T, WRES, 0);
+          k = (lc > 0) | (rc > 0) << 1 | !rows_in << 2;
+        if (k != kind) {
+          if (kind >= 0) run[kind](e, oy, nr, start, ox, cc, ce, m);
+          kind = k, start = ox;
         }
-        if (c0 < ce) dwt_tile(e, oy, ox, c0, 0, m, nr, np, 1, K, S, R, T, WRES, 0);
       }
+      if (kind >= 0) run[kind](e, oy, nr, start, ow, cc, ce, m);
     }
   }
 }
 
-/* The kernel works on a copy of the problem in a local: through the caller's pointer every
- * field (lo and hi are floats, and the struct holds them) counted as one the output stores
- * might change, so each store reloaded the bounds, post, res and out, and each input row its
- * base and strides (alone, AVX2 on a Zen 3: 0.70-0.91x the time over V1's and V3's 3x3 and
- * 5x5 shapes, 31 interleaved rounds). */
+#define DWT_CASE(FN, K, S, R, T, WRES, k)                                                      \
+  static __attribute__((noinline)) void FN##_run##k(const struct mbt_exec *e, int oy, int nr,  \
+                                                    int ox0, int ox1, int cc, int ce,          \
+                                                    DWT_MASK m) {                              \
+    dwt_run(e, oy, nr, ox0, ox1, cc, ce, m, K, S, R, T, WRES, k);                              \
+  }
 #define DWT_KERNEL(K, S, R, T, WRES, FN)                                                       \
+  DWT_CASE(FN, K, S, R, T, WRES, 0) DWT_CASE(FN, K, S, R, T, WRES, 1)                         \
+  DWT_CASE(FN, K, S, R, T, WRES, 2) DWT_CASE(FN, K, S, R, T, WRES, 3)                         \
+  DWT_CASE(FN, K, S, R, T, WRES, 4) DWT_CASE(FN, K, S, R, T, WRES, 5)                         \
+  DWT_CASE(FN, K, S, R, T, WRES, 6) DWT_CASE(FN, K, S, R, T, WRES, 7)                         \
+  DWT_CASE(FN, K, S, R, T, WRES, 8)                                                            \
   void FN(const struct mbt_exec *e, int r0, int r1) {                                          \
-    const struct mbt_exec ec = *e;                                                             \
-    dwt_rows(&ec, r0, r1, K, S, R, T, WRES);                                                   \
+    static const dwt_run_fn run[9] = {FN##_run0, FN##_run1, FN##_run2, FN##_run3, FN##_run4,   \
+                                      FN##_run5, FN##_run6, FN##_run7, FN##_run8};             \
+    dwt_rows(e, r0, r1, K, S, R, T, run);                                                      \
   }
 
 #endif
