@@ -1,10 +1,10 @@
 /* kernels/f32-dwconv/dw-tile.h -- the tiled depthwise KxK kernel (stride S, any padding below
- * K before the map, what the output size leaves after it), written once for every SIMD ISA.  A register tile of R output rows x T output pixels x one
- * channel vector: each input vector loaded for the tile feeds every output pixel, row and tap
- * that uses it, so a tile loads ((R-1)S + K) x ((T-1)S + K) input vectors for R T K K FMAs
- * (R = 1, T = 4 at 3x3 stride 1: 18 loads for 36 FMAs; R = 2, T = 4: 24 for 72).  With WRES
- * the tile's K K weights are loaded into registers once; without, each input row loads the
- * weight rows it needs.
+ * K before the map, what the output size leaves after it), written once for every SIMD ISA.
+ * A register tile of R output rows x T output pixels x one channel vector: each input vector
+ * loaded for the tile feeds every output pixel, row and tap that uses it, so a tile loads
+ * ((R-1)S + K) x ((T-1)S + K) input vectors for R T K K FMAs (R = 1, T = 4 at 3x3 stride 1:
+ * 18 loads for 36 FMAs; R = 2, T = 4: 24 for 72).  With WRES the tile's K K weights are loaded
+ * into registers once; without, each input row loads the weight rows it needs.
  *
  * Order: channel blocks of e->mc channels (0 = all) outermost; within one, R rows at a time,
  * tile by tile along the rows, and every channel vector of the block within a tile.  With all
