@@ -53,6 +53,7 @@ struct dnet {
   dnnl_stream_t st;
   int nsteps, nmems;
   int nconv, nref; /* convolutions, and those oneDNN runs in its reference implementation */
+  int nres_moved;   /* residuals reordered into their consumer's layout (conv_step) */
   char ref_first[96];
   struct step steps[MAX_STEPS];
   dnnl_memory_t mems[4 * MAX_STEPS];
@@ -159,6 +160,87 @@ struct layer_in {
   dnnl_post_ops_t po;
 };
 
+/* oneDNN's convolution of layer @p l (source in any layout) into @p dst with @p attr. */
+static dnnl_primitive_desc_t conv_pd(struct dnet *d, const struct mbt_layer *l,
+                                     const dnnl_memory_desc_t *w_any,
+                                     const dnnl_memory_desc_t *b_md,
+                                     const dnnl_memory_desc_t *dst,
+                                     const_dnnl_primitive_attr_t attr) {
+  dnnl_convolution_desc_t cd;
+  const int pad_r_h = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
+  const int pad_r_w = (l->ow - 1) * l->stride + l->k - l->iw - l->pad;
+  dnnl_dims_t strides = {l->stride, l->stride}, pl = {l->pad, l->pad},
+              pr = {pad_r_h > 0 ? pad_r_h : 0, pad_r_w > 0 ? pad_r_w : 0};
+  /* The source in any layout too: with the layout of the layer before imposed, oneDNN 2.6 on a
+   * machine without AVX-512 finds no JIT kernel for the 3-channel NHWC input and runs the whole
+   * chain in its reference implementation; a reorder in between is what its examples do. */
+  dnnl_memory_desc_t src_any;
+  dnnl_dims_t src_dims = {1, l->ic, l->ih, l->iw};
+  CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
+  CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+                                           dnnl_convolution_direct, &src_any, w_any, b_md, dst,
+                                           strides, pl, pr));
+  dnnl_primitive_desc_t pd;
+  CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL));
+  return pd;
+}
+
+/* 1 when oneDNN runs @p pd in its reference implementation (*impl: its name). */
+static int is_ref(const_dnnl_primitive_desc_t pd, const char **impl) {
+  *impl = NULL;
+  CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, impl));
+  return *impl && strncmp(*impl, "ref:", 4) == 0;
+}
+
+/* A residual layer's convolution when its output, tied to the residual's layout (the binary
+ * post-op's), finds only oneDNN's reference kernel (oneDNN 2.6 on a Sapphire Rapids-class Xeon:
+ * its brgemm 1x1 convolution takes no binary post-op, so V2's projections fell to the
+ * reference): the layout the convolution picks with its output free, and the residual added
+ * there, by a binary post-op (*sum = 0: *res is the residual, reordered into that layout when
+ * it differs) or else by a sum post-op (*sum = 1: the caller copies the residual into the
+ * output before the convolution).  The copies are steps of the network, timed with it.  NULL
+ * when neither finds a JIT kernel. */
+static dnnl_primitive_desc_t conv_pd_moved(struct dnet *d, const struct mbt_layer *l,
+                                           const dnnl_memory_desc_t *w_any,
+                                           const dnnl_memory_desc_t *b_md, dnnl_memory_t *res,
+                                           int *sum) {
+  dnnl_memory_desc_t any;
+  dnnl_dims_t dims = {1, l->oc, l->oh, l->ow};
+  CHECK(dnnl_memory_desc_init_by_tag(&any, 4, dims, dnnl_f32, dnnl_format_tag_any));
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_memory_desc_t dst;
+  const char *impl;
+  for (int k = -1; k < 2 && !pd; k++) { /* free, then with a binary add, then with a sum */
+    dnnl_post_ops_t po;
+    dnnl_primitive_attr_t at;
+    CHECK(dnnl_post_ops_create(&po));
+    CHECK(dnnl_primitive_attr_create(&at));
+    act_post_op(po, l); /* the residual is added after the epilogue, as in mobitune */
+    if (k == 0) CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, &dst));
+    if (k == 1) CHECK(dnnl_post_ops_append_sum(po, 1.0f));
+    CHECK(dnnl_primitive_attr_set_post_ops(at, po));
+    dnnl_primitive_desc_t p = conv_pd(d, l, w_any, b_md, k < 0 ? &any : &dst, at);
+    const int ref = is_ref(p, &impl);
+    if (k < 0) dst = *dnnl_primitive_desc_query_md(p, dnnl_query_dst_md, 0);
+    if (k >= 0 && !ref) pd = p, *sum = k == 1;
+    else dnnl_primitive_desc_destroy(p);
+    dnnl_primitive_attr_destroy(at);
+    dnnl_post_ops_destroy(po);
+    if (k < 0 && ref) break; /* no JIT kernel even with the output free */
+  }
+  if (pd && !*sum) {
+    const dnnl_memory_desc_t *res_md;
+    CHECK(dnnl_memory_get_memory_desc(*res, &res_md));
+    if (!dnnl_memory_desc_equal(res_md, &dst)) {
+      dnnl_memory_t moved = mem(d, &dst, NULL);
+      reorder_step(d, *res, moved);
+      *res = moved;
+    }
+  }
+  if (pd) d->nres_moved++;
+  return pd;
+}
+
 /* The step of convolution layer @p i (with, when @p fused allows, the dw 3x3 after it as a
  * post-op: *fuse_dw = 1); t[] holds the outputs of the layers before it.  @return its output. */
 static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, int i,
@@ -193,33 +275,23 @@ static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_en
     CHECK(dnnl_post_ops_append_binary(li->po, dnnl_binary_add, res_md));
     li->dst_any = *res_md;
   }
-  dnnl_convolution_desc_t cd;
-  const int pad_r_h = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
-  const int pad_r_w = (l->ow - 1) * l->stride + l->k - l->iw - l->pad;
-  dnnl_dims_t strides = {l->stride, l->stride}, pl = {l->pad, l->pad},
-              pr = {pad_r_h > 0 ? pad_r_h : 0, pad_r_w > 0 ? pad_r_w : 0};
   CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
-  /* The source in any layout too: with the layout of the layer before imposed, oneDNN 2.6 on a
-   * machine without AVX-512 finds no JIT kernel for the 3-channel NHWC input and runs the whole
-   * chain in its reference implementation; a reorder in between is what its examples do. */
-  dnnl_memory_desc_t src_any;
-  dnnl_dims_t src_dims = {1, l->ic, l->ih, l->iw};
-  CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any));
-  CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                           dnnl_convolution_direct, &src_any, &w_any, &li->b_md,
-                                           &li->dst_any, strides, pl, pr));
-  dnnl_primitive_desc_t pd;
-  CHECK(dnnl_primitive_desc_create(&pd, &cd, li->attr, d->eng, NULL));
+  dnnl_primitive_desc_t pd = conv_pd(d, l, &w_any, &li->b_md, &li->dst_any, li->attr);
+  dnnl_memory_t res = l->res >= -1 ? t[l->res] : NULL;
+  const char *impl = NULL;
+  int sum = 0;
+  if (res && is_ref(pd, &impl)) {
+    dnnl_primitive_desc_t moved = conv_pd_moved(d, l, &w_any, &li->b_md, &res, &sum);
+    if (moved) dnnl_primitive_desc_destroy(pd), pd = moved;
+  }
   const dnnl_memory_desc_t *src_md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
   dnnl_memory_t src = li->cur;
   if (!dnnl_memory_desc_equal(src_md, li->src_md)) {
     src = mem(d, src_md, NULL);
     reorder_step(d, li->cur, src);
   }
-  const char *impl = NULL;
-  CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
   d->nconv++;
-  if (impl && strncmp(impl, "ref:", 4) == 0 && d->nref++ == 0)
+  if (is_ref(pd, &impl) && d->nref++ == 0)
     snprintf(d->ref_first, sizeof d->ref_first, "%s (%s)", l->name, impl);
   const dnnl_memory_desc_t *w_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   const dnnl_memory_desc_t *dst_md = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
@@ -243,9 +315,11 @@ static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_en
     args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
                                    mem(d, &dwb_md, (void *)dwb)};
   }
-  if (l->res >= -1)
-    args[na++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                                   t[l->res]};
+  if (res && sum)
+    reorder_step(d, res, out); /* the sum post-op adds to what the output holds */
+  else if (res)
+    args[na++] = (dnnl_exec_arg_t){ /* the binary add, after the epilogue's post-op if any */
+        DNNL_ARG_ATTR_MULTIPLE_POST_OP(dnnl_post_ops_len(li->po) - 1) | DNNL_ARG_SRC_1, res};
   add_step(d, pd, na, args);
   dnnl_primitive_desc_destroy(pd);
   return out;
@@ -549,6 +623,12 @@ int main(int argc, char **argv) {
       printf("# note: oneDNN%s runs %d of its %d convolutions in its reference implementation, "
              "first %s: its figure is not its best on this machine\n", d == &fused ? " fused" : "",
              d->nref, d->nconv, d->ref_first);
+  for (const struct dnet *d = &plain; d; d = d == &plain ? &fused : NULL)
+    if (d->nres_moved)
+      printf("# note: oneDNN%s adds %d residuals in the layout its convolution picks (tied to "
+             "the residual's own layout it found only its reference kernel): the copy of each "
+             "residual into that layout is timed with it\n", d == &fused ? " fused" : "",
+             d->nres_moved);
   double *t = malloc(3 * (size_t)runs * sizeof *t);
   for (int r = 0; r < 3; r++) { /* warm-up rounds */
     mbt_engine_run(tuned, in);
