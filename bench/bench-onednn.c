@@ -53,7 +53,7 @@ struct dnet {
   dnnl_stream_t st;
   int nsteps, nmems;
   int nconv, nref; /* convolutions, and those oneDNN runs in its reference implementation */
-  int nres_moved;   /* residuals reordered into their consumer's layout (conv_step) */
+  int nres_moved;   /* residuals added in the layout their convolution picked (conv_pd_moved) */
   char ref_first[96];
   struct step steps[MAX_STEPS];
   dnnl_memory_t mems[4 * MAX_STEPS];
@@ -161,7 +161,7 @@ struct layer_in {
 };
 
 /* oneDNN's convolution of layer @p l (source in any layout) into @p dst with @p attr. */
-static dnnl_primitive_desc_t conv_pd(struct dnet *d, const struct mbt_layer *l,
+static dnnl_primitive_desc_t conv_pd(dnnl_engine_t eng, const struct mbt_layer *l,
                                      const dnnl_memory_desc_t *w_any,
                                      const dnnl_memory_desc_t *b_md,
                                      const dnnl_memory_desc_t *dst,
@@ -181,7 +181,7 @@ static dnnl_primitive_desc_t conv_pd(struct dnet *d, const struct mbt_layer *l,
                                            dnnl_convolution_direct, &src_any, w_any, b_md, dst,
                                            strides, pl, pr));
   dnnl_primitive_desc_t pd;
-  CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, d->eng, NULL));
+  CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, eng, NULL));
   return pd;
 }
 
@@ -219,7 +219,7 @@ static dnnl_primitive_desc_t conv_pd_moved(struct dnet *d, const struct mbt_laye
     if (k == 0) CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, &dst));
     if (k == 1) CHECK(dnnl_post_ops_append_sum(po, 1.0f));
     CHECK(dnnl_primitive_attr_set_post_ops(at, po));
-    dnnl_primitive_desc_t p = conv_pd(d, l, w_any, b_md, k < 0 ? &any : &dst, at);
+    dnnl_primitive_desc_t p = conv_pd(d->eng, l, w_any, b_md, k < 0 ? &any : &dst, at);
     const int ref = is_ref(p, &impl);
     if (k < 0) dst = *dnnl_primitive_desc_query_md(p, dnnl_query_dst_md, 0);
     if (k >= 0 && !ref) pd = p, *sum = k == 1;
@@ -276,7 +276,7 @@ static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_en
     li->dst_any = *res_md;
   }
   CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
-  dnnl_primitive_desc_t pd = conv_pd(d, l, &w_any, &li->b_md, &li->dst_any, li->attr);
+  dnnl_primitive_desc_t pd = conv_pd(d->eng, l, &w_any, &li->b_md, &li->dst_any, li->attr);
   dnnl_memory_t res = l->res >= -1 ? t[l->res] : NULL;
   const char *impl = NULL;
   int sum = 0;
@@ -441,26 +441,19 @@ struct layer_prim {
 };
 
 static void layer_prim_create(struct layer_prim *p, dnnl_engine_t eng, const struct mbt_layer *l) {
-  dnnl_memory_desc_t src, wei, bia, dst;
+  dnnl_memory_desc_t wei, bia, dst;
   const int dw = l->op == MBT_OP_DWCONV;
-  dnnl_dims_t sd = {1, l->ic, l->ih, l->iw}, bd = {l->oc}, dd = {1, l->oc, l->oh, l->ow};
+  dnnl_dims_t bd = {l->oc}, dd = {1, l->oc, l->oh, l->ow};
   dnnl_dims_t wd_dw = {l->ic, 1, 1, l->k, l->k}, wd = {l->oc, l->ic, l->k, l->k};
-  CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any));
   CHECK(dnnl_memory_desc_init_by_tag(&wei, dw ? 5 : 4, dw ? wd_dw : wd, dnnl_f32,
                                      dnnl_format_tag_any));
   CHECK(dnnl_memory_desc_init_by_tag(&bia, 1, bd, dnnl_f32, dnnl_x));
   CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any));
-  const int pr = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
-  dnnl_dims_t strides = {l->stride, l->stride}, pad_l = {l->pad, l->pad},
-              pad_r = {pr > 0 ? pr : 0, pr > 0 ? pr : 0};
-  dnnl_convolution_desc_t cd;
-  CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                           &src, &wei, &bia, &dst, strides, pad_l, pad_r));
   CHECK(dnnl_primitive_attr_create(&p->attr));
   CHECK(dnnl_post_ops_create(&p->po));
   clip_post_op(p->po);
   CHECK(dnnl_primitive_attr_set_post_ops(p->attr, p->po));
-  CHECK(dnnl_primitive_desc_create(&p->pd, &cd, p->attr, eng, NULL));
+  p->pd = conv_pd(eng, l, &wei, &bia, &dst, p->attr);
   dnnl_memory_t mem_s, mem_w, mem_b, mem_d;
   CHECK(dnnl_memory_create(&mem_s, dnnl_primitive_desc_query_md(p->pd, dnnl_query_src_md, 0), eng,
                            DNNL_MEMORY_ALLOCATE));
