@@ -3,12 +3,14 @@
  * the call has two (28 accumulators: V1's and V2's 32-channel stems), one for the 16-channel
  * stems of the V3 networks, where a 32-channel tile would compute half zeros.  Every (ky, kx,
  * ci) tap loads one weight vector per panel and broadcasts each of the 14 pixels' input values
- * once for both (no im2col copy).  14 pixels divide the 112-, 56- and 28-pixel rows of the
- * stems at 224 and 112: on V3's 224 -> 112x112x16 stem 14 took 0.90x the time of 12, whose row
- * ended in a tile of 4 pixels computed as 12.  Whole tiles whose taps are all inside the input
- * take the fast path; an edge tile (padding, or a row's last pixels) copies what it reads into
- * a zero-padded patch and takes the same path on it.  Channel tails use a k-mask, so nothing
- * is read or written past any buffer.  Honours cpart/cparts (16-channel panels) and orow0. */
+ * once for both (no im2col copy); on one panel at 3x3 stride 2, a broadcast also serves the
+ * next pixel's tap two columns on (taps_k3s2c3).  14 pixels divide the 112-, 56- and 28-pixel
+ * rows of the stems at 224 and 112: on V3's 224 -> 112x112x16 stem 14 took 0.90x the time of
+ * 12, whose row ended in a tile of 4 pixels computed as 12.  Whole tiles whose taps are all
+ * inside the input take the fast path; an edge tile (padding, or a row's last pixels) copies
+ * what it reads into a zero-padded patch and takes the same path on it.  Channel tails use a
+ * k-mask, so nothing is read or written past any buffer.  Honours cpart/cparts (16-channel
+ * panels) and orow0. */
 #include "config.h"
 
 #include <immintrin.h>
@@ -30,21 +32,74 @@ static void conv_pack(const struct mbt_kshape *l, const float *w, float *dst) {
 const struct mbt_packer mbt_pack_f32_conv_nr16__avx512f = {conv_size, conv_pack, NR, NULL};
 
 /* The taps of a tile whose every tap is inside the input, on @p np panels (1 or 2, a constant)
- * @p pk floats apart from @p b: pixel p of tap t reads in0[off[t] + p ps].  The callers pass ps
- * as a constant where they can, so the 14 reads are displacements from one address (with ps in
- * a register the compiler chains 14 dependent adds per tap). */
-AI void taps_inside(__m512 acc[2][MR], const int np, const float *in0, const size_t *off,
-                    size_t K, const size_t ps, const float *b, size_t pk) {
-  for (size_t t = 0; t < K; t++, b += NR) {
-    const __m512 w0 = _mm512_load_ps(b), w1 = np > 1 ? _mm512_load_ps(b + pk) : w0;
-    const float *x = in0 + off[t];
+ * @p pk floats apart from @p b.  In NHWC the k x ic taps (kx, ci) of one kernel row are @p ki
+ * consecutive floats, so the tile walks @p k rows @p rs floats apart and reads pixel p of tap j
+ * at row[j + p ps].  The callers pass ki and ps as constants where they can (the RGB stems:
+ * ki = 9, ps = 6 or 3): every read is then a displacement from one row pointer.  Through a table
+ * of tap offsets each read had taken an index register as well (in0 + off[t] + p ps): the
+ * network of V3's stem alone (the stem, a pool and a small classifier) ran 0.92-1.00x as long
+ * without it, median 0.94, in 6 interleaved rounds.  With j unrolled, GCC shared the
+ * broadcasts of taps that read one value (kx and kx + s at stride s) and spilled them to the
+ * stack: 1.4x slower. */
+AI void taps_inside(__m512 acc[2][MR], const int np, const float *row, size_t rs, int k,
+                    const int ki, const size_t ps, const float *b, size_t pk) {
+  for (int ky = 0; ky < k; ky++, row += rs) {
+    const float *x = row;
+#pragma GCC unroll 1
+    for (int j = 0; j < ki; j++, b += NR, x++) {
+      const __m512 w0 = _mm512_load_ps(b), w1 = np > 1 ? _mm512_load_ps(b + pk) : w0;
 #pragma GCC unroll 14
-    for (int p = 0; p < MR; p++) {
-      const __m512 v = _mm512_set1_ps(x[(size_t)p * ps]);
-      acc[0][p] = _mm512_fmadd_ps(v, w0, acc[0][p]);
-      if (np > 1) acc[1][p] = _mm512_fmadd_ps(v, w1, acc[1][p]);
+      for (int p = 0; p < MR; p++) {
+        const __m512 v = _mm512_set1_ps(x[(size_t)p * ps]);
+        acc[0][p] = _mm512_fmadd_ps(v, w0, acc[0][p]);
+        if (np > 1) acc[1][p] = _mm512_fmadd_ps(v, w1, acc[1][p]);
+      }
     }
   }
+}
+
+/* The 3x3 stride-2 RGB stem on one panel (V3's 16 channels): pixel p's taps kx = 0, 1, 2 read
+ * columns 2p, 2p + 1 and 2p + 2, so a tile's 14 pixels read 29 columns and pixel p's kx = 2
+ * is pixel p + 1's kx = 0.  Each column is broadcast once and feeds both: 29 broadcasts for 42
+ * FMAs per (ky, ci), where taps_inside folds one broadcast into each FMA.  The sums of a
+ * pixel take its taps in the order (ky, ci, kx).  V3's 224 -> 112x112x16 stem (hard-swish)
+ * took 87-91 us against 99-102 before this and the row walk above, in 3 interleaved pairs. */
+AI void taps_k3s2c3(__m512 acc[MR], const float *row, size_t rs, const float *b) {
+  for (int ky = 0; ky < 3; ky++, row += rs, b += 9 * NR) {
+#pragma GCC unroll 1
+    for (int ci = 0; ci < 3; ci++) {
+      const __m512 w0 = _mm512_load_ps(b + (size_t)ci * NR);
+      const __m512 w1 = _mm512_load_ps(b + (size_t)(3 + ci) * NR);
+      const __m512 w2 = _mm512_load_ps(b + (size_t)(6 + ci) * NR);
+      const float *x = row + ci;
+#pragma GCC unroll 29
+      for (int c = 0; c < 2 * MR + 1; c++) {
+        const __m512 v = _mm512_set1_ps(x[(size_t)c * 3]);
+        if (c % 2) {
+          acc[c / 2] = _mm512_fmadd_ps(v, w1, acc[c / 2]);
+        } else {
+          if (c >= 2) acc[c / 2 - 1] = _mm512_fmadd_ps(v, w2, acc[c / 2 - 1]);
+          if (c / 2 < MR) acc[c / 2] = _mm512_fmadd_ps(v, w0, acc[c / 2]);
+        }
+      }
+    }
+  }
+}
+
+/* The taps of a tile: taps_k3s2c3 for a 3x3 stride-2 RGB stem on one panel, else
+ * taps_inside, with ki and ps as constants for the RGB stems at stride 2 and 1. */
+AI void taps(__m512 acc[2][MR], const int np, const float *row, size_t rs,
+             const struct mbt_kshape *l, const float *b, size_t pk) {
+  const int ki = l->k * l->ic;
+  const size_t ps = (size_t)l->stride * (size_t)l->ic;
+  if (np == 1 && ki == 9 && ps == 6 && l->k == 3)
+    taps_k3s2c3(acc[0], row, rs, b);
+  else if (ki == 9 && ps == 6)
+    taps_inside(acc, np, row, rs, 3, 9, 6, b, pk);
+  else if (ki == 9 && ps == 3)
+    taps_inside(acc, np, row, rs, 3, 9, 3, b, pk);
+  else
+    taps_inside(acc, np, row, rs, l->k, ki, ps, b, pk);
 }
 
 /* An edge tile's input as a zero-padded patch: the k rows x ((MR - 1) s + k) columns x ic that
@@ -60,14 +115,6 @@ static size_t patch_cols(const struct mbt_kshape *l) { return (size_t)(MR - 1) *
 int mbt_conv14_applicable(const struct mbt_kshape *l) {
   return mbt_conv_direct_applicable(l) && l->stride >= 1 &&
          (size_t)l->k * patch_cols(l) * (size_t)l->ic <= PATCH_MAX;
-}
-
-/* The offsets of the taps in a patch (mbt_conv_taps' order, the patch's row length). */
-static void patch_taps(const struct mbt_kshape *l, size_t *off) {
-  const size_t pw = patch_cols(l);
-  for (int ky = 0, t = 0; ky < l->k; ky++)
-    for (int kx = 0; kx < l->k; kx++)
-      for (int ci = 0; ci < l->ic; ci++) off[t++] = ((size_t)ky * pw + (size_t)kx) * l->ic + ci;
 }
 
 static void fill_patch(const struct mbt_exec *e, int iy0, int ix0, int npx, float *pt) {
@@ -114,8 +161,7 @@ AI void store_panel(const struct mbt_exec *e, const __m512 acc[MR], int oy, int 
 }
 
 /* The tile at (oy, ox) on panels j .. j + np - 1. */
-AI void tile(const struct mbt_exec *e, const size_t *off, const size_t *poff, float *pt, int oy,
-             int ox, size_t j, const int np) {
+AI void tile(const struct mbt_exec *e, float *pt, int oy, int ox, size_t j, const int np) {
   const struct mbt_kshape *l = &e->s;
   const int k = l->k, s = l->stride, ic = l->ic, W = l->iw;
   const size_t K = (size_t)k * k * ic, pk = NR * K;
@@ -127,19 +173,10 @@ AI void tile(const struct mbt_exec *e, const size_t *off, const size_t *poff, fl
 #pragma GCC unroll 14
   for (int p = 0; p < MR; p++) acc[0][p] = b0, acc[1][p] = b1;
   if (npx == MR && iy0 >= 0 && iy0 + k <= l->ih && ix0 >= 0 && ix0 + (MR - 1) * s + k <= W) {
-    const float *in0 = e->in + ((size_t)iy0 * W + ix0) * ic;
-    switch ((size_t)s * ic) { /* RGB stems at stride 2 and 1 */
-      case 6: taps_inside(acc, np, in0, off, K, 6, bp, pk); break;
-      case 3: taps_inside(acc, np, in0, off, K, 3, bp, pk); break;
-      default: taps_inside(acc, np, in0, off, K, (size_t)s * ic, bp, pk); break;
-    }
+    taps(acc, np, e->in + ((size_t)iy0 * W + ix0) * ic, (size_t)W * ic, l, bp, pk);
   } else {
     fill_patch(e, iy0, ix0, npx, pt);
-    switch ((size_t)s * ic) {
-      case 6: taps_inside(acc, np, pt, poff, K, 6, bp, pk); break;
-      case 3: taps_inside(acc, np, pt, poff, K, 3, bp, pk); break;
-      default: taps_inside(acc, np, pt, poff, K, (size_t)s * ic, bp, pk); break;
-    }
+    taps(acc, np, pt, patch_cols(l) * (size_t)ic, l, bp, pk);
   }
 #pragma GCC unroll 2
   for (int q = 0; q < np; q++) {
@@ -156,17 +193,13 @@ void mbt_f32_conv_minmax_ukernel_14x16__avx512f(const struct mbt_exec *e, int r0
   const struct mbt_kshape *l = &e->s;
   size_t j0, j1;
   mbt_cpart_panels((size_t)(l->oc + NR - 1) / NR, e->cpart, e->cparts, &j0, &j1);
-  size_t off[MBT_CONV_TAPS_MAX]; /* input offset of each (ky, kx, ci) tap from a corner */
-  mbt_conv_taps(l, off);
-  size_t poff[MBT_CONV_TAPS_MAX]; /* the taps' offsets in an edge tile's patch */
-  patch_taps(l, poff);
   float pt[PATCH_MAX] __attribute__((aligned(64)));
   for (int oy = r0; oy < r1; oy++)
     for (int ox = 0; ox < l->ow; ox += MR) {
       mbt_conv_prefetch_out(e, oy, ox, MR, MR, r1, j0 * NR, j1 * NR); /* the next tile's */
       if (oy + 1 < r1) mbt_conv_prefetch_in(e, oy, ox, MR);
       size_t j = j0;
-      for (; j + 2 <= j1; j += 2) tile(e, off, poff, pt, oy, ox, j, 2);
-      if (j < j1) tile(e, off, poff, pt, oy, ox, j, 1);
+      for (; j + 2 <= j1; j += 2) tile(e, pt, oy, ox, j, 2);
+      if (j < j1) tile(e, pt, oy, ox, j, 1);
     }
 }
