@@ -8,9 +8,13 @@
  * comparison is also an independent check of mobitune's numbers.
  *
  * usage: bench-onednn [--net v1|v2 | --net-file FILE] [--threads N] [--runs N] [--plan FILE]
- * A described network (--net-file: MnasNet, a TensorFlow-padded V2, ...) runs when its layers
- * are a chain of convolutions, pools and fully connected layers with residual adds and ReLU,
- * ReLU6 or SiLU epilogues; anything else (squeeze-and-excitation, hard-swish) is refused. */
+ * The V3 networks (--net v3-large | v3-small) run too: hard-swish as oneDNN's hardswish
+ * post-op, the (folded) hard sigmoid as a clip post-op, each squeeze-and-excitation as a
+ * pooling, two inner products and a binary multiply of the depthwise output by the gate (a
+ * step of its own, broadcast over the map).  A described network (--net-file: MnasNet, a
+ * TensorFlow-padded V2, ...) runs when its layers are built of these: convolutions, pools,
+ * fully connected layers, scales, residual adds, and linear, ReLU, ReLU6, SiLU, sigmoid,
+ * hard-swish or hard-sigmoid epilogues. */
 #include "config.h"
 
 #include <math.h>
@@ -52,8 +56,9 @@ struct dnet {
   dnnl_engine_t eng;
   dnnl_stream_t st;
   int nsteps, nmems;
-  int nconv, nref; /* convolutions, and those oneDNN runs in its reference implementation */
+  int nconv, nref; /* convolutions and scales, those oneDNN runs in its reference code */
   int nres_moved;   /* residuals added in the layout their convolution picked (conv_pd_moved) */
+  int nfused_dw;    /* depthwise layers run as a post-op of the 1x1 before them */
   char ref_first[96];
   struct step steps[MAX_STEPS];
   dnnl_memory_t mems[4 * MAX_STEPS];
@@ -123,25 +128,41 @@ static void clip_post_op(dnnl_post_ops_t po) {
   CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f));
 }
 
-/* The epilogue of layer @p l as a post-op (ReLU6, ReLU or SiLU; linear: none). */
-static void act_post_op(dnnl_post_ops_t po, const struct mbt_layer *l) {
-  if (l->act == MBT_ACT_RELU6) clip_post_op(po);
-  else if (l->act == MBT_ACT_RELU) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
-  else if (l->act == MBT_ACT_SILU) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_swish, 1.0f, 0.0f));
+static void eltwise(dnnl_post_ops_t po, dnnl_alg_kind_t alg, float alpha, float beta) {
+  CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta));
 }
 
-/* 1 when this comparison can build network @p m: a chain (each layer reads the one before)
- * of the ops and epilogues above; else names the first layer it cannot on stderr. */
+/* The epilogue of layer @p l as post-ops (linear: none).  The hard sigmoid relu6(x + 3) / 6 is
+ * held folded into its layer's weights and bias (include/mobitune.h): a clip to [0, 1]. */
+static void act_post_op(dnnl_post_ops_t po, const struct mbt_layer *l) {
+  switch (l->act) {
+    case MBT_ACT_RELU6: clip_post_op(po); break;
+    case MBT_ACT_RELU: eltwise(po, dnnl_eltwise_relu, 0.0f, 0.0f); break;
+    case MBT_ACT_SILU: eltwise(po, dnnl_eltwise_swish, 1.0f, 0.0f); break;
+    case MBT_ACT_SIGMOID: eltwise(po, dnnl_eltwise_logistic, 0.0f, 0.0f); break;
+    case MBT_ACT_HSWISH: eltwise(po, dnnl_eltwise_hardswish, 0.0f, 0.0f); break;
+    case MBT_ACT_HSIGMOID: eltwise(po, dnnl_eltwise_clip, 0.0f, 1.0f); break;
+    default: break;
+  }
+}
+
+/* 1 when this comparison can build network @p m: layers of the ops above whose epilogues
+ * act_post_op writes, a scale's gate the output of a fully connected layer; else names the
+ * first layer it cannot on stderr. */
 static int buildable(const struct mbt_model *m) {
   for (int i = 0; i < m->nlayers; i++) {
     const struct mbt_layer *l = &m->layers[i];
     const int act_ok = l->act == MBT_ACT_NONE || l->act == MBT_ACT_RELU6 ||
-                       l->act == MBT_ACT_RELU || l->act == MBT_ACT_SILU;
-    if (l->src != i - 1 || l->op == MBT_OP_SCALE || !act_ok) {
-      fprintf(stderr, "bench-onednn: layer %s (%s, %s%s) is not one this comparison builds "
-              "(a chain of conv, dwconv, pwconv, pool and fc with linear, relu, relu6 or silu)\n",
-              l->name, mbt_op_name(l->op), mbt_act_name(l->act),
-              l->src != i - 1 ? ", reading a layer other than the one before" : "");
+                       l->act == MBT_ACT_RELU || l->act == MBT_ACT_SILU ||
+                       l->act == MBT_ACT_SIGMOID || l->act == MBT_ACT_HSWISH ||
+                       l->act == MBT_ACT_HSIGMOID;
+    const int gate_ok = l->op != MBT_OP_SCALE || (l->res >= 0 && m->layers[l->res].op == MBT_OP_FC);
+    if (!act_ok || !gate_ok || l->res == -1) {
+      fprintf(stderr, "bench-onednn: layer %s (%s, %s) is not one this comparison builds "
+              "(%s)\n", l->name, mbt_op_name(l->op), mbt_act_name(l->act),
+              !act_ok ? "an epilogue it has no post-op for"
+              : !gate_ok ? "a scale whose gate is not a fully connected layer's output"
+                         : "the image added as a residual");
       return 0;
     }
   }
@@ -160,12 +181,13 @@ struct layer_in {
   dnnl_post_ops_t po;
 };
 
-/* oneDNN's convolution of layer @p l (source in any layout) into @p dst with @p attr. */
+/* oneDNN's convolution of layer @p l (source in any layout) into @p dst with @p attr; NULL
+ * when oneDNN refuses it and @p may_fail (else it exits). */
 static dnnl_primitive_desc_t conv_pd(dnnl_engine_t eng, const struct mbt_layer *l,
                                      const dnnl_memory_desc_t *w_any,
                                      const dnnl_memory_desc_t *b_md,
                                      const dnnl_memory_desc_t *dst,
-                                     const_dnnl_primitive_attr_t attr) {
+                                     const_dnnl_primitive_attr_t attr, int may_fail) {
   dnnl_convolution_desc_t cd;
   const int pad_r_h = (l->oh - 1) * l->stride + l->k - l->ih - l->pad;
   const int pad_r_w = (l->ow - 1) * l->stride + l->k - l->iw - l->pad;
@@ -180,9 +202,10 @@ static dnnl_primitive_desc_t conv_pd(dnnl_engine_t eng, const struct mbt_layer *
   CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference,
                                            dnnl_convolution_direct, &src_any, w_any, b_md, dst,
                                            strides, pl, pr));
-  dnnl_primitive_desc_t pd;
-  CHECK(dnnl_primitive_desc_create(&pd, &cd, attr, eng, NULL));
-  return pd;
+  dnnl_primitive_desc_t pd = NULL;
+  const dnnl_status_t st = dnnl_primitive_desc_create(&pd, &cd, attr, eng, NULL);
+  if (st != dnnl_success && !may_fail) CHECK(st);
+  return st == dnnl_success ? pd : NULL;
 }
 
 /* 1 when oneDNN runs @p pd in its reference implementation (*impl: its name). */
@@ -219,7 +242,7 @@ static dnnl_primitive_desc_t conv_pd_moved(struct dnet *d, const struct mbt_laye
     if (k == 0) CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, &dst));
     if (k == 1) CHECK(dnnl_post_ops_append_sum(po, 1.0f));
     CHECK(dnnl_primitive_attr_set_post_ops(at, po));
-    dnnl_primitive_desc_t p = conv_pd(d->eng, l, w_any, b_md, k < 0 ? &any : &dst, at);
+    dnnl_primitive_desc_t p = conv_pd(d->eng, l, w_any, b_md, k < 0 ? &any : &dst, at, 0);
     const int ref = is_ref(p, &impl);
     if (k < 0) dst = *dnnl_primitive_desc_query_md(p, dnnl_query_dst_md, 0);
     if (k >= 0 && !ref) pd = p, *sum = k == 1;
@@ -261,24 +284,37 @@ static dnnl_memory_t conv_step(struct dnet *d, const struct mbt_model *m, mbt_en
   act_post_op(li->po, l);
   *fuse_dw = 0;
   const struct mbt_layer *dw = l + 1;
+  dnnl_primitive_desc_t pd = NULL;
+  const char *impl = NULL;
   if (fused && l->op == MBT_OP_PWCONV && l->res < -1 && i + 1 < m->nlayers &&
-      dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->pad == 1 && dw->src == i &&
-      (dw->act == MBT_ACT_NONE || dw->act == MBT_ACT_RELU6)) {
-    *fuse_dw = 1;
-    CHECK(dnnl_post_ops_append_dw(li->po, dnnl_f32, dnnl_f32, dnnl_f32, 3, dw->stride, 1, 0, 0,
+      dw->op == MBT_OP_DWCONV && dw->k == 3 && dw->pad == 1 && dw->pad_end == 1 &&
+      dw->src == i && dw->res < -1) {
+    /* the dw 3x3 as a post-op, its epilogue after it; where oneDNN refuses the chain or finds
+     * only its reference kernel for it, the two layers run apart */
+    dnnl_post_ops_t po;
+    CHECK(dnnl_post_ops_create(&po));
+    act_post_op(po, l);
+    CHECK(dnnl_post_ops_append_dw(po, dnnl_f32, dnnl_f32, dnnl_f32, 3, dw->stride, 1, 0, 0,
                                   NULL));
-    if (dw->act == MBT_ACT_RELU6) clip_post_op(li->po);
+    act_post_op(po, dw);
+    CHECK(dnnl_primitive_attr_set_post_ops(li->attr, po));
+    pd = conv_pd(d->eng, l, &w_any, &li->b_md, &li->dst_any, li->attr, 1);
+    if (pd && is_ref(pd, &impl)) dnnl_primitive_desc_destroy(pd), pd = NULL;
+    *fuse_dw = pd != NULL;
+    d->nfused_dw += *fuse_dw;
+    dnnl_post_ops_destroy(po);
   }
-  if (l->res >= -1) { /* the residual's layout is fixed: the producer's chosen one */
+  if (l->res >= 0) { /* the residual's layout is fixed: the producer's chosen one */
     const dnnl_memory_desc_t *res_md;
     CHECK(dnnl_memory_get_memory_desc(t[l->res], &res_md));
     CHECK(dnnl_post_ops_append_binary(li->po, dnnl_binary_add, res_md));
     li->dst_any = *res_md;
   }
-  CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
-  dnnl_primitive_desc_t pd = conv_pd(d->eng, l, &w_any, &li->b_md, &li->dst_any, li->attr);
-  dnnl_memory_t res = l->res >= -1 ? t[l->res] : NULL;
-  const char *impl = NULL;
+  if (!pd) {
+    CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
+    pd = conv_pd(d->eng, l, &w_any, &li->b_md, &li->dst_any, li->attr, 0);
+  }
+  dnnl_memory_t res = l->res >= 0 ? t[l->res] : NULL;
   int sum = 0;
   if (res && is_ref(pd, &impl)) {
     dnnl_primitive_desc_t moved = conv_pd_moved(d, l, &w_any, &li->b_md, &res, &sum);
@@ -342,18 +378,23 @@ static dnnl_memory_t pool_step(struct dnet *d, struct layer_in *li) {
   return out;
 }
 
-/* The step of the fully connected layer over the pooled 1x1 map.  @return its output. */
+/* The step of the fully connected layer over a pooled 1x1 map or another fully connected
+ * layer's output, its epilogue as post-ops.  Its output is plain (nc), so that a scale can read
+ * it as a gate.  @return its output. */
 static dnnl_memory_t fc_step(struct dnet *d, struct layer_in *li) {
   const struct mbt_layer *l = li->l;
+  const int nd = li->src_md->ndims; /* 4 after a pool, 2 after a fully connected layer */
   dnnl_memory_desc_t w_any, w_user;
   dnnl_inner_product_desc_t ipd;
   dnnl_dims_t wd = {l->oc, l->ic, 1, 1}, ws = {1, l->oc, 1, 1}, od = {1, l->oc};
-  CHECK(dnnl_memory_desc_init_by_strides(&w_user, 4, wd, dnnl_f32, ws)); /* w[ic][oc] */
-  CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
-  dnnl_memory_desc_t o_any;
-  CHECK(dnnl_memory_desc_init_by_tag(&o_any, 2, od, dnnl_f32, dnnl_format_tag_any));
+  CHECK(dnnl_memory_desc_init_by_strides(&w_user, nd, wd, dnnl_f32, ws)); /* w[ic][oc] */
+  CHECK(dnnl_memory_desc_init_by_tag(&w_any, nd, wd, dnnl_f32, dnnl_format_tag_any));
+  dnnl_memory_desc_t o_md;
+  CHECK(dnnl_memory_desc_init_by_tag(&o_md, 2, od, dnnl_f32, dnnl_nc));
   CHECK(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, li->src_md, &w_any,
-                                             &li->b_md, &o_any));
+                                             &li->b_md, &o_md));
+  act_post_op(li->po, l);
+  CHECK(dnnl_primitive_attr_set_post_ops(li->attr, li->po));
   dnnl_primitive_desc_t pd;
   CHECK(dnnl_primitive_desc_create(&pd, &ipd, li->attr, d->eng, NULL));
   dnnl_memory_t wm = reorder_now(d, &w_user, li->w,
@@ -363,6 +404,33 @@ static dnnl_memory_t fc_step(struct dnet *d, struct layer_in *li) {
                              {DNNL_ARG_BIAS, mem(d, &li->b_md, (void *)li->b)},
                              {DNNL_ARG_DST, out}};
   add_step(d, pd, 4, args);
+  dnnl_primitive_desc_destroy(pd);
+  return out;
+}
+
+/* The step of a squeeze-and-excitation scale: its source (in the layout its producer chose)
+ * times the gate @p gate (a fully connected layer's plain output, read as 1 x C x 1 x 1 and
+ * broadcast over the map), by oneDNN's binary multiply into a tensor of the source's layout.
+ * @return its output. */
+static dnnl_memory_t scale_step(struct dnet *d, struct layer_in *li, dnnl_memory_t gate) {
+  const struct mbt_layer *l = li->l;
+  void *h;
+  CHECK(dnnl_memory_get_data_handle(gate, &h));
+  dnnl_memory_desc_t g_md;
+  dnnl_dims_t gd = {1, l->ic, 1, 1};
+  CHECK(dnnl_memory_desc_init_by_tag(&g_md, 4, gd, dnnl_f32, dnnl_nchw));
+  dnnl_memory_t g = mem(d, &g_md, h); /* the same floats, seen as 4-D */
+  dnnl_binary_desc_t bd;
+  CHECK(dnnl_binary_desc_init(&bd, dnnl_binary_mul, li->src_md, &g_md, li->src_md));
+  dnnl_primitive_desc_t pd;
+  CHECK(dnnl_primitive_desc_create(&pd, &bd, NULL, d->eng, NULL));
+  const char *impl;
+  d->nconv++;
+  if (is_ref(pd, &impl) && d->nref++ == 0)
+    snprintf(d->ref_first, sizeof d->ref_first, "%s (%s)", l->name, impl);
+  dnnl_memory_t out = mem(d, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), NULL);
+  dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, li->cur}, {DNNL_ARG_SRC_1, g}, {DNNL_ARG_DST, out}};
+  add_step(d, pd, 3, args);
   dnnl_primitive_desc_destroy(pd);
   return out;
 }
@@ -378,10 +446,11 @@ static void build(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, i
   d->in_user = mem(d, &in_md, NULL);
   dnnl_memory_t cur = d->in_user;
   for (int i = 0; i < m->nlayers; i++) {
-    struct layer_in li = {.l = &m->layers[i], .cur = cur};
+    struct layer_in li = {.l = &m->layers[i], .cur = m->layers[i].src >= 0 ? t[m->layers[i].src]
+                                                                          : d->in_user};
     const struct mbt_layer *l = li.l;
     mbt_engine_weights(eng, i, &li.w, &li.b);
-    CHECK(dnnl_memory_get_memory_desc(cur, &li.src_md));
+    CHECK(dnnl_memory_get_memory_desc(li.cur, &li.src_md));
     dnnl_dims_t dst_dims = {1, l->oc, l->oh, l->ow}, b_dims = {l->oc};
     CHECK(dnnl_memory_desc_init_by_tag(&li.dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_init_by_tag(&li.b_md, 1, b_dims, dnnl_f32, dnnl_x));
@@ -393,6 +462,8 @@ static void build(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, i
       if (fuse_dw) t[++i] = cur; /* the depthwise layer is done inside this step */
     } else if (l->op == MBT_OP_GAVGPOOL) {
       t[i] = cur = pool_step(d, &li);
+    } else if (l->op == MBT_OP_SCALE) {
+      t[i] = cur = scale_step(d, &li, t[l->res]);
     } else {
       t[i] = cur = fc_step(d, &li);
     }
@@ -430,8 +501,8 @@ static double time_prim(dnnl_primitive_t p, dnnl_stream_t st, int na, const dnnl
   return (mbt_now_ns() - t0) / (double)iters;
 }
 
-/* oneDNN's convolution of one depthwise or pointwise layer (format any, clip post-op), ready to
- * execute on memories filled with sane values. */
+/* oneDNN's convolution of one depthwise or pointwise layer (format any, its epilogue as
+ * post-ops), ready to execute on memories filled with sane values. */
 struct layer_prim {
   dnnl_primitive_attr_t attr;
   dnnl_post_ops_t po;
@@ -451,9 +522,9 @@ static void layer_prim_create(struct layer_prim *p, dnnl_engine_t eng, const str
   CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_format_tag_any));
   CHECK(dnnl_primitive_attr_create(&p->attr));
   CHECK(dnnl_post_ops_create(&p->po));
-  clip_post_op(p->po);
+  act_post_op(p->po, l);
   CHECK(dnnl_primitive_attr_set_post_ops(p->attr, p->po));
-  p->pd = conv_pd(eng, l, &wei, &bia, &dst, p->attr);
+  p->pd = conv_pd(eng, l, &wei, &bia, &dst, p->attr, 0);
   dnnl_memory_t mem_s, mem_w, mem_b, mem_d;
   CHECK(dnnl_memory_create(&mem_s, dnnl_primitive_desc_query_md(p->pd, dnnl_query_src_md, 0), eng,
                            DNNL_MEMORY_ALLOCATE));
@@ -524,7 +595,7 @@ static void layer_rounds(const struct mbt_layer *l, const struct mbt_variant *co
 }
 
 /* Every distinct depthwise and pointwise shape alone, warm: oneDNN's convolution (format any,
- * clip post-op) against the variant mobitune's plan chose for it, interleaved, median of 7
+ * the layer's epilogue) against the variant mobitune's plan chose for it, interleaved, median of 7
  * rounds. */
 static void layer_compare(const struct mbt_model *m, const struct mbt_plan *pl) {
   dnnl_engine_t eng;
@@ -613,7 +684,7 @@ int main(int argc, char **argv) {
          mbt_cmp_max_err(po, rl, classes), mbt_cmp_max_err(fo, rl, classes));
   for (const struct dnet *d = &plain; d; d = d == &plain ? &fused : NULL)
     if (d->nref)
-      printf("# note: oneDNN%s runs %d of its %d convolutions in its reference implementation, "
+      printf("# note: oneDNN%s runs %d of its %d convolutions and scales in its reference code, "
              "first %s: its figure is not its best on this machine\n", d == &fused ? " fused" : "",
              d->nref, d->nconv, d->ref_first);
   for (const struct dnet *d = &plain; d; d = d == &plain ? &fused : NULL)
@@ -622,6 +693,8 @@ int main(int argc, char **argv) {
              "the residual's own layout it found only its reference kernel): the copy of each "
              "residual into that layout is timed with it\n", d == &fused ? " fused" : "",
              d->nres_moved);
+  printf("# oneDNN fused dw: %d depthwise 3x3 layers run as a post-op of the 1x1 convolution "
+         "before them\n", fused.nfused_dw);
   double *t = malloc(3 * (size_t)runs * sizeof *t);
   for (int r = 0; r < 3; r++) { /* warm-up rounds */
     mbt_engine_run(tuned, in);
