@@ -43,7 +43,9 @@
     }                                                                                          \
   } while (0)
 
-#define MAX_STEPS 192
+/* Each layer adds at most three steps (a reorder of its source, of its residual, its
+ * primitive) and the network one more (the logits' reorder); every memory one step makes. */
+#define MAX_STEPS (3 * MBT_MAX_LAYERS + 1)
 #define MAX_ARGS 8
 
 struct step {
@@ -66,7 +68,15 @@ struct dnet {
   float *out;
 };
 
+/* Past the arrays' sizes: a bug in the counts above, not bad input (the model loader caps a
+ * network at MBT_MAX_LAYERS layers). */
+static void full(const char *what) {
+  fprintf(stderr, "bench-onednn: more %s than the network can need (a bug)\n", what);
+  exit(1);
+}
+
 static dnnl_memory_t keep(struct dnet *d, dnnl_memory_t m) {
+  if (d->nmems >= 4 * MAX_STEPS) full("memories");
   d->mems[d->nmems++] = m;
   return m;
 }
@@ -79,6 +89,7 @@ static dnnl_memory_t mem(struct dnet *d, const dnnl_memory_desc_t *md, void *han
 
 static void add_step(struct dnet *d, dnnl_primitive_desc_t pd, int nargs,
                      const dnnl_exec_arg_t *args) {
+  if (d->nsteps >= MAX_STEPS) full("steps");
   struct step *s = &d->steps[d->nsteps++];
   CHECK(dnnl_primitive_create(&s->p, pd));
   s->nargs = nargs;
@@ -439,7 +450,7 @@ static dnnl_memory_t scale_step(struct dnet *d, struct layer_in *li, dnnl_memory
 static void build(struct dnet *d, const struct mbt_model *m, mbt_engine_t eng, int fused) {
   CHECK(dnnl_engine_create(&d->eng, dnnl_cpu, 0));
   CHECK(dnnl_stream_create(&d->st, d->eng, dnnl_stream_default_flags));
-  dnnl_memory_t t[64] = {0}; /* output memory of each layer (NULL when fused away) */
+  dnnl_memory_t t[MBT_MAX_LAYERS] = {0}; /* each layer's output memory */
   dnnl_memory_desc_t in_md;
   dnnl_dims_t in_dims = {1, 3, m->res, m->res};
   CHECK(dnnl_memory_desc_init_by_tag(&in_md, 4, in_dims, dnnl_f32, dnnl_nhwc));

@@ -36,8 +36,8 @@
 
 struct xnet {
   int n;
-  xnn_operator_t op[64], add[64]; /* add: the residual, when the layer has one */
-  float *out[64], *tmp[64];       /* tmp: the convolution's output before the residual add */
+  xnn_operator_t op[MBT_MAX_LAYERS], add[MBT_MAX_LAYERS]; /* add: the residual, if any */
+  float *out[MBT_MAX_LAYERS], *tmp[MBT_MAX_LAYERS]; /* tmp: the convolution's output before it */
   pthreadpool_t pool;
 };
 
