@@ -135,10 +135,6 @@ static void weights_md(const struct mbt_layer *l, dnnl_memory_desc_t *md) {
   }
 }
 
-static void clip_post_op(dnnl_post_ops_t po) {
-  CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f));
-}
-
 static void eltwise(dnnl_post_ops_t po, dnnl_alg_kind_t alg, float alpha, float beta) {
   CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta));
 }
@@ -147,7 +143,7 @@ static void eltwise(dnnl_post_ops_t po, dnnl_alg_kind_t alg, float alpha, float 
  * held folded into its layer's weights and bias (include/mobitune.h): a clip to [0, 1]. */
 static void act_post_op(dnnl_post_ops_t po, const struct mbt_layer *l) {
   switch (l->act) {
-    case MBT_ACT_RELU6: clip_post_op(po); break;
+    case MBT_ACT_RELU6: eltwise(po, dnnl_eltwise_clip, 0.0f, 6.0f); break;
     case MBT_ACT_RELU: eltwise(po, dnnl_eltwise_relu, 0.0f, 0.0f); break;
     case MBT_ACT_SILU: eltwise(po, dnnl_eltwise_swish, 1.0f, 0.0f); break;
     case MBT_ACT_SIGMOID: eltwise(po, dnnl_eltwise_logistic, 0.0f, 0.0f); break;
