@@ -28,6 +28,14 @@ struct table {
   FILE *out;
 };
 
+/* A share of a roofline bound as a table cell: up to 5% above it is within the timing's noise
+ * ("~100%"); more is a figure the bound says cannot be, and its @p what is marked SUSPECT. */
+static void pct_cell(FILE *out, double pct, const char *what) {
+  if (pct > 105) fprintf(out, "   >100%% (%s SUSPECT)", what);
+  else if (pct > 100) fprintf(out, "   ~100%%");
+  else if (pct > 0) fprintf(out, " %6.1f%%", pct);
+}
+
 /* One row: variant @p v on layer @p i, timed alone on the buffers @p b. */
 static enum mbt_status variant_row(const struct table *tb, int i, const struct mbt_variant *v,
                                    const struct mbt_layer_bufs *b) {
@@ -54,14 +62,9 @@ static enum mbt_status variant_row(const struct table *tb, int i, const struct m
           t.median_ns / 1e3, 100 * (t.max_ns - t.min_ns) / t.median_ns,
           2 * l->macs / t.median_ns, l->bytes / t.median_ns);
   const double pct = pc.attainable > 0 ? 100 * 2 * l->macs / t.median_ns / pc.attainable : 0;
-  if (pct > 105) { /* a ceiling is what the machine reaches: this one is too low */
+  if (pct > 105) /* a ceiling is what the machine reaches: this one is too low */
     mbt_profile_beaten(o->profile, mbt_profile_binding(o->profile, &pc, 1, 1));
-    fprintf(out, "   >100%% (ceiling SUSPECT)");
-  } else if (pct > 100) {
-    fprintf(out, "   ~100%%");
-  } else if (pct > 0) {
-    fprintf(out, " %6.1f%%", pct);
-  }
+  pct_cell(out, pct, "ceiling");
   double cf, cb; /* where the machine counts FLOPs and misses: measured I and GFLOP/s */
   if (mbt_counters_roofline(tb->cc->events, t.counters, t.ncounters, tb->line, &cf, &cb))
     fprintf(out, "  counters: I %.2f FLOP/B (analytic %.2f), %.1f GFLOP/s", cb > 0 ? cf / cb : 0,
@@ -206,8 +209,13 @@ static void group_row(const struct mbt_model *m, mbt_engine_t e, int i, int len,
   const char *v = len == 3 ? "fused block" : len == 2 ? "fused pair" : mbt_engine_variant(e, i);
   fprintf(out, "%-30.30s %-56.56s %10.2f %9.2f", name, v ? v : "-", med / 1e3,
           med > 0 ? 2 * macs / med : 0);
-  if (bound > 0 && med > 0) fprintf(out, " %10.2f %6.1f%%\n", bound / 1e3, 100 * bound / med);
-  else fprintf(out, " %10s %7s\n", "-", "-");
+  if (bound > 0 && med > 0) {
+    fprintf(out, " %10.2f", bound / 1e3);
+    pct_cell(out, 100 * bound / med, "bound");
+    fprintf(out, "\n");
+  } else {
+    fprintf(out, " %10s %7s\n", "-", "-");
+  }
   json_object *jl = json_object_new_object();
   json_object_object_add(jl, "first", json_object_new_int(i));
   json_object_object_add(jl, "layers", json_object_new_int(len));
